@@ -1,0 +1,477 @@
+//! The node's YAML configuration: schema, defaults, loading and validation.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use libp2p::Multiaddr;
+use serde::{Deserialize, Serialize};
+
+use crate::error::NodeError;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Where the identity key and the WebRTC certificate live.
+    pub identity: IdentityConfig,
+    /// Multiaddrs to listen on (TCP, `/ws` WebSocket, `/webrtc-direct` UDP).
+    pub listen: Vec<String>,
+    /// Addresses announced to peers in addition to the listen addresses.
+    pub external_addresses: Vec<String>,
+    /// Peers to dial at start and add to the DHT routing table (`/p2p/<id>` required).
+    pub bootstrap_nodes: Vec<String>,
+    /// Circuit relay v2 server settings.
+    pub relay: RelayConfig,
+    /// Kademlia DHT settings.
+    pub kad: KadConfig,
+    /// mDNS local discovery settings.
+    pub mdns: MdnsConfig,
+    /// Connection liveness settings.
+    pub connection: ConnectionConfig,
+    /// Logging settings.
+    pub log: LogConfig,
+}
+
+/// Identity files, relative to the configuration file's folder.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// Ed25519 keypair in libp2p protobuf encoding (mode 0600).
+    pub key_file: PathBuf,
+    /// WebRTC certificate in PEM (mode 0600); keeps the `/certhash` stable across restarts.
+    pub webrtc_cert_file: PathBuf,
+}
+
+/// Circuit relay v2 server limits.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    /// Whether this node relays for others.
+    pub enabled: bool,
+    /// Reservations held at once, all peers together.
+    pub max_reservations: usize,
+    /// Reservations held at once by one peer.
+    pub max_reservations_per_peer: usize,
+    /// How long a reservation lasts before the client must renew it.
+    pub reservation_duration_secs: u64,
+    /// Circuits relayed at once, all peers together.
+    pub max_circuits: usize,
+    /// Circuits relayed at once for one peer.
+    pub max_circuits_per_peer: usize,
+    /// How long one circuit may stay open.
+    pub max_circuit_duration_secs: u64,
+    /// How many bytes one circuit may carry, each direction.
+    pub max_circuit_bytes: u64,
+}
+
+/// Kademlia settings.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KadConfig {
+    /// Whether to run the DHT (in server mode).
+    pub enabled: bool,
+}
+
+/// mDNS settings.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MdnsConfig {
+    /// Whether to discover peers on the local network with mDNS.
+    pub enabled: bool,
+}
+
+/// Connection liveness settings.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionConfig {
+    /// A connection with no open streams is closed after this long.
+    pub idle_timeout_secs: u64,
+    /// How often to ping each connection.
+    pub ping_interval_secs: u64,
+    /// How long a ping may take before it fails.
+    pub ping_timeout_secs: u64,
+    /// Consecutive failed pings after which the connection is closed.
+    pub max_ping_failures: u32,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `fabstir_node=debug,libp2p=info`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            identity: IdentityConfig::default(),
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/4001".into(),
+                "/ip4/0.0.0.0/tcp/4002/ws".into(),
+                "/ip4/0.0.0.0/udp/4003/webrtc-direct".into(),
+            ],
+            external_addresses: Vec::new(),
+            bootstrap_nodes: Vec::new(),
+            relay: RelayConfig::default(),
+            kad: KadConfig::default(),
+            mdns: MdnsConfig::default(),
+            connection: ConnectionConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            key_file: "identity.key".into(),
+            webrtc_cert_file: "webrtc.pem".into(),
+        }
+    }
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            enabled: true,
+            max_reservations: 1024,
+            max_reservations_per_peer: 4,
+            reservation_duration_secs: 3600,
+            max_circuits: 256,
+            max_circuits_per_peer: 16,
+            max_circuit_duration_secs: 24 * 3600,
+            max_circuit_bytes: 16 << 30,
+        }
+    }
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            idle_timeout_secs: 600,
+            ping_interval_secs: 15,
+            ping_timeout_secs: 10,
+            max_ping_failures: 2,
+        }
+    }
+}
+
+impl Default for KadConfig {
+    fn default() -> Self {
+        KadConfig { enabled: true }
+    }
+}
+
+impl Default for MdnsConfig {
+    fn default() -> Self {
+        MdnsConfig { enabled: true }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+        }
+    }
+}
+
+/// A configuration that passed validation, with paths resolved and addresses parsed.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The configuration as written.
+    pub raw: NodeConfig,
+    /// The identity key file, resolved against the configuration's folder.
+    pub key_file: PathBuf,
+    /// The WebRTC certificate file, resolved against the configuration's folder.
+    pub webrtc_cert_file: PathBuf,
+    /// Parsed listen addresses.
+    pub listen: Vec<Multiaddr>,
+    /// Parsed external addresses.
+    pub external_addresses: Vec<Multiaddr>,
+    /// Parsed bootstrap addresses with their peer ids.
+    pub bootstrap_nodes: Vec<(libp2p::PeerId, Multiaddr)>,
+}
+
+impl LoadedConfig {
+    /// How often to ping each connection.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_secs(self.raw.connection.ping_interval_secs)
+    }
+}
+
+/// Reads, parses and validates the configuration file at `path`.
+pub fn load(path: &Path) -> Result<LoadedConfig, NodeError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| config_error(path, "file", e.to_string()))?;
+    parse(path, &text)
+}
+
+/// Parses and validates configuration text; `path` names the file in errors and anchors relative paths.
+pub fn parse(path: &Path, text: &str) -> Result<LoadedConfig, NodeError> {
+    let raw: NodeConfig = if text.trim().is_empty() {
+        NodeConfig::default()
+    } else {
+        let de = serde_yaml::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let field = if field == "." {
+                "file".to_string()
+            } else {
+                field
+            };
+            config_error(path, &field, e.into_inner().to_string())
+        })?
+    };
+    validate(path, raw)
+}
+
+fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
+    let err = |field: &str, message: String| config_error(path, field, message);
+    if raw.listen.is_empty() {
+        return Err(err(
+            "listen",
+            "at least one listen address is required".into(),
+        ));
+    }
+    let listen = parse_addrs(path, "listen", &raw.listen)?;
+    let external_addresses = parse_addrs(path, "external_addresses", &raw.external_addresses)?;
+    let mut bootstrap_nodes = Vec::new();
+    for (i, addr) in parse_addrs(path, "bootstrap_nodes", &raw.bootstrap_nodes)?
+        .into_iter()
+        .enumerate()
+    {
+        let Some(peer) = peer_id_of(&addr) else {
+            return Err(err(
+                &format!("bootstrap_nodes[{i}]"),
+                format!("{addr} must end with /p2p/<peer id>"),
+            ));
+        };
+        bootstrap_nodes.push((peer, addr));
+    }
+    let c = &raw.connection;
+    for (field, value) in [
+        ("connection.ping_interval_secs", c.ping_interval_secs),
+        ("connection.ping_timeout_secs", c.ping_timeout_secs),
+        ("connection.idle_timeout_secs", c.idle_timeout_secs),
+        (
+            "connection.max_ping_failures",
+            u64::from(c.max_ping_failures),
+        ),
+    ] {
+        if value == 0 {
+            return Err(err(field, "must be greater than 0".into()));
+        }
+    }
+    let r = &raw.relay;
+    for (field, value) in [
+        ("relay.max_reservations", r.max_reservations as u64),
+        (
+            "relay.max_reservations_per_peer",
+            r.max_reservations_per_peer as u64,
+        ),
+        (
+            "relay.reservation_duration_secs",
+            r.reservation_duration_secs,
+        ),
+        ("relay.max_circuits", r.max_circuits as u64),
+        (
+            "relay.max_circuits_per_peer",
+            r.max_circuits_per_peer as u64,
+        ),
+        (
+            "relay.max_circuit_duration_secs",
+            r.max_circuit_duration_secs,
+        ),
+        ("relay.max_circuit_bytes", r.max_circuit_bytes),
+    ] {
+        if value == 0 {
+            return Err(err(field, "must be greater than 0".into()));
+        }
+    }
+    if raw
+        .log
+        .level
+        .parse::<tracing_subscriber::EnvFilter>()
+        .is_err()
+    {
+        return Err(err(
+            "log.level",
+            format!("{:?} is not a valid log filter", raw.log.level),
+        ));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    Ok(LoadedConfig {
+        key_file: dir.join(&raw.identity.key_file),
+        webrtc_cert_file: dir.join(&raw.identity.webrtc_cert_file),
+        listen,
+        external_addresses,
+        bootstrap_nodes,
+        raw,
+    })
+}
+
+fn parse_addrs(path: &Path, field: &str, addrs: &[String]) -> Result<Vec<Multiaddr>, NodeError> {
+    addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            a.parse::<Multiaddr>().map_err(|e| {
+                config_error(
+                    path,
+                    &format!("{field}[{i}]"),
+                    format!("invalid multiaddr {a:?}: {e}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The peer id at the end of a `/p2p/<id>` multiaddr, if any.
+pub fn peer_id_of(addr: &Multiaddr) -> Option<libp2p::PeerId> {
+    match addr.iter().last() {
+        Some(libp2p::multiaddr::Protocol::P2p(id)) => Some(id),
+        _ => None,
+    }
+}
+
+fn config_error(path: &Path, field: &str, message: String) -> NodeError {
+    NodeError::Config {
+        path: path.to_path_buf(),
+        field: field.to_string(),
+        message,
+    }
+}
+
+/// The commented configuration file written by `init`, with the given listen addresses and mDNS flag.
+pub fn default_yaml(listen: &[String], mdns: bool) -> String {
+    let d = NodeConfig::default();
+    let r = &d.relay;
+    let c = &d.connection;
+    let listen: String = listen.iter().map(|a| format!("  - {a}\n")).collect();
+    format!(
+        "# fabstir-node configuration. Relative paths are relative to this file's folder.
+# Unknown keys are rejected, so a typo is an error rather than a silently ignored setting.
+
+identity:
+  # Ed25519 keypair (libp2p protobuf encoding); must be mode 0600. Decides the peer id.
+  key_file: {key}
+  # WebRTC certificate (PEM); must be mode 0600. Decides the /certhash of WebRTC-direct addresses.
+  webrtc_cert_file: {cert}
+
+# Addresses to listen on: TCP, WebSocket (/ws) and WebRTC-direct (UDP).
+listen:
+{listen}
+# Addresses peers can reach us at, announced through identify (e.g. a public IP or DNS name).
+external_addresses: []
+
+# Peers to dial at start and add to the DHT routing table; each must end with /p2p/<peer id>.
+bootstrap_nodes: []
+
+# Circuit relay v2 server. Browsers reserve a slot here to be reachable at /p2p-circuit addresses.
+# libp2p's own defaults (2 minutes, 128 KiB per circuit) would cut a token stream, so these are generous.
+relay:
+  enabled: {relay}
+  max_reservations: {mr}
+  max_reservations_per_peer: {mrp}
+  reservation_duration_secs: {rd}
+  max_circuits: {mc}
+  max_circuits_per_peer: {mcp}
+  max_circuit_duration_secs: {mcd}
+  max_circuit_bytes: {mcb}
+
+# Kademlia DHT in server mode, on the Fabstir protocol name ({kad_proto}).
+kad:
+  enabled: true
+
+# mDNS discovery of peers on the local network.
+mdns:
+  enabled: {mdns}
+
+# Liveness: every connection is pinged; after max_ping_failures failures in a row it is closed
+# (a browser tab that vanished over WebRTC-direct would otherwise stay connected forever).
+connection:
+  idle_timeout_secs: {idle}
+  ping_interval_secs: {pi}
+  ping_timeout_secs: {pt}
+  max_ping_failures: {mpf}
+
+log:
+  # tracing filter, e.g. info or fabstir_node=debug,libp2p=info (RUST_LOG overrides it).
+  level: info
+",
+        key = d.identity.key_file.display(),
+        cert = d.identity.webrtc_cert_file.display(),
+        relay = r.enabled,
+        mr = r.max_reservations,
+        mrp = r.max_reservations_per_peer,
+        rd = r.reservation_duration_secs,
+        mc = r.max_circuits,
+        mcp = r.max_circuits_per_peer,
+        mcd = r.max_circuit_duration_secs,
+        mcb = r.max_circuit_bytes,
+        kad_proto = fabstir_protocol::KAD_PROTOCOL,
+        idle = c.idle_timeout_secs,
+        pi = c.ping_interval_secs,
+        pt = c.ping_timeout_secs,
+        mpf = c.max_ping_failures,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(text: &str) -> String {
+        match parse(Path::new("c.yaml"), text) {
+            Err(NodeError::Config { field, .. }) => field,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn generated_default_parses_to_the_defaults() {
+        let listen = NodeConfig::default().listen;
+        let loaded = parse(Path::new("/x/c.yaml"), &default_yaml(&listen, true)).unwrap();
+        assert_eq!(loaded.raw, NodeConfig::default());
+        assert_eq!(loaded.key_file, Path::new("/x/identity.key"));
+        assert_eq!(loaded.listen.len(), 3);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        assert_eq!(field_of("relay:\n  max_circuit: 3\n"), "relay");
+        assert_eq!(field_of("bogus: 1\n"), "file");
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_named() {
+        assert_eq!(
+            field_of("relay:\n  max_circuits: lots\n"),
+            "relay.max_circuits"
+        );
+        assert_eq!(
+            field_of("listen: [\"/ip4/1.2.3.4/tcp/1\", \"not-an-addr\"]\n"),
+            "listen[1]"
+        );
+        assert_eq!(
+            field_of("connection:\n  ping_interval_secs: 0\n"),
+            "connection.ping_interval_secs"
+        );
+        assert_eq!(
+            field_of("bootstrap_nodes: [\"/ip4/127.0.0.1/tcp/1\"]\n"),
+            "bootstrap_nodes[0]"
+        );
+        assert_eq!(field_of("listen: []\n"), "listen");
+        assert_eq!(field_of("log:\n  level: \"[\"\n"), "log.level");
+    }
+
+    #[test]
+    fn bad_yaml_is_a_config_error() {
+        assert!(matches!(
+            parse(Path::new("c.yaml"), "relay: [\n"),
+            Err(NodeError::Config { .. })
+        ));
+    }
+}

@@ -1,0 +1,67 @@
+//! Typed errors of the node, each with a process exit code.
+
+use std::path::PathBuf;
+
+/// Everything that can stop the node from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The configuration file is missing, unreadable or invalid; `field` names the culprit.
+    #[error("invalid config {path}: {field}: {message}")]
+    Config {
+        /// The configuration file.
+        path: PathBuf,
+        /// The dotted path of the offending field (or `file` for the file itself).
+        field: String,
+        /// What was wrong, with the value.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What we tried to do, e.g. `read`.
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The identity key or the WebRTC certificate could not be created or loaded.
+    #[error("identity {path}: {message}")]
+    Identity {
+        /// The key or certificate file.
+        path: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
+    /// `init` refused to overwrite an existing file.
+    #[error("{path} already exists; refusing to overwrite it")]
+    AlreadyExists {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// The libp2p swarm could not be built or could not listen.
+    #[error("network: {0}")]
+    Network(String),
+}
+
+impl NodeError {
+    /// The process exit code for this error: 2 for configuration problems, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            NodeError::Config { .. } | NodeError::AlreadyExists { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        NodeError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! `fabstir-node`: the native relay, bootstrap and DHT node of the Fabstir network.
+//!
+//! The binary (`main.rs`) is a thin CLI over these modules.
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod run;
+pub mod swarm;
+
+pub use error::NodeError;

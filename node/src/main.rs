@@ -1,0 +1,135 @@
+//! Command-line entry point of `fabstir-node`: `init`, `start` and `info`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use fabstir_node::config::{self, NodeConfig};
+use fabstir_node::identity::Identity;
+use fabstir_node::NodeError;
+
+#[derive(Parser)]
+#[command(
+    name = "fabstir-node",
+    version,
+    about = "Fabstir relay, bootstrap and DHT node"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an identity key, a WebRTC certificate and a commented config.yaml.
+    Init {
+        /// Folder to create the files in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Listen address for the generated config (repeat for several); default TCP 4001, WS 4002, WebRTC-direct 4003.
+        #[arg(long = "listen")]
+        listen: Vec<String>,
+        /// Write `mdns: enabled: false` into the generated config.
+        #[arg(long)]
+        no_mdns: bool,
+    },
+    /// Run the node.
+    Start {
+        /// The configuration file.
+        #[arg(long, default_value = "config.yaml")]
+        config: PathBuf,
+    },
+    /// Print the peer id and dialable multiaddrs.
+    Info {
+        /// The configuration file.
+        #[arg(long, default_value = "config.yaml")]
+        config: PathBuf,
+        /// Print JSON: {"peerId": "...", "multiaddrs": ["..."]}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init {
+            dir,
+            listen,
+            no_mdns,
+        } => init(&dir, listen, !no_mdns),
+        Command::Start { config } => start(&config),
+        Command::Info { config, json } => info(&config, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fabstir-node: {e}");
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+        }
+    }
+}
+
+fn init(dir: &Path, listen: Vec<String>, mdns: bool) -> Result<(), NodeError> {
+    std::fs::create_dir_all(dir).map_err(|e| NodeError::Io {
+        action: "create",
+        path: dir.into(),
+        source: e,
+    })?;
+    let config_path = dir.join("config.yaml");
+    if config_path.exists() {
+        return Err(NodeError::AlreadyExists { path: config_path });
+    }
+    let listen = if listen.is_empty() {
+        NodeConfig::default().listen
+    } else {
+        listen
+    };
+    let text = config::default_yaml(&listen, mdns);
+    // Validate before writing anything, so a bad --listen leaves no files behind.
+    let loaded = config::parse(&config_path, &text)?;
+    let identity = Identity::create(&loaded.key_file, &loaded.webrtc_cert_file)?;
+    std::fs::write(&config_path, text).map_err(|e| NodeError::Io {
+        action: "write",
+        path: config_path.clone(),
+        source: e,
+    })?;
+    println!("peer id {}", identity.peer_id());
+    println!("created {}", config_path.display());
+    Ok(())
+}
+
+fn start(config_path: &Path) -> Result<(), NodeError> {
+    let config = config::load(config_path)?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.raw.log.level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let identity = Identity::load(&config.key_file, &config.webrtc_cert_file)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| NodeError::Network(format!("cannot start runtime: {e}")))?;
+    runtime.block_on(fabstir_node::run::run(config, identity))
+}
+
+fn info(config_path: &Path, json: bool) -> Result<(), NodeError> {
+    let config = config::load(config_path)?;
+    let identity = Identity::load(&config.key_file, &config.webrtc_cert_file)?;
+    let addrs = fabstir_node::run::dialable_addresses(&config, &identity);
+    if json {
+        let value = serde_json::json!({
+            "peerId": identity.peer_id().to_string(),
+            "multiaddrs": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        });
+        println!("{value}");
+    } else {
+        println!("peer id {}", identity.peer_id());
+        for addr in addrs {
+            println!("{addr}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The node's event loop: listens, reports its addresses, keeps connections honest, stops on signals.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, Swarm};
+
+use crate::config::LoadedConfig;
+use crate::error::NodeError;
+use crate::identity::Identity;
+use crate::swarm::{Behaviour, BehaviourEvent};
+
+/// Runs the node until SIGINT or SIGTERM.
+pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
+    let mut swarm = crate::swarm::build(&config, &identity).await?;
+    let mut pending_listeners = HashSet::new();
+    for addr in &config.listen {
+        let id = swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NodeError::Network(format!("cannot listen on {addr}: {e}")))?;
+        pending_listeners.insert(id);
+    }
+    for addr in &config.external_addresses {
+        swarm.add_external_address(addr.clone());
+    }
+    for (peer, addr) in &config.bootstrap_nodes {
+        if let Some(kad) = swarm.behaviour_mut().kad.as_mut() {
+            kad.add_address(peer, addr.clone());
+        }
+        if let Err(e) = swarm.dial(addr.clone()) {
+            tracing::warn!(%addr, error = %e, "cannot dial bootstrap node");
+        }
+    }
+    println!(
+        "fabstir-node {} peer id {}",
+        env!("CARGO_PKG_VERSION"),
+        identity.peer_id()
+    );
+
+    let mut liveness = Liveness {
+        max_failures: config.raw.connection.max_ping_failures,
+        failures: HashMap::new(),
+    };
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            event = swarm.select_next_some() => match event {
+                SwarmEvent::NewListenAddr { listener_id, address } => {
+                    println!("listening {}", identity.full_address(&address));
+                    if pending_listeners.remove(&listener_id) && pending_listeners.is_empty() {
+                        println!("ready");
+                    }
+                }
+                SwarmEvent::ListenerError { listener_id, error } => {
+                    tracing::error!(?listener_id, %error, "listener failed");
+                }
+                SwarmEvent::ListenerClosed { listener_id, reason, .. } => {
+                    if let Err(e) = reason {
+                        return Err(NodeError::Network(format!("listener {listener_id:?} closed: {e}")));
+                    }
+                }
+                SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
+                    tracing::info!(%peer_id, ?connection_id, addr = %endpoint.get_remote_address(), "connection established");
+                }
+                SwarmEvent::ConnectionClosed { peer_id, connection_id, cause, .. } => {
+                    liveness.failures.remove(&connection_id);
+                    tracing::info!(%peer_id, ?connection_id, cause = ?cause.map(|c| c.to_string()), "connection closed");
+                }
+                SwarmEvent::Behaviour(event) => on_behaviour_event(&mut swarm, &mut liveness, event),
+                _ => {}
+            },
+        }
+    }
+    println!("shutting down");
+    Ok(())
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, NodeError> {
+    tokio::signal::unix::signal(kind)
+        .map_err(|e| NodeError::Network(format!("cannot install signal handler: {e}")))
+}
+
+/// Closes connections whose peer stopped answering pings.
+struct Liveness {
+    max_failures: u32,
+    failures: HashMap<ConnectionId, u32>,
+}
+
+impl Liveness {
+    /// Records a ping result; returns true when the connection should be closed.
+    fn record(&mut self, connection: ConnectionId, ok: bool) -> bool {
+        if ok {
+            self.failures.remove(&connection);
+            return false;
+        }
+        let n = self.failures.entry(connection).or_insert(0);
+        *n += 1;
+        *n >= self.max_failures
+    }
+}
+
+fn on_behaviour_event(
+    swarm: &mut Swarm<Behaviour>,
+    liveness: &mut Liveness,
+    event: BehaviourEvent,
+) {
+    match event {
+        BehaviourEvent::Ping(ping::Event {
+            peer,
+            connection,
+            result,
+        }) => {
+            if liveness.record(connection, result.is_ok()) {
+                tracing::info!(%peer, ?connection, failures = liveness.max_failures, "peer stopped answering pings; closing connection");
+                liveness.failures.remove(&connection);
+                swarm.close_connection(connection);
+            }
+        }
+        BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+            let speaks_kad = info
+                .protocols
+                .iter()
+                .any(|p| p.as_ref() == fabstir_protocol::KAD_PROTOCOL);
+            if let (true, Some(kad)) = (speaks_kad, swarm.behaviour_mut().kad.as_mut()) {
+                for addr in info.listen_addrs {
+                    kad.add_address(&peer_id, addr);
+                }
+            }
+        }
+        BehaviourEvent::Relay(event) => log_relay_event(&event),
+        BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
+            for (peer, addr) in found {
+                if let Some(kad) = swarm.behaviour_mut().kad.as_mut() {
+                    kad.add_address(&peer, addr.clone());
+                }
+                tracing::debug!(%peer, %addr, "mDNS discovered peer");
+            }
+        }
+        BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, .. }) => {
+            tracing::debug!(%peer, "DHT routing table updated");
+        }
+        _ => {}
+    }
+}
+
+fn log_relay_event(event: &relay::Event) {
+    match event {
+        relay::Event::ReservationReqAccepted {
+            src_peer_id,
+            renewed,
+        } => {
+            tracing::info!(peer = %src_peer_id, renewed, "relay reservation accepted");
+        }
+        relay::Event::ReservationReqDenied { src_peer_id, .. } => {
+            tracing::info!(peer = %src_peer_id, "relay reservation denied");
+        }
+        relay::Event::CircuitReqAccepted {
+            src_peer_id,
+            dst_peer_id,
+        } => {
+            tracing::info!(src = %src_peer_id, dst = %dst_peer_id, "relay circuit opened");
+        }
+        relay::Event::CircuitClosed {
+            src_peer_id,
+            dst_peer_id,
+            error,
+        } => {
+            tracing::info!(src = %src_peer_id, dst = %dst_peer_id, error = ?error.as_ref().map(|e| e.to_string()), "relay circuit closed");
+        }
+        other => tracing::debug!(event = ?other, "relay event"),
+    }
+}
+
+/// The dialable addresses of a node for scripts: configured listen addresses completed with
+/// certhash and peer id; unspecified IPs (0.0.0.0, ::) are shown as loopback.
+pub fn dialable_addresses(config: &LoadedConfig, identity: &Identity) -> Vec<Multiaddr> {
+    use libp2p::multiaddr::Protocol;
+    config
+        .listen
+        .iter()
+        .chain(&config.external_addresses)
+        .map(|addr| {
+            let local: Multiaddr = addr
+                .iter()
+                .map(|p| match p {
+                    Protocol::Ip4(ip) if ip.is_unspecified() => {
+                        Protocol::Ip4(std::net::Ipv4Addr::LOCALHOST)
+                    }
+                    Protocol::Ip6(ip) if ip.is_unspecified() => {
+                        Protocol::Ip6(std::net::Ipv6Addr::LOCALHOST)
+                    }
+                    p => p,
+                })
+                .collect();
+            identity.full_address(&local)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liveness_closes_after_consecutive_failures_only() {
+        let mut l = Liveness {
+            max_failures: 2,
+            failures: HashMap::new(),
+        };
+        let c = ConnectionId::new_unchecked(1);
+        assert!(!l.record(c, false));
+        assert!(!l.record(c, true));
+        assert!(!l.record(c, false));
+        assert!(l.record(c, false));
+    }
+}

@@ -1,0 +1,112 @@
+//! The node's libp2p behaviour and swarm construction (TCP, WebSocket and WebRTC-direct).
+//! (The `NetworkBehaviour` derive generates an undocumented `BehaviourEvent` enum, hence the allow.)
+#![allow(missing_docs)]
+
+use std::time::Duration;
+
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::Transport;
+use libp2p::kad::store::MemoryStore;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{identify, kad, mdns, noise, ping, relay, tcp, yamux, StreamProtocol, Swarm};
+
+use crate::config::LoadedConfig;
+use crate::error::NodeError;
+use crate::identity::Identity;
+
+/// Everything the node speaks.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    /// Circuit relay v2 server (absent when `relay.enabled` is false).
+    pub relay: Toggle<relay::Behaviour>,
+    /// Identify: tells peers who we are and what we speak, learns the same of them.
+    pub identify: identify::Behaviour,
+    /// Ping: liveness of every connection.
+    pub ping: ping::Behaviour,
+    /// Kademlia DHT in server mode on the Fabstir protocol name.
+    pub kad: Toggle<kad::Behaviour<MemoryStore>>,
+    /// mDNS local discovery.
+    pub mdns: Toggle<mdns::tokio::Behaviour>,
+}
+
+/// The relay server limits from the configuration.
+pub fn relay_config(config: &LoadedConfig) -> relay::Config {
+    let r = &config.raw.relay;
+    relay::Config {
+        max_reservations: r.max_reservations,
+        max_reservations_per_peer: r.max_reservations_per_peer,
+        reservation_duration: Duration::from_secs(r.reservation_duration_secs),
+        max_circuits: r.max_circuits,
+        max_circuits_per_peer: r.max_circuits_per_peer,
+        max_circuit_duration: Duration::from_secs(r.max_circuit_duration_secs),
+        max_circuit_bytes: r.max_circuit_bytes,
+        ..relay::Config::default()
+    }
+}
+
+/// Builds the swarm: transports, behaviours and connection settings from `config`.
+pub async fn build(
+    config: &LoadedConfig,
+    identity: &Identity,
+) -> Result<Swarm<Behaviour>, NodeError> {
+    let net = |e: &dyn std::fmt::Display| NodeError::Network(e.to_string());
+    let certificate = identity.certificate.clone();
+    let c = &config.raw.connection;
+    let ping_config = ping::Config::new()
+        .with_interval(Duration::from_secs(c.ping_interval_secs))
+        .with_timeout(Duration::from_secs(c.ping_timeout_secs));
+    let idle = Duration::from_secs(c.idle_timeout_secs);
+
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(identity.keypair.clone())
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(|e| net(&e))?
+        .with_other_transport(|key| {
+            libp2p_webrtc::tokio::Transport::new(key.clone(), certificate)
+                .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
+        })
+        .map_err(|e| net(&e))?
+        .with_dns()
+        .map_err(|e| net(&e))?
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .map_err(|e| net(&e))?
+        .with_behaviour(|key| {
+            let peer_id = key.public().to_peer_id();
+            let relay = config.raw.relay.enabled.then(|| relay::Behaviour::new(peer_id, relay_config(config)));
+            let kad = config.raw.kad.enabled.then(|| {
+                let protocol = StreamProtocol::new(fabstir_protocol::KAD_PROTOCOL);
+                let mut kad =
+                    kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad::Config::new(protocol));
+                kad.set_mode(Some(kad::Mode::Server));
+                kad
+            });
+            let mdns = if config.raw.mdns.enabled {
+                match mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id) {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "mDNS unavailable on this machine; continuing without it");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let agent = fabstir_protocol::agent_version("fabstir-node", env!("CARGO_PKG_VERSION"));
+            Behaviour {
+                relay: relay.into(),
+                identify: identify::Behaviour::new(
+                    identify::Config::new(fabstir_protocol::IDENTIFY_PROTOCOL_VERSION.into(), key.public())
+                        .with_agent_version(agent),
+                ),
+                ping: ping::Behaviour::new(ping_config),
+                kad: kad.into(),
+                mdns: mdns.into(),
+            }
+        })
+        .map_err(|e| net(&e))?
+        .with_swarm_config(|cfg| cfg.with_idle_connection_timeout(idle))
+        .build();
+    Ok(swarm)
+}

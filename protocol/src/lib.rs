@@ -1,0 +1,63 @@
+//! Fabstir wire protocol: protocol identifiers and constants shared by the SDK and the node.
+//!
+//! Everything a browser and a native node must agree on byte-for-byte lives here, so the two
+//! sides cannot drift apart.
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+use std::time::Duration;
+
+/// Kademlia protocol name of the Fabstir DHT.
+///
+/// A private name keeps our DHT separate from the public IPFS DHT: peers that speak only
+/// `/ipfs/kad/1.0.0` never enter our routing tables and we never enter theirs.
+pub const KAD_PROTOCOL: &str = "/fabstir/kad/1.0.0";
+
+/// Identify protocol version string announced by every Fabstir peer.
+pub const IDENTIFY_PROTOCOL_VERSION: &str = "/fabstir/1.0.0";
+
+/// The libp2p ping protocol, which the SDK also speaks on demand for `ping(peerId)`.
+pub const PING_PROTOCOL: &str = "/ipfs/ping/1.0.0";
+
+/// Size of one ping payload, fixed by the libp2p ping specification.
+pub const PING_PAYLOAD_LEN: usize = 32;
+
+/// The circuit relay v2 hop protocol; a peer that lists it in identify can hold reservations.
+pub const RELAY_HOP_PROTOCOL: &str = "/libp2p/circuit/relay/0.2.0/hop";
+
+/// How often both sides ping an open connection to check that the peer still answers.
+pub const KEEPALIVE_PING_INTERVAL: Duration = Duration::from_secs(15);
+
+/// How long one keep-alive ping may take before it counts as a failure.
+pub const KEEPALIVE_PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The agent version string for a component of the given name, e.g. `fabstir-node/0.1.0`.
+pub fn agent_version(component: &str, version: &str) -> String {
+    format!("{component}/{version}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names_are_valid_libp2p_protocol_ids() {
+        for name in [
+            KAD_PROTOCOL,
+            PING_PROTOCOL,
+            RELAY_HOP_PROTOCOL,
+            IDENTIFY_PROTOCOL_VERSION,
+        ] {
+            assert!(name.starts_with('/'), "{name} must start with a slash");
+            assert!(
+                !name.contains(char::is_whitespace),
+                "{name} must not contain spaces"
+            );
+        }
+    }
+
+    #[test]
+    fn agent_version_joins_name_and_version() {
+        assert_eq!(agent_version("fabstir-node", "0.1.0"), "fabstir-node/0.1.0");
+    }
+}
