@@ -1,0 +1,125 @@
+//! Typed SDK errors; each has a stable `code` that JavaScript callers can branch on.
+
+/// Every failure the SDK reports. [`SdkError::code`] is the stable part; messages may change.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SdkError {
+    /// The configuration object is invalid; `field` is the dotted path of the culprit.
+    #[error("invalid config: {field}: {message}")]
+    InvalidConfig {
+        /// e.g. `p2pConfig.dialTimeout`.
+        field: String,
+        /// What was wrong, with the value.
+        message: String,
+    },
+    /// A method argument is invalid.
+    #[error("invalid argument {name}: {message}")]
+    InvalidArgument {
+        /// The parameter's name.
+        name: String,
+        /// What was wrong, with the value.
+        message: String,
+    },
+    /// The method needs `start()` first.
+    #[error("the SDK is not started; call start() first")]
+    NotStarted,
+    /// `start()` was called while the SDK was already started or starting.
+    #[error("the SDK is already started")]
+    AlreadyStarted,
+    /// The SDK was stopped while the operation was pending.
+    #[error("the SDK was stopped")]
+    Stopped,
+    /// No bootstrap node could be reached; one line per node says why.
+    #[error("no bootstrap node could be reached: {}", .failures.join("; "))]
+    BootstrapFailed {
+        /// `<address>: <last error>` for each bootstrap node.
+        failures: Vec<String>,
+    },
+    /// Dialing an address failed.
+    #[error("dial {address} failed: {reason}")]
+    DialFailed {
+        /// The address dialed.
+        address: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// An operation took longer than its configured limit.
+    #[error("{operation} timed out after {after_ms} ms")]
+    Timeout {
+        /// What timed out, e.g. `dial /ip4/...`.
+        operation: String,
+        /// The limit that was exceeded.
+        after_ms: u64,
+    },
+    /// The operation needs a connection to a peer we are not connected to.
+    #[error("not connected to peer {peer_id}")]
+    NotConnected {
+        /// The peer.
+        peer_id: String,
+    },
+    /// A ping was sent but not answered correctly.
+    #[error("ping {peer_id} failed: {reason}")]
+    PingFailed {
+        /// The peer.
+        peer_id: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A bug or an unexpected state inside the SDK.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl SdkError {
+    /// The stable error code, e.g. `INVALID_CONFIG`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SdkError::InvalidConfig { .. } => "INVALID_CONFIG",
+            SdkError::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            SdkError::NotStarted => "NOT_STARTED",
+            SdkError::AlreadyStarted => "ALREADY_STARTED",
+            SdkError::Stopped => "STOPPED",
+            SdkError::BootstrapFailed { .. } => "BOOTSTRAP_FAILED",
+            SdkError::DialFailed { .. } => "DIAL_FAILED",
+            SdkError::Timeout { .. } => "TIMEOUT",
+            SdkError::NotConnected { .. } => "NOT_CONNECTED",
+            SdkError::PingFailed { .. } => "PING_FAILED",
+            SdkError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub(crate) fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
+        SdkError::InvalidConfig {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn argument(name: impl Into<String>, message: impl Into<String>) -> Self {
+        SdkError::InvalidArgument {
+            name: name.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_lowercase_and_name_the_value() {
+        let e = SdkError::config("p2pConfig.dialTimeout", "must be at least 1, got 0");
+        assert_eq!(e.code(), "INVALID_CONFIG");
+        assert_eq!(
+            e.to_string(),
+            "invalid config: p2pConfig.dialTimeout: must be at least 1, got 0"
+        );
+        let e = SdkError::BootstrapFailed {
+            failures: vec!["a: x".into(), "b: y".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "no bootstrap node could be reached: a: x; b: y"
+        );
+    }
+}

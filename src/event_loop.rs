@@ -1,0 +1,421 @@
+//! The event loop: the one owner of the Swarm. Handles talk to it through [`Command`]s.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::channel::{mpsc, oneshot};
+use futures::StreamExt;
+use libp2p::core::transport::ListenerId;
+use libp2p::core::ConnectedPoint;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionId, DialError, SwarmEvent};
+use libp2p::{identify, ping, relay, Multiaddr, PeerId, Swarm};
+
+use crate::behaviour::{Behaviour, BehaviourEvent};
+use crate::config::{last_peer_id, ValidConfig};
+use crate::error::SdkError;
+use crate::events::SdkEvent;
+use crate::peers::{P2pMetrics, PeerInfo};
+use crate::rt::now_ms;
+
+/// A request to the event loop; each carries the channel its answer goes back on.
+#[derive(Debug)]
+pub enum Command {
+    /// Dial an address; answers with the peer id once connected.
+    Dial {
+        /// Where to dial.
+        address: Multiaddr,
+        /// The answer.
+        reply: oneshot::Sender<Result<PeerId, SdkError>>,
+    },
+    /// Whether we have a connection to a peer.
+    IsConnected {
+        /// The peer.
+        peer: PeerId,
+        /// The answer.
+        reply: oneshot::Sender<bool>,
+    },
+    /// The connected peers.
+    Peers {
+        /// The answer.
+        reply: oneshot::Sender<Vec<PeerInfo>>,
+    },
+    /// Our listen addresses, each ending in `/p2p/<our id>`.
+    ListenAddresses {
+        /// The answer.
+        reply: oneshot::Sender<Vec<String>>,
+    },
+    /// Connection counters.
+    Metrics {
+        /// The answer.
+        reply: oneshot::Sender<P2pMetrics>,
+    },
+    /// Close everything and end the loop.
+    Stop {
+        /// Answered once the loop has let go of the Swarm.
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// Owns the Swarm and all connection state; runs until stopped or until every handle is gone.
+pub struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<SdkEvent>,
+    config: ValidConfig,
+    start_time: f64,
+    pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, SdkError>>)>,
+    peers: HashMap<PeerId, PeerInfo>,
+    ever_connected: HashSet<PeerId>,
+    /// Relay reservations we asked for: relay peer → (listener, relay address).
+    reservations: HashMap<PeerId, (ListenerId, Multiaddr)>,
+    failed_connections: u32,
+    successful_connections: u32,
+    dropped_events: u32,
+}
+
+impl EventLoop {
+    pub(crate) fn new(
+        swarm: Swarm<Behaviour>,
+        commands: mpsc::Receiver<Command>,
+        events: mpsc::Sender<SdkEvent>,
+        config: ValidConfig,
+    ) -> Self {
+        EventLoop {
+            swarm,
+            commands,
+            events,
+            config,
+            start_time: now_ms(),
+            pending_dials: HashMap::new(),
+            peers: HashMap::new(),
+            ever_connected: HashSet::new(),
+            reservations: HashMap::new(),
+            failed_connections: 0,
+            successful_connections: 0,
+            dropped_events: 0,
+        }
+    }
+
+    /// Runs the loop until a `Stop` command or until every [`crate::Client`] is dropped.
+    pub async fn run(mut self) {
+        for address in self.config.listen_addresses.clone() {
+            if let Err(e) = self.swarm.listen_on(address.clone()) {
+                self.emit_error("LISTEN_FAILED", format!("cannot listen on {address}: {e}"));
+            }
+        }
+        loop {
+            futures::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = self.commands.next() => match command {
+                    Some(Command::Stop { reply }) => {
+                        self.shut_down();
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(command) => self.on_command(command),
+                    None => {
+                        self.shut_down();
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    fn shut_down(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        for (_, (_, reply)) in self.pending_dials.drain() {
+            let _ = reply.send(Err(SdkError::Stopped));
+        }
+        self.emit(SdkEvent::Stopped {
+            peer_id: self.swarm.local_peer_id().to_string(),
+            uptime: now_ms() - self.start_time,
+        });
+    }
+
+    fn emit(&mut self, event: SdkEvent) {
+        if self.events.try_send(event).is_err() {
+            self.dropped_events = self.dropped_events.saturating_add(1);
+        }
+    }
+
+    fn emit_error(&mut self, code: &str, message: String) {
+        tracing::warn!(code, %message);
+        self.emit(SdkEvent::Error {
+            code: code.into(),
+            message,
+        });
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Dial { address, reply } => self.dial(address, reply),
+            Command::IsConnected { peer, reply } => {
+                let _ = reply.send(self.swarm.is_connected(&peer));
+            }
+            Command::Peers { reply } => {
+                let _ = reply.send(self.peers.values().cloned().collect());
+            }
+            Command::ListenAddresses { reply } => {
+                let _ = reply.send(self.listen_addresses());
+            }
+            Command::Metrics { reply } => {
+                let now = now_ms();
+                let _ = reply.send(P2pMetrics {
+                    total_peers: self.ever_connected.len() as u32,
+                    connected_peers: self.peers.len() as u32,
+                    listen_addresses: self.listen_addresses(),
+                    start_time: self.start_time,
+                    uptime: now - self.start_time,
+                    failed_connections: self.failed_connections,
+                    successful_connections: self.successful_connections,
+                    dropped_events: self.dropped_events,
+                });
+            }
+            Command::Stop { .. } => {}
+        }
+    }
+
+    fn listen_addresses(&self) -> Vec<String> {
+        let me = *self.swarm.local_peer_id();
+        self.swarm
+            .listeners()
+            .map(|a| {
+                let mut a = a.clone();
+                if last_peer_id(&a) != Some(me) {
+                    a.push(Protocol::P2p(me));
+                }
+                a.to_string()
+            })
+            .collect()
+    }
+
+    fn dial(&mut self, address: Multiaddr, reply: oneshot::Sender<Result<PeerId, SdkError>>) {
+        let opts = match last_peer_id(&address) {
+            Some(peer) => DialOpts::peer_id(peer)
+                .addresses(vec![address.clone()])
+                .condition(PeerCondition::Disconnected)
+                .build(),
+            None => DialOpts::unknown_peer_id().address(address.clone()).build(),
+        };
+        let connection_id = opts.connection_id();
+        match self.swarm.dial(opts) {
+            Ok(()) => {
+                self.pending_dials.insert(connection_id, (address, reply));
+            }
+            Err(DialError::DialPeerConditionFalse(_)) => {
+                // Already connected: the peer id is the one in the address.
+                let result = last_peer_id(&address)
+                    .ok_or_else(|| SdkError::Internal("dial condition without peer".into()));
+                let _ = reply.send(result);
+            }
+            Err(e) => {
+                self.failed_connections += 1;
+                let _ = reply.send(Err(SdkError::DialFailed {
+                    address: address.to_string(),
+                    reason: e.to_string(),
+                }));
+            }
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                self.successful_connections += 1;
+                if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Ok(peer_id));
+                }
+                self.on_connected(peer_id, &endpoint, num_established.get());
+            }
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                error,
+                ..
+            } => {
+                self.failed_connections += 1;
+                if let Some((address, reply)) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Err(SdkError::DialFailed {
+                        address: address.to_string(),
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                cause,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.peers.remove(&peer_id);
+                    self.emit(SdkEvent::PeerDisconnect {
+                        peer_id: peer_id.to_string(),
+                        reason: cause.map(|c| c.to_string()),
+                    });
+                } else if let Some(info) = self.peers.get_mut(&peer_id) {
+                    info.connections = num_established;
+                }
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                let lost: Vec<PeerId> = self
+                    .reservations
+                    .iter()
+                    .filter(|(_, (id, _))| *id == listener_id)
+                    .map(|(p, _)| *p)
+                    .collect();
+                for relay in lost {
+                    self.reservations.remove(&relay);
+                    let why = reason
+                        .as_ref()
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "closed".into());
+                    self.emit_error(
+                        "RESERVATION_LOST",
+                        format!("relay reservation on {relay} ended: {why}"),
+                    );
+                }
+            }
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
+            _ => {}
+        }
+    }
+
+    fn on_connected(&mut self, peer_id: PeerId, endpoint: &ConnectedPoint, num_established: u32) {
+        self.ever_connected.insert(peer_id);
+        if let Some(info) = self.peers.get_mut(&peer_id) {
+            info.connections = num_established;
+            return;
+        }
+        let address = endpoint.get_remote_address().clone();
+        let bootstrap = self
+            .config
+            .bootstrap_nodes
+            .iter()
+            .find(|b| b.peer_id == peer_id)
+            .map(|b| b.address.clone());
+        if let (Some(addr), Some(kad)) = (bootstrap, self.swarm.behaviour_mut().kad.as_mut()) {
+            kad.add_address(&peer_id, addr);
+        }
+        let info = PeerInfo {
+            peer_id: peer_id.to_string(),
+            address: address.to_string(),
+            transport: crate::transport::kind(&address),
+            direction: if endpoint.is_dialer() {
+                "outbound"
+            } else {
+                "inbound"
+            },
+            connected_at: now_ms(),
+            connections: num_established,
+            rtt: None,
+            agent_version: None,
+            protocols: Vec::new(),
+            identify_served: false,
+        };
+        self.emit(SdkEvent::PeerConnect {
+            peer_id: info.peer_id.clone(),
+            address: info.address.clone(),
+            transport: info.transport.into(),
+            direction: info.direction.into(),
+        });
+        self.peers.insert(peer_id, info);
+    }
+
+    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                let protocols: Vec<String> = info.protocols.iter().map(|p| p.to_string()).collect();
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.agent_version = Some(info.agent_version.clone());
+                    peer.protocols = protocols.clone();
+                }
+                if protocols
+                    .iter()
+                    .any(|p| p == fabstir_protocol::RELAY_HOP_PROTOCOL)
+                {
+                    self.reserve_on(peer_id);
+                }
+                self.emit(SdkEvent::PeerIdentify {
+                    peer_id: peer_id.to_string(),
+                    agent_version: info.agent_version,
+                    protocols,
+                    listen_addrs: info.listen_addrs.iter().map(|a| a.to_string()).collect(),
+                });
+            }
+            BehaviourEvent::Identify(identify::Event::Sent { peer_id, .. }) => {
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.identify_served = true;
+                }
+            }
+            BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Ok(rtt),
+                ..
+            }) => {
+                if let Some(info) = self.peers.get_mut(&peer) {
+                    info.rtt = Some(rtt.as_secs_f64() * 1000.0);
+                }
+            }
+            BehaviourEvent::Relay(relay::client::Event::ReservationReqAccepted {
+                relay_peer_id,
+                renewal,
+                ..
+            }) => {
+                if let Some((_, relay_addr)) = self.reservations.get(&relay_peer_id) {
+                    let mut address = relay_addr.clone().with(Protocol::P2pCircuit);
+                    address.push(Protocol::P2p(*self.swarm.local_peer_id()));
+                    self.emit(SdkEvent::RelayReservation {
+                        relay_peer_id: relay_peer_id.to_string(),
+                        address: address.to_string(),
+                        renewal,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Asks a bootstrap node that offers the relay hop protocol for a reservation, once.
+    fn reserve_on(&mut self, relay: PeerId) {
+        if self.reservations.contains_key(&relay) {
+            return;
+        }
+        let Some(relay_addr) = self
+            .config
+            .bootstrap_nodes
+            .iter()
+            .find(|b| b.peer_id == relay)
+            .map(|b| b.address.clone())
+        else {
+            return;
+        };
+        match self
+            .swarm
+            .listen_on(relay_addr.clone().with(Protocol::P2pCircuit))
+        {
+            Ok(listener) => {
+                self.reservations.insert(relay, (listener, relay_addr));
+            }
+            Err(e) => self.emit_error(
+                "RESERVATION_FAILED",
+                format!("cannot reserve on relay {relay}: {e}"),
+            ),
+        }
+    }
+}

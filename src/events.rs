@@ -1,0 +1,166 @@
+//! Events the SDK emits; JavaScript receives each as a plain object whose `type` is its name.
+
+use serde::Serialize;
+
+/// Whether an optional feature that was asked for actually runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureStatus {
+    /// The config asked for it.
+    pub enabled: bool,
+    /// It can run here.
+    pub available: bool,
+    /// Why it cannot run, when it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One SDK event. The serde tag is the event name passed to `on(name, cb)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum SdkEvent {
+    /// `start()` connected to the network.
+    #[serde(rename = "p2p:started", rename_all = "camelCase")]
+    Started {
+        /// Our peer id.
+        peer_id: String,
+        /// When the SDK started (ms since the epoch).
+        start_time: f64,
+        /// Kademlia DHT client status.
+        dht: FeatureStatus,
+        /// mDNS status (never available in a browser).
+        mdns: FeatureStatus,
+    },
+    /// `stop()` finished; all connections are closed.
+    #[serde(rename = "p2p:stopped", rename_all = "camelCase")]
+    Stopped {
+        /// Our peer id.
+        peer_id: String,
+        /// Milliseconds between start and stop.
+        uptime: f64,
+    },
+    /// The first connection to a peer opened.
+    #[serde(rename = "peer:connect", rename_all = "camelCase")]
+    PeerConnect {
+        /// The peer.
+        peer_id: String,
+        /// The remote address of the connection.
+        address: String,
+        /// `websocket`, `webrtc-direct`, `relayed`, `tcp` or `other`.
+        transport: String,
+        /// `outbound` (we dialed) or `inbound`.
+        direction: String,
+    },
+    /// The last connection to a peer closed.
+    #[serde(rename = "peer:disconnect", rename_all = "camelCase")]
+    PeerDisconnect {
+        /// The peer.
+        peer_id: String,
+        /// Why the connection closed, when known.
+        reason: Option<String>,
+    },
+    /// A peer told us who it is (identify).
+    #[serde(rename = "peer:identify", rename_all = "camelCase")]
+    PeerIdentify {
+        /// The peer.
+        peer_id: String,
+        /// Its agent, e.g. `fabstir-node/0.1.0`.
+        agent_version: String,
+        /// The protocols it speaks.
+        protocols: Vec<String>,
+        /// The addresses it listens on.
+        listen_addrs: Vec<String>,
+    },
+    /// A bootstrap dial failed and will be retried after `delay` ms.
+    #[serde(rename = "connection:retry", rename_all = "camelCase")]
+    ConnectionRetry {
+        /// The address being dialed.
+        address: String,
+        /// Which retry this is (1-based).
+        attempt: u32,
+        /// The configured `maxRetries`.
+        max_retries: u32,
+        /// Milliseconds until the retry.
+        delay: f64,
+        /// Why the previous attempt failed.
+        error: String,
+    },
+    /// A bootstrap node could not be reached after all retries.
+    #[serde(rename = "connection:failed", rename_all = "camelCase")]
+    ConnectionFailed {
+        /// The address that was dialed.
+        address: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Why the last attempt failed.
+        error: String,
+    },
+    /// A relay accepted (or renewed) our reservation: we are reachable at `address`.
+    #[serde(rename = "relay:reservation", rename_all = "camelCase")]
+    RelayReservation {
+        /// The relay.
+        relay_peer_id: String,
+        /// Our `/p2p-circuit` address through this relay.
+        address: String,
+        /// True when this renews an earlier reservation.
+        renewal: bool,
+    },
+    /// Something failed in the background (not as the answer to a call).
+    #[serde(rename = "error:p2p", rename_all = "camelCase")]
+    Error {
+        /// A stable error code, as on thrown errors.
+        code: String,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl SdkEvent {
+    /// Every event name, as accepted by `on(name, cb)`.
+    pub const NAMES: &'static [&'static str] = &[
+        "p2p:started",
+        "p2p:stopped",
+        "peer:connect",
+        "peer:disconnect",
+        "peer:identify",
+        "connection:retry",
+        "connection:failed",
+        "relay:reservation",
+        "error:p2p",
+    ];
+
+    /// This event's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SdkEvent::Started { .. } => "p2p:started",
+            SdkEvent::Stopped { .. } => "p2p:stopped",
+            SdkEvent::PeerConnect { .. } => "peer:connect",
+            SdkEvent::PeerDisconnect { .. } => "peer:disconnect",
+            SdkEvent::PeerIdentify { .. } => "peer:identify",
+            SdkEvent::ConnectionRetry { .. } => "connection:retry",
+            SdkEvent::ConnectionFailed { .. } => "connection:failed",
+            SdkEvent::RelayReservation { .. } => "relay:reservation",
+            SdkEvent::Error { .. } => "error:p2p",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialized_type_is_the_name_and_fields_are_camel_case() {
+        let e = SdkEvent::ConnectionRetry {
+            address: "a".into(),
+            attempt: 1,
+            max_retries: 3,
+            delay: 10.0,
+            error: "x".into(),
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], e.name());
+        assert_eq!(v["maxRetries"], 3);
+        assert!(SdkEvent::NAMES.contains(&e.name()));
+    }
+}

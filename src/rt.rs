@@ -1,0 +1,48 @@
+//! Runtime shims: spawning, sleeping and timeouts on the browser's event loop or on tokio.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures::future::{select, Either};
+
+/// Runs `fut` in the background on the current runtime.
+#[cfg(target_arch = "wasm32")]
+pub fn spawn(fut: impl Future<Output = ()> + 'static) {
+    wasm_bindgen_futures::spawn_local(fut);
+}
+
+/// Runs `fut` in the background on the current runtime.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn spawn(fut: impl Future<Output = ()> + Send + 'static) {
+    tokio::spawn(fut);
+}
+
+/// Waits for `duration`.
+#[cfg(target_arch = "wasm32")]
+pub async fn sleep(duration: Duration) {
+    gloo_timers::future::sleep(duration).await;
+}
+
+/// Waits for `duration`.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn sleep(duration: Duration) {
+    tokio::time::sleep(duration).await;
+}
+
+/// Runs `fut` for at most `limit`; `None` when the limit was reached first.
+pub async fn timeout<T>(limit: Duration, fut: impl Future<Output = T>) -> Option<T> {
+    let fut = std::pin::pin!(fut);
+    let timer = std::pin::pin!(sleep(limit));
+    match select(fut, timer).await {
+        Either::Left((value, _)) => Some(value),
+        Either::Right(((), _)) => None,
+    }
+}
+
+/// Milliseconds since the Unix epoch, as JavaScript's `Date.now()` counts them.
+pub fn now_ms() -> f64 {
+    web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
