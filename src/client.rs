@@ -41,6 +41,7 @@ impl Client {
         let peer_id = key.public().to_peer_id();
         let swarm = crate::transport::build_swarm(key, &config).await?;
         let control = swarm.behaviour().stream.new_control();
+        rt::spawn(crate::ping::answer_pings(control.clone()));
         let (commands_tx, commands_rx) = mpsc::channel(COMMAND_BUFFER);
         let event_loop = EventLoop::new(swarm, commands_rx, events.clone(), config.clone());
         let client = Client {

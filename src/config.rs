@@ -293,8 +293,8 @@ mod tests {
             field_of(json!({ "debug": "yes", "p2pConfig": {} })),
             "debug"
         );
-        assert_eq!(field_of(json!({ "extra": 1, "p2pConfig": {} })), "config");
-        assert_eq!(field_of(with_p2p(json!({ "bogus": 1 }))), "p2pConfig");
+        assert_eq!(field_of(json!({ "extra": 1, "p2pConfig": {} })), "extra");
+        assert_eq!(field_of(with_p2p(json!({ "bogus": 1 }))), "p2pConfig.bogus");
         assert_eq!(
             field_of(with_p2p(json!({ "enableDHT": 1 }))),
             "p2pConfig.enableDHT"

@@ -94,6 +94,7 @@ impl SdkError {
         }
     }
 
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn argument(name: impl Into<String>, message: impl Into<String>) -> Self {
         SdkError::InvalidArgument {
             name: name.into(),

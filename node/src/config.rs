@@ -363,7 +363,8 @@ identity:
 # Addresses to listen on: TCP, WebSocket (/ws) and WebRTC-direct (UDP).
 listen:
 {listen}
-# Addresses peers can reach us at, announced through identify (e.g. a public IP or DNS name).
+# Addresses peers can reach us at, announced through identify and in relay reservations (e.g. a
+# public IP or DNS name). When empty, the listen addresses are announced.
 external_addresses: []
 
 # Peers to dial at start and add to the DHT routing table; each must end with /p2p/<peer id>.
@@ -441,8 +442,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        assert_eq!(field_of("relay:\n  max_circuit: 3\n"), "relay");
-        assert_eq!(field_of("bogus: 1\n"), "file");
+        assert_eq!(field_of("relay:\n  max_circuit: 3\n"), "relay.max_circuit");
+        assert_eq!(field_of("bogus: 1\n"), "bogus");
     }
 
     #[test]

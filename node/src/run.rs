@@ -14,6 +14,10 @@ use crate::swarm::{Behaviour, BehaviourEvent};
 /// Runs the node until SIGINT or SIGTERM.
 pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
     let mut swarm = crate::swarm::build(&config, &identity).await?;
+    tokio::spawn(answer_pings(swarm.behaviour().stream.new_control()));
+    // A relay must hand its addresses to clients in each reservation (libp2p's relay client
+    // rejects a reservation without them); with none configured, the listen addresses serve.
+    let announce_listen_addresses = config.external_addresses.is_empty();
     let mut pending_listeners = HashSet::new();
     for addr in &config.listen {
         let id = swarm
@@ -51,6 +55,9 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
             event = swarm.select_next_some() => match event {
                 SwarmEvent::NewListenAddr { listener_id, address } => {
                     println!("listening {}", identity.full_address(&address));
+                    if announce_listen_addresses {
+                        swarm.add_external_address(address);
+                    }
                     if pending_listeners.remove(&listener_id) && pending_listeners.is_empty() {
                         println!("ready");
                     }
@@ -77,6 +84,27 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
     }
     println!("shutting down");
     Ok(())
+}
+
+/// Answers `/fabstir/ping/1.0.0` pings, a bounded number at a time, each within a time limit.
+async fn answer_pings(mut control: libp2p_stream::Control) {
+    use futures::StreamExt;
+    const MAX_CONCURRENT: usize = 256;
+    let protocol = libp2p::StreamProtocol::new(fabstir_protocol::ping::PROTOCOL);
+    let Ok(incoming) = control.accept(protocol) else {
+        tracing::error!("the ping protocol is already being answered");
+        return;
+    };
+    incoming
+        .for_each_concurrent(MAX_CONCURRENT, |(peer, stream)| async move {
+            let limit = std::time::Duration::from_secs(10);
+            match tokio::time::timeout(limit, fabstir_protocol::ping::serve(stream)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "inbound ping failed"),
+                Err(_) => tracing::debug!(%peer, "inbound ping timed out"),
+            }
+        })
+        .await;
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, NodeError> {

@@ -28,6 +28,8 @@ pub struct Behaviour {
     pub kad: Toggle<kad::Behaviour<MemoryStore>>,
     /// mDNS local discovery.
     pub mdns: Toggle<mdns::tokio::Behaviour>,
+    /// Streams of Fabstir protocols, answered outside the swarm task (e.g. `/fabstir/ping/1.0.0`).
+    pub stream: libp2p_stream::Behaviour,
 }
 
 /// The relay server limits from the configuration.
@@ -103,6 +105,7 @@ pub async fn build(
                 ping: ping::Behaviour::new(ping_config),
                 kad: kad.into(),
                 mdns: mdns.into(),
+                stream: libp2p_stream::Behaviour::new(),
             }
         })
         .map_err(|e| net(&e))?

@@ -16,11 +16,7 @@ pub const KAD_PROTOCOL: &str = "/fabstir/kad/1.0.0";
 /// Identify protocol version string announced by every Fabstir peer.
 pub const IDENTIFY_PROTOCOL_VERSION: &str = "/fabstir/1.0.0";
 
-/// The libp2p ping protocol, which the SDK also speaks on demand for `ping(peerId)`.
-pub const PING_PROTOCOL: &str = "/ipfs/ping/1.0.0";
-
-/// Size of one ping payload, fixed by the libp2p ping specification.
-pub const PING_PAYLOAD_LEN: usize = 32;
+pub mod ping;
 
 /// The circuit relay v2 hop protocol; a peer that lists it in identify can hold reservations.
 pub const RELAY_HOP_PROTOCOL: &str = "/libp2p/circuit/relay/0.2.0/hop";

@@ -61,8 +61,15 @@ impl FabstirSdk {
         #[wasm_bindgen(unchecked_param_type = "FabstirConfig")] config: JsValue,
     ) -> Result<FabstirSdk, JsValue> {
         super::install_panic_hook();
-        let de = serde_wasm_bindgen::Deserializer::from(config);
-        let config = SdkConfig::from_deserializer(de).map_err(to_js)?;
+        // serde-wasm-bindgen reads a struct field by field and never sees extra keys, so go
+        // through a self-describing value: unknown keys are then rejected by name.
+        let value: serde_json::Value = serde_wasm_bindgen::from_value(config).map_err(|e| {
+            to_js(SdkError::config(
+                "config",
+                format!("not a plain object: {e}"),
+            ))
+        })?;
+        let config = SdkConfig::from_deserializer(value).map_err(to_js)?;
         let emitter = Rc::new(Emitter::new(config.debug));
         let inner = Shared {
             config,

@@ -1,0 +1,309 @@
+//! Browser tests: the real `FabstirSDK` in headless Chromium against real native nodes on
+//! 127.0.0.1, started by `scripts/test.sh` (which hands their addresses over at compile time).
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use std::time::Duration;
+
+use fabstir_sdk::wasm::FabstirSdk;
+use support::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const ALL_EVENTS: &[&str] = &[
+    "p2p:started",
+    "p2p:stopped",
+    "peer:connect",
+    "peer:disconnect",
+    "peer:identify",
+    "connection:retry",
+    "connection:failed",
+    "relay:reservation",
+    "error:p2p",
+];
+
+/// Starts an SDK against `bootstrap`, checks the connection and its events, pings, stops.
+async fn connect_ping_stop(bootstrap: &str, transport: &str) {
+    let relay = peer_of(bootstrap);
+    let sdk = FabstirSdk::new(config_for(bootstrap)).unwrap();
+    let rec = Recorder::attach(&sdk, ALL_EVENTS);
+    call(sdk.start()).await.unwrap();
+    assert!(sdk.is_started());
+
+    let started = rec.wait_for("p2p:started", Duration::from_secs(5)).await;
+    assert_eq!(get_str(&started, "peerId"), sdk.get_peer_id());
+    assert_eq!(
+        get(&get(&started, "mdns"), "available"),
+        JsValue::FALSE,
+        "mDNS must be reported unavailable"
+    );
+    let connect = rec.wait_for("peer:connect", Duration::from_secs(5)).await;
+    assert_eq!(get_str(&connect, "peerId"), relay);
+    assert_eq!(get_str(&connect, "transport"), transport);
+    assert_eq!(get_str(&connect, "direction"), "outbound");
+
+    let peer = connected_peer(&sdk, &relay)
+        .await
+        .expect("the relay is in getConnectedPeers()");
+    assert_eq!(get_str(&peer, "transport"), transport);
+
+    let rtt = call(sdk.ping(relay.clone()))
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(rtt >= 0.0 && rtt < 10_000.0, "rtt {rtt}");
+
+    let identify = rec.wait_for("peer:identify", Duration::from_secs(10)).await;
+    assert!(get_str(&identify, "agentVersion").starts_with("fabstir-node/"));
+
+    let metrics = call(sdk.get_p2p_metrics()).await.unwrap();
+    assert!(get_num(&metrics, "connectedPeers") >= 1.0);
+    assert!(get_num(&metrics, "successfulConnections") >= 1.0);
+    assert!(get_num(&metrics, "totalPeers") >= 1.0);
+    assert!(get_num(&metrics, "uptime") >= 0.0);
+
+    call(sdk.stop()).await.unwrap();
+    assert!(!sdk.is_started());
+    let stopped = rec.wait_for("p2p:stopped", Duration::from_secs(5)).await;
+    assert_eq!(get_str(&stopped, "peerId"), sdk.get_peer_id());
+    let err = call(sdk.get_connected_peers()).await.unwrap_err();
+    assert_eq!(get_str(&err, "code"), "NOT_STARTED");
+}
+
+#[wasm_bindgen_test]
+async fn connects_over_websocket() {
+    connect_ping_stop(&node_addr("ws"), "websocket").await;
+}
+
+#[wasm_bindgen_test]
+async fn connects_over_webrtc_direct() {
+    connect_ping_stop(&node_addr("webrtc"), "webrtc-direct").await;
+}
+
+/// The node opens an identify stream to us right after the connection is secured. In debug
+/// builds libp2p-webrtc-websys 0.5.0 loses such streams; our transport must not.
+#[wasm_bindgen_test]
+async fn server_initiated_stream_on_fresh_webrtc_direct_connection() {
+    let bootstrap = node_addr("webrtc");
+    let relay = peer_of(&bootstrap);
+    for round in 0..3 {
+        let sdk = FabstirSdk::new(config_for(&bootstrap)).unwrap();
+        call(sdk.start()).await.unwrap();
+        let deadline = web_time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let peer = connected_peer(&sdk, &relay)
+                .await
+                .expect("connected to the relay");
+            if get(&peer, "identifyServed") == JsValue::TRUE {
+                break;
+            }
+            assert!(
+                web_time::Instant::now() < deadline,
+                "round {round}: the node's identify stream never reached us over WebRTC-direct"
+            );
+            gloo_timers::future::sleep(Duration::from_millis(100)).await;
+        }
+        call(sdk.stop()).await.unwrap();
+    }
+}
+
+/// A reserves a slot on the relay; B dials A through `/p2p-circuit` and pings it.
+#[wasm_bindgen_test]
+async fn browser_to_browser_through_relay_circuit() {
+    let bootstrap = node_addr("ws");
+    let a = FabstirSdk::new(config_for(&bootstrap)).unwrap();
+    let a_events = Recorder::attach(&a, &["relay:reservation"]);
+    call(a.start()).await.unwrap();
+    let reservation = a_events
+        .wait_for("relay:reservation", Duration::from_secs(10))
+        .await;
+    assert_eq!(get_str(&reservation, "relayPeerId"), peer_of(&bootstrap));
+    let circuit = get_str(&reservation, "address");
+    assert!(
+        circuit.contains("/p2p-circuit/p2p/") && circuit.ends_with(&a.get_peer_id()),
+        "{circuit}"
+    );
+    let listen: js_sys::Array = call(a.get_listen_addresses()).await.unwrap().into();
+    assert!(
+        listen
+            .iter()
+            .any(|l| l.as_string().is_some_and(|l| l.contains("/p2p-circuit"))),
+        "circuit address listed in getListenAddresses()"
+    );
+
+    let b = FabstirSdk::new(config_for(&bootstrap)).unwrap();
+    call(b.start()).await.unwrap();
+    let dialed = call(b.dial(circuit)).await.unwrap().as_string().unwrap();
+    assert_eq!(dialed, a.get_peer_id());
+    let rtt = call(b.ping(a.get_peer_id()))
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(rtt >= 0.0, "rtt {rtt}");
+    let a_on_b = connected_peer(&b, &a.get_peer_id())
+        .await
+        .expect("A is connected to B");
+    assert_eq!(get_str(&a_on_b, "transport"), "relayed");
+
+    call(b.stop()).await.unwrap();
+    call(a.stop()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+fn every_bad_config_throws_invalid_config_naming_the_field() {
+    let ws = node_addr("ws");
+    let cases: Vec<(String, &str)> = vec![
+        ("null".into(), "config"),
+        ("{}".into(), "config"),
+        (
+            r#"{"p2pConfig":{"bootstrapNodes":[]}}"#.into(),
+            "p2pConfig.bootstrapNodes",
+        ),
+        (
+            r#"{"p2pConfig":{"bootstrapNodes":["not a multiaddr"]}}"#.into(),
+            "p2pConfig.bootstrapNodes[0]",
+        ),
+        (
+            r#"{"p2pConfig":{"bootstrapNodes":["/ip4/127.0.0.1/tcp/1/ws"]}}"#.into(),
+            "p2pConfig.bootstrapNodes[0]",
+        ),
+        (
+            format!(
+                r#"{{"p2pConfig":{{"bootstrapNodes":["{}"]}}}}"#,
+                ws.replace("/ws/", "/")
+            ),
+            "p2pConfig.bootstrapNodes[0]",
+        ),
+        (
+            format!(r#"{{"mode":"mock","p2pConfig":{{"bootstrapNodes":["{ws}"]}}}}"#),
+            "mode",
+        ),
+        (
+            format!(r#"{{"debug":1,"p2pConfig":{{"bootstrapNodes":["{ws}"]}}}}"#),
+            "debug",
+        ),
+        (
+            format!(r#"{{"surprise":1,"p2pConfig":{{"bootstrapNodes":["{ws}"]}}}}"#),
+            "surprise",
+        ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"dialTimout":5}}}}"#),
+            "dialTimout",
+        ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"enableDHT":"yes"}}}}"#),
+            "p2pConfig.enableDHT",
+        ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"enableMDNS":0}}}}"#),
+            "p2pConfig.enableMDNS",
+        ),
+        (
+            format!(
+                r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"listenAddresses":["/ip4/1.2.3.4/tcp/1/ws"]}}}}"#
+            ),
+            "p2pConfig.listenAddresses[0]",
+        ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"dialTimeout":0}}}}"#),
+            "p2pConfig.dialTimeout",
+        ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"dialTimeout":1.5}}}}"#),
+            "p2pConfig.dialTimeout",
+        ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"requestTimeout":-1}}}}"#),
+            "p2pConfig.requestTimeout",
+        ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"maxRetries":99}}}}"#),
+            "p2pConfig.maxRetries",
+        ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"retryDelay":"1s"}}}}"#),
+            "p2pConfig.retryDelay",
+        ),
+    ];
+    for (json, field) in cases {
+        let err = match FabstirSdk::new(js_config(&json)) {
+            Ok(_) => panic!("{json} was accepted"),
+            Err(e) => e,
+        };
+        assert_eq!(get_str(&err, "code"), "INVALID_CONFIG", "{json}");
+        assert_eq!(get_str(&err, "name"), "FabstirError", "{json}");
+        let message = get_str(&err, "message");
+        assert!(
+            message.contains(field),
+            "{json}: message {message:?} does not name {field}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn unreachable_bootstrap_retries_then_fails() {
+    let addr = node_addr("unreachable");
+    let config = js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{addr}"], "maxRetries": 3, "retryDelay": 20, "dialTimeout": 5000 }} }}"#
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    let rec = Recorder::attach(&sdk, ALL_EVENTS);
+    let err = call(sdk.start()).await.unwrap_err();
+    assert_eq!(get_str(&err, "code"), "BOOTSTRAP_FAILED");
+    assert!(get_str(&err, "message").contains(&addr));
+    let retries = rec.of("connection:retry");
+    assert_eq!(retries.len(), 3, "one connection:retry per retry");
+    for (i, retry) in retries.iter().enumerate() {
+        assert_eq!(get_num(retry, "attempt"), (i + 1) as f64);
+        assert_eq!(get_num(retry, "maxRetries"), 3.0);
+        assert_eq!(
+            get_num(retry, "delay"),
+            20.0 * f64::from(1u32 << i),
+            "exponential backoff"
+        );
+        assert_eq!(get_str(retry, "address"), addr);
+        assert!(!get_str(retry, "error").is_empty());
+    }
+    let failed = rec.of("connection:failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(get_num(&failed[0], "attempts"), 4.0);
+    assert!(rec.of("p2p:started").is_empty());
+    assert!(!sdk.is_started());
+}
+
+#[wasm_bindgen_test]
+async fn listeners_that_throw_are_contained_and_unsubscribe_works() {
+    let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
+    let thrower = js_sys::Function::new_with_args("e", "throw new Error('listener bug')");
+    sdk.on("peer:connect".into(), thrower).unwrap();
+    let rec = Recorder::attach(&sdk, &["peer:connect"]);
+
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counter = calls.clone();
+    let cb = Closure::<dyn FnMut(JsValue)>::new(move |_| counter.set(counter.get() + 1));
+    let unsubscribe: js_sys::Function = sdk
+        .on(
+            "p2p:started".into(),
+            cb.as_ref().unchecked_ref::<js_sys::Function>().clone(),
+        )
+        .unwrap()
+        .into();
+    unsubscribe.call0(&JsValue::UNDEFINED).unwrap();
+
+    let err = sdk
+        .on("no:such-event".into(), js_sys::Function::new_no_args(""))
+        .unwrap_err();
+    assert_eq!(get_str(&err, "code"), "INVALID_ARGUMENT");
+
+    call(sdk.start()).await.unwrap();
+    rec.wait_for("peer:connect", Duration::from_secs(5)).await;
+    assert_eq!(calls.get(), 0, "an unsubscribed listener was called");
+    let err = call(sdk.start()).await.unwrap_err();
+    assert_eq!(get_str(&err, "code"), "ALREADY_STARTED");
+    call(sdk.stop()).await.unwrap();
+}

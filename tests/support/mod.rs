@@ -1,0 +1,125 @@
+//! Helpers for the browser tests: node addresses from the test script, configs, event recording.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use fabstir_sdk::wasm::FabstirSdk;
+use js_sys::{Function, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// An address of the test relay node, handed over by `scripts/test.sh` at compile time.
+pub fn node_addr(which: &str) -> String {
+    let value = match which {
+        "ws" => option_env!("FABSTIR_TEST_RELAY_WS"),
+        "webrtc" => option_env!("FABSTIR_TEST_RELAY_WEBRTC"),
+        "unreachable" => option_env!("FABSTIR_TEST_UNREACHABLE_WS"),
+        _ => None,
+    };
+    value.map(str::to_string).unwrap_or_else(|| {
+        panic!(
+            "FABSTIR_TEST_* addresses are not set: run the browser tests through scripts/test.sh"
+        )
+    })
+}
+
+/// The relay's peer id (the last `/p2p/` component of its address).
+pub fn peer_of(addr: &str) -> String {
+    addr.rsplit("/p2p/").next().unwrap_or_default().to_string()
+}
+
+/// A JS config object parsed from JSON text, exactly as a page would pass it.
+pub fn js_config(json: &str) -> JsValue {
+    JSON::parse(json).unwrap()
+}
+
+/// A config with one bootstrap node and fast retries.
+pub fn config_for(bootstrap: &str) -> JsValue {
+    js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{bootstrap}"], "dialTimeout": 20000, "retryDelay": 200, "maxRetries": 2 }} }}"#
+    ))
+}
+
+/// Awaits a promise-returning SDK call.
+pub async fn call(promise: js_sys::Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise).await
+}
+
+/// A string property of a JS object.
+pub fn get_str(value: &JsValue, key: &str) -> String {
+    Reflect::get(value, &key.into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// A number property of a JS object (NaN when missing).
+pub fn get_num(value: &JsValue, key: &str) -> f64 {
+    Reflect::get(value, &key.into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(f64::NAN)
+}
+
+/// A property of a JS object.
+pub fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Records every event of the given names that an SDK emits.
+pub struct Recorder {
+    pub events: Rc<RefCell<Vec<JsValue>>>,
+    _callback: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Recorder {
+    pub fn attach(sdk: &FabstirSdk, names: &[&str]) -> Recorder {
+        let events = Rc::new(RefCell::new(Vec::new()));
+        let sink = events.clone();
+        let callback =
+            Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| sink.borrow_mut().push(e));
+        for name in names {
+            sdk.on(
+                name.to_string(),
+                callback.as_ref().unchecked_ref::<Function>().clone(),
+            )
+            .unwrap();
+        }
+        Recorder {
+            events,
+            _callback: callback,
+        }
+    }
+
+    /// The recorded events of one name.
+    pub fn of(&self, name: &str) -> Vec<JsValue> {
+        self.events
+            .borrow()
+            .iter()
+            .filter(|e| get_str(e, "type") == name)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until an event of `name` arrived, up to `limit`.
+    pub async fn wait_for(&self, name: &str, limit: Duration) -> JsValue {
+        let deadline = web_time::Instant::now() + limit;
+        loop {
+            if let Some(e) = self.of(name).into_iter().next() {
+                return e;
+            }
+            assert!(
+                web_time::Instant::now() < deadline,
+                "no {name} event within {limit:?}"
+            );
+            gloo_timers::future::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Finds the entry for `peer` in `getConnectedPeers()`.
+pub async fn connected_peer(sdk: &FabstirSdk, peer: &str) -> Option<JsValue> {
+    let peers: js_sys::Array = call(sdk.get_connected_peers()).await.unwrap().into();
+    peers.iter().find(|p| get_str(p, "peerId") == peer)
+}
