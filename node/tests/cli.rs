@@ -1,0 +1,199 @@
+//! The `fabstir-node` binary end to end: init, start, info, restart, bad configs.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fabstir-node");
+
+fn free_port(udp: bool) -> u16 {
+    if udp {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+}
+
+fn init(dir: &Path) {
+    let (tcp, ws, udp) = (free_port(false), free_port(false), free_port(true));
+    let out = Command::new(BIN)
+        .args(["init", "--no-mdns", "--dir"])
+        .arg(dir)
+        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{tcp}")])
+        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{ws}/ws")])
+        .args([
+            "--listen",
+            &format!("/ip4/127.0.0.1/udp/{udp}/webrtc-direct"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Starts the node and returns it with the addresses it printed before "ready".
+fn start(config: &Path) -> (Child, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .args(["start", "--config"])
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut addrs = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line == "ready" {
+            break;
+        }
+        if let Some(addr) = line.strip_prefix("listening ") {
+            addrs.push(addr.to_string());
+        }
+        assert!(Instant::now() < deadline, "node not ready in time");
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    addrs.sort();
+    (child, addrs)
+}
+
+fn terminate(mut child: Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "node exited with {status} after SIGTERM");
+}
+
+fn info_json(config: &Path) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .args(["info", "--json", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn init_start_info_and_restart_keep_identity_and_certhash() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let config = dir.path().join("config.yaml");
+    for (file, mode) in [("identity.key", 0o600), ("webrtc.pem", 0o600)] {
+        use std::os::unix::fs::PermissionsExt;
+        let actual = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(actual, mode, "{file}");
+    }
+
+    let (node, first) = start(&config);
+    let info = info_json(&config);
+    let peer = info["peerId"].as_str().unwrap().to_string();
+    assert_eq!(first.len(), 3, "{first:?}");
+    assert!(
+        first.iter().all(|a| a.ends_with(&format!("/p2p/{peer}"))),
+        "{first:?}"
+    );
+    assert!(
+        first.iter().any(|a| a.contains("/webrtc-direct/certhash/")),
+        "{first:?}"
+    );
+    let mut from_info: Vec<String> = info["multiaddrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    from_info.sort();
+    assert_eq!(from_info, first, "info prints what start listens on");
+    terminate(node);
+
+    let (node, second) = start(&config);
+    assert_eq!(second, first, "peer id and certhash survive a restart");
+    terminate(node);
+}
+
+#[test]
+fn init_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let out = Command::new(BIN)
+        .args(["init", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
+}
+
+#[test]
+fn bad_configs_are_rejected_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let good = std::fs::read_to_string(dir.path().join("config.yaml")).unwrap();
+    let cases = [
+        ("missing.yaml", None, "file"),
+        ("bad-yaml.yaml", Some("relay: [\n".to_string()), "relay"),
+        (
+            "bad-addr.yaml",
+            Some(good.replace("/ip4/127.0.0.1/tcp/", "/ip4/127.0.0.1/tcpx/")),
+            "listen[0]",
+        ),
+        (
+            "unknown.yaml",
+            Some(format!("{good}\nrelays: {{}}\n")),
+            "relays",
+        ),
+        (
+            "bad-limit.yaml",
+            Some(good.replace("max_circuits: 256", "max_circuits: 0")),
+            "relay.max_circuits",
+        ),
+    ];
+    for (name, text, field) in cases {
+        let path = dir.path().join(name);
+        if let Some(text) = text {
+            std::fs::write(&path, text).unwrap();
+        }
+        for command in ["start", "info"] {
+            let out = Command::new(BIN)
+                .args([command, "--config"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command} {name}: {stderr}");
+            assert!(
+                stderr.contains(&format!(": {field}: ")),
+                "{command} {name}: {stderr:?} does not name {field}"
+            );
+            assert_eq!(
+                stderr.lines().count(),
+                1,
+                "one clear error line: {stderr:?}"
+            );
+        }
+    }
+}

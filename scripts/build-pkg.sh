@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: release wasm + wasm-bindgen JS glue (ES module for the web)
+# + pkg-template/. Prints the wasm size, raw and gzip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+log "building the SDK (release, wasm32)"
+cargo build --lib --release --target wasm32-unknown-unknown --locked
+wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/fabstir_sdk.wasm"
+scripts/check-wasm-imports.sh "$wasm"
+rm -rf pkg && mkdir -p pkg
+wasm-bindgen --target web --out-dir pkg --out-name fabstir_sdk "$wasm"
+cp pkg-template/* pkg/
+version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
+sed -i "s/\"version\": \"0.0.0\"/\"version\": \"$version\"/" pkg/package.json
+raw=$(stat -c %s pkg/fabstir_sdk_bg.wasm); gz=$(gzip -9 -c pkg/fabstir_sdk_bg.wasm | wc -c)
+log "pkg/: fabstir_sdk_bg.wasm $raw bytes raw, $gz bytes gzip -9"
