@@ -19,6 +19,8 @@ pub mod rt;
 pub mod transport;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub mod webrtc_direct;
 
 pub use client::Client;
 pub use config::{SdkConfig, ValidConfig};

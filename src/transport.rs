@@ -76,7 +76,7 @@ pub async fn build_swarm(key: Keypair, config: &ValidConfig) -> Result<Swarm<Beh
     use libp2p::core::muxing::StreamMuxerBox;
     use libp2p::core::upgrade::Version;
     use libp2p::core::Transport;
-    use libp2p::{noise, webrtc_websys, websocket_websys, yamux};
+    use libp2p::{noise, websocket_websys, yamux};
 
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_wasm_bindgen()
@@ -91,7 +91,10 @@ pub async fn build_swarm(key: Keypair, config: &ValidConfig) -> Result<Swarm<Beh
             )
         })
         .map_err(build_error)?
-        .with_other_transport(|key| webrtc_websys::Transport::new(webrtc_websys::Config::new(key)))
+        .with_other_transport(|key| {
+            crate::webrtc_direct::Transport::new(key)
+                .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
+        })
         .map_err(build_error)?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(build_error)?

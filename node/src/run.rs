@@ -65,10 +65,8 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
                 SwarmEvent::ListenerError { listener_id, error } => {
                     tracing::error!(?listener_id, %error, "listener failed");
                 }
-                SwarmEvent::ListenerClosed { listener_id, reason, .. } => {
-                    if let Err(e) = reason {
-                        return Err(NodeError::Network(format!("listener {listener_id:?} closed: {e}")));
-                    }
+                SwarmEvent::ListenerClosed { listener_id, reason: Err(e), .. } => {
+                    return Err(NodeError::Network(format!("listener {listener_id:?} closed: {e}")));
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
                     tracing::info!(%peer_id, ?connection_id, addr = %endpoint.get_remote_address(), "connection established");
@@ -137,17 +135,7 @@ fn on_behaviour_event(
     event: BehaviourEvent,
 ) {
     match event {
-        BehaviourEvent::Ping(ping::Event {
-            peer,
-            connection,
-            result,
-        }) => {
-            if liveness.record(connection, result.is_ok()) {
-                tracing::info!(%peer, ?connection, failures = liveness.max_failures, "peer stopped answering pings; closing connection");
-                liveness.failures.remove(&connection);
-                swarm.close_connection(connection);
-            }
-        }
+        BehaviourEvent::Ping(event) => on_ping(swarm, liveness, event),
         BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
             let speaks_kad = info
                 .protocols
@@ -172,6 +160,20 @@ fn on_behaviour_event(
             tracing::debug!(%peer, "DHT routing table updated");
         }
         _ => {}
+    }
+}
+
+/// Counts ping failures per connection and closes a connection whose peer stopped answering.
+fn on_ping(swarm: &mut Swarm<Behaviour>, liveness: &mut Liveness, event: ping::Event) {
+    let ping::Event {
+        peer,
+        connection,
+        result,
+    } = event;
+    if liveness.record(connection, result.is_ok()) {
+        tracing::info!(%peer, ?connection, failures = liveness.max_failures, "peer stopped answering pings; closing connection");
+        liveness.failures.remove(&connection);
+        swarm.close_connection(connection);
     }
 }
 

@@ -40,7 +40,7 @@ mod tests {
     fn protocol_names_are_valid_libp2p_protocol_ids() {
         for name in [
             KAD_PROTOCOL,
-            PING_PROTOCOL,
+            ping::PROTOCOL,
             RELAY_HOP_PROTOCOL,
             IDENTIFY_PROTOCOL_VERSION,
         ] {

@@ -1,0 +1,29 @@
+//! Errors of the WebRTC-direct transport.
+
+/// Why a WebRTC-direct connection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A browser WebRTC API call failed.
+    #[error("webrtc: {0}")]
+    Js(String),
+    /// The Noise handshake failed (e.g. the peer id or certificate did not match).
+    #[error("noise handshake: {0}")]
+    Noise(#[from] libp2p_webrtc_utils::noise::Error),
+    /// The connection is closed.
+    #[error("connection closed")]
+    Closed,
+}
+
+impl From<wasm_bindgen::JsValue> for Error {
+    fn from(value: wasm_bindgen::JsValue) -> Self {
+        let text = js_sys::JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string());
+        Error::Js(
+            value
+                .as_string()
+                .or(text)
+                .unwrap_or_else(|| format!("{value:?}")),
+        )
+    }
+}
