@@ -38,4 +38,8 @@ log "browser tests (wasm-pack test --headless --chrome, debug build)"
 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
   wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver .
 
+log "demo: the README's demo command serves a page that connects"
+nodes_stop
+scripts/check-demo.sh
+
 log "all tests passed in $(( $(date +%s) - started )) s (after setup)"
