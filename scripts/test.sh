@@ -22,6 +22,9 @@ log "wasm imports: nothing may come from \"env\""
 cargo build --lib --target wasm32-unknown-unknown --locked
 scripts/check-wasm-imports.sh "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/fabstir_sdk.wasm"
 
+log "TypeScript types (tsc --strict on tests/ts/example.ts)"
+scripts/check-types.sh
+
 log "starting test nodes on 127.0.0.1"
 cargo build -p fabstir-node --locked
 trap nodes_stop EXIT

@@ -1,0 +1,68 @@
+// A typed use of the SDK's public surface. Compiled with `tsc --strict --noEmit` by
+// scripts/check-types.sh against the generated fabstir_sdk.d.ts: a wrong name or type fails it.
+import init, {
+  FabstirSDK,
+  type FabstirConfig,
+  type FabstirError,
+  type FabstirErrorCode,
+  type FabstirEvent,
+  type P2PMetrics,
+  type PeerInfo,
+} from "./pkg/fabstir_sdk.js";
+
+const config: FabstirConfig = {
+  mode: "production",
+  debug: false,
+  p2pConfig: {
+    bootstrapNodes: ["/ip4/127.0.0.1/tcp/4002/ws/p2p/12D3KooWGEi7W5k2iNKu2zGVAaeJsV5SwcriWyVm8MUwpva74p11"],
+    enableDHT: true,
+    enableMDNS: false,
+    listenAddresses: [],
+    dialTimeout: 30000,
+    requestTimeout: 60000,
+    maxRetries: 3,
+    retryDelay: 1000,
+  },
+};
+
+function describe(event: FabstirEvent): string {
+  switch (event.type) {
+    case "peer:connect":
+      return `${event.peerId} over ${event.transport}`;
+    case "connection:retry":
+      return `retry ${event.attempt}/${event.maxRetries} in ${event.delay} ms`;
+    case "relay:reservation":
+      return `reachable at ${event.address}`;
+    case "p2p:started":
+      return `mDNS available: ${event.mdns.available}`;
+    default:
+      return event.type;
+  }
+}
+
+function isFabstirError(e: unknown): e is FabstirError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === "string";
+}
+
+export async function main(): Promise<void> {
+  await init();
+  const sdk = new FabstirSDK(config);
+  const off: () => void = sdk.on("peer:connect", (e) => console.log(describe(e)));
+  try {
+    await sdk.start();
+  } catch (e) {
+    if (isFabstirError(e)) {
+      const code: FabstirErrorCode = e.code;
+      console.error(code, e.message);
+    }
+    return;
+  }
+  const peers: PeerInfo[] = await sdk.getConnectedPeers();
+  const rtt: number = await sdk.ping(peers[0]?.peerId ?? "");
+  const metrics: P2PMetrics = await sdk.getP2PMetrics();
+  const addresses: string[] = await sdk.getListenAddresses();
+  const peer: string = await sdk.dial(addresses[0] ?? "");
+  console.log(rtt, metrics.connectedPeers, peer, sdk.getPeerId(), sdk.isStarted());
+  off();
+  await sdk.stop();
+}
