@@ -106,6 +106,7 @@ fn start(config_path: &Path) -> Result<(), NodeError> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let identity = Identity::load(&config.key_file, &config.webrtc_cert_file)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
