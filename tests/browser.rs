@@ -13,17 +13,8 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const ALL_EVENTS: &[&str] = &[
-    "p2p:started",
-    "p2p:stopped",
-    "peer:connect",
-    "peer:disconnect",
-    "peer:identify",
-    "connection:retry",
-    "connection:failed",
-    "relay:reservation",
-    "error:p2p",
-];
+/// Every event the SDK can emit.
+const ALL_EVENTS: &[&str] = fabstir_sdk::SdkEvent::NAMES;
 
 /// Starts an SDK against `bootstrap`, checks the connection and its events, pings, stops.
 async fn connect_ping_stop(bootstrap: &str, transport: &str) {

@@ -1,82 +1,21 @@
 //! The `fabstir-node` binary end to end: init, start, info, restart, bad configs.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_fabstir-node");
-
-fn free_port(udp: bool) -> u16 {
-    if udp {
-        std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    } else {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-}
+use common::{free_port, Node, BIN};
 
 fn init(dir: &Path) {
-    let (tcp, ws, udp) = (free_port(false), free_port(false), free_port(true));
-    let out = Command::new(BIN)
-        .args(["init", "--no-mdns", "--dir"])
-        .arg(dir)
-        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{tcp}")])
-        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{ws}/ws")])
-        .args([
-            "--listen",
-            &format!("/ip4/127.0.0.1/udp/{udp}/webrtc-direct"),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "init failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    common::init(
+        dir,
+        &[
+            format!("/ip4/127.0.0.1/tcp/{}", free_port(false)),
+            format!("/ip4/127.0.0.1/tcp/{}/ws", free_port(false)),
+            format!("/ip4/127.0.0.1/udp/{}/webrtc-direct", free_port(true)),
+        ],
     );
-}
-
-/// Starts the node and returns it with the addresses it printed before "ready".
-fn start(config: &Path) -> (Child, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .args(["start", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut addrs = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if line == "ready" {
-            break;
-        }
-        if let Some(addr) = line.strip_prefix("listening ") {
-            addrs.push(addr.to_string());
-        }
-        assert!(Instant::now() < deadline, "node not ready in time");
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    addrs.sort();
-    (child, addrs)
-}
-
-fn terminate(mut child: Child) {
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "node exited with {status} after SIGTERM");
 }
 
 fn info_json(config: &Path) -> serde_json::Value {
@@ -108,7 +47,8 @@ fn init_start_info_and_restart_keep_identity_and_certhash() {
         assert_eq!(actual, mode, "{file}");
     }
 
-    let (node, first) = start(&config);
+    let node = Node::start(&config);
+    let first = node.addrs.clone();
     let info = info_json(&config);
     let peer = info["peerId"].as_str().unwrap().to_string();
     assert_eq!(first.len(), 3, "{first:?}");
@@ -128,11 +68,11 @@ fn init_start_info_and_restart_keep_identity_and_certhash() {
         .collect();
     from_info.sort();
     assert_eq!(from_info, first, "info prints what start listens on");
-    terminate(node);
+    node.terminate();
 
-    let (node, second) = start(&config);
-    assert_eq!(second, first, "peer id and certhash survive a restart");
-    terminate(node);
+    let node = Node::start(&config);
+    assert_eq!(node.addrs, first, "peer id and certhash survive a restart");
+    node.terminate();
 }
 
 #[test]

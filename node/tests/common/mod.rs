@@ -1,0 +1,118 @@
+//! Running `fabstir-node` processes in tests: init, start until ready, signals, logs.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_fabstir-node");
+
+/// A port that was free a moment ago.
+pub fn free_port(udp: bool) -> u16 {
+    if udp {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+}
+
+/// `fabstir-node init` in `dir` listening on the given addresses (mDNS off).
+pub fn init(dir: &Path, listen: &[String]) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["init", "--no-mdns", "--dir"]).arg(dir);
+    for addr in listen {
+        cmd.args(["--listen", addr]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A started node.
+pub struct Node {
+    pub child: Child,
+    /// The addresses printed before `ready`, sorted.
+    pub addrs: Vec<String>,
+    /// Its log (stderr), line by line.
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Node {
+    /// Starts the node of `config` and waits until it prints `ready`.
+    pub fn start(config: &Path) -> Node {
+        let mut child = Command::new(BIN)
+            .args(["start", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "fabstir_node=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, log) = mpsc::channel();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut addrs = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if line == "ready" {
+                break;
+            }
+            if let Some(addr) = line.strip_prefix("listening ") {
+                addrs.push(addr.to_string());
+            }
+            assert!(Instant::now() < deadline, "node not ready in time");
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        addrs.sort();
+        Node { child, addrs, log }
+    }
+
+    /// Sends a signal, e.g. `-STOP`.
+    pub fn signal(&self, sig: &str) {
+        Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+    }
+
+    /// SIGTERM, then asserts a clean exit.
+    pub fn terminate(mut self) {
+        self.signal("-TERM");
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "node exited with {status} after SIGTERM");
+    }
+
+    /// Waits for a log line containing every one of `needles`.
+    pub fn wait_for_log(&self, needles: &[&str], limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            match self
+                .log
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) if needles.iter().all(|n| line.contains(n)) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line with {needles:?} within {limit:?}"),
+            }
+        }
+    }
+}
