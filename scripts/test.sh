@@ -29,6 +29,8 @@ log "starting test nodes on 127.0.0.1"
 cargo build -p fabstir-node --locked
 trap nodes_stop EXIT
 node_init relay 49101 49102 49103
+# Short reservations, so that the browser tests see the SDK renew one.
+sed -i 's/^  reservation_duration_secs: .*/  reservation_duration_secs: 8/' "$FABSTIR_CACHE/nodes/relay/config.yaml"
 node_start relay
 export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"
 export FABSTIR_TEST_RELAY_WEBRTC="$(node_addr relay webrtc)"
