@@ -16,6 +16,8 @@ pub const KAD_PROTOCOL: &str = "/fabstir/kad/1.0.0";
 /// Identify protocol version string announced by every Fabstir peer.
 pub const IDENTIFY_PROTOCOL_VERSION: &str = "/fabstir/1.0.0";
 
+pub mod frame;
+pub mod messages;
 pub mod ping;
 
 /// The circuit relay v2 hop protocol; a peer that lists it in identify can hold reservations.
@@ -41,6 +43,9 @@ mod tests {
         for name in [
             KAD_PROTOCOL,
             ping::PROTOCOL,
+            messages::INFO_PROTOCOL,
+            messages::JOB_PROTOCOL,
+            messages::STREAM_PROTOCOL,
             RELAY_HOP_PROTOCOL,
             IDENTIFY_PROTOCOL_VERSION,
         ] {

@@ -1,0 +1,157 @@
+//! Length-prefixed frames: a 4-byte big-endian length, then that many bytes of JSON.
+//!
+//! Every frame is at most [`MAX_FRAME_LEN`] bytes; a longer length prefix is refused before any
+//! payload is read, so a peer cannot make us allocate more than that.
+
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The largest payload a frame may carry (64 KiB).
+pub const MAX_FRAME_LEN: usize = 64 * 1024;
+
+/// Why a frame could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The stream failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The length prefix (or the message to write) exceeds [`MAX_FRAME_LEN`].
+    #[error("frame of {len} bytes exceeds the {max}-byte limit")]
+    TooLarge {
+        /// The announced or encoded length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The stream ended inside a frame.
+    #[error("the stream ended inside a frame")]
+    Truncated,
+    /// The payload is not a valid message.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+}
+
+impl FrameError {
+    /// A stable code for the error, as used on the wire and in SDK errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FrameError::Io(_) => "IO",
+            FrameError::TooLarge { .. } => "FRAME_TOO_LARGE",
+            FrameError::Truncated => "TRUNCATED",
+            FrameError::Malformed(_) => "MALFORMED",
+        }
+    }
+}
+
+/// Encodes `message` as one frame (length prefix included).
+pub fn encode<M: Serialize>(message: &M) -> Result<Vec<u8>, FrameError> {
+    let payload = serde_json::to_vec(message).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    if payload.len() > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge {
+            len: payload.len(),
+            max: MAX_FRAME_LEN,
+        });
+    }
+    let mut frame = Vec::with_capacity(4 + payload.len());
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&payload);
+    Ok(frame)
+}
+
+/// Decodes one frame's payload (without the prefix).
+pub fn decode<M: DeserializeOwned>(payload: &[u8]) -> Result<M, FrameError> {
+    serde_json::from_slice(payload).map_err(|e| FrameError::Malformed(e.to_string()))
+}
+
+/// Writes `message` as one frame and flushes.
+pub async fn write<W: AsyncWrite + Unpin, M: Serialize>(
+    w: &mut W,
+    message: &M,
+) -> Result<(), FrameError> {
+    w.write_all(&encode(message)?).await?;
+    w.flush().await?;
+    Ok(())
+}
+
+/// Reads one frame. `Ok(None)` when the stream ended cleanly between frames.
+pub async fn read<R: AsyncRead + Unpin, M: DeserializeOwned>(
+    r: &mut R,
+) -> Result<Option<M>, FrameError> {
+    let mut prefix = [0u8; 4];
+    let mut got = 0;
+    while got < prefix.len() {
+        match r.read(&mut prefix[got..]).await? {
+            0 if got == 0 => return Ok(None),
+            0 => return Err(FrameError::Truncated),
+            n => got += n,
+        }
+    }
+    let len = u32::from_be_bytes(prefix) as usize;
+    if len > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge {
+            len,
+            max: MAX_FRAME_LEN,
+        });
+    }
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
+            _ => FrameError::Io(e),
+        })?;
+    decode(&payload).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use futures::io::Cursor;
+
+    #[test]
+    fn round_trips_and_ends_cleanly() {
+        let bytes = [encode(&"one").unwrap(), encode(&vec![1u32, 2]).unwrap()].concat();
+        let mut r = Cursor::new(bytes);
+        assert_eq!(
+            block_on(read::<_, String>(&mut r)).unwrap().as_deref(),
+            Some("one")
+        );
+        assert_eq!(
+            block_on(read::<_, Vec<u32>>(&mut r)).unwrap(),
+            Some(vec![1, 2])
+        );
+        assert!(block_on(read::<_, String>(&mut r)).unwrap().is_none());
+    }
+
+    #[test]
+    fn refuses_oversized_prefix_before_reading_the_payload() {
+        let mut bytes = ((MAX_FRAME_LEN + 1) as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(b"xx");
+        let err = block_on(read::<_, String>(&mut Cursor::new(bytes))).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { len, .. } if len == MAX_FRAME_LEN + 1));
+        assert!(matches!(
+            encode(&"x".repeat(MAX_FRAME_LEN)),
+            Err(FrameError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn truncated_and_malformed_frames_are_typed_errors() {
+        let mut frame = encode(&"hello").unwrap();
+        frame.pop();
+        assert!(matches!(
+            block_on(read::<_, String>(&mut Cursor::new(frame))),
+            Err(FrameError::Truncated)
+        ));
+        assert!(matches!(
+            block_on(read::<_, String>(&mut Cursor::new(vec![0, 0]))),
+            Err(FrameError::Truncated)
+        ));
+        let mut bad = 3u32.to_be_bytes().to_vec();
+        bad.extend_from_slice(b"{{{");
+        let err = block_on(read::<_, String>(&mut Cursor::new(bad))).unwrap_err();
+        assert_eq!(err.code(), "MALFORMED");
+    }
+}
