@@ -146,6 +146,35 @@ impl Client {
 
     /// Pings a connected peer on demand; returns the round trip in ms.
     pub async fn ping(&self, peer: PeerId) -> Result<f64, SdkError> {
+        self.with_connected_peer(peer, "ping", |mut control| async move {
+            crate::ping::ping(&mut control, peer).await
+        })
+        .await
+    }
+
+    /// Asks a connected peer for its capabilities (`/fabstir/info/1.0.0`).
+    pub async fn node_info(
+        &self,
+        peer: PeerId,
+    ) -> Result<fabstir_protocol::messages::NodeInfo, SdkError> {
+        self.with_connected_peer(peer, "node info", |mut control| async move {
+            crate::node_info::node_info(&mut control, peer).await
+        })
+        .await
+    }
+
+    /// Runs a stream request to `peer`: `NOT_CONNECTED` unless connected, `TIMEOUT` after
+    /// `requestTimeout`.
+    async fn with_connected_peer<T, F, Fut>(
+        &self,
+        peer: PeerId,
+        operation: &str,
+        request: F,
+    ) -> Result<T, SdkError>
+    where
+        F: FnOnce(libp2p_stream::Control) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SdkError>>,
+    {
         if !self
             .request(|reply| Command::IsConnected { peer, reply })
             .await?
@@ -155,11 +184,10 @@ impl Client {
             });
         }
         let limit = self.config.request_timeout;
-        let mut control = self.control.clone();
-        rt::timeout(limit, crate::ping::ping(&mut control, peer))
+        rt::timeout(limit, request(self.control.clone()))
             .await
             .unwrap_or(Err(SdkError::Timeout {
-                operation: format!("ping {peer}"),
+                operation: format!("{operation} {peer}"),
                 after_ms: limit.as_millis() as u64,
             }))
     }

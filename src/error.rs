@@ -64,6 +64,14 @@ pub enum SdkError {
         /// Why it failed.
         reason: String,
     },
+    /// A protocol stream to a peer failed or carried something invalid.
+    #[error("stream to {peer_id} failed: {reason}")]
+    StreamFailed {
+        /// The peer.
+        peer_id: String,
+        /// Why it failed.
+        reason: String,
+    },
     /// A bug or an unexpected state inside the SDK.
     #[error("internal error: {0}")]
     Internal(String),
@@ -83,6 +91,7 @@ impl SdkError {
             SdkError::Timeout { .. } => "TIMEOUT",
             SdkError::NotConnected { .. } => "NOT_CONNECTED",
             SdkError::PingFailed { .. } => "PING_FAILED",
+            SdkError::StreamFailed { .. } => "STREAM_FAILED",
             SdkError::Internal(_) => "INTERNAL",
         }
     }

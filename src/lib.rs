@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod event_loop;
 pub mod events;
+pub mod node_info;
 pub mod peers;
 pub mod ping;
 pub mod rt;

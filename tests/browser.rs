@@ -298,3 +298,34 @@ async fn listeners_that_throw_are_contained_and_unsubscribe_works() {
     assert_eq!(get_str(&err, "code"), "ALREADY_STARTED");
     call(sdk.stop()).await.unwrap();
 }
+
+/// `getNodeInfo` reads the node's `/fabstir/info/1.0.0` answer, as configured by scripts/test.sh.
+#[wasm_bindgen_test]
+async fn node_info_over_the_info_protocol() {
+    let bootstrap = node_addr("ws");
+    let relay = peer_of(&bootstrap);
+    let sdk = FabstirSdk::new(config_for(&bootstrap)).unwrap();
+    call(sdk.start()).await.unwrap();
+    let info = call(sdk.get_node_info(relay)).await.unwrap();
+    assert_eq!(get_str(&info, "version"), "0.1.0");
+    assert_eq!(get_num(&info, "maxConcurrentJobs"), 4.0);
+    assert_eq!(get_num(&info, "currentLoad"), 0.0);
+    let models: js_sys::Array = get(&info, "models").into();
+    assert_eq!(models.length(), 1);
+    let model = models.get(0);
+    assert_eq!(get_str(&model, "id"), "demo-1");
+    assert_eq!(get_num(&model, "pricePerToken"), 3.0);
+    assert_eq!(get_num(&model, "maxTokens"), 4096.0);
+    assert_eq!(get_str(&model, "backend"), "demo");
+
+    let stranger = FabstirSdk::new(config_for(&bootstrap))
+        .unwrap()
+        .get_peer_id();
+    let err = call(sdk.get_node_info(stranger)).await.unwrap_err();
+    assert_eq!(get_str(&err, "code"), "NOT_CONNECTED");
+    let err = call(sdk.get_node_info("not-a-peer-id".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(get_str(&err, "code"), "INVALID_ARGUMENT");
+    call(sdk.stop()).await.unwrap();
+}

@@ -30,6 +30,32 @@ pub struct NodeConfig {
     pub connection: ConnectionConfig,
     /// Logging settings.
     pub log: LogConfig,
+    /// The LLM host role: models served and job limits.
+    pub host: HostConfig,
+}
+
+/// The LLM host role. With no models the node is a relay/bootstrap node only.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostConfig {
+    /// Models served.
+    pub models: Vec<HostedModel>,
+    /// Jobs run at once.
+    pub max_concurrent_jobs: u32,
+}
+
+/// One served model.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HostedModel {
+    /// The model id clients ask for.
+    pub id: String,
+    /// Price per generated token, in the network's smallest price unit.
+    pub price_per_token: u64,
+    /// The most tokens one job may generate.
+    pub max_tokens: u32,
+    /// `demo` (the built-in deterministic generator) or `openai` (not implemented yet).
+    pub backend: fabstir_protocol::messages::BackendKind,
 }
 
 /// Identity files, relative to the configuration file's folder.
@@ -118,6 +144,7 @@ impl Default for NodeConfig {
             mdns: MdnsConfig::default(),
             connection: ConnectionConfig::default(),
             log: LogConfig::default(),
+            host: HostConfig::default(),
         }
     }
 }
@@ -166,6 +193,38 @@ impl Default for KadConfig {
 impl Default for MdnsConfig {
     fn default() -> Self {
         MdnsConfig { enabled: true }
+    }
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            models: Vec::new(),
+            max_concurrent_jobs: 4,
+        }
+    }
+}
+
+impl NodeConfig {
+    /// What the info protocol reports about this node.
+    pub fn node_info(&self, current_load: u32) -> fabstir_protocol::messages::NodeInfo {
+        use fabstir_protocol::messages::{ModelInfo, NodeInfo};
+        NodeInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            models: self
+                .host
+                .models
+                .iter()
+                .map(|m| ModelInfo {
+                    id: m.id.clone(),
+                    price_per_token: m.price_per_token,
+                    max_tokens: m.max_tokens,
+                    backend: m.backend,
+                })
+                .collect(),
+            max_concurrent_jobs: self.host.max_concurrent_jobs,
+            current_load,
+        }
     }
 }
 
@@ -290,6 +349,34 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
             return Err(err(field, "must be greater than 0".into()));
         }
     }
+    for (i, model) in raw.host.models.iter().enumerate() {
+        use fabstir_protocol::messages::{BackendKind, MAX_MODEL_ID_LEN, MAX_TOKENS_LIMIT};
+        let field = |name: &str| format!("host.models[{i}].{name}");
+        if model.id.is_empty() || model.id.len() > MAX_MODEL_ID_LEN {
+            return Err(err(
+                &field("id"),
+                format!("must be 1 to {MAX_MODEL_ID_LEN} bytes"),
+            ));
+        }
+        if !(1..=MAX_TOKENS_LIMIT).contains(&model.max_tokens) {
+            return Err(err(
+                &field("max_tokens"),
+                format!("must be 1 to {MAX_TOKENS_LIMIT}, got {}", model.max_tokens),
+            ));
+        }
+        if model.backend == BackendKind::Openai {
+            return Err(err(
+                &field("backend"),
+                "the openai backend is not implemented yet; use demo".into(),
+            ));
+        }
+    }
+    if !raw.host.models.is_empty() && raw.host.max_concurrent_jobs == 0 {
+        return Err(err(
+            "host.max_concurrent_jobs",
+            "must be greater than 0 when models are served".into(),
+        ));
+    }
     if raw
         .log
         .level
@@ -401,6 +488,14 @@ connection:
 log:
   # tracing filter, e.g. info or fabstir_node=debug,libp2p=info (RUST_LOG overrides it).
   level: info
+
+# LLM host role. With no models this node only relays and bootstraps. Example:
+#   models:
+#     - {{ id: demo-1, price_per_token: 3, max_tokens: 4096, backend: demo }}
+# backend: demo (built-in deterministic generator); openai is not implemented yet.
+host:
+  models: []
+  max_concurrent_jobs: 4
 ",
         key = d.identity.key_file.display(),
         cert = d.identity.webrtc_cert_file.display(),
@@ -466,6 +561,23 @@ mod tests {
         );
         assert_eq!(field_of("listen: []\n"), "listen");
         assert_eq!(field_of("log:\n  level: \"[\"\n"), "log.level");
+        let model = |extra: &str| {
+            format!("host:\n  max_concurrent_jobs: 1\n  models:\n    - {{ id: m, price_per_token: 1, max_tokens: 10, backend: demo{extra} }}\n")
+        };
+        assert!(parse(Path::new("c.yaml"), &model("")).is_ok());
+        assert_eq!(field_of(&model(", x: 1")), "host.models[0].x");
+        assert_eq!(
+            field_of(&model("").replace("backend: demo", "backend: openai")),
+            "host.models[0].backend"
+        );
+        assert_eq!(
+            field_of(&model("").replace("max_tokens: 10", "max_tokens: 0")),
+            "host.models[0].max_tokens"
+        );
+        assert_eq!(
+            field_of(&model("").replace("max_concurrent_jobs: 1", "max_concurrent_jobs: 0")),
+            "host.max_concurrent_jobs"
+        );
     }
 
     #[test]

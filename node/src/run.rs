@@ -14,7 +14,19 @@ use crate::swarm::{Behaviour, BehaviourEvent};
 /// Runs the node until SIGINT or SIGTERM.
 pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
     let mut swarm = crate::swarm::build(&config, &identity).await?;
-    tokio::spawn(answer_pings(swarm.behaviour().stream.new_control()));
+    let control = swarm.behaviour().stream.new_control();
+    tokio::spawn(serve_streams(
+        control.clone(),
+        fabstir_protocol::ping::PROTOCOL,
+        fabstir_protocol::ping::serve,
+    ));
+    // No jobs run yet (the job protocol is not served), so the load reported is 0.
+    let info = config.raw.node_info(0);
+    tokio::spawn(serve_streams(
+        control,
+        fabstir_protocol::messages::INFO_PROTOCOL,
+        move |stream| send_info(stream, info.clone()),
+    ));
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client
     // rejects a reservation without them); with none configured, the listen addresses serve.
     let announce_listen_addresses = config.external_addresses.is_empty();
@@ -84,25 +96,52 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
     Ok(())
 }
 
-/// Answers `/fabstir/ping/1.0.0` pings, a bounded number at a time, each within a time limit.
-async fn answer_pings(mut control: libp2p_stream::Control) {
+/// Streams of one protocol handled at once; more wait (bounded memory under a flood).
+const MAX_CONCURRENT_STREAMS: usize = 256;
+/// How long one inbound stream may take to be handled.
+const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accepts every inbound stream of `protocol` and runs `handler` on it, a bounded number at a
+/// time, each within [`STREAM_TIMEOUT`].
+async fn serve_streams<F, Fut>(
+    mut control: libp2p_stream::Control,
+    protocol: &'static str,
+    handler: F,
+) where
+    F: Fn(libp2p::Stream) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<()>>,
+{
     use futures::StreamExt;
-    const MAX_CONCURRENT: usize = 256;
-    let protocol = libp2p::StreamProtocol::new(fabstir_protocol::ping::PROTOCOL);
-    let Ok(incoming) = control.accept(protocol) else {
-        tracing::error!("the ping protocol is already being answered");
+    let Ok(incoming) = control.accept(libp2p::StreamProtocol::new(protocol)) else {
+        tracing::error!(protocol, "protocol is already being served");
         return;
     };
     incoming
-        .for_each_concurrent(MAX_CONCURRENT, |(peer, stream)| async move {
-            let limit = std::time::Duration::from_secs(10);
-            match tokio::time::timeout(limit, fabstir_protocol::ping::serve(stream)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "inbound ping failed"),
-                Err(_) => tracing::debug!(%peer, "inbound ping timed out"),
+        .for_each_concurrent(MAX_CONCURRENT_STREAMS, |(peer, stream)| {
+            let handled = handler(stream);
+            async move {
+                match tokio::time::timeout(STREAM_TIMEOUT, handled).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, protocol, error = %e, "inbound stream failed")
+                    }
+                    Err(_) => tracing::debug!(%peer, protocol, "inbound stream timed out"),
+                }
             }
         })
         .await;
+}
+
+/// Answers `/fabstir/info/1.0.0`: one `NodeInfo` frame, then close.
+async fn send_info(
+    mut stream: libp2p::Stream,
+    info: fabstir_protocol::messages::NodeInfo,
+) -> std::io::Result<()> {
+    use futures::AsyncWriteExt;
+    fabstir_protocol::frame::write(&mut stream, &info)
+        .await
+        .map_err(std::io::Error::other)?;
+    stream.close().await
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, NodeError> {

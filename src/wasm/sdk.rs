@@ -172,12 +172,7 @@ impl FabstirSdk {
     pub fn ping(&self, #[wasm_bindgen(js_name = peerId)] peer_id: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let peer: PeerId = peer_id.parse().map_err(|e| {
-                to_js(SdkError::argument(
-                    "peerId",
-                    format!("{peer_id:?} is not a peer id: {e}"),
-                ))
-            })?;
+            let peer = parse_peer_id(&peer_id)?;
             let rtt = inner
                 .client()
                 .map_err(to_js)?
@@ -185,6 +180,16 @@ impl FabstirSdk {
                 .await
                 .map_err(to_js)?;
             Ok(rtt.into())
+        })
+    }
+
+    /// Asks a connected node for its capabilities: models, prices, limits, load.
+    #[wasm_bindgen(js_name = getNodeInfo, unchecked_return_type = "Promise<NodeInfo>")]
+    pub fn get_node_info(&self, #[wasm_bindgen(js_name = peerId)] peer_id: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let peer = parse_peer_id(&peer_id)?;
+            to_value(inner.client().map_err(to_js)?.node_info(peer).await)
         })
     }
 
@@ -256,6 +261,15 @@ async fn dispatch(emitter: Rc<Emitter>, mut events: mpsc::Receiver<SdkEvent>) {
     while let Some(event) = events.next().await {
         emitter.emit(&event);
     }
+}
+
+fn parse_peer_id(text: &str) -> Result<PeerId, JsValue> {
+    text.parse().map_err(|e| {
+        to_js(SdkError::argument(
+            "peerId",
+            format!("{text:?} is not a peer id: {e}"),
+        ))
+    })
 }
 
 fn to_value<T: Serialize>(value: Result<T, SdkError>) -> Result<JsValue, JsValue> {

@@ -35,7 +35,8 @@ export interface P2PConfig {
 
 export type FabstirErrorCode =
   | "INVALID_CONFIG" | "INVALID_ARGUMENT" | "NOT_STARTED" | "ALREADY_STARTED" | "STOPPED"
-  | "BOOTSTRAP_FAILED" | "DIAL_FAILED" | "TIMEOUT" | "NOT_CONNECTED" | "PING_FAILED" | "INTERNAL";
+  | "BOOTSTRAP_FAILED" | "DIAL_FAILED" | "TIMEOUT" | "NOT_CONNECTED" | "PING_FAILED" | "STREAM_FAILED"
+  | "INTERNAL";
 
 /** Every error the SDK throws or rejects with. */
 export interface FabstirError extends Error {
@@ -69,6 +70,23 @@ export interface P2PMetrics {
   failedConnections: number;
   successfulConnections: number;
   droppedEvents: number;
+}
+
+/** A model a host serves; prices are integers in the network's smallest unit per token. */
+export interface ModelInfo {
+  id: string;
+  pricePerToken: number;
+  maxTokens: number;
+  /** "demo" is the node's built-in deterministic generator. */
+  backend: "demo" | "openai";
+}
+
+/** What `getNodeInfo(peerId)` resolves to. */
+export interface NodeInfo {
+  version: string;
+  models: ModelInfo[];
+  maxConcurrentJobs: number;
+  currentLoad: number;
 }
 
 export interface FeatureStatus { enabled: boolean; available: boolean; reason?: string }

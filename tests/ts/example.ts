@@ -6,6 +6,7 @@ import init, {
   type FabstirError,
   type FabstirErrorCode,
   type FabstirEvent,
+  type NodeInfo,
   type P2PMetrics,
   type PeerInfo,
 } from "./pkg/fabstir_sdk.js";
@@ -62,6 +63,9 @@ export async function main(): Promise<void> {
   const metrics: P2PMetrics = await sdk.getP2PMetrics();
   const addresses: string[] = await sdk.getListenAddresses();
   const peer: string = await sdk.dial(addresses[0] ?? "");
+  const info: NodeInfo = await sdk.getNodeInfo(peer);
+  const prices: number[] = info.models.map((m) => m.pricePerToken);
+  console.log(info.version, prices, info.models[0]?.backend === "demo");
   console.log(rtt, metrics.connectedPeers, peer, sdk.getPeerId(), sdk.isStarted());
   off();
   await sdk.stop();
