@@ -31,9 +31,15 @@ trap nodes_stop EXIT
 node_init relay 49101 49102 49103
 # Short reservations, so that the browser tests see the SDK renew one.
 sed -i 's/^  reservation_duration_secs: .*/  reservation_duration_secs: 8/' "$FABSTIR_CACHE/nodes/relay/config.yaml"
-# It also hosts a demo model, which the info browser test reads back.
-sed -i 's/^  models: \[\]$/  models: [{ id: demo-1, price_per_token: 3, max_tokens: 4096, backend: demo }]/' \
-  "$FABSTIR_CACHE/nodes/relay/config.yaml"
+# It also hosts a demo model, which the info browser test reads back. (A config cached before the
+# host section existed gets the section appended.)
+relay_config="$FABSTIR_CACHE/nodes/relay/config.yaml"
+demo_model='{ id: demo-1, price_per_token: 3, max_tokens: 4096, backend: demo }'
+if grep -q '^host:' "$relay_config"; then
+  sed -i "s/^  models: .*/  models: [$demo_model]/" "$relay_config"
+else
+  printf '\nhost:\n  models: [%s]\n  max_concurrent_jobs: 4\n' "$demo_model" >>"$relay_config"
+fi
 node_start relay
 export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"
 export FABSTIR_TEST_RELAY_WEBRTC="$(node_addr relay webrtc)"

@@ -11,3 +11,10 @@ pub mod run;
 pub mod swarm;
 
 pub use error::NodeError;
+
+/// Prints one line on stdout for people and scripts. A closed stdout (the reader went away) is
+/// ignored: losing a status line must never bring the node down, as `println!` would by panicking.
+pub fn say(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use fabstir_node::config::{self, NodeConfig};
 use fabstir_node::identity::Identity;
-use fabstir_node::NodeError;
+use fabstir_node::{say, NodeError};
 
 #[derive(Parser)]
 #[command(
@@ -64,7 +64,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("fabstir-node: {e}");
+            let _ = std::io::Write::write_fmt(
+                &mut std::io::stderr(),
+                format_args!("fabstir-node: {e}\n"),
+            );
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }
@@ -94,8 +97,8 @@ fn init(dir: &Path, listen: Vec<String>, mdns: bool) -> Result<(), NodeError> {
         path: config_path.clone(),
         source: e,
     })?;
-    println!("peer id {}", identity.peer_id());
-    println!("created {}", config_path.display());
+    say(format_args!("peer id {}", identity.peer_id()));
+    say(format_args!("created {}", config_path.display()));
     Ok(())
 }
 
@@ -125,11 +128,11 @@ fn info(config_path: &Path, json: bool) -> Result<(), NodeError> {
             "peerId": identity.peer_id().to_string(),
             "multiaddrs": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         });
-        println!("{value}");
+        say(format_args!("{value}"));
     } else {
-        println!("peer id {}", identity.peer_id());
+        say(format_args!("peer id {}", identity.peer_id()));
         for addr in addrs {
-            println!("{addr}");
+            say(format_args!("{addr}"));
         }
     }
     Ok(())

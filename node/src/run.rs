@@ -9,6 +9,7 @@ use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, Swarm};
 use crate::config::LoadedConfig;
 use crate::error::NodeError;
 use crate::identity::Identity;
+use crate::say;
 use crate::swarm::{Behaviour, BehaviourEvent};
 
 /// Runs the node until SIGINT or SIGTERM.
@@ -48,11 +49,11 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
             tracing::warn!(%addr, error = %e, "cannot dial bootstrap node");
         }
     }
-    println!(
+    say(format_args!(
         "fabstir-node {} peer id {}",
         env!("CARGO_PKG_VERSION"),
         identity.peer_id()
-    );
+    ));
 
     let mut liveness = Liveness {
         max_failures: config.raw.connection.max_ping_failures,
@@ -66,12 +67,12 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
             _ = interrupt.recv() => break,
             event = swarm.select_next_some() => match event {
                 SwarmEvent::NewListenAddr { listener_id, address } => {
-                    println!("listening {}", identity.full_address(&address));
+                    say(format_args!("listening {}", identity.full_address(&address)));
                     if announce_listen_addresses {
                         swarm.add_external_address(address);
                     }
                     if pending_listeners.remove(&listener_id) && pending_listeners.is_empty() {
-                        println!("ready");
+                        say(format_args!("ready"));
                     }
                 }
                 SwarmEvent::ListenerError { listener_id, error } => {
@@ -92,7 +93,7 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
             },
         }
     }
-    println!("shutting down");
+    say(format_args!("shutting down"));
     Ok(())
 }
 

@@ -137,3 +137,35 @@ fn bad_configs_are_rejected_naming_the_field() {
         }
     }
 }
+
+/// A supervisor that stops reading stdout must not bring the node down: its next status line
+/// ("shutting down") goes to a closed pipe, which used to panic and exit with 101.
+#[test]
+fn closed_stdout_does_not_crash_the_node() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let mut child = Command::new(BIN)
+        .args(["start", "--config"])
+        .arg(dir.path().join("config.yaml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let ready = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l == "ready");
+    assert!(ready, "node never printed ready");
+    // The reader (and with it the pipe's read end) is gone now.
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "node exited with {status} when stdout was closed"
+    );
+}
