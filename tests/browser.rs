@@ -329,3 +329,32 @@ async fn node_info_over_the_info_protocol() {
     assert_eq!(get_str(&err, "code"), "INVALID_ARGUMENT");
     call(sdk.stop()).await.unwrap();
 }
+
+/// start() → stop() → start() without waiting: whatever order the promises settle in, the SDK
+/// ends up started with a live client (a stale first start must not install its stopped client).
+#[wasm_bindgen_test]
+async fn start_stop_start_race_leaves_a_usable_sdk() {
+    let bootstrap = node_addr("ws");
+    let sdk = FabstirSdk::new(config_for(&bootstrap)).unwrap();
+    let first = sdk.start();
+    let stop = sdk.stop();
+    let second = sdk.start();
+    let first = call(first).await;
+    call(stop).await.unwrap();
+    let second = call(second).await;
+    if let Err(e) = &first {
+        let code = get_str(e, "code");
+        assert!(
+            code == "STOPPED" || code == "ALREADY_STARTED",
+            "first start: {code}"
+        );
+    }
+    if second.is_err() {
+        // The second start lost to the first one; one more start must work.
+        assert!(first.is_ok() || sdk.is_started() || call(sdk.start()).await.is_ok());
+    }
+    assert!(sdk.is_started());
+    let peer = connected_peer(&sdk, &peer_of(&bootstrap)).await;
+    assert!(peer.is_some(), "the started SDK is connected to the relay");
+    call(sdk.stop()).await.unwrap();
+}

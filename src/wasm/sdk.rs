@@ -3,7 +3,7 @@
 //! Promise-returning methods clone the shared handle before their future starts, so a JS call
 //! to `.free()` while a promise is pending cannot pull the state out from under it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures::channel::mpsc;
@@ -33,6 +33,9 @@ struct Shared {
     config: ValidConfig,
     key: Keypair,
     state: RefCell<State>,
+    /// Bumped by every start() and stop(): a start() whose bootstrap finishes after another
+    /// start()/stop() must not install its client.
+    generation: Cell<u64>,
     emitter: Rc<Emitter>,
 }
 
@@ -75,6 +78,7 @@ impl FabstirSdk {
             config,
             key: Keypair::generate_ed25519(),
             state: RefCell::new(State::Stopped),
+            generation: Cell::new(0),
             emitter,
         };
         Ok(FabstirSdk {
@@ -100,6 +104,7 @@ impl FabstirSdk {
     pub fn stop(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
+            inner.generation.set(inner.generation.get() + 1);
             let previous = std::mem::replace(&mut *inner.state.borrow_mut(), State::Stopped);
             if let State::Starting(client) | State::Running(client) = previous {
                 // Already stopped is fine: the loop may have ended on its own.
@@ -236,11 +241,14 @@ async fn start(inner: Rc<Shared>) -> Result<(), SdkError> {
         }
         *state = State::Starting(client.clone());
     }
+    let generation = inner.generation.get() + 1;
+    inner.generation.set(generation);
     rt::spawn(event_loop.run());
     rt::spawn(dispatch(inner.emitter.clone(), events_rx));
     let result = client.bootstrap().await;
-    if !matches!(*inner.state.borrow(), State::Starting(_)) {
-        // stop() ran while we were bootstrapping.
+    if inner.generation.get() != generation {
+        // stop() (and maybe another start()) ran while we were bootstrapping.
+        let _ = client.stop().await;
         return Err(SdkError::Stopped);
     }
     match result {
