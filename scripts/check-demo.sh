@@ -18,9 +18,10 @@ done
 log "demo ready after $(( $(date +%s) - started )) s"
 node_peer="$(grep -o 'p2p/12D3[A-Za-z0-9]*' "$out" | tail -1 | cut -d/ -f2)"
 profile="$(mktemp -d)"
-dom="$(timeout 90 /usr/bin/chromium --headless=new --no-sandbox --disable-gpu --disable-quic \
-  --disable-background-networking --disable-component-update --disable-sync --no-first-run \
-  --user-data-dir="$profile" --virtual-time-budget=20000 --dump-dom "http://127.0.0.1:$port/" 2>/dev/null)"
+# The same Chromium flags as the browser tests: one list, in webdriver.json.
+mapfile -t flags < <(python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["goog:chromeOptions"]["args"]))' webdriver.json)
+dom="$(timeout 90 /usr/bin/chromium "${flags[@]}" --user-data-dir="$profile" \
+  --virtual-time-budget=20000 --dump-dom "http://127.0.0.1:$port/" 2>/dev/null)"
 rm -rf "$profile"
 grep -q 'data-state="connected"' <<<"$dom" || { echo "demo page did not connect:" >&2; grep -o 'id="status".\{0,200\}' <<<"$dom" >&2; exit 1; }
 grep -q "<td>$node_peer</td><td>websocket</td>" <<<"$dom" || { echo "demo page does not list node $node_peer" >&2; exit 1; }

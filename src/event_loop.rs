@@ -303,12 +303,7 @@ impl EventLoop {
             return;
         }
         let address = endpoint.get_remote_address().clone();
-        let bootstrap = self
-            .config
-            .bootstrap_nodes
-            .iter()
-            .find(|b| b.peer_id == peer_id)
-            .map(|b| b.address.clone());
+        let bootstrap = self.bootstrap_address(&peer_id);
         if let (Some(addr), Some(kad)) = (bootstrap, self.swarm.behaviour_mut().kad.as_mut()) {
             kad.add_address(&peer_id, addr);
         }
@@ -391,18 +386,21 @@ impl EventLoop {
         }
     }
 
+    /// The configured address of `peer` when it is one of our bootstrap nodes.
+    fn bootstrap_address(&self, peer: &PeerId) -> Option<Multiaddr> {
+        self.config
+            .bootstrap_nodes
+            .iter()
+            .find(|b| b.peer_id == *peer)
+            .map(|b| b.address.clone())
+    }
+
     /// Asks a bootstrap node that offers the relay hop protocol for a reservation, once.
     fn reserve_on(&mut self, relay: PeerId) {
         if self.reservations.contains_key(&relay) {
             return;
         }
-        let Some(relay_addr) = self
-            .config
-            .bootstrap_nodes
-            .iter()
-            .find(|b| b.peer_id == relay)
-            .map(|b| b.address.clone())
-        else {
+        let Some(relay_addr) = self.bootstrap_address(&relay) else {
             return;
         };
         match self
