@@ -40,8 +40,28 @@ pub struct NodeConfig {
 pub struct HostConfig {
     /// Models served.
     pub models: Vec<HostedModel>,
-    /// Jobs run at once.
+    /// Jobs run (or offered) at once.
     pub max_concurrent_jobs: u32,
+    /// `direct` (peers dial our own addresses) or `relayed` (only through our bootstrap relays).
+    pub reachability: Reachability,
+    /// What we compute on, reported in node info (e.g. `cpu`, `gpu`).
+    pub compute_type: String,
+    /// How long a finished job's tokens are kept for clients that resume its stream.
+    pub token_retention_secs: u64,
+    /// How long an offer stays open for the client to accept it.
+    pub offer_ttl_secs: u64,
+    /// How often our models are announced again as DHT provider records.
+    pub advertise_interval_secs: u64,
+}
+
+/// How clients reach a host.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Reachability {
+    /// Clients dial our listen (or external) addresses.
+    Direct,
+    /// We reserve on our bootstrap relays and advertise only `/p2p-circuit` addresses.
+    Relayed,
 }
 
 /// One served model.
@@ -54,8 +74,55 @@ pub struct HostedModel {
     pub price_per_token: u64,
     /// The most tokens one job may generate.
     pub max_tokens: u32,
-    /// `demo` (the built-in deterministic generator) or `openai` (not implemented yet).
-    pub backend: fabstir_protocol::messages::BackendKind,
+    /// What generates the tokens.
+    pub backend: BackendConfig,
+}
+
+/// What generates a model's tokens.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BackendConfig {
+    /// The built-in deterministic generator (`fabstir_protocol::demo`), for demos and tests.
+    Demo {
+        /// Mixed with each prompt; the same seed and prompt always give the same text.
+        #[serde(default)]
+        seed: u64,
+        /// Tokens generated per second; 0 means as fast as possible.
+        #[serde(default = "default_tokens_per_second")]
+        tokens_per_second: f64,
+    },
+    /// An OpenAI-compatible server's streaming `POST {base_url}/v1/chat/completions`.
+    Openai {
+        /// e.g. `http://127.0.0.1:8080` (llama.cpp server), `http://127.0.0.1:11434` (Ollama).
+        base_url: String,
+        /// The model name the server knows.
+        model: String,
+        /// The environment variable holding the API key, sent as a bearer token; none when unset.
+        #[serde(default)]
+        api_key_env: Option<String>,
+        /// Seconds to wait for the server's answer to start.
+        #[serde(default = "default_backend_timeout")]
+        connect_timeout_secs: u64,
+    },
+}
+
+fn default_tokens_per_second() -> f64 {
+    20.0
+}
+
+fn default_backend_timeout() -> u64 {
+    30
+}
+
+impl BackendConfig {
+    /// The kind reported in node info.
+    pub fn kind(&self) -> fabstir_protocol::messages::BackendKind {
+        use fabstir_protocol::messages::BackendKind;
+        match self {
+            BackendConfig::Demo { .. } => BackendKind::Demo,
+            BackendConfig::Openai { .. } => BackendKind::Openai,
+        }
+    }
 }
 
 /// Identity files, relative to the configuration file's folder.
@@ -96,6 +163,8 @@ pub struct RelayConfig {
 pub struct KadConfig {
     /// Whether to run the DHT (in server mode).
     pub enabled: bool,
+    /// How long provider records others store with us stay valid without being renewed.
+    pub provider_record_ttl_secs: u64,
 }
 
 /// mDNS settings.
@@ -186,7 +255,10 @@ impl Default for ConnectionConfig {
 
 impl Default for KadConfig {
     fn default() -> Self {
-        KadConfig { enabled: true }
+        KadConfig {
+            enabled: true,
+            provider_record_ttl_secs: 1800,
+        }
     }
 }
 
@@ -201,13 +273,22 @@ impl Default for HostConfig {
         HostConfig {
             models: Vec::new(),
             max_concurrent_jobs: 4,
+            reachability: Reachability::Direct,
+            compute_type: "cpu".into(),
+            token_retention_secs: 600,
+            offer_ttl_secs: 30,
+            advertise_interval_secs: 300,
         }
     }
 }
 
 impl NodeConfig {
-    /// What the info protocol reports about this node.
-    pub fn node_info(&self, current_load: u32) -> fabstir_protocol::messages::NodeInfo {
+    /// What the info protocol reports about this node, with its current load and counters.
+    pub fn node_info(
+        &self,
+        current_load: u32,
+        stats: fabstir_protocol::messages::HostStats,
+    ) -> fabstir_protocol::messages::NodeInfo {
         use fabstir_protocol::messages::{ModelInfo, NodeInfo};
         NodeInfo {
             version: env!("CARGO_PKG_VERSION").into(),
@@ -219,11 +300,13 @@ impl NodeConfig {
                     id: m.id.clone(),
                     price_per_token: m.price_per_token,
                     max_tokens: m.max_tokens,
-                    backend: m.backend,
+                    backend: m.backend.kind(),
                 })
                 .collect(),
             max_concurrent_jobs: self.host.max_concurrent_jobs,
             current_load,
+            compute_type: self.host.compute_type.clone(),
+            stats,
         }
     }
 }
@@ -350,7 +433,7 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
         }
     }
     for (i, model) in raw.host.models.iter().enumerate() {
-        use fabstir_protocol::messages::{BackendKind, MAX_MODEL_ID_LEN, MAX_TOKENS_LIMIT};
+        use fabstir_protocol::messages::{MAX_MODEL_ID_LEN, MAX_TOKENS_LIMIT};
         let field = |name: &str| format!("host.models[{i}].{name}");
         if model.id.is_empty() || model.id.len() > MAX_MODEL_ID_LEN {
             return Err(err(
@@ -364,12 +447,59 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
                 format!("must be 1 to {MAX_TOKENS_LIMIT}, got {}", model.max_tokens),
             ));
         }
-        if model.backend == BackendKind::Openai {
-            return Err(err(
-                &field("backend"),
-                "the openai backend is not implemented yet; use demo".into(),
-            ));
+        if raw.host.models[..i].iter().any(|m| m.id == model.id) {
+            return Err(err(&field("id"), format!("{:?} is listed twice", model.id)));
         }
+        match &model.backend {
+            BackendConfig::Demo {
+                tokens_per_second, ..
+            } => {
+                if !(tokens_per_second.is_finite() && *tokens_per_second >= 0.0) {
+                    return Err(err(
+                        &field("backend.tokens_per_second"),
+                        format!("must be 0 (unlimited) or more, got {tokens_per_second}"),
+                    ));
+                }
+            }
+            BackendConfig::Openai {
+                base_url,
+                connect_timeout_secs,
+                ..
+            } => {
+                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                    return Err(err(
+                        &field("backend.base_url"),
+                        format!("must start with http:// or https://, got {base_url:?}"),
+                    ));
+                }
+                if *connect_timeout_secs == 0 {
+                    return Err(err(
+                        &field("backend.connect_timeout_secs"),
+                        "must be greater than 0".into(),
+                    ));
+                }
+            }
+        }
+    }
+    let h = &raw.host;
+    for (field, value) in [
+        ("host.token_retention_secs", h.token_retention_secs),
+        ("host.offer_ttl_secs", h.offer_ttl_secs),
+        ("host.advertise_interval_secs", h.advertise_interval_secs),
+        (
+            "kad.provider_record_ttl_secs",
+            raw.kad.provider_record_ttl_secs,
+        ),
+    ] {
+        if value == 0 {
+            return Err(err(field, "must be greater than 0".into()));
+        }
+    }
+    if h.reachability == Reachability::Relayed && raw.bootstrap_nodes.is_empty() {
+        return Err(err(
+            "host.reachability",
+            "relayed needs at least one bootstrap node to reserve on".into(),
+        ));
     }
     if !raw.host.models.is_empty() && raw.host.max_concurrent_jobs == 0 {
         return Err(err(
@@ -472,6 +602,8 @@ relay:
 # Kademlia DHT in server mode, on the Fabstir protocol name ({kad_proto}).
 kad:
   enabled: true
+  # Provider records other hosts store with us expire after this long unless renewed.
+  provider_record_ttl_secs: {prt}
 
 # mDNS discovery of peers on the local network.
 mdns:
@@ -489,13 +621,30 @@ log:
   # tracing filter, e.g. info or fabstir_node=debug,libp2p=info (RUST_LOG overrides it).
   level: info
 
-# LLM host role. With no models this node only relays and bootstraps. Example:
+# LLM host role. With no models this node only relays and bootstraps. Examples:
 #   models:
-#     - {{ id: demo-1, price_per_token: 3, max_tokens: 4096, backend: demo }}
-# backend: demo (built-in deterministic generator); openai is not implemented yet.
+#     - id: demo-1
+#       price_per_token: 3
+#       max_tokens: 4096
+#       # The built-in deterministic generator (labelled demo in node info); 0 = unlimited speed.
+#       backend: {{ kind: demo, seed: 1, tokens_per_second: 20 }}
+#     - id: llama-3-8b
+#       price_per_token: 10
+#       max_tokens: 4096
+#       # Any OpenAI-compatible streaming server: llama.cpp server, vLLM, Ollama, exo.
+#       backend: {{ kind: openai, base_url: http://127.0.0.1:8080, model: llama-3-8b, api_key_env: OPENAI_API_KEY }}
 host:
   models: []
-  max_concurrent_jobs: 4
+  max_concurrent_jobs: {mcj}
+  # direct: clients dial our addresses. relayed: we reserve on our bootstrap relays and advertise
+  # only /p2p-circuit addresses (for hosts behind NAT).
+  reachability: direct
+  compute_type: {ct}
+  # A job's tokens are kept this long after it ends, for clients that resume its stream.
+  token_retention_secs: {trs}
+  offer_ttl_secs: {ots}
+  # Our models are announced again as DHT provider records this often.
+  advertise_interval_secs: {ais}
 ",
         key = d.identity.key_file.display(),
         cert = d.identity.webrtc_cert_file.display(),
@@ -512,6 +661,12 @@ host:
         pi = c.ping_interval_secs,
         pt = c.ping_timeout_secs,
         mpf = c.max_ping_failures,
+        prt = d.kad.provider_record_ttl_secs,
+        mcj = d.host.max_concurrent_jobs,
+        ct = d.host.compute_type,
+        trs = d.host.token_retention_secs,
+        ots = d.host.offer_ttl_secs,
+        ais = d.host.advertise_interval_secs,
     )
 }
 
@@ -562,13 +717,22 @@ mod tests {
         assert_eq!(field_of("listen: []\n"), "listen");
         assert_eq!(field_of("log:\n  level: \"[\"\n"), "log.level");
         let model = |extra: &str| {
-            format!("host:\n  max_concurrent_jobs: 1\n  models:\n    - {{ id: m, price_per_token: 1, max_tokens: 10, backend: demo{extra} }}\n")
+            format!("host:\n  max_concurrent_jobs: 1\n  models:\n    - {{ id: m, price_per_token: 1, max_tokens: 10, backend: {{ kind: demo{extra} }} }}\n")
         };
         assert!(parse(Path::new("c.yaml"), &model("")).is_ok());
-        assert_eq!(field_of(&model(", x: 1")), "host.models[0].x");
+        // serde reports unknown keys inside the tagged backend at the backend (the message names x).
+        assert_eq!(field_of(&model(", x: 1")), "host.models[0].backend");
         assert_eq!(
-            field_of(&model("").replace("backend: demo", "backend: openai")),
+            field_of(&model(", tokens_per_second: -1")),
+            "host.models[0].backend.tokens_per_second"
+        );
+        assert_eq!(
+            field_of(&model("").replace("kind: demo", "kind: magic")),
             "host.models[0].backend"
+        );
+        assert_eq!(
+            field_of(&model("").replace("kind: demo", "kind: openai, model: x, base_url: ftp://x")),
+            "host.models[0].backend.base_url"
         );
         assert_eq!(
             field_of(&model("").replace("max_tokens: 10", "max_tokens: 0")),
@@ -577,6 +741,29 @@ mod tests {
         assert_eq!(
             field_of(&model("").replace("max_concurrent_jobs: 1", "max_concurrent_jobs: 0")),
             "host.max_concurrent_jobs"
+        );
+        assert_eq!(
+            field_of("host:\n  reachability: relayed\n"),
+            "host.reachability"
+        );
+        assert_eq!(
+            field_of("host:\n  token_retention_secs: 0\n"),
+            "host.token_retention_secs"
+        );
+    }
+
+    #[test]
+    fn openai_backend_parses() {
+        let text = "host:\n  models:\n    - { id: m, price_per_token: 1, max_tokens: 10, backend: { kind: openai, base_url: \"http://127.0.0.1:1\", model: llama, api_key_env: KEY } }\n";
+        let loaded = parse(Path::new("c.yaml"), text).unwrap();
+        assert_eq!(
+            loaded.raw.host.models[0].backend,
+            BackendConfig::Openai {
+                base_url: "http://127.0.0.1:1".into(),
+                model: "llama".into(),
+                api_key_env: Some("KEY".into()),
+                connect_timeout_secs: 30,
+            }
         );
     }
 

@@ -39,6 +39,15 @@ pub enum NodeError {
         /// The existing file.
         path: PathBuf,
     },
+    /// A setting was valid in the file but cannot be used on this machine at start, e.g. an API
+    /// key's environment variable is unset.
+    #[error("cannot start: {field}: {message}")]
+    Startup {
+        /// The dotted path of the setting.
+        field: String,
+        /// What was wrong.
+        message: String,
+    },
     /// The libp2p swarm could not be built or could not listen.
     #[error("network: {0}")]
     Network(String),
@@ -48,7 +57,9 @@ impl NodeError {
     /// The process exit code for this error: 2 for configuration problems, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            NodeError::Config { .. } | NodeError::AlreadyExists { .. } => 2,
+            NodeError::Config { .. }
+            | NodeError::Startup { .. }
+            | NodeError::AlreadyExists { .. } => 2,
             _ => 1,
         }
     }

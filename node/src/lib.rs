@@ -1,11 +1,14 @@
-//! `fabstir-node`: the native relay, bootstrap and DHT node of the Fabstir network.
+//! `fabstir-node`: the native relay, bootstrap and DHT node of the Fabstir network, and its LLM host.
 //!
 //! The binary (`main.rs`) is a thin CLI over these modules.
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod advertise;
+pub mod backend;
 pub mod config;
 pub mod error;
+pub mod host;
 pub mod identity;
 pub mod run;
 pub mod swarm;

@@ -1,12 +1,18 @@
-//! The node's event loop: listens, reports its addresses, keeps connections honest, stops on signals.
+//! The node's event loop: listens, reports its addresses, serves the host protocols, advertises
+//! its models in the DHT, keeps connections honest, stops on signals.
 
 use std::collections::{HashMap, HashSet};
 
 use futures::StreamExt;
+use fabstir_protocol::messages;
+use libp2p::core::transport::ListenerId;
+use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, Swarm};
+use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, PeerId, Swarm};
 
-use crate::config::LoadedConfig;
+use crate::advertise::Advertiser;
+use crate::config::{LoadedConfig, Reachability};
+use crate::host::Host;
 use crate::error::NodeError;
 use crate::identity::Identity;
 use crate::say;
@@ -14,23 +20,54 @@ use crate::swarm::{Behaviour, BehaviourEvent};
 
 /// Runs the node until SIGINT or SIGTERM.
 pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
+    let host = Host::new(&config)?;
     let mut swarm = crate::swarm::build(&config, &identity).await?;
     let control = swarm.behaviour().stream.new_control();
     tokio::spawn(serve_streams(
         control.clone(),
         fabstir_protocol::ping::PROTOCOL,
-        fabstir_protocol::ping::serve,
+        Some(STREAM_TIMEOUT),
+        |_, stream| fabstir_protocol::ping::serve(stream),
     ));
-    // No jobs run yet (the job protocol is not served), so the load reported is 0.
-    let info = config.raw.node_info(0);
+    let info_host = host.clone();
     tokio::spawn(serve_streams(
-        control,
-        fabstir_protocol::messages::INFO_PROTOCOL,
-        move |stream| send_info(stream, info.clone()),
+        control.clone(),
+        messages::INFO_PROTOCOL,
+        Some(STREAM_TIMEOUT),
+        move |_, stream| send_info(stream, info_host.info()),
     ));
+    if host.serves_models() {
+        let h = host.clone();
+        // Negotiation waits at most the offer's lifetime for the client's decision.
+        let negotiation_limit = host.offer_ttl() + STREAM_TIMEOUT;
+        tokio::spawn(serve_streams(
+            control.clone(),
+            messages::JOB_PROTOCOL,
+            Some(negotiation_limit),
+            move |peer, stream| crate::host::job_protocol::serve(h.clone(), peer, stream),
+        ));
+        let h = host.clone();
+        // Token streams last as long as their job; their writes have their own timeout.
+        tokio::spawn(serve_streams(
+            control,
+            messages::STREAM_PROTOCOL,
+            None,
+            move |peer, stream| crate::host::stream_protocol::serve(h.clone(), peer, stream),
+        ));
+        let h = host.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_INTERVAL);
+            loop {
+                every.tick().await;
+                h.sweep();
+            }
+        });
+    }
+    let relayed = config.raw.host.reachability == Reachability::Relayed;
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client
     // rejects a reservation without them); with none configured, the listen addresses serve.
-    let announce_listen_addresses = config.external_addresses.is_empty();
+    // A relayed host announces only its circuit addresses.
+    let announce_listen_addresses = config.external_addresses.is_empty() && !relayed;
     let mut pending_listeners = HashSet::new();
     for addr in &config.listen {
         let id = swarm
@@ -49,6 +86,12 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
             tracing::warn!(%addr, error = %e, "cannot dial bootstrap node");
         }
     }
+    let mut relays = RelayedListeners::default();
+    if relayed {
+        for (peer, addr) in &config.bootstrap_nodes {
+            relays.listen(&mut swarm, *peer, addr.clone());
+        }
+    }
     say(format_args!(
         "fabstir-node {} peer id {}",
         env!("CARGO_PKG_VERSION"),
@@ -59,17 +102,31 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
         max_failures: config.raw.connection.max_ping_failures,
         failures: HashMap::new(),
     };
+    let mut advertiser = Advertiser::new(
+        host.model_ids(),
+        std::time::Duration::from_secs(config.raw.host.advertise_interval_secs),
+    );
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     loop {
         tokio::select! {
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
+            _ = tick.tick() => {
+                let has_addresses = swarm.external_addresses().next().is_some();
+                if let Some(kad) = swarm.behaviour_mut().kad.as_mut() {
+                    let knows_peers = kad.kbuckets().any(|b| b.num_entries() > 0);
+                    advertiser.tick(kad, knows_peers && has_addresses);
+                }
+                relays.retry_due(&mut swarm);
+            }
             event = swarm.select_next_some() => match event {
                 SwarmEvent::NewListenAddr { listener_id, address } => {
                     say(format_args!("listening {}", identity.full_address(&address)));
                     if announce_listen_addresses {
                         swarm.add_external_address(address);
+                        advertiser.soon();
                     }
                     if pending_listeners.remove(&listener_id) && pending_listeners.is_empty() {
                         say(format_args!("ready"));
@@ -78,8 +135,12 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
                 SwarmEvent::ListenerError { listener_id, error } => {
                     tracing::error!(?listener_id, %error, "listener failed");
                 }
-                SwarmEvent::ListenerClosed { listener_id, reason: Err(e), .. } => {
-                    return Err(NodeError::Network(format!("listener {listener_id:?} closed: {e}")));
+                SwarmEvent::ListenerClosed { listener_id, reason, .. } => {
+                    if relays.closed(listener_id) {
+                        tracing::warn!(?reason, "relay reservation ended; reserving again soon");
+                    } else if let Err(e) = reason {
+                        return Err(NodeError::Network(format!("listener {listener_id:?} closed: {e}")));
+                    }
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
                     tracing::info!(%peer_id, ?connection_id, addr = %endpoint.get_remote_address(), "connection established");
@@ -87,6 +148,32 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
                 SwarmEvent::ConnectionClosed { peer_id, connection_id, cause, .. } => {
                     liveness.failures.remove(&connection_id);
                     tracing::info!(%peer_id, ?connection_id, cause = ?cause.map(|c| c.to_string()), "connection closed");
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                    id,
+                    result: kad::QueryResult::StartProviding(result),
+                    ..
+                })) => {
+                    if let Some(model) = advertiser.on_result(id, &result) {
+                        say(format_args!("advertised {model}"));
+                    }
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
+                    relay::client::Event::ReservationReqAccepted { relay_peer_id, renewal, .. },
+                )) => {
+                    if !renewal {
+                        for address in relays.circuit_addresses(&relay_peer_id) {
+                            say(format_args!("reachable {}", identity.full_address(&address)));
+                            swarm.add_external_address(address);
+                        }
+                        advertiser.soon();
+                    }
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, ref info, .. })) if relays.is_relay(&peer_id) => {
+                    relays.learn_addresses(peer_id, &info.listen_addrs);
+                    if let SwarmEvent::Behaviour(event) = event {
+                        on_behaviour_event(&mut swarm, &mut liveness, event);
+                    }
                 }
                 SwarmEvent::Behaviour(event) => on_behaviour_event(&mut swarm, &mut liveness, event),
                 _ => {}
@@ -97,19 +184,23 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
     Ok(())
 }
 
+/// How often finished jobs past their retention time are forgotten.
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Streams of one protocol handled at once; more wait (bounded memory under a flood).
 const MAX_CONCURRENT_STREAMS: usize = 256;
-/// How long one inbound stream may take to be handled.
+/// How long one short request (ping, info, a job request) may take to be handled.
 const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Accepts every inbound stream of `protocol` and runs `handler` on it, a bounded number at a
-/// time, each within [`STREAM_TIMEOUT`].
+/// time, each within `limit` when given.
 async fn serve_streams<F, Fut>(
     mut control: libp2p_stream::Control,
     protocol: &'static str,
+    limit: Option<std::time::Duration>,
     handler: F,
 ) where
-    F: Fn(libp2p::Stream) -> Fut,
+    F: Fn(PeerId, libp2p::Stream) -> Fut,
     Fut: std::future::Future<Output = std::io::Result<()>>,
 {
     use futures::StreamExt;
@@ -119,9 +210,13 @@ async fn serve_streams<F, Fut>(
     };
     incoming
         .for_each_concurrent(MAX_CONCURRENT_STREAMS, |(peer, stream)| {
-            let handled = handler(stream);
+            let handled = handler(peer, stream);
             async move {
-                match tokio::time::timeout(STREAM_TIMEOUT, handled).await {
+                let result = match limit {
+                    Some(limit) => tokio::time::timeout(limit, handled).await,
+                    None => Ok(handled.await),
+                };
+                match result {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => {
                         tracing::debug!(%peer, protocol, error = %e, "inbound stream failed")
@@ -134,16 +229,99 @@ async fn serve_streams<F, Fut>(
 }
 
 /// Answers `/fabstir/info/1.0.0`: one `NodeInfo` frame, then close.
-async fn send_info(
-    mut stream: libp2p::Stream,
-    info: fabstir_protocol::messages::NodeInfo,
-) -> std::io::Result<()> {
+async fn send_info(mut stream: libp2p::Stream, info: messages::NodeInfo) -> std::io::Result<()> {
     use futures::AsyncWriteExt;
     fabstir_protocol::frame::write(&mut stream, &info)
         .await
         .map_err(std::io::Error::other)?;
     stream.close().await
 }
+
+/// A relayed host's reservations on its bootstrap relays.
+#[derive(Default)]
+struct RelayedListeners {
+    /// Relay → its bootstrap address and our circuit listener, if one is open.
+    relays: HashMap<PeerId, (Multiaddr, Option<ListenerId>)>,
+    /// Relay → the addresses it listens on (from identify).
+    addresses: HashMap<PeerId, Vec<Multiaddr>>,
+    /// When to try again to reserve on relays whose listener closed.
+    retry_at: Option<tokio::time::Instant>,
+}
+
+impl RelayedListeners {
+    fn listen(&mut self, swarm: &mut Swarm<Behaviour>, relay: PeerId, addr: Multiaddr) {
+        let listener = match swarm.listen_on(addr.clone().with(Protocol::P2pCircuit)) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(%addr, error = %e, "cannot reserve on relay");
+                self.retry_at = Some(tokio::time::Instant::now() + RESERVE_RETRY);
+                None
+            }
+        };
+        self.relays.insert(relay, (addr, listener));
+    }
+
+    fn is_relay(&self, peer: &PeerId) -> bool {
+        self.relays.contains_key(peer)
+    }
+
+    /// Marks a circuit listener closed; true when it was one of ours.
+    fn closed(&mut self, listener: ListenerId) -> bool {
+        for (_, l) in self.relays.values_mut() {
+            if *l == Some(listener) {
+                *l = None;
+                self.retry_at = Some(tokio::time::Instant::now() + RESERVE_RETRY);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn retry_due(&mut self, swarm: &mut Swarm<Behaviour>) {
+        if self.retry_at.is_none_or(|t| tokio::time::Instant::now() < t) {
+            return;
+        }
+        self.retry_at = None;
+        let idle: Vec<(PeerId, Multiaddr)> = self
+            .relays
+            .iter()
+            .filter(|(_, (_, l))| l.is_none())
+            .map(|(p, (a, _))| (*p, a.clone()))
+            .collect();
+        for (relay, addr) in idle {
+            self.listen(swarm, relay, addr);
+        }
+    }
+
+    fn learn_addresses(&mut self, relay: PeerId, addrs: &[Multiaddr]) {
+        self.addresses.insert(relay, addrs.to_vec());
+    }
+
+    /// Every address through which peers can reach us via `relay`: each of the relay's own
+    /// addresses (so browsers find a WebSocket or WebRTC one), then `/p2p/<relay>/p2p-circuit`.
+    fn circuit_addresses(&self, relay: &PeerId) -> Vec<Multiaddr> {
+        let mut bases: Vec<Multiaddr> = self.addresses.get(relay).cloned().unwrap_or_default();
+        if let Some((addr, _)) = self.relays.get(relay) {
+            bases.push(addr.clone());
+        }
+        let mut out: Vec<Multiaddr> = Vec::new();
+        for base in bases {
+            let mut a: Multiaddr = base
+                .iter()
+                .filter(|p| !matches!(p, Protocol::P2p(_)))
+                .collect();
+            a.push(Protocol::P2p(*relay));
+            a.push(Protocol::P2pCircuit);
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    }
+}
+
+/// How soon a failed reservation is tried again.
+const RESERVE_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, NodeError> {
     tokio::signal::unix::signal(kind)

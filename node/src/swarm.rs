@@ -11,7 +11,7 @@ use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{identify, kad, mdns, noise, ping, relay, tcp, yamux, StreamProtocol, Swarm};
 
-use crate::config::LoadedConfig;
+use crate::config::{LoadedConfig, Reachability};
 use crate::error::NodeError;
 use crate::identity::Identity;
 
@@ -20,6 +20,8 @@ use crate::identity::Identity;
 pub struct Behaviour {
     /// Circuit relay v2 server (absent when `relay.enabled` is false).
     pub relay: Toggle<relay::Behaviour>,
+    /// Circuit relay v2 client: reservations on our relays when `host.reachability` is relayed.
+    pub relay_client: relay::client::Behaviour,
     /// Identify: tells peers who we are and what we speak, learns the same of them.
     pub identify: identify::Behaviour,
     /// Ping: liveness of every connection.
@@ -74,14 +76,26 @@ pub async fn build(
         .with_websocket(noise::Config::new, yamux::Config::default)
         .await
         .map_err(|e| net(&e))?
-        .with_behaviour(|key| {
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| net(&e))?
+        .with_behaviour(|key, relay_client| {
             let peer_id = key.public().to_peer_id();
             let relay = config.raw.relay.enabled.then(|| relay::Behaviour::new(peer_id, relay_config(config)));
             let kad = config.raw.kad.enabled.then(|| {
                 let protocol = StreamProtocol::new(fabstir_protocol::KAD_PROTOCOL);
-                let mut kad =
-                    kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad::Config::new(protocol));
-                kad.set_mode(Some(kad::Mode::Server));
+                let mut kad_config = kad::Config::new(protocol);
+                kad_config
+                    .set_provider_record_ttl(Some(Duration::from_secs(config.raw.kad.provider_record_ttl_secs)))
+                    // We renew our own records on `host.advertise_interval_secs` (see advertise.rs).
+                    .set_provider_publication_interval(None);
+                let mut kad = kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad_config);
+                // A relayed host cannot be dialed directly, so it must not enter others' routing
+                // tables: it queries and announces as a client.
+                let mode = match config.raw.host.reachability {
+                    Reachability::Direct => kad::Mode::Server,
+                    Reachability::Relayed => kad::Mode::Client,
+                };
+                kad.set_mode(Some(mode));
                 kad
             });
             let mdns = if config.raw.mdns.enabled {
@@ -98,6 +112,7 @@ pub async fn build(
             let agent = fabstir_protocol::agent_version("fabstir-node", env!("CARGO_PKG_VERSION"));
             Behaviour {
                 relay: relay.into(),
+                relay_client,
                 identify: identify::Behaviour::new(
                     identify::Config::new(fabstir_protocol::IDENTIFY_PROTOCOL_VERSION.into(), key.public())
                         .with_agent_version(agent),

@@ -1,0 +1,80 @@
+//! Serving `/fabstir/job/1.0.0`: request → offer or rejection → accept/decline → started.
+
+use std::time::Duration;
+
+use fabstir_protocol::frame;
+use fabstir_protocol::messages::{JobDecision, JobRequest, JobResponse, RejectReason};
+use futures::AsyncWriteExt;
+use libp2p::{PeerId, Stream};
+
+use super::Host;
+
+/// How long the client may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Handles one job negotiation stream from `peer`.
+pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Result<()> {
+    let request = match tokio::time::timeout(REQUEST_TIMEOUT, frame::read::<_, JobRequest>(&mut stream)).await {
+        Ok(Ok(Some(r))) => r,
+        Ok(Ok(None)) => return Ok(()),
+        Ok(Err(e)) => {
+            // Tell the client why (it may be a size or format mistake), then hang up.
+            let reject = rejected(RejectReason::InvalidRequest, format!("{e} ({})", e.code()));
+            let _ = frame::write(&mut stream, &reject).await;
+            return stream.close().await;
+        }
+        Err(_) => return Err(std::io::Error::other("no job request within 10 s")),
+    };
+    let offer = match host.offer(peer, request) {
+        Ok(offer) => offer,
+        Err((reason, message)) => {
+            tracing::debug!(%peer, ?reason, %message, "job request rejected");
+            frame::write(&mut stream, &rejected(reason, message))
+                .await
+                .map_err(std::io::Error::other)?;
+            return stream.close().await;
+        }
+    };
+    let response = JobResponse::Offer {
+        job_id: offer.job_id.clone(),
+        price_per_token: offer.price_per_token,
+        expires_at: offer.expires_at,
+    };
+    frame::write(&mut stream, &response)
+        .await
+        .map_err(std::io::Error::other)?;
+    // Dropping `offer` on any early return frees its slot.
+    let decision =
+        tokio::time::timeout(host.offer_ttl(), frame::read::<_, JobDecision>(&mut stream)).await;
+    let answer = match decision {
+        Ok(Ok(Some(JobDecision::Accept { job_id }))) if job_id == offer.job_id => {
+            match host.start(offer) {
+                Ok(job) => {
+                    tracing::info!(%peer, job = %job.id, "job started");
+                    JobResponse::Started { job_id: job.id.clone() }
+                }
+                Err(message) => rejected(RejectReason::Busy, message),
+            }
+        }
+        Ok(Ok(Some(JobDecision::Accept { job_id } | JobDecision::Decline { job_id })))
+            if job_id != offer.job_id =>
+        {
+            rejected(
+                RejectReason::InvalidRequest,
+                format!("the offer was for job {}, not {job_id}", offer.job_id),
+            )
+        }
+        Ok(Ok(Some(JobDecision::Decline { .. }))) | Ok(Ok(None)) => return stream.close().await,
+        Ok(Ok(Some(JobDecision::Accept { .. }))) => return stream.close().await,
+        Ok(Err(e)) => rejected(RejectReason::InvalidRequest, format!("{e} ({})", e.code())),
+        Err(_) => rejected(RejectReason::InvalidRequest, "the offer expired".into()),
+    };
+    frame::write(&mut stream, &answer)
+        .await
+        .map_err(std::io::Error::other)?;
+    stream.close().await
+}
+
+fn rejected(reason: RejectReason, message: String) -> JobResponse {
+    JobResponse::Rejected { reason, message }
+}

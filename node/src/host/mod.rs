@@ -1,0 +1,266 @@
+//! The LLM host role: offers, running jobs on backends, keeping their tokens for resumes, and
+//! serving the job and stream protocols.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use fabstir_protocol::messages::{HostStats, JobRequest, NodeInfo, RejectReason};
+use libp2p::PeerId;
+
+use crate::backend::{self, Backend, Generation};
+use crate::config::{LoadedConfig, NodeConfig};
+use crate::error::NodeError;
+
+pub mod job;
+pub mod job_protocol;
+pub mod stream_protocol;
+
+pub use job::Job;
+
+/// A served model and its backend.
+struct Model {
+    price_per_token: u64,
+    max_tokens: u32,
+    backend: Arc<dyn Backend>,
+}
+
+/// The host's shared state; cheap to clone.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: NodeConfig,
+    models: HashMap<String, Model>,
+    offer_ttl: Duration,
+    retention: Duration,
+    state: Mutex<State>,
+    stats: Stats,
+}
+
+#[derive(Default)]
+struct State {
+    /// Offers outstanding plus jobs running.
+    slots_used: u32,
+    jobs: HashMap<String, Arc<Job>>,
+}
+
+#[derive(Default)]
+struct Stats {
+    started: AtomicU64,
+    completed: AtomicU64,
+    cancelled: AtomicU64,
+    failed: AtomicU64,
+    tokens: AtomicU64,
+}
+
+/// A job slot (of `max_concurrent_jobs`), freed when dropped.
+pub struct Slot(Host);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.slots_used = state.slots_used.saturating_sub(1);
+    }
+}
+
+/// An offer made and not yet accepted; dropping it frees its slot.
+pub struct Offer {
+    /// The job id offered.
+    pub job_id: String,
+    /// The price offered.
+    pub price_per_token: u64,
+    /// Unix ms after which accepting fails.
+    pub expires_at: u64,
+    peer: PeerId,
+    request: JobRequest,
+    slot: Slot,
+}
+
+impl Host {
+    /// Builds the backends of every configured model.
+    pub fn new(config: &LoadedConfig) -> Result<Host, NodeError> {
+        let mut models = HashMap::new();
+        for (i, m) in config.raw.host.models.iter().enumerate() {
+            let field = format!("host.models[{i}].backend");
+            models.insert(
+                m.id.clone(),
+                Model {
+                    price_per_token: m.price_per_token,
+                    max_tokens: m.max_tokens,
+                    backend: backend::build(&m.backend, &field)?,
+                },
+            );
+        }
+        let h = &config.raw.host;
+        Ok(Host {
+            inner: Arc::new(Inner {
+                config: config.raw.clone(),
+                models,
+                offer_ttl: Duration::from_secs(h.offer_ttl_secs),
+                retention: Duration::from_secs(h.token_retention_secs),
+                state: Mutex::new(State::default()),
+                stats: Stats::default(),
+            }),
+        })
+    }
+
+    /// Whether any model is served.
+    pub fn serves_models(&self) -> bool {
+        !self.inner.models.is_empty()
+    }
+
+    /// The model ids served.
+    pub fn model_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.inner.models.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the counters inconsistent in a way that
+        // matters more than stopping to serve, so a poisoned lock is used as is.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What the info protocol reports now.
+    pub fn info(&self) -> NodeInfo {
+        let s = &self.inner.stats;
+        let stats = HostStats {
+            jobs_started: s.started.load(Ordering::Relaxed),
+            jobs_completed: s.completed.load(Ordering::Relaxed),
+            jobs_cancelled: s.cancelled.load(Ordering::Relaxed),
+            jobs_failed: s.failed.load(Ordering::Relaxed),
+            tokens_generated: s.tokens.load(Ordering::Relaxed),
+        };
+        self.inner.config.node_info(self.state().slots_used, stats)
+    }
+
+    /// Checks `request` from `peer` and makes an offer, holding a slot until it is accepted or
+    /// dropped; or says why not.
+    pub fn offer(&self, peer: PeerId, request: JobRequest) -> Result<Offer, (RejectReason, String)> {
+        request
+            .validate()
+            .map_err(|m| (RejectReason::InvalidRequest, m))?;
+        let Some(model) = self.inner.models.get(&request.model_id) else {
+            return Err((
+                RejectReason::UnsupportedModel,
+                format!("this host does not serve {:?}", request.model_id),
+            ));
+        };
+        if request.max_tokens > model.max_tokens {
+            return Err((
+                RejectReason::InvalidRequest,
+                format!(
+                    "maxTokens {} exceeds this model's limit of {}",
+                    request.max_tokens, model.max_tokens
+                ),
+            ));
+        }
+        if model.price_per_token > request.max_price_per_token {
+            return Err((
+                RejectReason::PriceTooLow,
+                format!(
+                    "the price is {} per token, above the maximum {}",
+                    model.price_per_token, request.max_price_per_token
+                ),
+            ));
+        }
+        {
+            let mut state = self.state();
+            let max = self.inner.config.host.max_concurrent_jobs;
+            if state.slots_used >= max {
+                return Err((
+                    RejectReason::Busy,
+                    format!("all {max} job slots are in use"),
+                ));
+            }
+            state.slots_used += 1;
+        }
+        Ok(Offer {
+            job_id: format!("{:032x}", rand::random::<u128>()),
+            price_per_token: model.price_per_token,
+            expires_at: unix_ms() + self.inner.offer_ttl.as_millis() as u64,
+            peer,
+            request,
+            slot: Slot(self.clone()),
+        })
+    }
+
+    /// How long an offer stays open.
+    pub fn offer_ttl(&self) -> Duration {
+        self.inner.offer_ttl
+    }
+
+    /// Starts an accepted offer's job; fails when the offer has expired.
+    pub fn start(&self, offer: Offer) -> Result<Arc<Job>, String> {
+        if unix_ms() > offer.expires_at {
+            return Err("the offer expired".into());
+        }
+        let Some(model) = self.inner.models.get(&offer.request.model_id) else {
+            return Err("the model is no longer served".into());
+        };
+        let job = Arc::new(Job::new(offer.job_id.clone(), offer.peer));
+        self.state().jobs.insert(job.id.clone(), job.clone());
+        self.inner.stats.started.fetch_add(1, Ordering::Relaxed);
+        let r = &offer.request;
+        let generation = Generation {
+            prompt: r.prompt.clone(),
+            max_tokens: r.max_tokens,
+            temperature: r.temperature,
+            top_p: r.top_p,
+        };
+        let tokens = model.backend.generate(generation);
+        let host = self.clone();
+        let running = job.clone();
+        let max_tokens = r.max_tokens;
+        let slot = offer.slot;
+        tokio::spawn(async move {
+            let outcome = running.run(tokens, max_tokens, |_| {
+                host.inner.stats.tokens.fetch_add(1, Ordering::Relaxed);
+            });
+            let counter = match outcome.await {
+                job::Outcome::Completed => &host.inner.stats.completed,
+                job::Outcome::Cancelled => &host.inner.stats.cancelled,
+                job::Outcome::Failed => &host.inner.stats.failed,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            drop(slot);
+        });
+        Ok(job)
+    }
+
+    /// The job `job_id` if it exists and belongs to `peer` (others' jobs are invisible).
+    pub fn job(&self, job_id: &str, peer: &PeerId) -> Option<Arc<Job>> {
+        self.state()
+            .jobs
+            .get(job_id)
+            .filter(|j| j.owner == *peer)
+            .cloned()
+    }
+
+    /// Forgets jobs that ended more than the retention time ago; run it periodically.
+    pub fn sweep(&self) {
+        let retention = self.inner.retention;
+        self.state().jobs.retain(|_, j| !j.ended_before(retention));
+    }
+
+    /// Jobs kept (running or retained).
+    pub fn jobs_kept(&self) -> usize {
+        self.state().jobs.len()
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
