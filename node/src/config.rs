@@ -728,7 +728,7 @@ mod tests {
         );
         assert_eq!(
             field_of(&model("").replace("kind: demo", "kind: magic")),
-            "host.models[0].backend"
+            "host.models[0].backend.kind"
         );
         assert_eq!(
             field_of(&model("").replace("kind: demo", "kind: openai, model: x, base_url: ftp://x")),
