@@ -1,7 +1,7 @@
 //! The client handle: starts the event loop, joins the network through the bootstrap nodes with
 //! retries, and turns calls into [`Command`]s.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
@@ -9,6 +9,10 @@ use libp2p::identity::Keypair;
 use libp2p::{Multiaddr, PeerId};
 
 use crate::config::{BootstrapNode, ValidConfig};
+use crate::discovery::{Cache, Capabilities, DiscoverOptions, DiscoveredNode};
+use crate::jobs::{JobRecord, Registry};
+use crate::negotiation::{Candidate, JobSpec, Negotiated};
+use crate::stream::{Canceller, TokenReader};
 use crate::error::SdkError;
 use crate::event_loop::{Command, EventLoop};
 use crate::events::{FeatureStatus, SdkEvent};
@@ -28,6 +32,8 @@ pub struct Client {
     control: libp2p_stream::Control,
     peer_id: PeerId,
     config: Arc<ValidConfig>,
+    registry: Arc<Mutex<Registry>>,
+    cache: Arc<Mutex<Cache>>,
 }
 
 impl Client {
@@ -50,6 +56,8 @@ impl Client {
             control,
             peer_id,
             config: Arc::new(config),
+            registry: Arc::default(),
+            cache: Arc::default(),
         };
         Ok((client, event_loop))
     }
@@ -192,6 +200,272 @@ impl Client {
             }))
     }
 
+    /// Makes sure we are connected to `peer` (dialing the addresses we reached it at before,
+    /// within `dialTimeout`).
+    pub async fn connect(&self, peer: PeerId) -> Result<(), SdkError> {
+        let limit = self.config.dial_timeout;
+        let connecting = self.request(|reply| Command::Connect { peer, reply });
+        match rt::timeout(limit, connecting).await {
+            Some(result) => result?,
+            None => Err(SdkError::Timeout {
+                operation: format!("connect to {peer}"),
+                after_ms: limit.as_millis() as u64,
+            }),
+        }
+    }
+
+    /// Closes every connection to `peer`; false when there was none.
+    pub async fn disconnect(&self, peer: PeerId) -> Result<bool, SdkError> {
+        self.request(|reply| Command::Disconnect { peer, reply })
+            .await
+    }
+
+    /// Hosts of `options.model_id`, from the cache when fresh, else from the DHT; filtered
+    /// and ordered as [`crate::discovery::select`] says.
+    pub async fn discover_nodes(
+        &self,
+        options: &DiscoverOptions,
+    ) -> Result<Vec<DiscoveredNode>, SdkError> {
+        crate::discovery::parse_peer_ids("preferredNodes", &options.preferred_nodes)?;
+        crate::discovery::parse_peer_ids("excludeNodes", &options.exclude_nodes)?;
+        let nodes = self
+            .hosts_of(&options.model_id, options.force_refresh)
+            .await?;
+        let registry = self.registry();
+        Ok(crate::discovery::select(nodes, options, |p| {
+            registry.reputation(p)
+        }))
+    }
+
+    /// Every reachable host of `model_id` (cached for `discoveryCacheTtl`).
+    async fn hosts_of(&self, model_id: &str, refresh: bool) -> Result<Vec<DiscoveredNode>, SdkError> {
+        if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
+            return Err(SdkError::argument(
+                "modelId",
+                format!(
+                    "must be 1 to {} bytes, got {}",
+                    fabstir_protocol::messages::MAX_MODEL_ID_LEN,
+                    model_id.len()
+                ),
+            ));
+        }
+        let ttl = self.config.discovery_cache_ttl.as_secs_f64() * 1000.0;
+        if !refresh {
+            if let Some(nodes) = self.cache().get(model_id, rt::now_ms(), ttl) {
+                return Ok(nodes);
+            }
+        }
+        let key = fabstir_protocol::messages::provider_key(model_id);
+        let limit = self.config.request_timeout;
+        let lookup = self.request(|reply| Command::FindProviders { key, reply });
+        let providers = match rt::timeout(limit, lookup).await {
+            Some(result) => result??,
+            None => {
+                return Err(SdkError::Timeout {
+                    operation: format!("DHT lookup of {model_id}"),
+                    after_ms: limit.as_millis() as u64,
+                })
+            }
+        };
+        let probes = providers.into_iter().map(|peer| async move {
+            let probed = self.probe(peer, model_id).await;
+            if let Err(e) = &probed {
+                tracing::debug!(%peer, error = %e, "provider did not qualify");
+            }
+            probed.ok()
+        });
+        let nodes: Vec<DiscoveredNode> = futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        for node in &nodes {
+            self.emit(SdkEvent::NodeDiscovered {
+                model_id: model_id.to_string(),
+                node: node.clone(),
+            });
+        }
+        self.cache().put(model_id, rt::now_ms(), nodes.clone());
+        Ok(nodes)
+    }
+
+    /// Connects to a provider, reads its node info and measures its round trip.
+    async fn probe(&self, peer: PeerId, model_id: &str) -> Result<DiscoveredNode, SdkError> {
+        self.connect(peer).await?;
+        let info = self.node_info(peer).await?;
+        let Some(model) = info.models.iter().find(|m| m.id == model_id) else {
+            return Err(SdkError::NoNodesAvailable {
+                model_id: model_id.into(),
+                reason: format!("{peer} no longer serves it"),
+            });
+        };
+        let latency = self.ping(peer).await?;
+        let peer_text = peer.to_string();
+        let multiaddrs = self
+            .connected_peers()
+            .await?
+            .into_iter()
+            .filter(|p| p.peer_id == peer_text)
+            .map(|p| {
+                if p.address.ends_with(&peer_text) {
+                    p.address
+                } else {
+                    format!("{}/p2p/{peer_text}", p.address)
+                }
+            })
+            .collect();
+        Ok(DiscoveredNode {
+            peer_id: peer_text,
+            multiaddrs,
+            capabilities: Capabilities {
+                models: info.models.iter().map(|m| m.id.clone()).collect(),
+                max_tokens: model.max_tokens,
+                price_per_token: model.price_per_token,
+                compute_type: info.compute_type.clone(),
+                max_concurrent_jobs: info.max_concurrent_jobs,
+                current_load: info.current_load,
+                backend: model.backend,
+            },
+            latency,
+            reputation: 0.5,
+            last_seen: rt::now_ms(),
+        })
+    }
+
+    /// Finds hosts of the model, asks up to [`crate::negotiation::MAX_CANDIDATES`] of them for
+    /// offers at once and starts the job on the cheapest acceptable one. Emits `job:negotiated`.
+    pub async fn submit_job(&self, spec: &JobSpec) -> Result<Negotiated, SdkError> {
+        let request = spec.request()?;
+        let nodes = self.hosts_of(&spec.model_id, false).await?;
+        if nodes.is_empty() {
+            return Err(SdkError::NoNodesAvailable {
+                model_id: spec.model_id.clone(),
+                reason: "no host advertises it in the DHT".into(),
+            });
+        }
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for node in crate::discovery::select(nodes, &DiscoverOptions::default(), |_| 0.5) {
+            let Ok(peer) = node.peer_id.parse::<PeerId>() else {
+                continue;
+            };
+            // A cached host may have gone; reconnecting is part of asking it.
+            if self.connect(peer).await.is_ok() {
+                candidates.push(Candidate {
+                    peer,
+                    latency: node.latency,
+                    advertised_price: node.capabilities.price_per_token,
+                });
+            }
+            if candidates.len() == crate::negotiation::MAX_CANDIDATES {
+                break;
+            }
+        }
+        if candidates.is_empty() {
+            return Err(SdkError::NoNodesAvailable {
+                model_id: spec.model_id.clone(),
+                reason: "no host that advertises it could be reached".into(),
+            });
+        }
+        let negotiated = crate::negotiation::negotiate(
+            &self.control,
+            candidates,
+            request,
+            spec.max_price,
+            self.config.request_timeout,
+        )
+        .await?;
+        let node: PeerId = negotiated
+            .node_id
+            .parse()
+            .map_err(|e| SdkError::Internal(format!("negotiated with a bad peer id: {e}")))?;
+        self.registry().add(
+            &negotiated.job_id,
+            JobRecord {
+                node,
+                price_per_token: negotiated.price_per_token,
+                received: 0,
+            },
+        );
+        self.emit(SdkEvent::JobNegotiated {
+            job_id: negotiated.job_id.clone(),
+            node_id: negotiated.node_id.clone(),
+            price_per_token: negotiated.price_per_token,
+            candidates: negotiated.candidates,
+            offers: negotiated.offers,
+        });
+        Ok(negotiated)
+    }
+
+    /// What this SDK knows about one of its jobs, or `JOB_NOT_FOUND`.
+    pub fn job(&self, job_id: &str) -> Result<JobRecord, SdkError> {
+        self.registry().get(job_id).ok_or_else(|| SdkError::JobNotFound {
+            job_id: job_id.to_string(),
+            message: "this SDK instance did not start it".into(),
+        })
+    }
+
+    /// Opens the token stream of one of our jobs from `resume_from` (default: the tokens
+    /// received so far), reconnecting to its host when needed.
+    pub async fn open_stream(
+        &self,
+        job_id: &str,
+        resume_from: Option<u64>,
+    ) -> Result<(TokenReader, Canceller, JobRecord), SdkError> {
+        let record = self.job(job_id)?;
+        self.connect(record.node).await?;
+        let from = resume_from.unwrap_or(record.received);
+        let mut control = self.control.clone();
+        let limit = self.config.request_timeout;
+        let opening = crate::stream::open(
+            &mut control,
+            record.node,
+            job_id,
+            from,
+            self.config.stream_stall_timeout,
+        );
+        let (reader, canceller) = rt::timeout(limit, opening)
+            .await
+            .unwrap_or(Err(SdkError::Timeout {
+                operation: format!("open the stream of job {job_id}"),
+                after_ms: limit.as_millis() as u64,
+            }))?;
+        Ok((reader, canceller, record))
+    }
+
+    /// Notes how far a stream of `job_id` got (for `resumeResponseStream`'s default).
+    pub fn record_progress(&self, job_id: &str, next_index: u64) {
+        self.registry().progress(job_id, next_index);
+    }
+
+    /// Notes a job's outcome with its host (for reputation).
+    pub fn record_outcome(&self, node: PeerId, success: bool) {
+        self.registry().outcome(node, success);
+    }
+
+    /// Cancels one of our jobs when no stream of it is open: opens one and sends `cancel`,
+    /// then reads until the host's end.
+    pub async fn cancel_job(&self, job_id: &str) -> Result<(), SdkError> {
+        let (mut reader, canceller, _) = self.open_stream(job_id, None).await?;
+        canceller.cancel().await?;
+        loop {
+            if let crate::stream::StreamEvent::End(_) = reader.next().await? {
+                return Ok(());
+            }
+        }
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn cache(&self) -> MutexGuard<'_, Cache> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The connected peers.
     pub async fn connected_peers(&self) -> Result<Vec<PeerInfo>, SdkError> {
         self.request(|reply| Command::Peers { reply }).await
@@ -226,7 +500,8 @@ impl Client {
         answer.await.map_err(|_| SdkError::Stopped)
     }
 
-    fn emit(&self, event: SdkEvent) {
+    /// Sends an event to the page's listeners (dropped, not blocking, when the page lags).
+    pub fn emit(&self, event: SdkEvent) {
         let _ = self.events.clone().try_send(event);
     }
 }

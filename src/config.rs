@@ -61,6 +61,12 @@ pub struct P2pConfig {
     /// Milliseconds before the first retry; doubles for each further retry.
     #[serde(default = "default_retry_delay")]
     pub retry_delay: u64,
+    /// Milliseconds a `discoverNodes` answer is reused for the same model (0: never).
+    #[serde(default = "default_discovery_cache_ttl")]
+    pub discovery_cache_ttl: u64,
+    /// Milliseconds a token stream may stay silent before the job fails with `TIMEOUT`.
+    #[serde(default = "default_stream_stall_timeout")]
+    pub stream_stall_timeout: u64,
 }
 
 fn yes() -> bool {
@@ -78,11 +84,18 @@ fn default_max_retries() -> u32 {
 fn default_retry_delay() -> u64 {
     1_000
 }
+fn default_discovery_cache_ttl() -> u64 {
+    30_000
+}
+fn default_stream_stall_timeout() -> u64 {
+    30_000
+}
 
 /// Upper bounds that keep a typo (e.g. seconds given as minutes) from hanging a page.
 const MAX_TIMEOUT_MS: u64 = 10 * 60 * 1000;
 const MAX_RETRY_DELAY_MS: u64 = 60 * 1000;
 const MAX_RETRIES: u32 = 20;
+const MAX_CACHE_TTL_MS: u64 = 60 * 60 * 1000;
 const MAX_BOOTSTRAP_NODES: usize = 64;
 
 /// A bootstrap node: its peer id and the address to dial.
@@ -115,6 +128,10 @@ pub struct ValidConfig {
     pub max_retries: u32,
     /// Base delay between retries.
     pub retry_delay: Duration,
+    /// How long discovery answers are reused.
+    pub discovery_cache_ttl: Duration,
+    /// How long a token stream may stay silent.
+    pub stream_stall_timeout: Duration,
 }
 
 impl SdkConfig {
@@ -200,6 +217,18 @@ impl SdkConfig {
             )?,
             max_retries: in_range("p2pConfig.maxRetries", p.max_retries, 0, MAX_RETRIES)?,
             retry_delay: millis("p2pConfig.retryDelay", p.retry_delay, 0, MAX_RETRY_DELAY_MS)?,
+            discovery_cache_ttl: millis(
+                "p2pConfig.discoveryCacheTtl",
+                p.discovery_cache_ttl,
+                0,
+                MAX_CACHE_TTL_MS,
+            )?,
+            stream_stall_timeout: millis(
+                "p2pConfig.streamStallTimeout",
+                p.stream_stall_timeout,
+                1,
+                MAX_TIMEOUT_MS,
+            )?,
         })
     }
 }

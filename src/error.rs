@@ -72,6 +72,43 @@ pub enum SdkError {
         /// Why it failed.
         reason: String,
     },
+    /// No host for the model could be found (or every one found was filtered out).
+    #[error("no nodes available for model {model_id}: {reason}")]
+    NoNodesAvailable {
+        /// The model asked for.
+        model_id: String,
+        /// Why none qualified.
+        reason: String,
+    },
+    /// Every host that answered asks more per token than `maxPrice`.
+    #[error("every offer is above the maximum price {max_price}{}", .lowest.map(|l| format!(" (lowest {l})")).unwrap_or_default())]
+    PriceTooHigh {
+        /// The caller's maximum price per token.
+        max_price: u64,
+        /// The lowest price seen, when a host told it.
+        lowest: Option<u64>,
+    },
+    /// The hosts asked declined the job; `reason` is the first host's reason code.
+    #[error("node {peer_id} rejected the job ({reason}): {message}")]
+    NodeRejected {
+        /// The host.
+        peer_id: String,
+        /// `busy`, `price_too_low`, `unsupported_model` or `invalid_request`.
+        reason: String,
+        /// The host's explanation.
+        message: String,
+    },
+    /// The job is unknown (to this SDK instance, or to its host, e.g. after its retention).
+    #[error("job {job_id} not found: {message}")]
+    JobNotFound {
+        /// The job id.
+        job_id: String,
+        /// Details.
+        message: String,
+    },
+    /// The operation was cancelled (`cancel()` or an `AbortSignal`).
+    #[error("cancelled: {0}")]
+    Cancelled(String),
     /// A bug or an unexpected state inside the SDK.
     #[error("internal error: {0}")]
     Internal(String),
@@ -92,6 +129,11 @@ impl SdkError {
             SdkError::NotConnected { .. } => "NOT_CONNECTED",
             SdkError::PingFailed { .. } => "PING_FAILED",
             SdkError::StreamFailed { .. } => "STREAM_FAILED",
+            SdkError::NoNodesAvailable { .. } => "NO_NODES_AVAILABLE",
+            SdkError::PriceTooHigh { .. } => "PRICE_TOO_HIGH",
+            SdkError::NodeRejected { .. } => "NODE_REJECTED",
+            SdkError::JobNotFound { .. } => "JOB_NOT_FOUND",
+            SdkError::Cancelled(_) => "CANCELLED",
             SdkError::Internal(_) => "INTERNAL",
         }
     }
@@ -103,7 +145,6 @@ impl SdkError {
         }
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn argument(name: impl Into<String>, message: impl Into<String>) -> Self {
         SdkError::InvalidArgument {
             name: name.into(),

@@ -9,7 +9,7 @@ use libp2p::core::ConnectedPoint;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, DialError, SwarmEvent};
-use libp2p::{identify, ping, relay, Multiaddr, PeerId, Swarm};
+use libp2p::{identify, kad, ping, relay, Multiaddr, PeerId, Swarm};
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::config::{last_peer_id, ValidConfig};
@@ -50,6 +50,28 @@ pub enum Command {
         /// The answer.
         reply: oneshot::Sender<P2pMetrics>,
     },
+    /// Asks the DHT which peers provide `key`, dialing each one found (while the query still
+    /// knows their addresses); answers with the provider peer ids.
+    FindProviders {
+        /// The provider key.
+        key: Vec<u8>,
+        /// The answer.
+        reply: oneshot::Sender<Result<Vec<PeerId>, SdkError>>,
+    },
+    /// Makes sure we are connected to `peer`, dialing the addresses we learned for it.
+    Connect {
+        /// The peer.
+        peer: PeerId,
+        /// The answer.
+        reply: oneshot::Sender<Result<(), SdkError>>,
+    },
+    /// Closes every connection to `peer`.
+    Disconnect {
+        /// The peer.
+        peer: PeerId,
+        /// The answer: whether we were connected.
+        reply: oneshot::Sender<bool>,
+    },
     /// Close everything and end the loop.
     Stop {
         /// Answered once the loop has let go of the Swarm.
@@ -72,7 +94,23 @@ pub struct EventLoop {
     failed_connections: u32,
     successful_connections: u32,
     dropped_events: u32,
+    /// Addresses we reached peers at (outbound connections), for reconnecting later.
+    address_book: HashMap<PeerId, Vec<Multiaddr>>,
+    provider_queries: HashMap<kad::QueryId, ProviderQuery>,
+    /// Callers waiting for a connection to a peer being dialed.
+    pending_connects: HashMap<PeerId, Vec<oneshot::Sender<Result<(), SdkError>>>>,
 }
+
+/// A DHT provider lookup in progress.
+struct ProviderQuery {
+    providers: Vec<PeerId>,
+    reply: oneshot::Sender<Result<Vec<PeerId>, SdkError>>,
+}
+
+/// Addresses remembered per peer (newest first); older ones are forgotten.
+const MAX_ADDRESSES_PER_PEER: usize = 8;
+/// Peers whose addresses are remembered; beyond this the book is cleared of unconnected peers.
+const MAX_ADDRESS_BOOK_PEERS: usize = 1024;
 
 impl EventLoop {
     pub(crate) fn new(
@@ -94,6 +132,9 @@ impl EventLoop {
             failed_connections: 0,
             successful_connections: 0,
             dropped_events: 0,
+            address_book: HashMap::new(),
+            provider_queries: HashMap::new(),
+            pending_connects: HashMap::new(),
         }
     }
 
@@ -130,6 +171,14 @@ impl EventLoop {
         }
         for (_, (_, reply)) in self.pending_dials.drain() {
             let _ = reply.send(Err(SdkError::Stopped));
+        }
+        for (_, q) in self.provider_queries.drain() {
+            let _ = q.reply.send(Err(SdkError::Stopped));
+        }
+        for (_, waiters) in self.pending_connects.drain() {
+            for w in waiters {
+                let _ = w.send(Err(SdkError::Stopped));
+            }
         }
         self.emit(SdkEvent::Stopped {
             peer_id: self.swarm.local_peer_id().to_string(),
@@ -176,8 +225,116 @@ impl EventLoop {
                     dropped_events: self.dropped_events,
                 });
             }
+            Command::FindProviders { key, reply } => self.find_providers(key, reply),
+            Command::Connect { peer, reply } => self.connect(peer, reply),
+            Command::Disconnect { peer, reply } => {
+                let _ = reply.send(self.swarm.disconnect_peer_id(peer).is_ok());
+            }
             Command::Stop { .. } => {}
         }
+    }
+
+    fn find_providers(
+        &mut self,
+        key: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<PeerId>, SdkError>>,
+    ) {
+        let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() else {
+            let _ = reply.send(Err(SdkError::NoNodesAvailable {
+                model_id: String::from_utf8_lossy(&key).into_owned(),
+                reason: "the DHT is disabled (p2pConfig.enableDHT is false)".into(),
+            }));
+            return;
+        };
+        let query = kad.get_providers(kad::RecordKey::new(&key));
+        self.provider_queries.insert(
+            query,
+            ProviderQuery {
+                providers: Vec::new(),
+                reply,
+            },
+        );
+    }
+
+    fn on_kad_event(&mut self, event: kad::Event) {
+        let kad::Event::OutboundQueryProgressed {
+            id,
+            result: kad::QueryResult::GetProviders(result),
+            step,
+            ..
+        } = event
+        else {
+            return;
+        };
+        let me = *self.swarm.local_peer_id();
+        let finished = match result {
+            Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => {
+                for peer in providers {
+                    if peer == me {
+                        continue;
+                    }
+                    if let Some(q) = self.provider_queries.get_mut(&id) {
+                        if !q.providers.contains(&peer) {
+                            q.providers.push(peer);
+                        }
+                    }
+                    // Dial now: Kademlia hands out a provider's addresses only while its
+                    // query runs. A failure here is retried by `Connect` with what we learned.
+                    let opts = DialOpts::peer_id(peer)
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build();
+                    if let Err(e) = self.swarm.dial(opts) {
+                        tracing::debug!(%peer, error = %e, "cannot dial provider");
+                    }
+                }
+                step.last
+            }
+            Ok(kad::GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "provider lookup ended with an error");
+                true
+            }
+        };
+        if finished {
+            if let Some(q) = self.provider_queries.remove(&id) {
+                let _ = q.reply.send(Ok(q.providers));
+            }
+        }
+    }
+
+    fn connect(&mut self, peer: PeerId, reply: oneshot::Sender<Result<(), SdkError>>) {
+        if self.swarm.is_connected(&peer) {
+            let _ = reply.send(Ok(()));
+            return;
+        }
+        let addresses = self.address_book.get(&peer).cloned().unwrap_or_default();
+        let opts = DialOpts::peer_id(peer)
+            .addresses(addresses)
+            .extend_addresses_through_behaviour()
+            .condition(PeerCondition::DisconnectedAndNotDialing)
+            .build();
+        match self.swarm.dial(opts) {
+            Ok(()) | Err(DialError::DialPeerConditionFalse(_)) => {
+                self.pending_connects.entry(peer).or_default().push(reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(SdkError::DialFailed {
+                    address: format!("/p2p/{peer}"),
+                    reason: e.to_string(),
+                }));
+            }
+        }
+    }
+
+    fn remember_address(&mut self, peer: PeerId, address: &Multiaddr) {
+        if self.address_book.len() >= MAX_ADDRESS_BOOK_PEERS {
+            let swarm = &self.swarm;
+            self.address_book.retain(|p, _| swarm.is_connected(p));
+        }
+        let known = self.address_book.entry(peer).or_default();
+        known.retain(|a| a != address);
+        known.insert(0, address.clone());
+        known.truncate(MAX_ADDRESSES_PER_PEER);
     }
 
     fn listen_addresses(&self) -> Vec<String> {
@@ -236,14 +393,28 @@ impl EventLoop {
                 if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
                 }
+                for waiter in self.pending_connects.remove(&peer_id).unwrap_or_default() {
+                    let _ = waiter.send(Ok(()));
+                }
+                if endpoint.is_dialer() {
+                    self.remember_address(peer_id, endpoint.get_remote_address());
+                }
                 self.on_connected(peer_id, &endpoint, num_established.get());
             }
             SwarmEvent::OutgoingConnectionError {
                 connection_id,
+                peer_id,
                 error,
-                ..
             } => {
                 self.failed_connections += 1;
+                if let Some(peer) = peer_id.filter(|p| !self.swarm.is_connected(p)) {
+                    for waiter in self.pending_connects.remove(&peer).unwrap_or_default() {
+                        let _ = waiter.send(Err(SdkError::DialFailed {
+                            address: format!("/p2p/{peer}"),
+                            reason: error.to_string(),
+                        }));
+                    }
+                }
                 if let Some((address, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Err(SdkError::DialFailed {
                         address: address.to_string(),
@@ -353,6 +524,7 @@ impl EventLoop {
                     listen_addrs: info.listen_addrs.iter().map(|a| a.to_string()).collect(),
                 });
             }
+            BehaviourEvent::Kad(event) => self.on_kad_event(event),
             BehaviourEvent::Identify(identify::Event::Sent { peer_id, .. }) => {
                 if let Some(peer) = self.peers.get_mut(&peer_id) {
                     peer.identify_served = true;

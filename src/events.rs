@@ -113,6 +113,54 @@ pub enum SdkEvent {
         /// What happened.
         message: String,
     },
+    /// `discoverNodes` found (and probed) a host.
+    #[serde(rename = "node:discovered", rename_all = "camelCase")]
+    NodeDiscovered {
+        /// The model it was found for.
+        model_id: String,
+        /// The host, as `discoverNodes` returns it.
+        node: crate::discovery::DiscoveredNode,
+    },
+    /// A host accepted a job.
+    #[serde(rename = "job:negotiated", rename_all = "camelCase")]
+    JobNegotiated {
+        /// The job id.
+        job_id: String,
+        /// The host.
+        node_id: String,
+        /// The agreed price per token.
+        price_per_token: u64,
+        /// Hosts asked.
+        candidates: usize,
+        /// Offers received.
+        offers: usize,
+    },
+    /// A job's stream delivered a token.
+    #[serde(rename = "stream:token", rename_all = "camelCase")]
+    StreamToken {
+        /// The job id.
+        job_id: String,
+        /// The host.
+        node_id: String,
+        /// The token's index.
+        index: u64,
+        /// Its text.
+        content: String,
+    },
+    /// A job's stream ended.
+    #[serde(rename = "stream:end", rename_all = "camelCase")]
+    StreamEnd {
+        /// The job id.
+        job_id: String,
+        /// The host.
+        node_id: String,
+        /// Tokens generated in all.
+        total_tokens: u64,
+        /// Milliseconds from the job's start to its end, on the host.
+        duration: u64,
+        /// `stop`, `length` or `cancelled`.
+        finish_reason: fabstir_protocol::messages::FinishReason,
+    },
 }
 
 impl SdkEvent {
@@ -127,6 +175,10 @@ impl SdkEvent {
         "connection:failed",
         "relay:reservation",
         "error:p2p",
+        "node:discovered",
+        "job:negotiated",
+        "stream:token",
+        "stream:end",
     ];
 
     /// This event's name.
@@ -141,6 +193,10 @@ impl SdkEvent {
             SdkEvent::ConnectionFailed { .. } => "connection:failed",
             SdkEvent::RelayReservation { .. } => "relay:reservation",
             SdkEvent::Error { .. } => "error:p2p",
+            SdkEvent::NodeDiscovered { .. } => "node:discovered",
+            SdkEvent::JobNegotiated { .. } => "job:negotiated",
+            SdkEvent::StreamToken { .. } => "stream:token",
+            SdkEvent::StreamEnd { .. } => "stream:end",
         }
     }
 }

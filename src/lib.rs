@@ -10,13 +10,17 @@ pub mod backoff;
 pub mod behaviour;
 pub mod client;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod event_loop;
 pub mod events;
+pub mod jobs;
+pub mod negotiation;
 pub mod node_info;
 pub mod peers;
 pub mod ping;
 pub mod rt;
+pub mod stream;
 pub mod transport;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

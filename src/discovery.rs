@@ -1,0 +1,218 @@
+//! `discoverNodes`: hosts of a model found through DHT provider records, probed for their
+//! capabilities and round-trip time, cached per model, filtered and ordered for the caller.
+
+use std::collections::HashMap;
+
+use libp2p::PeerId;
+use serde::{Deserialize, Serialize};
+
+/// What `discoverNodes(options)` asks for.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscoverOptions {
+    /// The model to find hosts of.
+    pub model_id: String,
+    /// Only hosts whose price per token is at most this.
+    #[serde(default)]
+    pub max_price: Option<u64>,
+    /// Only hosts whose measured round trip (ms) is at most this.
+    #[serde(default)]
+    pub max_latency: Option<f64>,
+    /// Only hosts whose reputation (0..1) is at least this.
+    #[serde(default)]
+    pub min_reputation: Option<f64>,
+    /// Peer ids listed first when they qualify.
+    #[serde(default)]
+    pub preferred_nodes: Vec<String>,
+    /// Peer ids never returned.
+    #[serde(default)]
+    pub exclude_nodes: Vec<String>,
+    /// Ask the DHT again even when a cached answer is fresh.
+    #[serde(default)]
+    pub force_refresh: bool,
+}
+
+/// What a host offers for the model asked about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    /// Every model the host serves.
+    pub models: Vec<String>,
+    /// The most tokens one job of this model may ask for.
+    pub max_tokens: u32,
+    /// The host's price per token for this model.
+    pub price_per_token: u64,
+    /// What the host computes on, as its operator describes it.
+    pub compute_type: String,
+    /// Jobs the host runs at once.
+    pub max_concurrent_jobs: u32,
+    /// Jobs running or offered on the host when it was probed.
+    pub current_load: u32,
+    /// `demo` (the node's built-in deterministic generator) or `openai`.
+    pub backend: fabstir_protocol::messages::BackendKind,
+}
+
+/// One host found by `discoverNodes`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveredNode {
+    /// The host's peer id.
+    pub peer_id: String,
+    /// The addresses we reached it at (a `/p2p-circuit` address for a relayed host).
+    pub multiaddrs: Vec<String>,
+    /// What it offers.
+    pub capabilities: Capabilities,
+    /// Round trip measured with `/fabstir/ping/1.0.0` when it was probed, in ms.
+    pub latency: f64,
+    /// 0..1 from this SDK's own job outcomes with the host: (successes + 1) / (jobs + 2).
+    pub reputation: f64,
+    /// When it was probed (ms since the Unix epoch).
+    pub last_seen: f64,
+}
+
+/// Cached discovery answers per model id.
+#[derive(Default)]
+pub struct Cache {
+    entries: HashMap<String, (f64, Vec<DiscoveredNode>)>,
+}
+
+/// Models whose answers are kept at once; the oldest answer goes first beyond this.
+const MAX_CACHED_MODELS: usize = 64;
+
+impl Cache {
+    /// The answer for `model_id` if it is younger than `ttl_ms` at `now_ms`.
+    pub fn get(&self, model_id: &str, now_ms: f64, ttl_ms: f64) -> Option<Vec<DiscoveredNode>> {
+        let (at, nodes) = self.entries.get(model_id)?;
+        (now_ms - at < ttl_ms).then(|| nodes.clone())
+    }
+
+    /// Stores the answer for `model_id` found at `now_ms`.
+    pub fn put(&mut self, model_id: &str, now_ms: f64, nodes: Vec<DiscoveredNode>) {
+        if self.entries.len() >= MAX_CACHED_MODELS && !self.entries.contains_key(model_id) {
+            if let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+                .map(|(k, _)| k.clone())
+            {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(model_id.to_string(), (now_ms, nodes));
+    }
+}
+
+/// Applies the caller's filters and orders the result: preferred nodes first, then by price,
+/// then by latency. `reputation` gives each peer's current reputation.
+pub fn select(
+    nodes: Vec<DiscoveredNode>,
+    options: &DiscoverOptions,
+    reputation: impl Fn(&str) -> f64,
+) -> Vec<DiscoveredNode> {
+    let mut out: Vec<DiscoveredNode> = nodes
+        .into_iter()
+        .map(|mut n| {
+            n.reputation = reputation(&n.peer_id);
+            n
+        })
+        .filter(|n| !options.exclude_nodes.contains(&n.peer_id))
+        .filter(|n| options.max_price.is_none_or(|m| n.capabilities.price_per_token <= m))
+        .filter(|n| options.max_latency.is_none_or(|m| n.latency <= m))
+        .filter(|n| options.min_reputation.is_none_or(|m| n.reputation >= m))
+        .collect();
+    let preferred = |n: &DiscoveredNode| !options.preferred_nodes.contains(&n.peer_id);
+    out.sort_by(|a, b| {
+        preferred(a)
+            .cmp(&preferred(b))
+            .then(a.capabilities.price_per_token.cmp(&b.capabilities.price_per_token))
+            .then(a.latency.total_cmp(&b.latency))
+    });
+    out
+}
+
+/// Parses a list of peer ids from `options`, naming the field on error.
+pub fn parse_peer_ids(field: &str, ids: &[String]) -> Result<Vec<PeerId>, crate::SdkError> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.parse().map_err(|e| {
+                crate::SdkError::argument(format!("{field}[{i}]"), format!("{s:?} is not a peer id: {e}"))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fabstir_protocol::messages::BackendKind;
+
+    fn node(id: &str, price: u64, latency: f64) -> DiscoveredNode {
+        DiscoveredNode {
+            peer_id: id.into(),
+            multiaddrs: vec![],
+            capabilities: Capabilities {
+                models: vec!["m".into()],
+                max_tokens: 10,
+                price_per_token: price,
+                compute_type: "cpu".into(),
+                max_concurrent_jobs: 1,
+                current_load: 0,
+                backend: BackendKind::Demo,
+            },
+            latency,
+            reputation: 0.0,
+            last_seen: 0.0,
+        }
+    }
+
+    fn ids(nodes: &[DiscoveredNode]) -> Vec<&str> {
+        nodes.iter().map(|n| n.peer_id.as_str()).collect()
+    }
+
+    #[test]
+    fn orders_by_price_then_latency_with_preferred_first() {
+        let nodes = vec![node("a", 5, 1.0), node("b", 3, 9.0), node("c", 3, 2.0)];
+        let o = DiscoverOptions::default();
+        assert_eq!(ids(&select(nodes.clone(), &o, |_| 0.5)), ["c", "b", "a"]);
+        let o = DiscoverOptions {
+            preferred_nodes: vec!["a".into()],
+            ..Default::default()
+        };
+        assert_eq!(ids(&select(nodes, &o, |_| 0.5)), ["a", "c", "b"]);
+    }
+
+    #[test]
+    fn filters() {
+        let nodes = vec![node("a", 5, 1.0), node("b", 3, 9.0), node("c", 3, 2.0)];
+        let o = DiscoverOptions {
+            max_price: Some(4),
+            max_latency: Some(5.0),
+            ..Default::default()
+        };
+        assert_eq!(ids(&select(nodes.clone(), &o, |_| 0.5)), ["c"]);
+        let o = DiscoverOptions {
+            exclude_nodes: vec!["c".into()],
+            min_reputation: Some(0.6),
+            ..Default::default()
+        };
+        let rep = |p: &str| if p == "a" { 0.9 } else { 0.5 };
+        let out = select(nodes, &o, rep);
+        assert_eq!(ids(&out), ["a"]);
+        assert_eq!(out[0].reputation, 0.9);
+    }
+
+    #[test]
+    fn cache_expires_and_stays_bounded() {
+        let mut c = Cache::default();
+        c.put("m", 1000.0, vec![node("a", 1, 1.0)]);
+        assert!(c.get("m", 1500.0, 1000.0).is_some());
+        assert!(c.get("m", 2000.0, 1000.0).is_none());
+        assert!(c.get("m", 1500.0, 0.0).is_none());
+        for i in 0..100 {
+            c.put(&format!("m{i}"), f64::from(i), vec![]);
+        }
+        assert!(c.entries.len() <= MAX_CACHED_MODELS);
+        assert!(c.get("m99", 99.0, 1.0).is_some());
+    }
+}

@@ -1,0 +1,287 @@
+//! `submitJobWithNegotiation`: ask several hosts for offers at once, accept the cheapest
+//! acceptable one (ties: lower latency), decline the rest.
+
+use std::time::Duration;
+
+use fabstir_protocol::frame;
+use fabstir_protocol::messages::{JobDecision, JobRequest, JobResponse, RejectReason, JOB_PROTOCOL};
+use futures::AsyncWriteExt;
+use libp2p::{PeerId, Stream, StreamProtocol};
+use serde::{Deserialize, Serialize};
+
+use crate::error::SdkError;
+
+/// Hosts asked for an offer at once.
+pub const MAX_CANDIDATES: usize = 5;
+
+/// What `submitJobWithNegotiation(request)` asks for (besides `signal`, handled by the binding).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobSpec {
+    /// The model.
+    pub model_id: String,
+    /// The prompt.
+    pub prompt: String,
+    /// Tokens to generate. Default 256.
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    /// Sampling temperature, 0..2. Default 0.7.
+    #[serde(default = "default_temperature")]
+    pub temperature: f32,
+    /// Nucleus sampling, (0, 1]. Default 1.
+    #[serde(default = "default_top_p")]
+    pub top_p: f32,
+    /// The highest price per token accepted; none: any price.
+    #[serde(default)]
+    pub max_price: Option<u64>,
+}
+
+fn default_max_tokens() -> u32 {
+    256
+}
+fn default_temperature() -> f32 {
+    0.7
+}
+fn default_top_p() -> f32 {
+    1.0
+}
+
+impl JobSpec {
+    /// The request sent to hosts; invalid values are an `INVALID_ARGUMENT` naming the field.
+    pub fn request(&self) -> Result<JobRequest, SdkError> {
+        let request = JobRequest {
+            model_id: self.model_id.clone(),
+            prompt: self.prompt.clone(),
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+            top_p: self.top_p,
+            max_price_per_token: self.max_price.unwrap_or(u64::MAX),
+        };
+        request.validate().map_err(|m| {
+            let name = m.split_whitespace().next().unwrap_or("request").to_string();
+            SdkError::argument(name, m)
+        })?;
+        Ok(request)
+    }
+}
+
+/// A job a host accepted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Negotiated {
+    /// The job id (the host's).
+    pub job_id: String,
+    /// The host.
+    pub node_id: String,
+    /// The agreed price per token.
+    pub price_per_token: u64,
+    /// Hosts asked.
+    pub candidates: usize,
+    /// Offers received.
+    pub offers: usize,
+}
+
+/// A host to ask, with its measured latency.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The host.
+    pub peer: PeerId,
+    /// Its round trip in ms.
+    pub latency: f64,
+    /// Its advertised price (for `PRICE_TOO_HIGH`'s lowest price when it declines).
+    pub advertised_price: u64,
+}
+
+enum Answer {
+    Offer {
+        stream: Stream,
+        job_id: String,
+        price: u64,
+    },
+    Rejected(RejectReason, String),
+}
+
+/// Asks every candidate at once and starts the job on the best offer.
+pub async fn negotiate(
+    control: &libp2p_stream::Control,
+    candidates: Vec<Candidate>,
+    request: JobRequest,
+    max_price: Option<u64>,
+    limit: Duration,
+) -> Result<Negotiated, SdkError> {
+    let asked = candidates.len();
+    let answers = futures::future::join_all(candidates.iter().map(|c| {
+        let mut control = control.clone();
+        let request = request.clone();
+        async move {
+            let asked = ask(&mut control, c.peer, &request);
+            match crate::rt::timeout(limit, asked).await {
+                Some(r) => r,
+                None => Err(SdkError::Timeout {
+                    operation: format!("job offer from {}", c.peer),
+                    after_ms: limit.as_millis() as u64,
+                }),
+            }
+        }
+    }))
+    .await;
+    let mut offers = Vec::new();
+    let mut rejections = Vec::new();
+    let mut failures = Vec::new();
+    for (c, answer) in candidates.iter().zip(answers) {
+        match answer {
+            Ok(Answer::Offer {
+                stream,
+                job_id,
+                price,
+            }) => offers.push((c, stream, job_id, price)),
+            Ok(Answer::Rejected(reason, message)) => rejections.push((c, reason, message)),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    let offered = offers.len();
+    let max = max_price.unwrap_or(u64::MAX);
+    offers.sort_by(|a, b| a.3.cmp(&b.3).then(a.0.latency.total_cmp(&b.0.latency)));
+    let lowest_offer = offers.first().map(|o| o.3);
+    let mut chosen = None;
+    for (c, mut stream, job_id, price) in offers {
+        if chosen.is_some() || price > max {
+            decline(stream, job_id).await;
+            continue;
+        }
+        match accept(&mut stream, &job_id).await {
+            Ok(()) => {
+                chosen = Some(Negotiated {
+                    job_id,
+                    node_id: c.peer.to_string(),
+                    price_per_token: price,
+                    candidates: asked,
+                    offers: offered,
+                })
+            }
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if let Some(n) = chosen {
+        return Ok(n);
+    }
+    let price_rejections: Vec<u64> = rejections
+        .iter()
+        .filter(|r| r.1 == RejectReason::PriceTooLow)
+        .map(|r| r.0.advertised_price)
+        .collect();
+    if lowest_offer.is_some_and(|p| p > max) || (!price_rejections.is_empty() && price_rejections.len() == rejections.len()) {
+        let lowest = lowest_offer.into_iter().chain(price_rejections).min();
+        return Err(SdkError::PriceTooHigh {
+            max_price: max,
+            lowest,
+        });
+    }
+    if let Some((c, reason, message)) = rejections.into_iter().next() {
+        return Err(SdkError::NodeRejected {
+            peer_id: c.peer.to_string(),
+            reason: reason_code(reason).into(),
+            message,
+        });
+    }
+    Err(SdkError::NoNodesAvailable {
+        model_id: request.model_id,
+        reason: if failures.is_empty() {
+            "no host answered".into()
+        } else {
+            failures.join("; ")
+        },
+    })
+}
+
+/// The wire name of a rejection reason.
+pub fn reason_code(reason: RejectReason) -> &'static str {
+    match reason {
+        RejectReason::Busy => "busy",
+        RejectReason::PriceTooLow => "price_too_low",
+        RejectReason::UnsupportedModel => "unsupported_model",
+        RejectReason::InvalidRequest => "invalid_request",
+    }
+}
+
+async fn ask(
+    control: &mut libp2p_stream::Control,
+    peer: PeerId,
+    request: &JobRequest,
+) -> Result<Answer, SdkError> {
+    let failed = |reason: String| SdkError::StreamFailed {
+        peer_id: peer.to_string(),
+        reason,
+    };
+    let mut stream = control
+        .open_stream(peer, StreamProtocol::new(JOB_PROTOCOL))
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    frame::write(&mut stream, request)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    match frame::read::<_, JobResponse>(&mut stream).await {
+        Ok(Some(JobResponse::Offer {
+            job_id,
+            price_per_token,
+            ..
+        })) => Ok(Answer::Offer {
+            stream,
+            job_id,
+            price: price_per_token,
+        }),
+        Ok(Some(JobResponse::Rejected { reason, message })) => Ok(Answer::Rejected(reason, message)),
+        Ok(Some(JobResponse::Started { .. })) => Err(failed("the host sent started before an offer".into())),
+        Ok(None) => Err(failed("the host closed the stream without an answer".into())),
+        Err(e) => Err(failed(format!("{e} ({})", e.code()))),
+    }
+}
+
+async fn accept(stream: &mut Stream, job_id: &str) -> Result<(), SdkError> {
+    let failed = |reason: String| SdkError::StreamFailed {
+        peer_id: String::new(),
+        reason,
+    };
+    let decision = JobDecision::Accept {
+        job_id: job_id.to_string(),
+    };
+    frame::write(stream, &decision)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let answer = frame::read::<_, JobResponse>(stream).await;
+    let _ = stream.close().await;
+    match answer {
+        Ok(Some(JobResponse::Started { job_id: started })) if started == job_id => Ok(()),
+        Ok(Some(JobResponse::Rejected { message, .. })) => {
+            Err(failed(format!("the host did not start the job: {message}")))
+        }
+        Ok(other) => Err(failed(format!("unexpected answer to accept: {other:?}"))),
+        Err(e) => Err(failed(format!("{e} ({})", e.code()))),
+    }
+}
+
+async fn decline(mut stream: Stream, job_id: String) {
+    let _ = frame::write(&mut stream, &JobDecision::Decline { job_id }).await;
+    let _ = stream.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_defaults_and_validation_name_the_field() {
+        let spec: JobSpec =
+            serde_json::from_value(serde_json::json!({ "modelId": "m", "prompt": "p" })).unwrap();
+        let r = spec.request().unwrap();
+        assert_eq!((r.max_tokens, r.max_price_per_token), (256, u64::MAX));
+        let bad = JobSpec {
+            max_tokens: 0,
+            ..spec
+        };
+        match bad.request() {
+            Err(SdkError::InvalidArgument { name, .. }) => assert_eq!(name, "maxTokens"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

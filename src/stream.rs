@@ -1,0 +1,209 @@
+//! Reading a job's token stream (`/fabstir/stream/1.0.0`): checked, in order, with a stall limit;
+//! and cancelling the job over the same stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fabstir_protocol::frame;
+use fabstir_protocol::messages::{
+    FinishReason, StreamControl, StreamFrame, StreamRequest, STREAM_PROTOCOL,
+};
+use futures::io::{ReadHalf, WriteHalf};
+use futures::lock::Mutex;
+use futures::{AsyncReadExt, AsyncWriteExt};
+use libp2p::{PeerId, Stream, StreamProtocol};
+use serde::Serialize;
+
+use crate::error::SdkError;
+
+/// One generated token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Token {
+    /// Its position in the job's output, from 0.
+    pub index: u64,
+    /// Its text.
+    pub content: String,
+    /// When the host generated it (ms since the Unix epoch).
+    pub timestamp: u64,
+}
+
+/// How a job's stream ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamEnd {
+    /// Tokens the job generated in all.
+    pub total_tokens: u64,
+    /// Milliseconds from the job's start to its end, on the host.
+    pub duration: u64,
+    /// `stop`, `length` or `cancelled`.
+    pub finish_reason: FinishReason,
+}
+
+/// What reading a stream yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// The next token.
+    Token(Token),
+    /// The end; nothing follows.
+    End(StreamEnd),
+}
+
+/// Reads a job's frames and checks that indexes run on without gap or repeat.
+pub struct TokenReader {
+    reader: ReadHalf<Stream>,
+    peer: PeerId,
+    job_id: String,
+    next_index: u64,
+    stall: Duration,
+    done: bool,
+}
+
+/// Sends `cancel` on an open token stream; cheap to clone.
+#[derive(Clone)]
+pub struct Canceller {
+    writer: Arc<Mutex<WriteHalf<Stream>>>,
+}
+
+/// Opens the token stream of `job_id` on `peer` from token `resume_from`.
+pub async fn open(
+    control: &mut libp2p_stream::Control,
+    peer: PeerId,
+    job_id: &str,
+    resume_from: u64,
+    stall: Duration,
+) -> Result<(TokenReader, Canceller), SdkError> {
+    let failed = |reason: String| SdkError::StreamFailed {
+        peer_id: peer.to_string(),
+        reason,
+    };
+    let mut stream = control
+        .open_stream(peer, StreamProtocol::new(STREAM_PROTOCOL))
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let request = StreamRequest {
+        job_id: job_id.to_string(),
+        resume_from,
+    };
+    frame::write(&mut stream, &request)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let (reader, writer) = stream.split();
+    Ok((
+        TokenReader {
+            reader,
+            peer,
+            job_id: job_id.to_string(),
+            next_index: resume_from,
+            stall,
+            done: false,
+        },
+        Canceller {
+            writer: Arc::new(Mutex::new(writer)),
+        },
+    ))
+}
+
+impl TokenReader {
+    /// The index of the next token expected.
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
+    /// The next token or the end. Fails on a stall longer than the limit, a frame out of order,
+    /// a malformed or oversized frame, the host's error frame, or a stream that ends early.
+    pub async fn next(&mut self) -> Result<StreamEvent, SdkError> {
+        if self.done {
+            return Err(self.failed("the stream already ended".into()));
+        }
+        let read = crate::rt::timeout(self.stall, frame::read::<_, StreamFrame>(&mut self.reader));
+        let result = match read.await {
+            None => Err(SdkError::Timeout {
+                operation: format!("token stream of job {} (no frame)", self.job_id),
+                after_ms: self.stall.as_millis() as u64,
+            }),
+            Some(Ok(Some(frame))) => self.check(frame),
+            Some(Ok(None)) => Err(self.failed(format!(
+                "the host closed the stream after token {} without an end",
+                self.next_index
+            ))),
+            Some(Err(e)) => Err(self.failed(format!("{e} ({})", e.code()))),
+        };
+        if !matches!(result, Ok(StreamEvent::Token(_))) {
+            self.done = true;
+        }
+        result
+    }
+
+    fn check(&mut self, frame: StreamFrame) -> Result<StreamEvent, SdkError> {
+        match frame {
+            StreamFrame::Token {
+                index,
+                content,
+                timestamp,
+            } => {
+                if index != self.next_index {
+                    return Err(self.failed(format!(
+                        "token index {index} arrived where {} was expected",
+                        self.next_index
+                    )));
+                }
+                self.next_index += 1;
+                Ok(StreamEvent::Token(Token {
+                    index,
+                    content,
+                    timestamp,
+                }))
+            }
+            StreamFrame::End {
+                total_tokens,
+                duration,
+                finish_reason,
+            } => {
+                if total_tokens != self.next_index {
+                    return Err(self.failed(format!(
+                        "the end reports {total_tokens} tokens but the stream carried {}",
+                        self.next_index
+                    )));
+                }
+                Ok(StreamEvent::End(StreamEnd {
+                    total_tokens,
+                    duration,
+                    finish_reason,
+                }))
+            }
+            StreamFrame::Error { code, message, .. } if code == "JOB_NOT_FOUND" => {
+                Err(SdkError::JobNotFound {
+                    job_id: self.job_id.clone(),
+                    message,
+                })
+            }
+            StreamFrame::Error { code, message, .. } => {
+                Err(self.failed(format!("the host reported {code}: {message}")))
+            }
+        }
+    }
+
+    fn failed(&self, reason: String) -> SdkError {
+        SdkError::StreamFailed {
+            peer_id: self.peer.to_string(),
+            reason,
+        }
+    }
+}
+
+impl Canceller {
+    /// Asks the host to stop generating; the stream then ends with `finishReason: "cancelled"`.
+    pub async fn cancel(&self) -> Result<(), SdkError> {
+        let mut writer = self.writer.lock().await;
+        let sent = async {
+            frame::write(&mut *writer, &StreamControl::Cancel).await?;
+            writer.close().await?;
+            Ok::<_, frame::FrameError>(())
+        };
+        sent.await.map_err(|e| SdkError::StreamFailed {
+            peer_id: String::new(),
+            reason: format!("cannot send cancel: {e}"),
+        })
+    }
+}
