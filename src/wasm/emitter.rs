@@ -44,6 +44,11 @@ impl Emitter {
         Ok(())
     }
 
+    /// Whether anyone listens to `name` (lets hot paths skip building the event).
+    pub fn has_listeners(&self, name: &str) -> bool {
+        self.debug || self.listeners.borrow().iter().any(|(n, _)| *n == name)
+    }
+
     /// Calls every listener of the event's name with the event as a plain object. A listener
     /// that throws is logged and does not stop the others.
     pub fn emit(&self, event: &SdkEvent) {

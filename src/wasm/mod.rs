@@ -1,10 +1,12 @@
 //! The JavaScript binding: `FabstirSDK` and the conversions between JS values and the core's types.
 
 mod emitter;
+mod job;
 mod js_error;
 mod sdk;
 mod types;
 
+pub use job::{Job, JobTokens};
 pub use sdk::FabstirSdk;
 
 /// Reports Rust panics on the browser console instead of an opaque `unreachable` trap.

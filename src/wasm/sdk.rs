@@ -4,7 +4,7 @@
 //! to `.free()` while a promise is pending cannot pull the state out from under it.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use futures::channel::mpsc;
 use futures::StreamExt;
@@ -18,7 +18,10 @@ use wasm_bindgen_futures::future_to_promise;
 use super::emitter::Emitter;
 use super::js_error::to_js;
 use crate::client::{Client, EVENT_BUFFER};
+use super::job::Job;
 use crate::config::{SdkConfig, ValidConfig};
+use crate::discovery::DiscoverOptions;
+use crate::negotiation::JobSpec;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
 use crate::rt;
@@ -198,6 +201,98 @@ impl FabstirSdk {
         })
     }
 
+    /// Closes every connection to a peer; resolves to false when there was none.
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn disconnect(&self, #[wasm_bindgen(js_name = peerId)] peer_id: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let peer = parse_peer_id(&peer_id)?;
+            let was = inner.client().map_err(to_js)?.disconnect(peer).await.map_err(to_js)?;
+            Ok(was.into())
+        })
+    }
+
+    /// Finds hosts of a model through the DHT (cached for `p2pConfig.discoveryCacheTtl`),
+    /// probes each for its capabilities and round trip, and filters and orders them.
+    #[wasm_bindgen(js_name = discoverNodes, unchecked_return_type = "Promise<DiscoveredNode[]>")]
+    pub fn discover_nodes(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DiscoverOptions")] options: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let options: DiscoverOptions = options_from_js("options", options)?;
+            to_value(inner.client().map_err(to_js)?.discover_nodes(&options).await)
+        })
+    }
+
+    /// Asks several hosts of the model for offers at once, starts the job on the cheapest
+    /// acceptable one (ties: lower latency) and resolves to its `Job`. `request.signal`
+    /// (an `AbortSignal`) cancels the negotiation or, later, the job.
+    #[wasm_bindgen(js_name = submitJobWithNegotiation, unchecked_return_type = "Promise<Job>")]
+    pub fn submit_job_with_negotiation(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "JobRequestOptions")] request: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let (request, signal) = split_signal(request)?;
+            let spec: JobSpec = options_from_js("request", request)?;
+            let client = inner.client().map_err(to_js)?;
+            let abort = Abort::watch(signal.as_ref());
+            if abort.aborted() {
+                return Err(to_js(SdkError::Cancelled("the signal was already aborted".into())));
+            }
+            let negotiated = {
+                let negotiation = client.submit_job(&spec);
+                let aborted = abort.wait();
+                futures::pin_mut!(negotiation, aborted);
+                match futures::future::select(negotiation, aborted).await {
+                    futures::future::Either::Left((result, _)) => result.map_err(to_js)?,
+                    futures::future::Either::Right(_) => {
+                        return Err(to_js(SdkError::Cancelled(
+                            "aborted during negotiation".into(),
+                        )))
+                    }
+                }
+            };
+            let (reader, canceller, record) = client
+                .open_stream(&negotiated.job_id, Some(0))
+                .await
+                .map_err(to_js)?;
+            let (job, state) = Job::start(
+                client,
+                inner.emitter.clone(),
+                negotiated.job_id,
+                record.node,
+                record.price_per_token,
+                reader,
+                canceller,
+            );
+            abort.cancel_job_on_abort(&state);
+            Ok(job)
+        })
+    }
+
+    /// Opens a job's token stream from `resumeFrom` (default 0) as a new `Job` object.
+    #[wasm_bindgen(js_name = createResponseStream, unchecked_return_type = "Promise<Job>")]
+    pub fn create_response_stream(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ResponseStreamOptions")] options: JsValue,
+    ) -> Promise {
+        self.open_stream(options, Some(0))
+    }
+
+    /// Continues a job's token stream, by default right after the last token this SDK received
+    /// for it; the host replays from `resumeFrom` what it kept.
+    #[wasm_bindgen(js_name = resumeResponseStream, unchecked_return_type = "Promise<Job>")]
+    pub fn resume_response_stream(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ResponseStreamOptions")] options: JsValue,
+    ) -> Promise {
+        self.open_stream(options, None)
+    }
+
     /// Calls `callback` with each event named `name`; returns a function that unsubscribes.
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn on(
@@ -223,6 +318,145 @@ impl FabstirSdk {
         #[wasm_bindgen(unchecked_param_type = "(event: FabstirEvent) => void")] callback: Function,
     ) -> Result<(), JsValue> {
         self.inner.emitter.off(&name, &callback).map_err(to_js)
+    }
+}
+
+impl FabstirSdk {
+    fn open_stream(&self, options: JsValue, default_from: Option<u64>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let options: StreamOptions = options_from_js("options", options)?;
+            let client = inner.client().map_err(to_js)?;
+            let from = options.resume_from.or(default_from);
+            let (reader, canceller, record) = client
+                .open_stream(&options.job_id, from)
+                .await
+                .map_err(to_js)?;
+            Ok(Job::start(
+                client,
+                inner.emitter.clone(),
+                options.job_id,
+                record.node,
+                record.price_per_token,
+                reader,
+                canceller,
+            )
+            .0)
+        })
+    }
+}
+
+/// `createResponseStream` / `resumeResponseStream` options.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StreamOptions {
+    job_id: String,
+    #[serde(default)]
+    resume_from: Option<u64>,
+}
+
+/// Deserializes an options object strictly: unknown keys and bad values are
+/// `INVALID_ARGUMENT` naming the field.
+fn options_from_js<T: serde::de::DeserializeOwned>(name: &str, value: JsValue) -> Result<T, JsValue> {
+    let value: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| {
+        to_js(SdkError::argument(name, format!("not a plain object: {e}")))
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { name.to_string() } else { format!("{name}.{path}") };
+        to_js(SdkError::argument(field, e.into_inner().to_string()))
+    })
+}
+
+/// Takes `signal` off a request object (it is not data) and returns both.
+fn split_signal(request: JsValue) -> Result<(JsValue, Option<web_sys::AbortSignal>), JsValue> {
+    if !request.is_object() {
+        return Err(to_js(SdkError::argument("request", "must be an object")));
+    }
+    let signal = js_sys::Reflect::get(&request, &"signal".into()).unwrap_or(JsValue::UNDEFINED);
+    if signal.is_undefined() || signal.is_null() {
+        return Ok((request, None));
+    }
+    let signal: web_sys::AbortSignal = signal
+        .dyn_into()
+        .map_err(|_| to_js(SdkError::argument("request.signal", "must be an AbortSignal")))?;
+    let copy = js_sys::Object::assign(&js_sys::Object::new(), request.unchecked_ref());
+    let _ = js_sys::Reflect::delete_property(&copy, &"signal".into());
+    Ok((copy.into(), Some(signal)))
+}
+
+/// An `AbortSignal` seen from Rust: whether it fired, a future for when it does, and
+/// cancelling a job when it does.
+struct Abort {
+    signal: Option<web_sys::AbortSignal>,
+    receiver: RefCell<Option<futures::channel::oneshot::Receiver<()>>>,
+    job: Rc<RefCell<Weak<super::job::JobState>>>,
+    listener: Option<Closure<dyn FnMut()>>,
+}
+
+impl Abort {
+    fn watch(signal: Option<&web_sys::AbortSignal>) -> Abort {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let mut fired = Some(tx);
+        let job: Rc<RefCell<Weak<super::job::JobState>>> = Rc::default();
+        let listener = signal.map(|signal| {
+            let job = job.clone();
+            let closure = Closure::<dyn FnMut()>::new(move || {
+                if let Some(tx) = fired.take() {
+                    let _ = tx.send(());
+                }
+                if let Some(state) = job.borrow().upgrade() {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Err(e) = super::job::cancel(state).await {
+                            web_sys::console::warn_1(&format!("fabstir-sdk: abort: {e}").into());
+                        }
+                    });
+                }
+            });
+            let _ = signal
+                .add_event_listener_with_callback("abort", closure.as_ref().unchecked_ref());
+            closure
+        });
+        Abort {
+            signal: signal.cloned(),
+            receiver: RefCell::new(Some(rx)),
+            job,
+            listener,
+        }
+    }
+
+    fn aborted(&self) -> bool {
+        self.signal.as_ref().is_some_and(|s| s.aborted())
+    }
+
+    /// Resolves when the signal fires (never without a signal).
+    async fn wait(&self) {
+        let rx = self.receiver.borrow_mut().take();
+        match rx {
+            Some(rx) if self.signal.is_some() => {
+                let _ = rx.await;
+            }
+            _ => futures::future::pending::<()>().await,
+        }
+    }
+
+    /// From now on the signal cancels the job; the job owns the listener and removes it from
+    /// the signal when it ends.
+    fn cancel_job_on_abort(mut self, job: &Rc<super::job::JobState>) {
+        let (Some(signal), Some(listener)) = (self.signal.take(), self.listener.take()) else {
+            return;
+        };
+        *self.job.borrow_mut() = Rc::downgrade(job);
+        job.own_abort_listener(signal, listener);
+    }
+}
+
+impl Drop for Abort {
+    fn drop(&mut self) {
+        if let (Some(signal), Some(listener)) = (&self.signal, &self.listener) {
+            let _ = signal
+                .remove_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
+        }
     }
 }
 

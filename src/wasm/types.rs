@@ -31,11 +31,16 @@ export interface P2PConfig {
   maxRetries?: number;
   /** Milliseconds before the first retry, doubling after each, 0..60000. Default 1000. */
   retryDelay?: number;
+  /** Milliseconds a discoverNodes answer is reused per model, 0..3600000 (0: never). Default 30000. */
+  discoveryCacheTtl?: number;
+  /** Milliseconds a token stream may stay silent before the job fails with TIMEOUT, 1..600000. Default 30000. */
+  streamStallTimeout?: number;
 }
 
 export type FabstirErrorCode =
   | "INVALID_CONFIG" | "INVALID_ARGUMENT" | "NOT_STARTED" | "ALREADY_STARTED" | "STOPPED"
   | "BOOTSTRAP_FAILED" | "DIAL_FAILED" | "TIMEOUT" | "NOT_CONNECTED" | "PING_FAILED" | "STREAM_FAILED"
+  | "NO_NODES_AVAILABLE" | "PRICE_TOO_HIGH" | "NODE_REJECTED" | "JOB_NOT_FOUND" | "CANCELLED"
   | "INTERNAL";
 
 /** Every error the SDK throws or rejects with. */
@@ -81,12 +86,108 @@ export interface ModelInfo {
   backend: "demo" | "openai";
 }
 
+/** A host's job counters since it started. */
+export interface HostStats {
+  jobsStarted: number;
+  jobsCompleted: number;
+  jobsCancelled: number;
+  jobsFailed: number;
+  tokensGenerated: number;
+}
+
 /** What `getNodeInfo(peerId)` resolves to. */
 export interface NodeInfo {
   version: string;
   models: ModelInfo[];
   maxConcurrentJobs: number;
+  /** Jobs running or offered now. */
   currentLoad: number;
+  /** What the host computes on, as its operator describes it, e.g. "cpu". */
+  computeType: string;
+  stats: HostStats;
+}
+
+/** `discoverNodes(options)`. Unknown keys are rejected with INVALID_ARGUMENT. */
+export interface DiscoverOptions {
+  modelId: string;
+  /** Only hosts whose price per token is at most this. */
+  maxPrice?: number;
+  /** Only hosts whose measured round trip (ms) is at most this. */
+  maxLatency?: number;
+  /** Only hosts whose reputation (0..1) is at least this. */
+  minReputation?: number;
+  /** Listed first when they qualify. */
+  preferredNodes?: string[];
+  excludeNodes?: string[];
+  /** Ask the DHT again even when a cached answer is fresh. */
+  forceRefresh?: boolean;
+}
+
+export interface NodeCapabilities {
+  /** Every model the host serves. */
+  models: string[];
+  /** For the model asked about. */
+  maxTokens: number;
+  /** For the model asked about. */
+  pricePerToken: number;
+  computeType: string;
+  maxConcurrentJobs: number;
+  currentLoad: number;
+  /** "demo" is the node's built-in deterministic generator, not a language model. */
+  backend: "demo" | "openai";
+}
+
+/** A host found through the DHT and probed. */
+export interface DiscoveredNode {
+  peerId: string;
+  /** The addresses we reached it at (/p2p-circuit for a relayed host). */
+  multiaddrs: string[];
+  capabilities: NodeCapabilities;
+  /** Round trip measured with /fabstir/ping/1.0.0, in ms. */
+  latency: number;
+  /** 0..1 from this SDK's own job outcomes with the host: (successes + 1) / (jobs + 2). */
+  reputation: number;
+  /** When it was probed, ms since the epoch. */
+  lastSeen: number;
+}
+
+/** `submitJobWithNegotiation(request)`. */
+export interface JobRequestOptions {
+  modelId: string;
+  prompt: string;
+  /** 1..65536. Default 256. */
+  maxTokens?: number;
+  /** 0..2. Default 0.7. */
+  temperature?: number;
+  /** (0, 1]. Default 1. */
+  topP?: number;
+  /** The highest price per token accepted. Default: no limit. */
+  maxPrice?: number;
+  /** Aborting cancels the negotiation, or the job once it runs. */
+  signal?: AbortSignal;
+}
+
+/** `createResponseStream` / `resumeResponseStream`. */
+export interface ResponseStreamOptions {
+  jobId: string;
+  /** First token index wanted. createResponseStream: default 0; resumeResponseStream: default the tokens received so far. */
+  resumeFrom?: number;
+}
+
+export interface JobToken { index: number; content: string; timestamp: number }
+export type FinishReason = "stop" | "length" | "cancelled";
+export interface JobEnd { jobId: string; totalTokens: number; duration: number; finishReason: FinishReason }
+export type JobEventName = "token" | "end" | "error";
+
+export interface Job {
+  on(name: "token", callback: (token: JobToken) => void): () => void;
+  on(name: "end", callback: (end: JobEnd) => void): () => void;
+  on(name: "error", callback: (error: FabstirError) => void): () => void;
+  [Symbol.asyncIterator](): AsyncIterableIterator<JobToken>;
+}
+
+export interface JobTokens {
+  [Symbol.asyncIterator](): JobTokens;
 }
 
 export interface FeatureStatus { enabled: boolean; available: boolean; reason?: string }
@@ -102,6 +203,10 @@ export interface FabstirEvents {
   "connection:failed": { type: "connection:failed"; address: string; attempts: number; error: string };
   "relay:reservation": { type: "relay:reservation"; relayPeerId: string; address: string; renewal: boolean };
   "error:p2p": { type: "error:p2p"; code: string; message: string };
+  "node:discovered": { type: "node:discovered"; modelId: string; node: DiscoveredNode };
+  "job:negotiated": { type: "job:negotiated"; jobId: string; nodeId: string; pricePerToken: number; candidates: number; offers: number };
+  "stream:token": { type: "stream:token"; jobId: string; nodeId: string; index: number; content: string };
+  "stream:end": { type: "stream:end"; jobId: string; nodeId: string; totalTokens: number; duration: number; finishReason: FinishReason };
 }
 
 export type FabstirEventName = keyof FabstirEvents;

@@ -6,6 +6,10 @@ import init, {
   type FabstirError,
   type FabstirErrorCode,
   type FabstirEvent,
+  type DiscoveredNode,
+  type Job,
+  type JobEnd,
+  type JobToken,
   type NodeInfo,
   type P2PMetrics,
   type PeerInfo,
@@ -23,6 +27,8 @@ const config: FabstirConfig = {
     requestTimeout: 60000,
     maxRetries: 3,
     retryDelay: 1000,
+    discoveryCacheTtl: 30000,
+    streamStallTimeout: 30000,
   },
 };
 
@@ -36,6 +42,14 @@ function describe(event: FabstirEvent): string {
       return `reachable at ${event.address}`;
     case "p2p:started":
       return `mDNS available: ${event.mdns.available}`;
+    case "node:discovered":
+      return `${event.node.peerId} serves ${event.modelId} at ${event.node.capabilities.pricePerToken}`;
+    case "job:negotiated":
+      return `job ${event.jobId} on ${event.nodeId} (${event.offers} offers)`;
+    case "stream:token":
+      return `${event.index}: ${event.content}`;
+    case "stream:end":
+      return `${event.totalTokens} tokens, ${event.finishReason}`;
     default:
       return event.type;
   }
@@ -67,6 +81,34 @@ export async function main(): Promise<void> {
   const prices: number[] = info.models.map((m) => m.pricePerToken);
   console.log(info.version, prices, info.models[0]?.backend === "demo");
   console.log(rtt, metrics.connectedPeers, peer, sdk.getPeerId(), sdk.isStarted());
+
+  const nodes: DiscoveredNode[] = await sdk.discoverNodes({ modelId: "demo-1", maxPrice: 10, forceRefresh: true });
+  console.log(nodes.map((n) => `${n.peerId} ${n.latency} ms ${n.capabilities.backend} ${n.reputation}`));
+  const controller = new AbortController();
+  const job: Job = await sdk.submitJobWithNegotiation({
+    modelId: "demo-1",
+    prompt: "Hello",
+    maxTokens: 100,
+    temperature: 0.7,
+    maxPrice: 10,
+    signal: controller.signal,
+  });
+  const stop: () => void = job.on("token", (t: JobToken) => console.log(t.index, t.content));
+  job.on("end", (e: JobEnd) => console.log(e.totalTokens, e.finishReason));
+  job.on("error", (e: FabstirError) => console.log(e.code));
+  for await (const token of job) {
+    console.log(token.content);
+    if (token.index > 10) break;
+  }
+  stop();
+  const resumed: Job = await sdk.resumeResponseStream({ jobId: job.jobId });
+  const text: string = await resumed.text();
+  console.log(text, job.nodeId, job.pricePerToken, resumed.resumedFrom, resumed.tokenCount);
+  await job.cancel();
+  const again: Job = await sdk.createResponseStream({ jobId: job.jobId, resumeFrom: 0 });
+  for await (const t of again.tokens()) console.log(t.timestamp);
+  const wasConnected: boolean = await sdk.disconnect(job.nodeId);
+  console.log(wasConnected);
   off();
   await sdk.stop();
 }

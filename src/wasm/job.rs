@@ -1,0 +1,430 @@
+//! The `Job` JavaScript class: one token stream of a job, as events (`on`), an async iterator,
+//! `text()`, and `cancel()`.
+//!
+//! A driver task reads the stream from the moment the `Job` exists and keeps every token, so
+//! nothing is lost whichever way (or however late) the page consumes them.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use js_sys::{Function, Promise};
+use libp2p::PeerId;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::emitter::Emitter;
+use super::js_error::to_js;
+use crate::client::Client;
+use crate::error::SdkError;
+use crate::events::SdkEvent;
+use crate::stream::{Canceller, StreamEnd, StreamEvent, Token, TokenReader};
+
+#[wasm_bindgen(inline_js = "
+export function makeAsyncIterable(object, method) {
+  const proto = Object.getPrototypeOf(object);
+  if (!Object.prototype.hasOwnProperty.call(proto, Symbol.asyncIterator)) {
+    Object.defineProperty(proto, Symbol.asyncIterator, {
+      value: function () { return method === null ? this : this[method](); },
+    });
+  }
+  return object;
+}
+")]
+extern "C" {
+    /// Gives `object`'s class a `[Symbol.asyncIterator]` that calls `method` (or returns the
+    /// object itself when `method` is null).
+    #[wasm_bindgen(js_name = makeAsyncIterable)]
+    fn make_async_iterable(object: JsValue, method: Option<String>) -> JsValue;
+}
+
+/// How long `cancel()` waits for the host to confirm with its end frame.
+const CANCEL_CONFIRM_MS: u64 = 10_000;
+
+/// Everything a job's stream has delivered, and who is waiting for more.
+pub(super) struct JobState {
+    job_id: String,
+    node: PeerId,
+    price_per_token: u64,
+    resumed_from: u64,
+    client: Client,
+    emitter: Rc<Emitter>,
+    tokens: RefCell<Vec<Token>>,
+    outcome: RefCell<Option<Result<StreamEnd, SdkError>>>,
+    listeners: RefCell<Vec<(&'static str, Function)>>,
+    waiters: RefCell<Vec<oneshot::Sender<()>>>,
+    canceller: RefCell<Option<Canceller>>,
+    cancelling: Cell<bool>,
+    /// An `AbortSignal` listener that cancels this job; removed when the job ends.
+    abort: RefCell<Option<(web_sys::AbortSignal, Closure<dyn FnMut()>)>>,
+}
+
+impl JobState {
+    /// Keeps `listener` (registered on `signal`) until the job ends.
+    pub(super) fn own_abort_listener(
+        &self,
+        signal: web_sys::AbortSignal,
+        listener: Closure<dyn FnMut()>,
+    ) {
+        if self.outcome.borrow().is_some() {
+            let _ = signal
+                .remove_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
+            return;
+        }
+        *self.abort.borrow_mut() = Some((signal, listener));
+    }
+
+    fn wake(&self) {
+        for w in self.waiters.borrow_mut().drain(..) {
+            let _ = w.send(());
+        }
+    }
+
+    /// Resolves at the next token or at the end.
+    async fn changed(&self) {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.borrow_mut().push(tx);
+        let _ = rx.await;
+    }
+
+    fn call(&self, name: &str, value: &JsValue) {
+        let callbacks: Vec<Function> = self
+            .listeners
+            .borrow()
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, f)| f.clone())
+            .collect();
+        for callback in callbacks {
+            call_logged(&callback, name, value);
+        }
+    }
+
+    fn on_token(&self, token: Token) {
+        self.client.record_progress(&self.job_id, token.index + 1);
+        if self.emitter.has_listeners("stream:token") {
+            self.emitter.emit(&SdkEvent::StreamToken {
+                job_id: self.job_id.clone(),
+                node_id: self.node.to_string(),
+                index: token.index,
+                content: token.content.clone(),
+            });
+        }
+        let value = to_plain(&token);
+        self.tokens.borrow_mut().push(token);
+        self.call("token", &value);
+        self.wake();
+    }
+
+    fn finish(&self, outcome: Result<StreamEnd, SdkError>) {
+        self.canceller.borrow_mut().take();
+        if let Some((signal, listener)) = self.abort.borrow_mut().take() {
+            let _ = signal
+                .remove_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
+        }
+        match &outcome {
+            Ok(end) => {
+                if end.finish_reason != fabstir_protocol::messages::FinishReason::Cancelled {
+                    self.client.record_outcome(self.node, true);
+                }
+                self.emitter.emit(&SdkEvent::StreamEnd {
+                    job_id: self.job_id.clone(),
+                    node_id: self.node.to_string(),
+                    total_tokens: end.total_tokens,
+                    duration: end.duration,
+                    finish_reason: end.finish_reason,
+                });
+                let value = to_plain(&EndEvent {
+                    job_id: &self.job_id,
+                    end,
+                });
+                *self.outcome.borrow_mut() = Some(outcome.clone());
+                self.call("end", &value);
+            }
+            Err(e) => {
+                // A stream we cut ourselves (cancel) says nothing about the host.
+                if !self.cancelling.get() {
+                    self.client.record_outcome(self.node, false);
+                }
+                *self.outcome.borrow_mut() = Some(outcome.clone());
+                self.call("error", &to_js(e.clone()));
+            }
+        }
+        self.wake();
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EndEvent<'a> {
+    job_id: &'a str,
+    #[serde(flatten)]
+    end: &'a StreamEnd,
+}
+
+/// Reads the stream into the state until it ends.
+async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
+    loop {
+        match reader.next().await {
+            Ok(StreamEvent::Token(token)) => state.on_token(token),
+            Ok(StreamEvent::End(end)) => return state.finish(Ok(end)),
+            Err(e) => return state.finish(Err(e)),
+        }
+    }
+}
+
+/// A job's token stream. Returned by `submitJobWithNegotiation`, `createResponseStream` and
+/// `resumeResponseStream`; also an async iterable of tokens (`for await (const t of job)`).
+#[wasm_bindgen]
+pub struct Job {
+    state: Rc<JobState>,
+}
+
+impl Job {
+    /// Starts reading `reader` and returns the JS object.
+    pub(super) fn start(
+        client: Client,
+        emitter: Rc<Emitter>,
+        job_id: String,
+        node: PeerId,
+        price_per_token: u64,
+        reader: TokenReader,
+        canceller: Canceller,
+    ) -> (JsValue, Rc<JobState>) {
+        let state = Rc::new(JobState {
+            job_id,
+            node,
+            price_per_token,
+            resumed_from: reader.next_index(),
+            client,
+            emitter,
+            tokens: RefCell::new(Vec::new()),
+            outcome: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+            waiters: RefCell::new(Vec::new()),
+            canceller: RefCell::new(Some(canceller)),
+            cancelling: Cell::new(false),
+            abort: RefCell::new(None),
+        });
+        wasm_bindgen_futures::spawn_local(drive(state.clone(), reader));
+        let job = Job {
+            state: state.clone(),
+        };
+        (make_async_iterable(job.into(), Some("tokens".into())), state)
+    }
+}
+
+#[wasm_bindgen]
+impl Job {
+    /// The job's id (the host's).
+    #[wasm_bindgen(getter, js_name = jobId)]
+    pub fn job_id(&self) -> String {
+        self.state.job_id.clone()
+    }
+
+    /// The host's peer id.
+    #[wasm_bindgen(getter, js_name = nodeId)]
+    pub fn node_id(&self) -> String {
+        self.state.node.to_string()
+    }
+
+    /// The agreed price per token.
+    #[wasm_bindgen(getter, js_name = pricePerToken)]
+    pub fn price_per_token(&self) -> f64 {
+        self.state.price_per_token as f64
+    }
+
+    /// The index of this stream's first token (0 unless resumed).
+    #[wasm_bindgen(getter, js_name = resumedFrom)]
+    pub fn resumed_from(&self) -> f64 {
+        self.state.resumed_from as f64
+    }
+
+    /// Tokens this stream has delivered so far.
+    #[wasm_bindgen(getter, js_name = tokenCount)]
+    pub fn token_count(&self) -> u32 {
+        self.state.tokens.borrow().len() as u32
+    }
+
+    /// Calls `callback` for `"token"` (each token), `"end"` or `"error"`; returns a function that
+    /// unsubscribes. A listener added late is first called, at once, with what already arrived,
+    /// so no token is missed.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "JobEventName")] name: String,
+        #[wasm_bindgen(unchecked_param_type = "(event: never) => void")] callback: Function,
+    ) -> Result<JsValue, JsValue> {
+        let name: &'static str = match name.as_str() {
+            "token" => "token",
+            "end" => "end",
+            "error" => "error",
+            other => {
+                return Err(to_js(SdkError::argument(
+                    "name",
+                    format!("unknown job event {other:?}; known: token, end, error"),
+                )))
+            }
+        };
+        let s = &self.state;
+        match name {
+            "token" => {
+                for t in s.tokens.borrow().iter() {
+                    call_logged(&callback, name, &to_plain(t));
+                }
+            }
+            "end" => {
+                if let Some(Ok(end)) = &*s.outcome.borrow() {
+                    let value = to_plain(&EndEvent {
+                        job_id: &s.job_id,
+                        end,
+                    });
+                    call_logged(&callback, name, &value);
+                }
+            }
+            _ => {
+                if let Some(Err(e)) = &*s.outcome.borrow() {
+                    call_logged(&callback, name, &to_js(e.clone()));
+                }
+            }
+        }
+        s.listeners.borrow_mut().push((name, callback.clone()));
+        let state = Rc::downgrade(&self.state);
+        Ok(Closure::once_into_js(move || {
+            if let Some(state) = state.upgrade() {
+                let mut l = state.listeners.borrow_mut();
+                if let Some(i) = l.iter().position(|(n, f)| *n == name && *f == callback) {
+                    l.remove(i);
+                }
+            }
+        }))
+    }
+
+    /// An async iterator over this stream's tokens, from its first; it throws the job's error
+    /// after the last token that arrived.
+    #[wasm_bindgen(unchecked_return_type = "AsyncIterableIterator<JobToken>")]
+    pub fn tokens(&self) -> JsValue {
+        let iterator = JobTokens {
+            state: self.state.clone(),
+            position: Rc::new(Cell::new(0)),
+        };
+        make_async_iterable(iterator.into(), None)
+    }
+
+    /// Resolves to the stream's whole text once it ends; rejects with the job's error.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    pub fn text(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            loop {
+                let outcome = state.outcome.borrow().clone();
+                match outcome {
+                    Some(Ok(_)) => {
+                        let text: String =
+                            state.tokens.borrow().iter().map(|t| t.content.as_str()).collect();
+                        return Ok(text.into());
+                    }
+                    Some(Err(e)) => return Err(to_js(e)),
+                    None => state.changed().await,
+                }
+            }
+        })
+    }
+
+    /// Stops the job on its host; resolves once the host confirms (the stream ends with
+    /// `finishReason: "cancelled"`), or at once if the job already ended.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn cancel(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move { cancel(state).await.map(|()| JsValue::UNDEFINED).map_err(to_js) })
+    }
+}
+
+/// Cancels the job of `state` (shared by `cancel()` and an `AbortSignal`).
+pub(super) async fn cancel(state: Rc<JobState>) -> Result<(), SdkError> {
+    if state.outcome.borrow().is_some() {
+        return Ok(());
+    }
+    state.cancelling.set(true);
+    let canceller = state.canceller.borrow().clone();
+    match canceller {
+        Some(c) => c.cancel().await?,
+        // The stream already failed: ask over a fresh one.
+        None => return state.client.cancel_job(&state.job_id).await,
+    }
+    let confirmed = crate::rt::timeout(std::time::Duration::from_millis(CANCEL_CONFIRM_MS), async {
+        while state.outcome.borrow().is_none() {
+            state.changed().await;
+        }
+    });
+    confirmed.await.ok_or_else(|| SdkError::Timeout {
+        operation: format!("cancel job {}", state.job_id),
+        after_ms: CANCEL_CONFIRM_MS,
+    })
+}
+
+/// The async iterator returned by `job.tokens()` (and by `job[Symbol.asyncIterator]()`).
+#[wasm_bindgen]
+pub struct JobTokens {
+    state: Rc<JobState>,
+    position: Rc<Cell<usize>>,
+}
+
+#[wasm_bindgen]
+impl JobTokens {
+    /// The next token as `{ value, done }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<JobToken, undefined>>")]
+    pub fn next(&self) -> Promise {
+        let state = self.state.clone();
+        let position = self.position.clone();
+        future_to_promise(async move {
+            loop {
+                let i = position.get();
+                if i == usize::MAX {
+                    return Ok(iterator_result(JsValue::UNDEFINED, true));
+                }
+                let token = state.tokens.borrow().get(i).cloned();
+                if let Some(token) = token {
+                    position.set(i + 1);
+                    return Ok(iterator_result(to_plain(&token), false));
+                }
+                let outcome = state.outcome.borrow().clone();
+                match outcome {
+                    Some(Ok(_)) => return Ok(iterator_result(JsValue::UNDEFINED, true)),
+                    Some(Err(e)) => return Err(to_js(e)),
+                    None => state.changed().await,
+                }
+            }
+        })
+    }
+
+    /// Ends the iteration early (`break` in `for await`); the job itself goes on.
+    #[wasm_bindgen(js_name = "return", unchecked_return_type = "Promise<IteratorResult<JobToken, undefined>>")]
+    pub fn finish(&self) -> Promise {
+        self.position.set(usize::MAX);
+        Promise::resolve(&iterator_result(JsValue::UNDEFINED, true))
+    }
+}
+
+fn iterator_result(value: JsValue, done: bool) -> JsValue {
+    let result = js_sys::Object::new();
+    // Setting properties on a fresh plain object cannot fail.
+    let _ = js_sys::Reflect::set(&result, &"value".into(), &value);
+    let _ = js_sys::Reflect::set(&result, &"done".into(), &done.into());
+    result.into()
+}
+
+fn to_plain<T: Serialize>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    value.serialize(&serializer).unwrap_or(JsValue::NULL)
+}
+
+fn call_logged(callback: &Function, name: &str, value: &JsValue) {
+    if let Err(thrown) = callback.call1(&JsValue::UNDEFINED, value) {
+        web_sys::console::error_2(
+            &format!("fabstir-sdk: a job listener for {name} threw").into(),
+            &thrown,
+        );
+    }
+}
