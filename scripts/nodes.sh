@@ -15,6 +15,22 @@ node_init() {
   fi
 }
 
+# node_config NAME: replaces the node's config.yaml with stdin (its identity files stay), so a
+# test's settings never depend on a config cached by an older run.
+node_config() {
+  cat >"$FABSTIR_CACHE/nodes/$1/config.yaml"
+}
+
+# node_wait NAME LINE: waits (up to 30 s) until the node prints LINE on stdout.
+node_wait() {
+  local out="$FABSTIR_CACHE/nodes/$1.out"
+  for _ in $(seq 1 300); do
+    if grep -qx "$2" "$out"; then return 0; fi
+    sleep 0.1
+  done
+  echo "fabstir-node $1 did not print '$2' within 30 s:" >&2; cat "$FABSTIR_CACHE/nodes/$1.log" >&2; return 1
+}
+
 # node_start NAME: starts the node in the background and waits until it prints "ready".
 node_start() {
   local dir="$FABSTIR_CACHE/nodes/$1" out="$FABSTIR_CACHE/nodes/$1.out"

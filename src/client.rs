@@ -10,14 +10,14 @@ use libp2p::{Multiaddr, PeerId};
 
 use crate::config::{BootstrapNode, ValidConfig};
 use crate::discovery::{Cache, Capabilities, DiscoverOptions, DiscoveredNode};
-use crate::jobs::{JobRecord, Registry};
-use crate::negotiation::{Candidate, JobSpec, Negotiated};
-use crate::stream::{Canceller, TokenReader};
 use crate::error::SdkError;
 use crate::event_loop::{Command, EventLoop};
 use crate::events::{FeatureStatus, SdkEvent};
+use crate::jobs::{JobRecord, Registry};
+use crate::negotiation::{Candidate, JobSpec, Negotiated};
 use crate::peers::{P2pMetrics, PeerInfo};
 use crate::rt;
+use crate::stream::{Canceller, TokenReader};
 
 /// Commands waiting for the event loop; callers wait (backpressure) beyond this.
 const COMMAND_BUFFER: usize = 64;
@@ -238,7 +238,11 @@ impl Client {
     }
 
     /// Every reachable host of `model_id` (cached for `discoveryCacheTtl`).
-    async fn hosts_of(&self, model_id: &str, refresh: bool) -> Result<Vec<DiscoveredNode>, SdkError> {
+    async fn hosts_of(
+        &self,
+        model_id: &str,
+        refresh: bool,
+    ) -> Result<Vec<DiscoveredNode>, SdkError> {
         if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
             return Err(SdkError::argument(
                 "modelId",
@@ -398,10 +402,12 @@ impl Client {
 
     /// What this SDK knows about one of its jobs, or `JOB_NOT_FOUND`.
     pub fn job(&self, job_id: &str) -> Result<JobRecord, SdkError> {
-        self.registry().get(job_id).ok_or_else(|| SdkError::JobNotFound {
-            job_id: job_id.to_string(),
-            message: "this SDK instance did not start it".into(),
-        })
+        self.registry()
+            .get(job_id)
+            .ok_or_else(|| SdkError::JobNotFound {
+                job_id: job_id.to_string(),
+                message: "this SDK instance did not start it".into(),
+            })
     }
 
     /// Opens the token stream of one of our jobs from `resume_from` (default: the tokens
@@ -423,12 +429,13 @@ impl Client {
             from,
             self.config.stream_stall_timeout,
         );
-        let (reader, canceller) = rt::timeout(limit, opening)
-            .await
-            .unwrap_or(Err(SdkError::Timeout {
-                operation: format!("open the stream of job {job_id}"),
-                after_ms: limit.as_millis() as u64,
-            }))?;
+        let (reader, canceller) =
+            rt::timeout(limit, opening)
+                .await
+                .unwrap_or(Err(SdkError::Timeout {
+                    operation: format!("open the stream of job {job_id}"),
+                    after_ms: limit.as_millis() as u64,
+                }))?;
         Ok((reader, canceller, record))
     }
 

@@ -116,7 +116,11 @@ pub fn select(
             n
         })
         .filter(|n| !options.exclude_nodes.contains(&n.peer_id))
-        .filter(|n| options.max_price.is_none_or(|m| n.capabilities.price_per_token <= m))
+        .filter(|n| {
+            options
+                .max_price
+                .is_none_or(|m| n.capabilities.price_per_token <= m)
+        })
         .filter(|n| options.max_latency.is_none_or(|m| n.latency <= m))
         .filter(|n| options.min_reputation.is_none_or(|m| n.reputation >= m))
         .collect();
@@ -124,7 +128,11 @@ pub fn select(
     out.sort_by(|a, b| {
         preferred(a)
             .cmp(&preferred(b))
-            .then(a.capabilities.price_per_token.cmp(&b.capabilities.price_per_token))
+            .then(
+                a.capabilities
+                    .price_per_token
+                    .cmp(&b.capabilities.price_per_token),
+            )
             .then(a.latency.total_cmp(&b.latency))
     });
     out
@@ -136,7 +144,10 @@ pub fn parse_peer_ids(field: &str, ids: &[String]) -> Result<Vec<PeerId>, crate:
         .enumerate()
         .map(|(i, s)| {
             s.parse().map_err(|e| {
-                crate::SdkError::argument(format!("{field}[{i}]"), format!("{s:?} is not a peer id: {e}"))
+                crate::SdkError::argument(
+                    format!("{field}[{i}]"),
+                    format!("{s:?} is not a peer id: {e}"),
+                )
             })
         })
         .collect()

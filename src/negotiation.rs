@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use fabstir_protocol::frame;
-use fabstir_protocol::messages::{JobDecision, JobRequest, JobResponse, RejectReason, JOB_PROTOCOL};
+use fabstir_protocol::messages::{
+    JobDecision, JobRequest, JobResponse, RejectReason, JOB_PROTOCOL,
+};
 use futures::AsyncWriteExt;
 use libp2p::{PeerId, Stream, StreamProtocol};
 use serde::{Deserialize, Serialize};
@@ -170,7 +172,9 @@ pub async fn negotiate(
         .filter(|r| r.1 == RejectReason::PriceTooLow)
         .map(|r| r.0.advertised_price)
         .collect();
-    if lowest_offer.is_some_and(|p| p > max) || (!price_rejections.is_empty() && price_rejections.len() == rejections.len()) {
+    if lowest_offer.is_some_and(|p| p > max)
+        || (!price_rejections.is_empty() && price_rejections.len() == rejections.len())
+    {
         let lowest = lowest_offer.into_iter().chain(price_rejections).min();
         return Err(SdkError::PriceTooHigh {
             max_price: max,
@@ -230,9 +234,15 @@ async fn ask(
             job_id,
             price: price_per_token,
         }),
-        Ok(Some(JobResponse::Rejected { reason, message })) => Ok(Answer::Rejected(reason, message)),
-        Ok(Some(JobResponse::Started { .. })) => Err(failed("the host sent started before an offer".into())),
-        Ok(None) => Err(failed("the host closed the stream without an answer".into())),
+        Ok(Some(JobResponse::Rejected { reason, message })) => {
+            Ok(Answer::Rejected(reason, message))
+        }
+        Ok(Some(JobResponse::Started { .. })) => {
+            Err(failed("the host sent started before an offer".into()))
+        }
+        Ok(None) => Err(failed(
+            "the host closed the stream without an answer".into(),
+        )),
         Err(e) => Err(failed(format!("{e} ({})", e.code()))),
     }
 }

@@ -39,6 +39,32 @@ pub async fn timeout<T>(limit: Duration, fut: impl Future<Output = T>) -> Option
     }
 }
 
+/// Like [`timeout`], but also polls `fut` again every `tick`.
+///
+/// A libp2p stream on a connection that closed is not always woken (seen with yamux streams
+/// after a local `disconnect`: the read only noticed when the stall timeout polled it again,
+/// 30 s later). Polling again on a tick bounds how long such a stream goes unnoticed; `fut` is
+/// kept across ticks, so no partly read data is lost.
+pub async fn timeout_polling<T>(
+    limit: Duration,
+    tick: Duration,
+    fut: impl Future<Output = T>,
+) -> Option<T> {
+    let started = web_time::Instant::now();
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let left = limit.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return None;
+        }
+        let timer = std::pin::pin!(sleep(left.min(tick)));
+        match select(fut.as_mut(), timer).await {
+            Either::Left((value, _)) => return Some(value),
+            Either::Right(((), _)) => {}
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch, as JavaScript's `Date.now()` counts them.
 pub fn now_ms() -> f64 {
     web_time::SystemTime::now()

@@ -16,6 +16,9 @@ use serde::Serialize;
 
 use crate::error::SdkError;
 
+/// How often a silent stream is polled again (see [`crate::rt::timeout_polling`]).
+const REPOLL: Duration = Duration::from_millis(500);
+
 /// One generated token.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -116,7 +119,11 @@ impl TokenReader {
         if self.done {
             return Err(self.failed("the stream already ended".into()));
         }
-        let read = crate::rt::timeout(self.stall, frame::read::<_, StreamFrame>(&mut self.reader));
+        let read = crate::rt::timeout_polling(
+            self.stall,
+            REPOLL,
+            frame::read::<_, StreamFrame>(&mut self.reader),
+        );
         let result = match read.await {
             None => Err(SdkError::Timeout {
                 operation: format!("token stream of job {} (no frame)", self.job_id),

@@ -299,24 +299,33 @@ async fn listeners_that_throw_are_contained_and_unsubscribe_works() {
     call(sdk.stop()).await.unwrap();
 }
 
-/// `getNodeInfo` reads the node's `/fabstir/info/1.0.0` answer, as configured by scripts/test.sh.
+/// `getNodeInfo` reads a host's `/fabstir/info/1.0.0` answer, as configured by
+/// scripts/test-nodes.sh (host-a serves demo-1 at 5 per token); the relay serves no model.
 #[wasm_bindgen_test]
 async fn node_info_over_the_info_protocol() {
     let bootstrap = node_addr("ws");
-    let relay = peer_of(&bootstrap);
     let sdk = FabstirSdk::new(config_for(&bootstrap)).unwrap();
     call(sdk.start()).await.unwrap();
-    let info = call(sdk.get_node_info(relay)).await.unwrap();
+    let host = call(sdk.dial(node_addr("host-a")))
+        .await
+        .unwrap()
+        .as_string()
+        .unwrap();
+    let info = call(sdk.get_node_info(host)).await.unwrap();
     assert_eq!(get_str(&info, "version"), "0.1.0");
     assert_eq!(get_num(&info, "maxConcurrentJobs"), 4.0);
     assert_eq!(get_num(&info, "currentLoad"), 0.0);
+    assert_eq!(get_str(&info, "computeType"), "cpu");
+    assert!(get_num(&get(&info, "stats"), "tokensGenerated") >= 0.0);
     let models: js_sys::Array = get(&info, "models").into();
     assert_eq!(models.length(), 1);
     let model = models.get(0);
     assert_eq!(get_str(&model, "id"), "demo-1");
-    assert_eq!(get_num(&model, "pricePerToken"), 3.0);
+    assert_eq!(get_num(&model, "pricePerToken"), 5.0);
     assert_eq!(get_num(&model, "maxTokens"), 4096.0);
     assert_eq!(get_str(&model, "backend"), "demo");
+    let relay_info = call(sdk.get_node_info(peer_of(&bootstrap))).await.unwrap();
+    assert_eq!(js_sys::Array::from(&get(&relay_info, "models")).length(), 0);
 
     let stranger = FabstirSdk::new(config_for(&bootstrap))
         .unwrap()

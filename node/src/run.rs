@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use futures::StreamExt;
 use fabstir_protocol::messages;
+use futures::StreamExt;
 use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{ConnectionId, SwarmEvent};
@@ -12,8 +12,8 @@ use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, PeerId, Swarm};
 
 use crate::advertise::Advertiser;
 use crate::config::{LoadedConfig, Reachability};
-use crate::host::Host;
 use crate::error::NodeError;
+use crate::host::Host;
 use crate::identity::Identity;
 use crate::say;
 use crate::swarm::{Behaviour, BehaviourEvent};
@@ -86,10 +86,11 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
             tracing::warn!(%addr, error = %e, "cannot dial bootstrap node");
         }
     }
+    // A relayed host reserves on each bootstrap relay once connected to it.
     let mut relays = RelayedListeners::default();
     if relayed {
         for (peer, addr) in &config.bootstrap_nodes {
-            relays.listen(&mut swarm, *peer, addr.clone());
+            relays.relays.insert(*peer, (addr.clone(), None));
         }
     }
     say(format_args!(
@@ -143,6 +144,7 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
                     }
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
+                    relays.on_connected(&mut swarm, peer_id);
                     tracing::info!(%peer_id, ?connection_id, addr = %endpoint.get_remote_address(), "connection established");
                 }
                 SwarmEvent::ConnectionClosed { peer_id, connection_id, cause, .. } => {
@@ -159,15 +161,13 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
                     }
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
-                    relay::client::Event::ReservationReqAccepted { relay_peer_id, renewal, .. },
+                    relay::client::Event::ReservationReqAccepted { relay_peer_id, renewal: false, .. },
                 )) => {
-                    if !renewal {
-                        for address in relays.circuit_addresses(&relay_peer_id) {
-                            say(format_args!("reachable {}", identity.full_address(&address)));
-                            swarm.add_external_address(address);
-                        }
-                        advertiser.soon();
+                    for address in relays.circuit_addresses(&relay_peer_id) {
+                        say(format_args!("reachable {}", identity.full_address(&address)));
+                        swarm.add_external_address(address);
                     }
+                    advertiser.soon();
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, ref info, .. })) if relays.is_relay(&peer_id) => {
                     relays.learn_addresses(peer_id, &info.listen_addrs);
@@ -261,6 +261,14 @@ impl RelayedListeners {
         self.relays.insert(relay, (addr, listener));
     }
 
+    /// Reserves on `peer` if it is one of our relays and we hold no reservation there.
+    fn on_connected(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId) {
+        if let Some((addr, None)) = self.relays.get(&peer) {
+            let addr = addr.clone();
+            self.listen(swarm, peer, addr);
+        }
+    }
+
     fn is_relay(&self, peer: &PeerId) -> bool {
         self.relays.contains_key(peer)
     }
@@ -278,7 +286,10 @@ impl RelayedListeners {
     }
 
     fn retry_due(&mut self, swarm: &mut Swarm<Behaviour>) {
-        if self.retry_at.is_none_or(|t| tokio::time::Instant::now() < t) {
+        if self
+            .retry_at
+            .is_none_or(|t| tokio::time::Instant::now() < t)
+        {
             return;
         }
         self.retry_at = None;

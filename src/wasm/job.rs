@@ -57,8 +57,11 @@ pub(super) struct JobState {
     canceller: RefCell<Option<Canceller>>,
     cancelling: Cell<bool>,
     /// An `AbortSignal` listener that cancels this job; removed when the job ends.
-    abort: RefCell<Option<(web_sys::AbortSignal, Closure<dyn FnMut()>)>>,
+    abort: RefCell<Option<AbortListener>>,
 }
+
+/// A listener registered on an `AbortSignal`.
+type AbortListener = (web_sys::AbortSignal, Closure<dyn FnMut()>);
 
 impl JobState {
     /// Keeps `listener` (registered on `signal`) until the job ends.
@@ -211,7 +214,10 @@ impl Job {
         let job = Job {
             state: state.clone(),
         };
-        (make_async_iterable(job.into(), Some("tokens".into())), state)
+        (
+            make_async_iterable(job.into(), Some("tokens".into())),
+            state,
+        )
     }
 }
 
@@ -321,8 +327,12 @@ impl Job {
                 let outcome = state.outcome.borrow().clone();
                 match outcome {
                     Some(Ok(_)) => {
-                        let text: String =
-                            state.tokens.borrow().iter().map(|t| t.content.as_str()).collect();
+                        let text: String = state
+                            .tokens
+                            .borrow()
+                            .iter()
+                            .map(|t| t.content.as_str())
+                            .collect();
                         return Ok(text.into());
                     }
                     Some(Err(e)) => return Err(to_js(e)),
@@ -337,7 +347,12 @@ impl Job {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn cancel(&self) -> Promise {
         let state = self.state.clone();
-        future_to_promise(async move { cancel(state).await.map(|()| JsValue::UNDEFINED).map_err(to_js) })
+        future_to_promise(async move {
+            cancel(state)
+                .await
+                .map(|()| JsValue::UNDEFINED)
+                .map_err(to_js)
+        })
     }
 }
 
@@ -353,11 +368,12 @@ pub(super) async fn cancel(state: Rc<JobState>) -> Result<(), SdkError> {
         // The stream already failed: ask over a fresh one.
         None => return state.client.cancel_job(&state.job_id).await,
     }
-    let confirmed = crate::rt::timeout(std::time::Duration::from_millis(CANCEL_CONFIRM_MS), async {
-        while state.outcome.borrow().is_none() {
-            state.changed().await;
-        }
-    });
+    let confirmed =
+        crate::rt::timeout(std::time::Duration::from_millis(CANCEL_CONFIRM_MS), async {
+            while state.outcome.borrow().is_none() {
+                state.changed().await;
+            }
+        });
     confirmed.await.ok_or_else(|| SdkError::Timeout {
         operation: format!("cancel job {}", state.job_id),
         after_ms: CANCEL_CONFIRM_MS,
@@ -400,7 +416,10 @@ impl JobTokens {
     }
 
     /// Ends the iteration early (`break` in `for await`); the job itself goes on.
-    #[wasm_bindgen(js_name = "return", unchecked_return_type = "Promise<IteratorResult<JobToken, undefined>>")]
+    #[wasm_bindgen(
+        js_name = "return",
+        unchecked_return_type = "Promise<IteratorResult<JobToken, undefined>>"
+    )]
     pub fn finish(&self) -> Promise {
         self.position.set(usize::MAX);
         Promise::resolve(&iterator_result(JsValue::UNDEFINED, true))

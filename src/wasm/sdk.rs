@@ -16,14 +16,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::emitter::Emitter;
+use super::job::Job;
 use super::js_error::to_js;
 use crate::client::{Client, EVENT_BUFFER};
-use super::job::Job;
 use crate::config::{SdkConfig, ValidConfig};
 use crate::discovery::DiscoverOptions;
-use crate::negotiation::JobSpec;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
+use crate::negotiation::JobSpec;
 use crate::rt;
 
 enum State {
@@ -207,7 +207,12 @@ impl FabstirSdk {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let peer = parse_peer_id(&peer_id)?;
-            let was = inner.client().map_err(to_js)?.disconnect(peer).await.map_err(to_js)?;
+            let was = inner
+                .client()
+                .map_err(to_js)?
+                .disconnect(peer)
+                .await
+                .map_err(to_js)?;
             Ok(was.into())
         })
     }
@@ -222,7 +227,13 @@ impl FabstirSdk {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let options: DiscoverOptions = options_from_js("options", options)?;
-            to_value(inner.client().map_err(to_js)?.discover_nodes(&options).await)
+            to_value(
+                inner
+                    .client()
+                    .map_err(to_js)?
+                    .discover_nodes(&options)
+                    .await,
+            )
         })
     }
 
@@ -241,7 +252,9 @@ impl FabstirSdk {
             let client = inner.client().map_err(to_js)?;
             let abort = Abort::watch(signal.as_ref());
             if abort.aborted() {
-                return Err(to_js(SdkError::Cancelled("the signal was already aborted".into())));
+                return Err(to_js(SdkError::Cancelled(
+                    "the signal was already aborted".into(),
+                )));
             }
             let negotiated = {
                 let negotiation = client.submit_job(&spec);
@@ -357,13 +370,19 @@ struct StreamOptions {
 
 /// Deserializes an options object strictly: unknown keys and bad values are
 /// `INVALID_ARGUMENT` naming the field.
-fn options_from_js<T: serde::de::DeserializeOwned>(name: &str, value: JsValue) -> Result<T, JsValue> {
-    let value: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| {
-        to_js(SdkError::argument(name, format!("not a plain object: {e}")))
-    })?;
+fn options_from_js<T: serde::de::DeserializeOwned>(
+    name: &str,
+    value: JsValue,
+) -> Result<T, JsValue> {
+    let value: serde_json::Value = serde_wasm_bindgen::from_value(value)
+        .map_err(|e| to_js(SdkError::argument(name, format!("not a plain object: {e}"))))?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { name.to_string() } else { format!("{name}.{path}") };
+        let field = if path == "." {
+            name.to_string()
+        } else {
+            format!("{name}.{path}")
+        };
         to_js(SdkError::argument(field, e.into_inner().to_string()))
     })
 }
@@ -377,9 +396,12 @@ fn split_signal(request: JsValue) -> Result<(JsValue, Option<web_sys::AbortSigna
     if signal.is_undefined() || signal.is_null() {
         return Ok((request, None));
     }
-    let signal: web_sys::AbortSignal = signal
-        .dyn_into()
-        .map_err(|_| to_js(SdkError::argument("request.signal", "must be an AbortSignal")))?;
+    let signal: web_sys::AbortSignal = signal.dyn_into().map_err(|_| {
+        to_js(SdkError::argument(
+            "request.signal",
+            "must be an AbortSignal",
+        ))
+    })?;
     let copy = js_sys::Object::assign(&js_sys::Object::new(), request.unchecked_ref());
     let _ = js_sys::Reflect::delete_property(&copy, &"signal".into());
     Ok((copy.into(), Some(signal)))
@@ -413,8 +435,8 @@ impl Abort {
                     });
                 }
             });
-            let _ = signal
-                .add_event_listener_with_callback("abort", closure.as_ref().unchecked_ref());
+            let _ =
+                signal.add_event_listener_with_callback("abort", closure.as_ref().unchecked_ref());
             closure
         });
         Abort {

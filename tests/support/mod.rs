@@ -1,4 +1,6 @@
 //! Helpers for the browser tests: node addresses from the test script, configs, event recording.
+//! (Each test file uses a different subset.)
+#![allow(dead_code)]
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,12 +11,14 @@ use js_sys::{Function, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-/// An address of the test relay node, handed over by `scripts/test.sh` at compile time.
+/// An address (or id) of a test node, handed over by `scripts/test.sh` at compile time.
 pub fn node_addr(which: &str) -> String {
     let value = match which {
         "ws" => option_env!("FABSTIR_TEST_RELAY_WS"),
         "webrtc" => option_env!("FABSTIR_TEST_RELAY_WEBRTC"),
         "unreachable" => option_env!("FABSTIR_TEST_UNREACHABLE_WS"),
+        "host-a" => option_env!("FABSTIR_TEST_HOST_A_WS"),
+        "host-b-id" => option_env!("FABSTIR_TEST_HOST_B_ID"),
         _ => None,
     };
     value.map(str::to_string).unwrap_or_else(|| {

@@ -86,48 +86,56 @@ fn tokens(
     bytes: impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send + 'static,
     max_tokens: usize,
 ) -> impl futures::Stream<Item = Result<String, BackendError>> + Send {
-    let state = (Box::pin(bytes), SseLines::default(), Vec::<String>::new(), false);
-    stream::unfold(state, move |(mut bytes, mut lines, mut ready, mut done)| async move {
-        loop {
-            if !ready.is_empty() {
-                let token = ready.remove(0);
-                return Some((Ok(token), (bytes, lines, ready, done)));
-            }
-            if done {
-                return None;
-            }
-            let chunk = match bytes.next().await {
-                Some(Ok(chunk)) => chunk,
-                Some(Err(e)) => {
-                    done = true;
-                    let e = BackendError::new(format!("reading the event stream: {e}"));
-                    return Some((Err(e), (bytes, lines, ready, done)));
+    let state = (
+        Box::pin(bytes),
+        SseLines::default(),
+        Vec::<String>::new(),
+        false,
+    );
+    stream::unfold(
+        state,
+        move |(mut bytes, mut lines, mut ready, mut done)| async move {
+            loop {
+                if !ready.is_empty() {
+                    let token = ready.remove(0);
+                    return Some((Ok(token), (bytes, lines, ready, done)));
                 }
-                None => {
-                    done = true;
-                    let e = BackendError::new("the event stream ended before [DONE]");
-                    return Some((Err(e), (bytes, lines, ready, done)));
+                if done {
+                    return None;
                 }
-            };
-            for line in lines.push(&chunk) {
-                match line.and_then(|l| parse_event(&l)) {
-                    Ok(Event::Token(t)) => ready.push(t),
-                    Ok(Event::Nothing) => {}
-                    Ok(Event::Done) => {
+                let chunk = match bytes.next().await {
+                    Some(Ok(chunk)) => chunk,
+                    Some(Err(e)) => {
                         done = true;
-                        break;
-                    }
-                    Err(e) => {
-                        done = true;
-                        ready.clear();
+                        let e = BackendError::new(format!("reading the event stream: {e}"));
                         return Some((Err(e), (bytes, lines, ready, done)));
                     }
+                    None => {
+                        done = true;
+                        let e = BackendError::new("the event stream ended before [DONE]");
+                        return Some((Err(e), (bytes, lines, ready, done)));
+                    }
+                };
+                for line in lines.push(&chunk) {
+                    match line.and_then(|l| parse_event(&l)) {
+                        Ok(Event::Token(t)) => ready.push(t),
+                        Ok(Event::Nothing) => {}
+                        Ok(Event::Done) => {
+                            done = true;
+                            break;
+                        }
+                        Err(e) => {
+                            done = true;
+                            ready.clear();
+                            return Some((Err(e), (bytes, lines, ready, done)));
+                        }
+                    }
                 }
+                // A server that ignores max_tokens must not make us exceed it.
+                ready.truncate(max_tokens);
             }
-            // A server that ignores max_tokens must not make us exceed it.
-            ready.truncate(max_tokens);
-        }
-    })
+        },
+    )
     .take(max_tokens)
 }
 
@@ -146,9 +154,10 @@ impl SseLines {
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
-                out.push(String::from_utf8(line).map_err(|_| {
-                    BackendError::new("the event stream is not valid UTF-8")
-                }));
+                out.push(
+                    String::from_utf8(line)
+                        .map_err(|_| BackendError::new("the event stream is not valid UTF-8")),
+                );
             } else if self.partial.len() >= MAX_LINE {
                 out.push(Err(BackendError::new(format!(
                     "an event stream line exceeds {MAX_LINE} bytes"

@@ -90,9 +90,7 @@ impl Job {
                 None => break (self.end_frame(FinishReason::Cancelled), Outcome::Cancelled),
                 Some(Some(Ok(token))) => {
                     on_token(&token);
-                    self.output()
-                        .tokens
-                        .push((token, super::unix_ms()));
+                    self.output().tokens.push((token, super::unix_ms()));
                     self.changed.send_modify(|v| *v += 1);
                 }
                 Some(Some(Err(e))) => {

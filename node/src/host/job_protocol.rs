@@ -14,7 +14,12 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Handles one job negotiation stream from `peer`.
 pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Result<()> {
-    let request = match tokio::time::timeout(REQUEST_TIMEOUT, frame::read::<_, JobRequest>(&mut stream)).await {
+    let request = match tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        frame::read::<_, JobRequest>(&mut stream),
+    )
+    .await
+    {
         Ok(Ok(Some(r))) => r,
         Ok(Ok(None)) => return Ok(()),
         Ok(Err(e)) => {
@@ -51,7 +56,9 @@ pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Res
             match host.start(offer) {
                 Ok(job) => {
                     tracing::info!(%peer, job = %job.id, "job started");
-                    JobResponse::Started { job_id: job.id.clone() }
+                    JobResponse::Started {
+                        job_id: job.id.clone(),
+                    }
                 }
                 Err(message) => rejected(RejectReason::Busy, message),
             }

@@ -144,7 +144,11 @@ impl Host {
 
     /// Checks `request` from `peer` and makes an offer, holding a slot until it is accepted or
     /// dropped; or says why not.
-    pub fn offer(&self, peer: PeerId, request: JobRequest) -> Result<Offer, (RejectReason, String)> {
+    pub fn offer(
+        &self,
+        peer: PeerId,
+        request: JobRequest,
+    ) -> Result<Offer, (RejectReason, String)> {
         request
             .validate()
             .map_err(|m| (RejectReason::InvalidRequest, m))?;

@@ -20,7 +20,12 @@ const BATCH: usize = 256;
 /// Handles one token stream from `peer`.
 pub async fn serve(host: Host, peer: PeerId, stream: Stream) -> std::io::Result<()> {
     let (mut reader, mut writer) = stream.split();
-    let request = match tokio::time::timeout(REQUEST_TIMEOUT, frame::read::<_, StreamRequest>(&mut reader)).await {
+    let request = match tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        frame::read::<_, StreamRequest>(&mut reader),
+    )
+    .await
+    {
         Ok(Ok(Some(r))) => r,
         Ok(Ok(None)) => return Ok(()),
         Ok(Err(e)) => {
@@ -33,7 +38,10 @@ pub async fn serve(host: Host, peer: PeerId, stream: Stream) -> std::io::Result<
     let Some(job) = host.job(&request.job_id, &peer) else {
         let frame = error(
             "JOB_NOT_FOUND",
-            format!("no job {} for this peer (it may have expired)", request.job_id),
+            format!(
+                "no job {} for this peer (it may have expired)",
+                request.job_id
+            ),
         );
         frame::write(&mut writer, &frame)
             .await
@@ -50,7 +58,10 @@ pub async fn serve(host: Host, peer: PeerId, stream: Stream) -> std::io::Result<
         if cursor > snapshot.total && snapshot.end.is_some() {
             let frame = error(
                 "INVALID_REQUEST",
-                format!("resumeFrom {cursor} is beyond the job's {} tokens", snapshot.total),
+                format!(
+                    "resumeFrom {cursor} is beyond the job's {} tokens",
+                    snapshot.total
+                ),
             );
             write_all(&mut writer, &[frame]).await?;
             return writer.close().await;

@@ -1,0 +1,59 @@
+# The test network on 127.0.0.1; source it after env.sh and nodes.sh, then call test_nodes_start.
+#   relay   49101 tcp, 49102 ws, 49103 webrtc-direct: relay, bootstrap and DHT server, no models.
+#   host-a  49111-49113: hosts demo-1 at 5 per token, directly reachable (DHT server).
+#   host-b  49121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
+#           through the relay (it advertises /p2p-circuit addresses and no direct ones).
+# Exports the addresses the browser tests are compiled with (FABSTIR_TEST_*).
+
+test_nodes_start() {
+  node_init relay 49101 49102 49103
+  node_init host-a 49111 49112 49113
+  node_init host-b 49121 49122 49123
+  node_config relay <<YAML
+listen: [/ip4/127.0.0.1/tcp/49101, /ip4/127.0.0.1/tcp/49102/ws, /ip4/127.0.0.1/udp/49103/webrtc-direct]
+mdns: { enabled: false }
+# Short reservations, so that the browser tests see the SDK renew one.
+relay: { reservation_duration_secs: 8 }
+YAML
+  node_start relay
+  local relay_tcp
+  relay_tcp="$(node_addr relay tcp)"
+  node_config host-a <<YAML
+listen: [/ip4/127.0.0.1/tcp/49111, /ip4/127.0.0.1/tcp/49112/ws, /ip4/127.0.0.1/udp/49113/webrtc-direct]
+bootstrap_nodes: [$relay_tcp]
+mdns: { enabled: false }
+relay: { enabled: false }
+host:
+  reachability: direct
+  models:
+    - { id: demo-1, price_per_token: 5, max_tokens: 4096, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
+YAML
+  node_config host-b <<YAML
+listen: [/ip4/127.0.0.1/tcp/49121]
+bootstrap_nodes: [$relay_tcp]
+mdns: { enabled: false }
+relay: { enabled: false }
+host:
+  reachability: relayed
+  max_concurrent_jobs: 8
+  models:
+    - { id: demo-1, price_per_token: 3, max_tokens: 4096, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
+    - { id: demo-slow, price_per_token: 1, max_tokens: 60000, backend: { kind: demo, seed: 22, tokens_per_second: 200 } }
+YAML
+  node_start host-a
+  node_start host-b
+  # Discovery tests need the provider records in the DHT before they run.
+  node_wait host-a "advertised demo-1"
+  node_wait host-b "advertised demo-1"
+  node_wait host-b "advertised demo-slow"
+  export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"
+  export FABSTIR_TEST_RELAY_WEBRTC="$(node_addr relay webrtc)"
+  # Nothing listens on port 49199: dials there are refused.
+  export FABSTIR_TEST_UNREACHABLE_WS="/ip4/127.0.0.1/tcp/49199/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
+  export FABSTIR_TEST_HOST_A_WS="$(node_addr host-a ws)"
+  export FABSTIR_TEST_HOST_B_ID="$(node_addr host-b tcp)"
+  FABSTIR_TEST_HOST_B_ID="${FABSTIR_TEST_HOST_B_ID##*/p2p/}"
+  echo "relay:  $FABSTIR_TEST_RELAY_WS" >&2
+  echo "host-a: $FABSTIR_TEST_HOST_A_WS" >&2
+  echo "host-b: $FABSTIR_TEST_HOST_B_ID (relayed)" >&2
+}
