@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the README's demo command, loads the page in headless Chromium and checks that it
-# connected to the local node (status "connected" and the node listed as a peer).
+# Runs the README's demo command, loads the page in headless Chromium with ?autorun=1 and checks
+# that it connected to the local relay, found the demo host through the DHT and streamed a
+# whole job from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -17,12 +18,12 @@ until grep -q "demo ready" "$out"; do
 done
 log "demo ready after $(( $(date +%s) - started )) s"
 node_peer="$(grep -o 'p2p/12D3[A-Za-z0-9]*' "$out" | tail -1 | cut -d/ -f2)"
-profile="$(mktemp -d)"
-# The same Chromium flags as the browser tests: one list, in webdriver.json.
-mapfile -t flags < <(python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["goog:chromeOptions"]["args"]))' webdriver.json)
-dom="$(timeout 90 /usr/bin/chromium "${flags[@]}" --user-data-dir="$profile" \
-  --virtual-time-budget=20000 --dump-dom "http://127.0.0.1:$port/" 2>/dev/null)"
-rm -rf "$profile"
-grep -q 'data-state="connected"' <<<"$dom" || { echo "demo page did not connect:" >&2; grep -o 'id="status".\{0,200\}' <<<"$dom" >&2; exit 1; }
-grep -q "<td>$node_peer</td><td>websocket</td>" <<<"$dom" || { echo "demo page does not list node $node_peer" >&2; exit 1; }
-log "demo page connected to $node_peer in headless Chromium"
+state="$(timeout 180 python3 scripts/check-demo-page.py "http://127.0.0.1:$port/?autorun=1" 120)"
+field() { python3 -c 'import json, sys; v = json.loads(sys.argv[1]); print(json.dumps(v[sys.argv[2]]) if not isinstance(v[sys.argv[2]], str) else v[sys.argv[2]])' "$state" "$1"; }
+host_peer="$("$CARGO_TARGET_DIR/debug/fabstir-node" info --config "$FABSTIR_CACHE/nodes/demo-host/config.yaml" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["peerId"])')"
+[ "$(field status)" = connected ] || { echo "demo page did not connect: $state" >&2; exit 1; }
+[ "$(field jobState)" = done ] || { echo "demo job did not finish: $state" >&2; exit 1; }
+grep -q "\"$host_peer\", \"2\", \"[0-9.]* ms\", \"relay circuit\"" <<<"$(field hosts)" || { echo "demo page did not find host $host_peer through the relay: $state" >&2; exit 1; }
+stats="$(field jobStats)"
+grep -q '^120 tokens' <<<"$stats" || { echo "demo job stats: $stats" >&2; exit 1; }
+log "demo page connected to $node_peer, found host $host_peer through the DHT and streamed: $stats"

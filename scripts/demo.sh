@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The demo: builds the package, starts a local fabstir-node on built-in defaults and serves
-# www/ (which connects to it from the browser). Prints the URL; Ctrl-C stops everything.
+# The demo: builds the package, starts a local relay node on built-in defaults and a host that
+# serves demo-1 with the node's built-in demo generator, reachable only through the relay, and
+# serves www/ (which finds the host through the DHT and streams from it). Prints the URL;
+# Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -11,6 +13,19 @@ source scripts/nodes.sh
 trap nodes_stop EXIT
 node_init demo 4001 4002 4003
 node_start demo
+node_init demo-host 4011 4012 4013
+node_config demo-host <<YAML
+listen: [/ip4/127.0.0.1/tcp/4011]
+bootstrap_nodes: [$(node_addr demo tcp)]
+mdns: { enabled: false }
+relay: { enabled: false }
+host:
+  reachability: relayed
+  models:
+    - { id: demo-1, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 1, tokens_per_second: 25 } }
+YAML
+node_start demo-host
+node_wait demo-host "advertised demo-1"
 rm -rf www/pkg && cp -r pkg www/pkg
 python3 - "$(node_addr demo ws)" "$(node_addr demo webrtc)" > www/nodes.json <<'PY'
 import json, sys
