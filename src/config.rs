@@ -353,6 +353,14 @@ mod tests {
             "p2pConfig.retryDelay"
         );
         assert_eq!(
+            field_of(with_p2p(json!({ "discoveryCacheTtl": 3_600_001 }))),
+            "p2pConfig.discoveryCacheTtl"
+        );
+        assert_eq!(
+            field_of(with_p2p(json!({ "streamStallTimeout": 0 }))),
+            "p2pConfig.streamStallTimeout"
+        );
+        assert_eq!(
             field_of(with_p2p(json!({ "listenAddresses": ["x"] }))),
             "p2pConfig.listenAddresses[0]"
         );

@@ -220,6 +220,14 @@ fn every_bad_config_throws_invalid_config_naming_the_field() {
             format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"retryDelay":"1s"}}}}"#),
             "p2pConfig.retryDelay",
         ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"discoveryCacheTtl":3600001}}}}"#),
+            "p2pConfig.discoveryCacheTtl",
+        ),
+        (
+            format!(r#"{{"p2pConfig":{{"bootstrapNodes":["{ws}"],"streamStallTimeout":0}}}}"#),
+            "p2pConfig.streamStallTimeout",
+        ),
     ];
     for (json, field) in cases {
         let err = match FabstirSdk::new(js_config(&json)) {
