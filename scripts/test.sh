@@ -33,7 +33,7 @@ test_nodes_start
 
 log "browser tests (wasm-pack test --headless --chrome, debug build)"
 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
-  wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver .
+  wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver . -- --nocapture
 
 log "demo: the README's demo command serves a page that connects"
 nodes_stop

@@ -163,7 +163,7 @@ async fn discovers_both_hosts_through_the_dht_and_filters() {
 #[wasm_bindgen_test]
 async fn negotiates_the_cheaper_host_and_streams_2000_tokens_through_the_relay() {
     let sdk = started_sdk().await;
-    let recorder = Recorder::attach(&sdk, &["job:negotiated", "stream:end"]);
+    let recorder = Recorder::attach(&sdk, &["job:negotiated", "stream:token", "stream:end"]);
     // Warm the discovery cache, so the figures below are negotiation and streaming only.
     call(sdk.discover_nodes(request(r#"{ "modelId": "demo-1" }"#)))
         .await
@@ -408,6 +408,14 @@ async fn cancel_and_abort_stop_generation_on_the_host() {
     while get_num(&job, "tokenCount") < 50.0 {
         gloo_timers::future::sleep(Duration::from_millis(20)).await;
     }
+    let busy = call(sdk.get_node_info(node_addr("host-b-id")))
+        .await
+        .unwrap();
+    assert_eq!(
+        get_num(&busy, "currentLoad"),
+        1.0,
+        "a running job holds a slot"
+    );
     call(
         method(&job, "cancel")
             .call0(&job)

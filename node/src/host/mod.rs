@@ -268,3 +268,132 @@ pub fn unix_ms() -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fabstir_protocol::messages::StreamFrame;
+
+    fn host(max_jobs: u32, tokens_per_second: f64) -> Host {
+        let text = format!(
+            "host:\n  max_concurrent_jobs: {max_jobs}\n  offer_ttl_secs: 1\n  token_retention_secs: 1\n  models:\n    - {{ id: m, price_per_token: 3, max_tokens: 100, backend: {{ kind: demo, seed: 5, tokens_per_second: {tokens_per_second} }} }}\n"
+        );
+        Host::new(&crate::config::parse(std::path::Path::new("c.yaml"), &text).unwrap()).unwrap()
+    }
+
+    fn request(max_tokens: u32, max_price: u64) -> JobRequest {
+        JobRequest {
+            model_id: "m".into(),
+            prompt: "p".into(),
+            max_tokens,
+            temperature: 0.5,
+            top_p: 1.0,
+            max_price_per_token: max_price,
+        }
+    }
+
+    #[tokio::test]
+    async fn offers_are_refused_with_the_right_reason() {
+        let h = host(1, 0.0);
+        let peer = PeerId::random();
+        let reason = |r: JobRequest| h.offer(peer, r).err().map(|e| e.0);
+        assert_eq!(reason(request(10, 2)), Some(RejectReason::PriceTooLow));
+        assert_eq!(reason(request(101, 9)), Some(RejectReason::InvalidRequest));
+        assert_eq!(reason(request(0, 9)), Some(RejectReason::InvalidRequest));
+        let other = JobRequest {
+            model_id: "x".into(),
+            ..request(10, 9)
+        };
+        assert_eq!(reason(other), Some(RejectReason::UnsupportedModel));
+        let offer = h.offer(peer, request(10, 9)).unwrap();
+        assert_eq!(offer.price_per_token, 3);
+        assert_eq!(h.info().current_load, 1);
+        assert_eq!(reason(request(10, 9)), Some(RejectReason::Busy));
+        drop(offer);
+        assert_eq!(h.info().current_load, 0, "a dropped offer frees its slot");
+        assert!(h.offer(peer, request(10, 9)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_to_its_end_is_kept_then_forgotten_and_is_private() {
+        let h = host(2, 0.0);
+        let owner = PeerId::random();
+        let job = h.start(h.offer(owner, request(40, 9)).unwrap()).unwrap();
+        let mut changed = job.subscribe();
+        while job.snapshot(0, 0).end.is_none() {
+            changed.changed().await.unwrap();
+        }
+        let snap = job.snapshot(38, 10);
+        assert_eq!(snap.total, 40);
+        assert_eq!(snap.tokens.len(), 2);
+        assert!(matches!(
+            snap.tokens[0],
+            StreamFrame::Token { index: 38, .. }
+        ));
+        assert!(matches!(
+            snap.end,
+            Some(StreamFrame::End {
+                total_tokens: 40,
+                finish_reason: fabstir_protocol::messages::FinishReason::Length,
+                ..
+            })
+        ));
+        let text: String = job
+            .snapshot(0, 100)
+            .tokens
+            .into_iter()
+            .map(|t| match t {
+                StreamFrame::Token { content, .. } => content,
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(text, fabstir_protocol::demo::demo_text(5, "p", 40));
+        assert!(
+            h.job(&job.id, &PeerId::random()).is_none(),
+            "another peer cannot see it"
+        );
+        assert!(h.job(&job.id, &owner).is_some());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let stats = h.info().stats;
+        assert_eq!(
+            (
+                stats.jobs_started,
+                stats.jobs_completed,
+                stats.tokens_generated
+            ),
+            (1, 1, 40)
+        );
+        assert_eq!(h.info().current_load, 0);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        h.sweep();
+        assert_eq!(h.jobs_kept(), 0, "forgotten after the retention time");
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_generation_and_expired_offers_do_not_start() {
+        let h = host(2, 100.0);
+        let job = h
+            .start(h.offer(PeerId::random(), request(100, 9)).unwrap())
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        job.cancel();
+        let mut changed = job.subscribe();
+        while job.snapshot(0, 0).end.is_none() {
+            changed.changed().await.unwrap();
+        }
+        let generated = h.info().stats.tokens_generated;
+        assert!(generated < 30, "{generated} tokens");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let stats = h.info().stats;
+        assert_eq!(
+            stats.tokens_generated, generated,
+            "nothing generated after cancel"
+        );
+        assert_eq!(stats.jobs_cancelled, 1);
+
+        let offer = h.offer(PeerId::random(), request(10, 9)).unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(h.start(offer).is_err(), "the offer expired");
+        assert_eq!(h.info().current_load, 0);
+    }
+}
