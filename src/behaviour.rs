@@ -31,11 +31,11 @@ impl Behaviour {
         let peer_id = key.public().to_peer_id();
         let kad = config.enable_dht.then(|| {
             let protocol = StreamProtocol::new(fabstir_protocol::KAD_PROTOCOL);
-            let mut kad = kad::Behaviour::with_config(
-                peer_id,
-                MemoryStore::new(peer_id),
-                kad::Config::new(protocol),
-            );
+            let mut kad_config = kad::Config::new(protocol);
+            // A lookup may not outlast the caller's patience.
+            kad_config.set_query_timeout(config.request_timeout);
+            let mut kad =
+                kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad_config);
             kad.set_mode(Some(kad::Mode::Client));
             kad
         });

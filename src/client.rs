@@ -24,6 +24,9 @@ const COMMAND_BUFFER: usize = 64;
 /// Events waiting for the page; beyond this they are counted as dropped, never block the loop.
 pub const EVENT_BUFFER: usize = 1024;
 
+/// Providers of one model probed per discovery (each costs a connection and two requests).
+const MAX_PROBES: usize = 20;
+
 /// A cheap, cloneable handle to a running SDK network stack.
 #[derive(Clone)]
 pub struct Client {
@@ -271,13 +274,16 @@ impl Client {
                 })
             }
         };
-        let probes = providers.into_iter().map(|peer| async move {
-            let probed = self.probe(peer, model_id).await;
-            if let Err(e) = &probed {
-                tracing::debug!(%peer, error = %e, "provider did not qualify");
-            }
-            probed.ok()
-        });
+        let probes = providers
+            .into_iter()
+            .take(MAX_PROBES)
+            .map(|peer| async move {
+                let probed = self.probe(peer, model_id).await;
+                if let Err(e) = &probed {
+                    tracing::debug!(%peer, error = %e, "provider did not qualify");
+                }
+                probed.ok()
+            });
         let nodes: Vec<DiscoveredNode> = futures::future::join_all(probes)
             .await
             .into_iter()
@@ -347,23 +353,23 @@ impl Client {
                 reason: "no host advertises it in the DHT".into(),
             });
         }
-        let mut candidates: Vec<Candidate> = Vec::new();
-        for node in crate::discovery::select(nodes, &DiscoverOptions::default(), |_| 0.5) {
-            let Ok(peer) = node.peer_id.parse::<PeerId>() else {
-                continue;
-            };
-            // A cached host may have gone; reconnecting is part of asking it.
-            if self.connect(peer).await.is_ok() {
-                candidates.push(Candidate {
-                    peer,
-                    latency: node.latency,
-                    advertised_price: node.capabilities.price_per_token,
-                });
-            }
-            if candidates.len() == crate::negotiation::MAX_CANDIDATES {
-                break;
-            }
-        }
+        // A cached host may have gone: reconnect to the best few at once and ask those that answer.
+        let best: Vec<DiscoveredNode> =
+            crate::discovery::select(nodes, &DiscoverOptions::default(), |_| 0.5)
+                .into_iter()
+                .take(crate::negotiation::MAX_CANDIDATES)
+                .collect();
+        let reachable = futures::future::join_all(best.into_iter().map(|node| async move {
+            let peer = node.peer_id.parse::<PeerId>().ok()?;
+            self.connect(peer).await.ok()?;
+            Some(Candidate {
+                peer,
+                latency: node.latency,
+                advertised_price: node.capabilities.price_per_token,
+            })
+        }))
+        .await;
+        let candidates: Vec<Candidate> = reachable.into_iter().flatten().collect();
         if candidates.is_empty() {
             return Err(SdkError::NoNodesAvailable {
                 model_id: spec.model_id.clone(),
