@@ -53,8 +53,8 @@ pub enum StreamEvent {
 }
 
 /// Reads a job's frames and checks that indexes run on without gap or repeat.
-pub struct TokenReader {
-    reader: ReadHalf<Stream>,
+pub struct TokenReader<R = ReadHalf<Stream>> {
+    reader: R,
     peer: PeerId,
     job_id: String,
     next_index: u64,
@@ -93,21 +93,26 @@ pub async fn open(
         .map_err(|e| failed(e.to_string()))?;
     let (reader, writer) = stream.split();
     Ok((
-        TokenReader {
-            reader,
-            peer,
-            job_id: job_id.to_string(),
-            next_index: resume_from,
-            stall,
-            done: false,
-        },
+        TokenReader::new(reader, peer, job_id, resume_from, stall),
         Canceller {
             writer: Arc::new(Mutex::new(writer)),
         },
     ))
 }
 
-impl TokenReader {
+impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
+    /// A reader of `job_id`'s frames from `reader`, expecting token `next_index` first.
+    pub fn new(reader: R, peer: PeerId, job_id: &str, next_index: u64, stall: Duration) -> Self {
+        TokenReader {
+            reader,
+            peer,
+            job_id: job_id.to_string(),
+            next_index,
+            stall,
+            done: false,
+        }
+    }
+
     /// The index of the next token expected.
     pub fn next_index(&self) -> u64 {
         self.next_index
@@ -212,5 +217,139 @@ impl Canceller {
             peer_id: String::new(),
             reason: format!("cannot send cancel: {e}"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fabstir_protocol::frame::encode;
+
+    fn token(index: u64) -> StreamFrame {
+        StreamFrame::Token {
+            index,
+            content: format!(" t{index}"),
+            timestamp: 1,
+        }
+    }
+
+    fn end(total_tokens: u64) -> StreamFrame {
+        StreamFrame::End {
+            total_tokens,
+            duration: 5,
+            finish_reason: FinishReason::Length,
+        }
+    }
+
+    fn reader(frames: &[StreamFrame], from: u64) -> TokenReader<futures::io::Cursor<Vec<u8>>> {
+        let bytes: Vec<u8> = frames.iter().flat_map(|f| encode(f).unwrap()).collect();
+        TokenReader::new(
+            futures::io::Cursor::new(bytes),
+            PeerId::random(),
+            "j",
+            from,
+            Duration::from_secs(5),
+        )
+    }
+
+    async fn read_all<R: futures::AsyncRead + Unpin>(
+        mut r: TokenReader<R>,
+    ) -> (u64, Result<StreamEnd, SdkError>) {
+        let mut tokens = 0;
+        loop {
+            match r.next().await {
+                Ok(StreamEvent::Token(_)) => tokens += 1,
+                Ok(StreamEvent::End(e)) => return (tokens, Ok(e)),
+                Err(e) => return (tokens, Err(e)),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_well_formed_stream_ends_with_its_end() {
+        let (n, end) = read_all(reader(&[token(3), token(4), end(5)], 3)).await;
+        assert_eq!(n, 2);
+        assert_eq!(end.unwrap().total_tokens, 5);
+    }
+
+    #[tokio::test]
+    async fn gaps_repeats_and_wrong_totals_fail_the_stream() {
+        for frames in [
+            vec![token(0), token(2), end(3)],
+            vec![token(0), token(0), end(2)],
+            vec![token(0), token(1), end(3)],
+        ] {
+            let (_, result) = read_all(reader(&frames, 0)).await;
+            assert_eq!(result.unwrap_err().code(), "STREAM_FAILED", "{frames:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn error_frames_and_early_ends_are_typed() {
+        let not_found = StreamFrame::Error {
+            code: "JOB_NOT_FOUND".into(),
+            message: "gone".into(),
+            recoverable: false,
+        };
+        let (_, r) = read_all(reader(&[not_found], 0)).await;
+        assert_eq!(r.unwrap_err().code(), "JOB_NOT_FOUND");
+        let failed = StreamFrame::Error {
+            code: "BACKEND_FAILED".into(),
+            message: "oom".into(),
+            recoverable: false,
+        };
+        let (_, r) = read_all(reader(&[token(0), failed], 0)).await;
+        let e = r.unwrap_err();
+        assert_eq!(e.code(), "STREAM_FAILED");
+        assert!(e.to_string().contains("BACKEND_FAILED: oom"));
+        let (n, r) = read_all(reader(&[token(0)], 0)).await;
+        assert_eq!((n, r.unwrap_err().code()), (1, "STREAM_FAILED"));
+        let mut bytes = encode(&token(0)).unwrap();
+        bytes.truncate(bytes.len() - 3);
+        let r = TokenReader::new(
+            futures::io::Cursor::new(bytes),
+            PeerId::random(),
+            "j",
+            0,
+            Duration::from_secs(1),
+        );
+        assert!(read_all(r)
+            .await
+            .1
+            .unwrap_err()
+            .to_string()
+            .contains("TRUNCATED"));
+    }
+
+    /// A reader that never yields a byte.
+    struct Silent;
+
+    impl futures::AsyncRead for Silent {
+        fn poll_read(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            _: &mut [u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::task::Poll::Pending
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_stream_times_out() {
+        let r = TokenReader::new(
+            Silent,
+            PeerId::random(),
+            "j",
+            0,
+            Duration::from_millis(1200),
+        );
+        let started = std::time::Instant::now();
+        let (_, result) = read_all(r).await;
+        assert_eq!(result.unwrap_err().code(), "TIMEOUT");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(1200) && waited < Duration::from_millis(1900),
+            "{waited:?}"
+        );
     }
 }
