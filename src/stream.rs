@@ -220,7 +220,7 @@ impl Canceller {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use fabstir_protocol::frame::encode;
