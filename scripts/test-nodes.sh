@@ -1,6 +1,7 @@
 # The test network on 127.0.0.1; source it after env.sh and nodes.sh, then call test_nodes_start.
 #   relay   49101 tcp, 49102 ws, 49103 webrtc-direct: relay, bootstrap and DHT server, no models.
 #   host-a  49111-49113: hosts demo-1 at 5 per token, directly reachable (DHT server).
+#   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
 #   host-b  49121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
 # Exports the addresses the browser tests are compiled with (FABSTIR_TEST_*).
@@ -14,6 +15,7 @@ listen: [/ip4/127.0.0.1/tcp/49101, /ip4/127.0.0.1/tcp/49102/ws, /ip4/127.0.0.1/u
 mdns: { enabled: false }
 # Short reservations, so that the browser tests see the SDK renew one.
 relay: { reservation_duration_secs: 8 }
+metrics: { enabled: true, listen: "127.0.0.1:49109" }
 YAML
   node_start relay
   local relay_tcp
@@ -23,6 +25,7 @@ listen: [/ip4/127.0.0.1/tcp/49111, /ip4/127.0.0.1/tcp/49112/ws, /ip4/127.0.0.1/u
 bootstrap_nodes: [$relay_tcp]
 mdns: { enabled: false }
 relay: { enabled: false }
+metrics: { enabled: true, listen: "127.0.0.1:49119" }
 host:
   reachability: direct
   models:
@@ -33,6 +36,7 @@ listen: [/ip4/127.0.0.1/tcp/49121]
 bootstrap_nodes: [$relay_tcp]
 mdns: { enabled: false }
 relay: { enabled: false }
+metrics: { enabled: true, listen: "127.0.0.1:49129" }
 host:
   reachability: relayed
   max_concurrent_jobs: 8

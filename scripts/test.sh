@@ -35,6 +35,9 @@ log "browser tests (wasm-pack test --headless --chrome, debug build)"
 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
   wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver . -- --nocapture
 
+log "node metrics: the test nodes counted what the browser tests did (Prometheus endpoints)"
+python3 scripts/check-metrics.py
+
 log "demo: the README's demo command serves a page that connects"
 nodes_stop
 scripts/check-demo.sh

@@ -184,7 +184,7 @@ pub async fn negotiate(
     if let Some((c, reason, message)) = rejections.into_iter().next() {
         return Err(SdkError::NodeRejected {
             peer_id: c.peer.to_string(),
-            reason: reason_code(reason).into(),
+            reason: fabstir_protocol::messages::reject_reason_code(reason).into(),
             message,
         });
     }
@@ -196,16 +196,6 @@ pub async fn negotiate(
             failures.join("; ")
         },
     })
-}
-
-/// The wire name of a rejection reason.
-pub fn reason_code(reason: RejectReason) -> &'static str {
-    match reason {
-        RejectReason::Busy => "busy",
-        RejectReason::PriceTooLow => "price_too_low",
-        RejectReason::UnsupportedModel => "unsupported_model",
-        RejectReason::InvalidRequest => "invalid_request",
-    }
 }
 
 async fn ask(

@@ -32,6 +32,27 @@ pub struct NodeConfig {
     pub log: LogConfig,
     /// The LLM host role: models served and job limits.
     pub host: HostConfig,
+    /// The Prometheus metrics endpoint.
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus metrics endpoint (`GET /metrics`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Whether to serve it.
+    pub enabled: bool,
+    /// The TCP address to serve it on, e.g. `127.0.0.1:9464`.
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: false,
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
 }
 
 /// The LLM host role. With no models the node is a relay/bootstrap node only.
@@ -214,6 +235,7 @@ impl Default for NodeConfig {
             connection: ConnectionConfig::default(),
             log: LogConfig::default(),
             host: HostConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -495,6 +517,12 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
             return Err(err(field, "must be greater than 0".into()));
         }
     }
+    if let Err(e) = raw.metrics.listen.parse::<std::net::SocketAddr>() {
+        return Err(err(
+            "metrics.listen",
+            format!("{:?} is not an ip:port address: {e}", raw.metrics.listen),
+        ));
+    }
     if h.reachability == Reachability::Relayed && raw.bootstrap_nodes.is_empty() {
         return Err(err(
             "host.reachability",
@@ -645,6 +673,12 @@ host:
   offer_ttl_secs: {ots}
   # Our models are announced again as DHT provider records this often.
   advertise_interval_secs: {ais}
+
+# Prometheus metrics (connections, bandwidth by transport, relay, DHT, jobs by outcome, tokens,
+# time to first token) at http://<listen>/metrics.
+metrics:
+  enabled: false
+  listen: {ml}
 ",
         key = d.identity.key_file.display(),
         cert = d.identity.webrtc_cert_file.display(),
@@ -667,6 +701,7 @@ host:
         trs = d.host.token_retention_secs,
         ots = d.host.offer_ttl_secs,
         ais = d.host.advertise_interval_secs,
+        ml = d.metrics.listen,
     )
 }
 
@@ -749,6 +784,10 @@ mod tests {
         assert_eq!(
             field_of("host:\n  token_retention_secs: 0\n"),
             "host.token_retention_secs"
+        );
+        assert_eq!(
+            field_of("metrics:\n  listen: localhost\n"),
+            "metrics.listen"
         );
     }
 

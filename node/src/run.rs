@@ -15,13 +15,29 @@ use crate::config::{LoadedConfig, Reachability};
 use crate::error::NodeError;
 use crate::host::Host;
 use crate::identity::Identity;
+use crate::metrics::HostMetrics;
 use crate::say;
 use crate::swarm::{Behaviour, BehaviourEvent};
 
 /// Runs the node until SIGINT or SIGTERM.
 pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
-    let host = Host::new(&config)?;
-    let mut swarm = crate::swarm::build(&config, &identity).await?;
+    let mut registry = prometheus_client::registry::Registry::default();
+    let host_metrics = HostMetrics::default();
+    host_metrics.register(registry.sub_registry_with_prefix("fabstir"));
+    let host = Host::new(&config, host_metrics)?;
+    let mut swarm = crate::swarm::build(&config, &identity, &mut registry).await?;
+    let mut p2p_metrics = libp2p::metrics::Metrics::new(&mut registry);
+    if config.raw.metrics.enabled {
+        // Validated at load.
+        let addr = config
+            .raw
+            .metrics
+            .listen
+            .parse()
+            .map_err(|e| NodeError::Network(format!("metrics.listen: {e}")))?;
+        let bound = crate::metrics::serve(addr, std::sync::Arc::new(registry)).await?;
+        say(format_args!("metrics http://{bound}/metrics"));
+    }
     let control = swarm.behaviour().stream.new_control();
     tokio::spawn(serve_streams(
         control.clone(),
@@ -122,7 +138,9 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
                 }
                 relays.retry_due(&mut swarm);
             }
-            event = swarm.select_next_some() => match event {
+            event = swarm.select_next_some() => {
+                record(&mut p2p_metrics, &event);
+                match event {
                 SwarmEvent::NewListenAddr { listener_id, address } => {
                     say(format_args!("listening {}", identity.full_address(&address)));
                     if announce_listen_addresses {
@@ -177,11 +195,24 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
                 }
                 SwarmEvent::Behaviour(event) => on_behaviour_event(&mut swarm, &mut liveness, event),
                 _ => {}
-            },
+            }},
         }
     }
     say(format_args!("shutting down"));
     Ok(())
+}
+
+/// Counts a swarm event and the protocol events libp2p's metrics know.
+fn record(metrics: &mut libp2p::metrics::Metrics, event: &SwarmEvent<BehaviourEvent>) {
+    use libp2p::metrics::Recorder;
+    metrics.record(event);
+    match event {
+        SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => metrics.record(e),
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(e)) => metrics.record(e),
+        SwarmEvent::Behaviour(BehaviourEvent::Ping(e)) => metrics.record(e),
+        SwarmEvent::Behaviour(BehaviourEvent::Relay(e)) => metrics.record(e),
+        _ => {}
+    }
 }
 
 /// How often finished jobs past their retention time are forgotten.

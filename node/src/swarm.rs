@@ -49,10 +49,12 @@ pub fn relay_config(config: &LoadedConfig) -> relay::Config {
     }
 }
 
-/// Builds the swarm: transports, behaviours and connection settings from `config`.
+/// Builds the swarm: transports (bandwidth counted into `registry`), behaviours and connection
+/// settings from `config`.
 pub async fn build(
     config: &LoadedConfig,
     identity: &Identity,
+    registry: &mut prometheus_client::registry::Registry,
 ) -> Result<Swarm<Behaviour>, NodeError> {
     let net = |e: &dyn std::fmt::Display| NodeError::Network(e.to_string());
     let certificate = identity.certificate.clone();
@@ -78,6 +80,7 @@ pub async fn build(
         .map_err(|e| net(&e))?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| net(&e))?
+        .with_bandwidth_metrics(registry)
         .with_behaviour(|key, relay_client| {
             let peer_id = key.public().to_peer_id();
             let relay = config.raw.relay.enabled.then(|| relay::Behaviour::new(peer_id, relay_config(config)));

@@ -155,6 +155,16 @@ pub enum RejectReason {
     InvalidRequest,
 }
 
+/// The wire name of a rejection reason, e.g. `price_too_low`.
+pub fn reject_reason_code(reason: RejectReason) -> &'static str {
+    match reason {
+        RejectReason::Busy => "busy",
+        RejectReason::PriceTooLow => "price_too_low",
+        RejectReason::UnsupportedModel => "unsupported_model",
+        RejectReason::InvalidRequest => "invalid_request",
+    }
+}
+
 /// The host's answer to a [`JobRequest`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]

@@ -72,12 +72,12 @@ impl Job {
     }
 
     /// Drives `tokens` into the job's output until they end, fail or the job is cancelled;
-    /// `on_token` is called per token generated.
+    /// `on_token` is called per token generated with the count so far and the time since start.
     pub(crate) async fn run(
         &self,
         mut tokens: BoxStream<'static, Result<String, BackendError>>,
         max_tokens: u32,
-        on_token: impl Fn(&str),
+        on_token: impl Fn(usize, Duration),
     ) -> Outcome {
         let mut cancel = self.cancel.subscribe();
         let (end, outcome) = loop {
@@ -89,8 +89,12 @@ impl Job {
             match next {
                 None => break (self.end_frame(FinishReason::Cancelled), Outcome::Cancelled),
                 Some(Some(Ok(token))) => {
-                    on_token(&token);
-                    self.output().tokens.push((token, super::unix_ms()));
+                    let n = {
+                        let mut out = self.output();
+                        out.tokens.push((token, super::unix_ms()));
+                        out.tokens.len()
+                    };
+                    on_token(n, self.started.elapsed());
                     self.changed.send_modify(|v| *v += 1);
                 }
                 Some(Some(Err(e))) => {

@@ -2,7 +2,6 @@
 //! serving the job and stream protocols.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use libp2p::PeerId;
 use crate::backend::{self, Backend, Generation};
 use crate::config::{LoadedConfig, NodeConfig};
 use crate::error::NodeError;
+use crate::metrics::HostMetrics;
 
 pub mod job;
 pub mod job_protocol;
@@ -38,7 +38,7 @@ struct Inner {
     offer_ttl: Duration,
     retention: Duration,
     state: Mutex<State>,
-    stats: Stats,
+    metrics: HostMetrics,
 }
 
 #[derive(Default)]
@@ -48,15 +48,6 @@ struct State {
     jobs: HashMap<String, Arc<Job>>,
 }
 
-#[derive(Default)]
-struct Stats {
-    started: AtomicU64,
-    completed: AtomicU64,
-    cancelled: AtomicU64,
-    failed: AtomicU64,
-    tokens: AtomicU64,
-}
-
 /// A job slot (of `max_concurrent_jobs`), freed when dropped.
 pub struct Slot(Host);
 
@@ -64,6 +55,7 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut state = self.0.state();
         state.slots_used = state.slots_used.saturating_sub(1);
+        self.0.inner.metrics.load.set(i64::from(state.slots_used));
     }
 }
 
@@ -81,8 +73,8 @@ pub struct Offer {
 }
 
 impl Host {
-    /// Builds the backends of every configured model.
-    pub fn new(config: &LoadedConfig) -> Result<Host, NodeError> {
+    /// Builds the backends of every configured model; counts into `metrics`.
+    pub fn new(config: &LoadedConfig, metrics: HostMetrics) -> Result<Host, NodeError> {
         let mut models = HashMap::new();
         for (i, m) in config.raw.host.models.iter().enumerate() {
             let field = format!("host.models[{i}].backend");
@@ -103,7 +95,7 @@ impl Host {
                 offer_ttl: Duration::from_secs(h.offer_ttl_secs),
                 retention: Duration::from_secs(h.token_retention_secs),
                 state: Mutex::new(State::default()),
-                stats: Stats::default(),
+                metrics,
             }),
         })
     }
@@ -131,13 +123,13 @@ impl Host {
 
     /// What the info protocol reports now.
     pub fn info(&self) -> NodeInfo {
-        let s = &self.inner.stats;
+        let m = &self.inner.metrics;
         let stats = HostStats {
-            jobs_started: s.started.load(Ordering::Relaxed),
-            jobs_completed: s.completed.load(Ordering::Relaxed),
-            jobs_cancelled: s.cancelled.load(Ordering::Relaxed),
-            jobs_failed: s.failed.load(Ordering::Relaxed),
-            tokens_generated: s.tokens.load(Ordering::Relaxed),
+            jobs_started: m.jobs_with("started"),
+            jobs_completed: m.jobs_with("completed"),
+            jobs_cancelled: m.jobs_with("cancelled"),
+            jobs_failed: m.jobs_with("failed"),
+            tokens_generated: m.tokens.get(),
         };
         self.inner.config.node_info(self.state().slots_used, stats)
     }
@@ -145,6 +137,23 @@ impl Host {
     /// Checks `request` from `peer` and makes an offer, holding a slot until it is accepted or
     /// dropped; or says why not.
     pub fn offer(
+        &self,
+        peer: PeerId,
+        request: JobRequest,
+    ) -> Result<Offer, (RejectReason, String)> {
+        let offer = self.make_offer(peer, request);
+        if let Err((reason, _)) = &offer {
+            let reason = fabstir_protocol::messages::reject_reason_code(*reason).into();
+            self.inner
+                .metrics
+                .rejections
+                .get_or_create(&crate::metrics::Reason { reason })
+                .inc();
+        }
+        offer
+    }
+
+    fn make_offer(
         &self,
         peer: PeerId,
         request: JobRequest,
@@ -186,6 +195,7 @@ impl Host {
                 ));
             }
             state.slots_used += 1;
+            self.inner.metrics.load.set(i64::from(state.slots_used));
         }
         Ok(Offer {
             job_id: format!("{:032x}", rand::random::<u128>()),
@@ -212,7 +222,7 @@ impl Host {
         };
         let job = Arc::new(Job::new(offer.job_id.clone(), offer.peer));
         self.state().jobs.insert(job.id.clone(), job.clone());
-        self.inner.stats.started.fetch_add(1, Ordering::Relaxed);
+        self.inner.metrics.job("started");
         let r = &offer.request;
         let generation = Generation {
             prompt: r.prompt.clone(),
@@ -226,15 +236,20 @@ impl Host {
         let max_tokens = r.max_tokens;
         let slot = offer.slot;
         tokio::spawn(async move {
-            let outcome = running.run(tokens, max_tokens, |_| {
-                host.inner.stats.tokens.fetch_add(1, Ordering::Relaxed);
+            let metrics = &host.inner.metrics;
+            let outcome = running.run(tokens, max_tokens, |n, since_start| {
+                metrics.tokens.inc();
+                if n == 1 {
+                    metrics
+                        .time_to_first_token
+                        .observe(since_start.as_secs_f64());
+                }
             });
-            let counter = match outcome.await {
-                job::Outcome::Completed => &host.inner.stats.completed,
-                job::Outcome::Cancelled => &host.inner.stats.cancelled,
-                job::Outcome::Failed => &host.inner.stats.failed,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            metrics.job(match outcome.await {
+                job::Outcome::Completed => "completed",
+                job::Outcome::Cancelled => "cancelled",
+                job::Outcome::Failed => "failed",
+            });
             drop(slot);
         });
         Ok(job)
@@ -278,7 +293,8 @@ mod tests {
         let text = format!(
             "host:\n  max_concurrent_jobs: {max_jobs}\n  offer_ttl_secs: 1\n  token_retention_secs: 1\n  models:\n    - {{ id: m, price_per_token: 3, max_tokens: 100, backend: {{ kind: demo, seed: 5, tokens_per_second: {tokens_per_second} }} }}\n"
         );
-        Host::new(&crate::config::parse(std::path::Path::new("c.yaml"), &text).unwrap()).unwrap()
+        let config = crate::config::parse(std::path::Path::new("c.yaml"), &text).unwrap();
+        Host::new(&config, HostMetrics::default()).unwrap()
     }
 
     fn request(max_tokens: u32, max_price: u64) -> JobRequest {

@@ -1,0 +1,181 @@
+//! Prometheus metrics: libp2p's (connections, bandwidth by transport, identify, ping, Kademlia,
+//! relay), the host's (jobs by outcome, rejections, tokens, time to first token), and the HTTP
+//! endpoint that serves them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::error::NodeError;
+
+/// A job outcome label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    /// `started`, `completed`, `cancelled` or `failed`.
+    pub outcome: String,
+}
+
+/// A rejection reason label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    /// `busy`, `price_too_low`, `unsupported_model` or `invalid_request`.
+    pub reason: String,
+}
+
+/// The host's counters; also the source of `stats` in node info.
+#[derive(Clone)]
+pub struct HostMetrics {
+    /// Jobs by outcome.
+    pub jobs: Family<Outcome, Counter>,
+    /// Job requests rejected, by reason.
+    pub rejections: Family<Reason, Counter>,
+    /// Tokens generated.
+    pub tokens: Counter,
+    /// Seconds from a job's start to its first token.
+    pub time_to_first_token: Histogram,
+    /// Job slots in use (offers outstanding plus jobs running).
+    pub load: Gauge,
+}
+
+impl Default for HostMetrics {
+    fn default() -> Self {
+        HostMetrics {
+            jobs: Family::default(),
+            rejections: Family::default(),
+            tokens: Counter::default(),
+            // 1 ms .. ~16 s.
+            time_to_first_token: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            load: Gauge::default(),
+        }
+    }
+}
+
+impl HostMetrics {
+    /// Adds the metrics to `registry` (under the `fabstir` prefix the caller chose).
+    pub fn register(&self, registry: &mut Registry) {
+        // Every outcome and reason shows from the start (as 0), not only once it happened.
+        for outcome in ["started", "completed", "cancelled", "failed"] {
+            self.jobs_with(outcome);
+        }
+        for reason in [
+            "busy",
+            "price_too_low",
+            "unsupported_model",
+            "invalid_request",
+        ] {
+            let _ = self.rejections.get_or_create(&Reason {
+                reason: reason.into(),
+            });
+        }
+        registry.register("jobs", "Jobs by outcome", self.jobs.clone());
+        registry.register(
+            "job_rejections",
+            "Job requests rejected, by reason",
+            self.rejections.clone(),
+        );
+        registry.register("tokens_generated", "Tokens generated", self.tokens.clone());
+        registry.register(
+            "time_to_first_token_seconds",
+            "Seconds from a job's start to its first token",
+            self.time_to_first_token.clone(),
+        );
+        registry.register(
+            "job_slots_used",
+            "Offers outstanding plus jobs running",
+            self.load.clone(),
+        );
+    }
+
+    /// The count of jobs with `outcome`.
+    pub fn jobs_with(&self, outcome: &str) -> u64 {
+        self.jobs
+            .get_or_create(&Outcome {
+                outcome: outcome.into(),
+            })
+            .get()
+    }
+
+    /// Counts one job with `outcome`.
+    pub fn job(&self, outcome: &str) {
+        self.jobs
+            .get_or_create(&Outcome {
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+}
+
+/// The longest request head we read before answering.
+const MAX_REQUEST: usize = 8 * 1024;
+
+/// Serves `GET /metrics` (Prometheus text format) on `addr` until the process ends; returns the
+/// bound address.
+pub async fn serve(addr: SocketAddr, registry: Arc<Registry>) -> Result<SocketAddr, NodeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| NodeError::Network(format!("cannot serve metrics on {addr}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| NodeError::Network(e.to_string()))?;
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let registry = registry.clone();
+            tokio::spawn(async move {
+                let answered = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    answer(socket, &registry),
+                );
+                if let Ok(Err(e)) = answered.await {
+                    tracing::debug!(error = %e, "metrics request failed");
+                }
+            });
+        }
+    });
+    Ok(bound)
+}
+
+async fn answer(mut socket: tokio::net::TcpStream, registry: &Registry) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
+        let n = socket.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    let (status, kind, body) = if line.starts_with("GET /metrics ") {
+        let mut text = String::new();
+        match prometheus_client::encoding::text::encode(&mut text, registry) {
+            Ok(()) => (
+                "200 OK",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                text,
+            ),
+            Err(e) => (
+                "500 Internal Server Error",
+                "text/plain",
+                format!("cannot encode metrics: {e}\n"),
+            ),
+        }
+    } else {
+        ("404 Not Found", "text/plain", "only GET /metrics\n".into())
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(response.as_bytes()).await?;
+    socket.shutdown().await
+}
