@@ -10,8 +10,8 @@ wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/fabstir_sdk.wasm"
 scripts/check-wasm-imports.sh "$wasm"
 rm -rf pkg && mkdir -p pkg
 wasm-bindgen --target web --out-dir pkg --out-name fabstir_sdk "$wasm"
-cp pkg-template/* pkg/
+cp pkg-template/* LICENSE pkg/
 version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
 sed -i "s/\"version\": \"0.0.0\"/\"version\": \"$version\"/" pkg/package.json
-raw=$(stat -c %s pkg/fabstir_sdk_bg.wasm); gz=$(gzip -9 -c pkg/fabstir_sdk_bg.wasm | wc -c)
-log "pkg/: fabstir_sdk_bg.wasm $raw bytes raw, $gz bytes gzip -9"
+size() { local raw gz; raw=$(cat "$@" | wc -c); gz=$(cat "$@" | gzip -9 | wc -c); echo "$raw bytes raw, $gz bytes gzip -9"; }
+log "pkg/: fabstir_sdk_bg.wasm $(size pkg/fabstir_sdk_bg.wasm); JS $(size pkg/*.js pkg/snippets/*/*.js)"

@@ -3,7 +3,8 @@
 opens the demo page with ?autorun=1 and waits, in real time, until its job is done or failed.
 Prints the page's state as JSON: status, jobState, jobStats, hosts (rows), output length.
 
-usage: check-demo-page.py URL [TIMEOUT_SECONDS]"""
+usage: check-demo-page.py URL [TIMEOUT_SECONDS] [SCREENSHOT_PNG]"""
+import base64
 import json
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import urllib.request
 
 url = sys.argv[1]
 limit = float(sys.argv[2]) if len(sys.argv) > 2 else 120
+screenshot = sys.argv[3] if len(sys.argv) > 3 else None
 
 
 def free_port():
@@ -63,6 +65,11 @@ try:
             if state["jobState"] in ("done", "error") or state["status"] == "error" or time.time() > deadline:
                 break
             time.sleep(0.5)
+        if screenshot:
+            call("POST", f"/session/{sid}/window/rect", {"width": 1100, "height": 1400})
+            png = call("GET", f"/session/{sid}/screenshot")
+            with open(screenshot, "wb") as f:
+                f.write(base64.b64decode(png))
         print(json.dumps(state))
     finally:
         call("DELETE", f"/session/{sid}")

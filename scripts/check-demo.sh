@@ -18,7 +18,8 @@ until grep -q "demo ready" "$out"; do
 done
 log "demo ready after $(( $(date +%s) - started )) s"
 node_peer="$(grep -o 'p2p/12D3[A-Za-z0-9]*' "$out" | tail -1 | cut -d/ -f2)"
-state="$(timeout 180 python3 scripts/check-demo-page.py "http://127.0.0.1:$port/?autorun=1" 120)"
+mkdir -p artifacts
+state="$(timeout 180 python3 scripts/check-demo-page.py "http://127.0.0.1:$port/?autorun=1" 120 artifacts/demo.png)"
 field() { python3 -c 'import json, sys; v = json.loads(sys.argv[1]); print(json.dumps(v[sys.argv[2]]) if not isinstance(v[sys.argv[2]], str) else v[sys.argv[2]])' "$state" "$1"; }
 host_peer="$("$CARGO_TARGET_DIR/debug/fabstir-node" info --config "$FABSTIR_CACHE/nodes/demo-host/config.yaml" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["peerId"])')"
 [ "$(field status)" = connected ] || { echo "demo page did not connect: $state" >&2; exit 1; }
@@ -26,4 +27,4 @@ host_peer="$("$CARGO_TARGET_DIR/debug/fabstir-node" info --config "$FABSTIR_CACH
 grep -q "\"$host_peer\", \"2\", \"[0-9.]* ms\", \"relay circuit\"" <<<"$(field hosts)" || { echo "demo page did not find host $host_peer through the relay: $state" >&2; exit 1; }
 stats="$(field jobStats)"
 grep -q '^120 tokens' <<<"$stats" || { echo "demo job stats: $stats" >&2; exit 1; }
-log "demo page connected to $node_peer, found host $host_peer through the DHT and streamed: $stats"
+log "demo page connected to $node_peer, found host $host_peer through the DHT and streamed: $stats (screenshot: artifacts/demo.png)"

@@ -38,6 +38,9 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
 log "node metrics: the test nodes counted what the browser tests did (Prometheus endpoints)"
 python3 scripts/check-metrics.py
 
+log "packaging: npm pack → fresh Vite app → vite build → headless Chromium (playwright-core)"
+scripts/check-package.sh
+
 log "demo: the README's demo command serves a page that connects"
 nodes_stop
 scripts/check-demo.sh

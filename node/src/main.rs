@@ -1,4 +1,4 @@
-//! Command-line entry point of `fabstir-node`: `init`, `start` and `info`.
+//! Command-line entry point of `fabstir-node`: `init`, `start`, `info` and `demo-text`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +48,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the text the demo backend generates for a seed and a prompt (for checking a stream).
+    DemoText {
+        /// The model's `backend.seed`.
+        #[arg(long)]
+        seed: u64,
+        /// The prompt.
+        #[arg(long)]
+        prompt: String,
+        /// How many tokens.
+        #[arg(long)]
+        tokens: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +72,14 @@ fn main() -> ExitCode {
         } => init(&dir, listen, !no_mdns),
         Command::Start { config } => start(&config),
         Command::Info { config, json } => info(&config, json),
+        Command::DemoText {
+            seed,
+            prompt,
+            tokens,
+        } => {
+            say(fabstir_protocol::demo::demo_text(seed, &prompt, tokens));
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

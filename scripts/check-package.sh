@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The packaging test: builds the npm package, `npm pack`s it, installs the tarball into a fresh
+# Vite app, `vite build`s it, serves the result and drives it in headless Chromium (playwright-core
+# with Debian's chromium) against the running test network: connect, discover, run a job, and
+# show exactly the text host-b's demo generator produces. Needs scripts/test-nodes.sh's nodes up.
+# Keeps a screenshot in artifacts/packaged-app.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+tools="$FABSTIR_CACHE/e2e"
+mkdir -p "$tools" artifacts
+cp tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/drive.mjs webdriver.json "$tools/"
+if ! cmp -s tests/e2e/package-lock.json "$tools/node_modules/.package-lock.json.installed" 2>/dev/null; then
+  # npm ci rejects this lock (npm leaves other platforms' optional rollup/esbuild binaries out of it
+  # on this machine), so install from it with npm install, which follows it.
+  (cd "$tools" && npm install --no-audit --no-fund --loglevel=error)
+  cp tests/e2e/package-lock.json "$tools/node_modules/.package-lock.json.installed"
+fi
+
+scripts/build-pkg.sh
+tarball="$(cd pkg && npm pack --pack-destination "$tools" --loglevel=error | tail -1)"
+log "packed $tarball: $(stat -c %s "$tools/$tarball") bytes; files: $(tar -tzf "$tools/$tarball" | sed 's|^package/||' | tr '\n' ' ')"
+
+app="$(mktemp -d)/app"
+trap 'rm -rf "$(dirname "$app")"' EXIT
+cp -r tests/e2e/app "$app"
+printf '{ "name": "fresh-app", "private": true, "type": "module" }\n' >"$app/package.json"
+(cd "$app" && npm install --no-audit --no-fund --loglevel=error "$tools/$tarball")
+(cd "$app" && "$tools/node_modules/.bin/vite" build --logLevel warn)
+log "vite build: $(ls "$app/dist/assets" | tr '\n' ' ')"
+
+port=18090
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$app/dist" >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$(dirname "$app")"' EXIT
+prompt="packaged and bundled"
+tokens=64
+# The cheaper host of demo-1 is host-b (seed 22): the app must show exactly its text.
+"$CARGO_TARGET_DIR/debug/fabstir-node" demo-text --seed 22 --prompt "$prompt" --tokens "$tokens" >"$app/expected.txt"
+query="bootstrap=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$FABSTIR_TEST_RELAY_WS")&model=demo-1&tokens=$tokens&prompt=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$prompt")"
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+(cd "$tools" && node drive.mjs "http://127.0.0.1:$port/?$query" "$app/expected.txt" "$OLDPWD/artifacts/packaged-app.png")

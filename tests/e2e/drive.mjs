@@ -1,0 +1,40 @@
+// Drives the built app in headless Chromium (Debian's, through playwright-core) and checks that
+// it connected, discovered, ran a job and showed exactly the expected text.
+// usage: node drive.mjs URL EXPECTED_TEXT_FILE SCREENSHOT
+import { readFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const [url, expectedFile, screenshot] = process.argv.slice(2);
+const expected = readFileSync(expectedFile, "utf8").replace(/\n$/, "");
+const { args } = JSON.parse(readFileSync(new URL("./webdriver.json", import.meta.url), "utf8"))["goog:chromeOptions"];
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: args.filter((a) => a !== "--headless=new" && a !== "--headless"),
+  headless: true,
+});
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const started = Date.now();
+  await page.goto(url);
+  await page.waitForFunction(
+    () => ["done", "error"].includes(document.getElementById("state").dataset.state),
+    null,
+    { timeout: 60_000 },
+  );
+  const result = await page.evaluate(() => ({
+    state: document.getElementById("state").textContent,
+    hosts: document.getElementById("hosts").textContent,
+    host: document.getElementById("host").textContent,
+    text: document.getElementById("text").textContent,
+  }));
+  await page.screenshot({ path: screenshot, fullPage: true });
+  const ms = Date.now() - started;
+  if (result.state !== "done") throw new Error(`the app ended in state ${result.state}`);
+  if (result.text !== expected) throw new Error(`streamed text differs:\n${result.text}\nexpected:\n${expected}`);
+  if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
+  console.log(`packaged app: ${result.hosts} host(s) found, job on ${result.host}, ${expected.split(" ").length} tokens exact, ${ms} ms from load to done`);
+} finally {
+  await browser.close();
+}
