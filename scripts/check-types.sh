@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 dir="$FABSTIR_CACHE/ts"
 mkdir -p "$dir"
-cp tests/ts/package.json tests/ts/package-lock.json tests/ts/tsconfig.json tests/ts/example.ts "$dir/"
+cp tests/ts/package.json tests/ts/package-lock.json tests/ts/tsconfig.json tests/ts/example.ts tests/ts/must-fail.ts "$dir/"
 if ! cmp -s tests/ts/package-lock.json "$dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   cp tests/ts/package-lock.json "$dir/node_modules/.package-lock.json.installed"
@@ -19,3 +19,19 @@ if grep -nE '(:|<|\()\s*any\b' "$dir/pkg/fabstir_sdk.d.ts" | grep -v 'readonly\|
 fi
 (cd "$dir" && node_modules/.bin/tsc -p tsconfig.json)
 log "TypeScript: example.ts compiles with tsc --strict against the generated types"
+# must-fail.ts: every line marked @expect-error must fail to compile, and no other line.
+set +e
+errors="$(cd "$dir" && node_modules/.bin/tsc --strict --noEmit --target ES2022 --module ES2022 \
+  --moduleResolution bundler --lib ES2022,DOM,ESNext.Disposable must-fail.ts)"
+set -e
+python3 - "$dir/must-fail.ts" "$errors" <<'PY'
+import re, sys
+source, output = open(sys.argv[1]).read().splitlines(), sys.argv[2]
+expected = {i + 1 for i, line in enumerate(source) if "@expect-error" in line}
+failed = {int(n) for n in re.findall(r"must-fail\.ts\((\d+),\d+\): error", output)}
+if expected != failed:
+    print(output)
+    sys.exit(f"must-fail.ts: lines {sorted(expected - failed)} compiled but must not; "
+             f"lines {sorted(failed - expected)} failed but must not")
+print(f"must-fail.ts: all {len(expected)} misuses are type errors")
+PY

@@ -256,12 +256,9 @@ impl Job {
     /// Calls `callback` for `"token"` (each token), `"end"` or `"error"`; returns a function that
     /// unsubscribes. A listener added late is first called, at once, with what already arrived,
     /// so no token is missed.
-    #[wasm_bindgen(unchecked_return_type = "() => void")]
-    pub fn on(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "JobEventName")] name: String,
-        #[wasm_bindgen(unchecked_param_type = "(event: never) => void")] callback: Function,
-    ) -> Result<JsValue, JsValue> {
+    /// (Typed per event name in the `Job` interface of `types.rs`.)
+    #[wasm_bindgen(skip_typescript)]
+    pub fn on(&self, name: String, callback: Function) -> Result<JsValue, JsValue> {
         let name: &'static str = match name.as_str() {
             "token" => "token",
             "end" => "end",

@@ -307,12 +307,9 @@ impl FabstirSdk {
     }
 
     /// Calls `callback` with each event named `name`; returns a function that unsubscribes.
-    #[wasm_bindgen(unchecked_return_type = "() => void")]
-    pub fn on(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "FabstirEventName")] name: String,
-        #[wasm_bindgen(unchecked_param_type = "(event: FabstirEvent) => void")] callback: Function,
-    ) -> Result<JsValue, JsValue> {
+    /// (Typed generically per event name in the `FabstirSDK` interface of `types.rs`.)
+    #[wasm_bindgen(skip_typescript)]
+    pub fn on(&self, name: String, callback: Function) -> Result<JsValue, JsValue> {
         self.inner
             .emitter
             .on(&name, callback.clone())
@@ -325,11 +322,8 @@ impl FabstirSdk {
     }
 
     /// Removes a callback added with `on`.
-    pub fn off(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "FabstirEventName")] name: String,
-        #[wasm_bindgen(unchecked_param_type = "(event: FabstirEvent) => void")] callback: Function,
-    ) -> Result<(), JsValue> {
+    #[wasm_bindgen(skip_typescript)]
+    pub fn off(&self, name: String, callback: Function) -> Result<(), JsValue> {
         self.inner.emitter.off(&name, &callback).map_err(to_js)
     }
 }

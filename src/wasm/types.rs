@@ -179,10 +179,12 @@ export type FinishReason = "stop" | "length" | "cancelled";
 export interface JobEnd { jobId: string; totalTokens: number; duration: number; finishReason: FinishReason }
 export type JobEventName = "token" | "end" | "error";
 
+/** Job event name → payload. */
+export interface JobEvents { token: JobToken; end: JobEnd; error: FabstirError }
+
 export interface Job {
-  on(name: "token", callback: (token: JobToken) => void): () => void;
-  on(name: "end", callback: (end: JobEnd) => void): () => void;
-  on(name: "error", callback: (error: FabstirError) => void): () => void;
+  /** Calls `callback` for each token, the end, or the error; returns a function that unsubscribes. A listener added late first gets what already arrived. */
+  on<K extends JobEventName>(name: K, callback: (event: JobEvents[K]) => void): () => void;
   [Symbol.asyncIterator](): AsyncIterableIterator<JobToken>;
 }
 
@@ -211,4 +213,11 @@ export interface FabstirEvents {
 
 export type FabstirEventName = keyof FabstirEvents;
 export type FabstirEvent = FabstirEvents[FabstirEventName];
+
+export interface FabstirSDK {
+  /** Calls `callback` with each event named `name`; returns a function that unsubscribes. */
+  on<K extends FabstirEventName>(name: K, callback: (event: FabstirEvents[K]) => void): () => void;
+  /** Removes a callback added with `on`. */
+  off<K extends FabstirEventName>(name: K, callback: (event: FabstirEvents[K]) => void): void;
+}
 "#;

@@ -62,7 +62,9 @@ function isFabstirError(e: unknown): e is FabstirError {
 export async function main(): Promise<void> {
   await init();
   const sdk = new FabstirSDK(config);
-  const off: () => void = sdk.on("peer:connect", (e) => console.log(describe(e)));
+  const off: () => void = sdk.on("peer:connect", (e) => console.log(describe(e), e.transport));
+  sdk.on("relay:reservation", (e) => console.log(e.relayPeerId, e.renewal));
+  sdk.on("stream:end", (e) => console.log(e.finishReason === "cancelled"));
   try {
     await sdk.start();
   } catch (e) {
@@ -94,6 +96,7 @@ export async function main(): Promise<void> {
     signal: controller.signal,
   });
   const stop: () => void = job.on("token", (t: JobToken) => console.log(t.index, t.content));
+  job.on("token", (t) => console.log(t.timestamp));
   job.on("end", (e: JobEnd) => console.log(e.totalTokens, e.finishReason));
   job.on("error", (e: FabstirError) => console.log(e.code));
   for await (const token of job) {

@@ -1,0 +1,14 @@
+// Each line must be a type error; scripts/check-types.sh fails if tsc accepts any of them, so the
+// public types stay precise (a wrong event payload or name is caught at compile time).
+import { FabstirSDK, type Job } from "./pkg/fabstir_sdk.js";
+
+declare const sdk: FabstirSDK;
+declare const job: Job;
+sdk.on("peer:connect", (e) => e.relayPeerId); // @expect-error peer:connect has no relayPeerId
+sdk.on("peer:conect", () => {}); // @expect-error misspelt event name
+sdk.on("stream:token", (e) => e.finishReason); // @expect-error stream:token has no finishReason
+job.on("token", (t) => t.totalTokens); // @expect-error a token has no totalTokens
+job.on("end", (e) => e.code); // @expect-error the end has no code
+job.on("progress", () => {}); // @expect-error unknown job event
+sdk.submitJobWithNegotiation({ modelId: "m", prompt: "p", maxTokenz: 3 }); // @expect-error unknown option
+new FabstirSDK({ mode: "mock", p2pConfig: { bootstrapNodes: [] } }); // @expect-error no mock mode
