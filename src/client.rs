@@ -151,8 +151,12 @@ impl Client {
 
     /// Dials `address` once (no retry) and returns the peer id once connected.
     pub async fn dial(&self, address: Multiaddr) -> Result<PeerId, SdkError> {
-        self.request(|reply| Command::Dial { address, reply })
-            .await?
+        self.request(|reply| Command::Dial {
+            address,
+            always: false,
+            reply,
+        })
+        .await?
     }
 
     /// Pings a connected peer on demand; returns the round trip in ms.
@@ -201,6 +205,17 @@ impl Client {
                 operation: format!("{operation} {peer}"),
                 after_ms: limit.as_millis() as u64,
             }))
+    }
+
+    /// Opens a new connection to exactly `address`, even when already connected to its peer
+    /// (proves that this address works); returns the peer id.
+    pub async fn dial_fresh(&self, address: Multiaddr) -> Result<PeerId, SdkError> {
+        self.request(|reply| Command::Dial {
+            address,
+            always: true,
+            reply,
+        })
+        .await?
     }
 
     /// Makes sure we are connected to `peer` (dialing the addresses we reached it at before,
@@ -274,13 +289,21 @@ impl Client {
                 })
             }
         };
+        self.debug("discovery", "info", || {
+            format!(
+                "the DHT lists {} provider(s) of {model_id}",
+                providers.len()
+            )
+        });
         let probes = providers
             .into_iter()
             .take(MAX_PROBES)
             .map(|peer| async move {
                 let probed = self.probe(peer, model_id).await;
                 if let Err(e) = &probed {
-                    tracing::debug!(%peer, error = %e, "provider did not qualify");
+                    self.debug("discovery", "warn", || {
+                        format!("provider {peer} did not qualify: {e}")
+                    });
                 }
                 probed.ok()
             });
@@ -376,6 +399,14 @@ impl Client {
                 reason: "no host that advertises it could be reached".into(),
             });
         }
+        self.debug("negotiation", "info", || {
+            let peers: Vec<String> = candidates.iter().map(|c| c.peer.to_string()).collect();
+            format!(
+                "asking {} host(s) for offers: {}",
+                peers.len(),
+                peers.join(", ")
+            )
+        });
         let negotiated = crate::negotiation::negotiate(
             &self.control,
             candidates,
@@ -383,7 +414,20 @@ impl Client {
             spec.max_price,
             self.config.request_timeout,
         )
-        .await?;
+        .await
+        .inspect_err(|e| {
+            self.debug("negotiation", "warn", || format!("negotiation failed: {e}"))
+        })?;
+        self.debug("negotiation", "info", || {
+            format!(
+                "job {} accepted by {} at {} per token ({} offer(s) from {} host(s))",
+                negotiated.job_id,
+                negotiated.node_id,
+                negotiated.price_per_token,
+                negotiated.offers,
+                negotiated.candidates
+            )
+        });
         let node: PeerId = negotiated
             .node_id
             .parse()
@@ -450,9 +494,40 @@ impl Client {
         self.registry().progress(job_id, next_index);
     }
 
-    /// Notes a job's outcome with its host (for reputation).
-    pub fn record_outcome(&self, node: PeerId, success: bool) {
-        self.registry().outcome(node, success);
+    /// Notes how a job stream went (totals, averages, and the host's reputation).
+    pub fn record_stream(&self, summary: &crate::jobs::StreamSummary) {
+        self.registry().stream_ended(summary);
+    }
+
+    /// Totals over this SDK's job streams and the recent averages of time to first token (ms)
+    /// and tokens per second.
+    pub fn job_statistics(&self) -> (crate::jobs::JobTotals, Option<f64>, Option<f64>) {
+        let registry = self.registry();
+        let (ttft, rate) = registry.averages();
+        (registry.totals(), ttft, rate)
+    }
+
+    /// Models with a discovery answer cached now.
+    pub fn cached_models(&self) -> usize {
+        self.cache().len()
+    }
+
+    /// Asks the DHT for the peers closest to a random key; how many answered.
+    pub async fn dht_check(&self) -> Result<u32, SdkError> {
+        let limit = self.config.request_timeout;
+        let check = self.request(|reply| Command::DhtCheck { reply });
+        match rt::timeout(limit, check).await {
+            Some(result) => result?,
+            None => Err(SdkError::Timeout {
+                operation: "DHT lookup".into(),
+                after_ms: limit.as_millis() as u64,
+            }),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ValidConfig {
+        &self.config
     }
 
     /// Cancels one of our jobs when no stream of it is open: opens one and sends `cancel`,
@@ -477,6 +552,34 @@ impl Client {
         self.cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Round trip (median of 3 pings) and throughput to a connected node.
+    pub async fn network_performance(
+        &self,
+        peer: PeerId,
+        options: crate::perf::PerfOptions,
+    ) -> Result<crate::perf::PerfReport, SdkError> {
+        let mut pings = Vec::new();
+        for _ in 0..3 {
+            pings.push(self.ping(peer).await?);
+        }
+        let started = rt::now_ms();
+        let (up_ms, down_ms) = self
+            .with_connected_peer(peer, "performance test", |mut control| async move {
+                crate::perf::transfer(&mut control, peer, options).await
+            })
+            .await?;
+        Ok(crate::perf::PerfReport {
+            peer_id: peer.to_string(),
+            latency: crate::perf::median(&pings),
+            pings,
+            upload_bytes: options.upload_bytes,
+            upload_mbps: crate::perf::mbps(options.upload_bytes, up_ms),
+            download_bytes: options.download_bytes,
+            download_mbps: crate::perf::mbps(options.download_bytes, down_ms),
+            duration: rt::now_ms() - started,
+        })
     }
 
     /// The connected peers.
@@ -511,6 +614,22 @@ impl Client {
             .await
             .map_err(|_| SdkError::Stopped)?;
         answer.await.map_err(|_| SdkError::Stopped)
+    }
+
+    /// Emits `p2p:debug` when `subsystem` is enabled in the config; `message` is only built then.
+    pub fn debug(
+        &self,
+        subsystem: &'static str,
+        level: &'static str,
+        message: impl FnOnce() -> String,
+    ) {
+        if self.config.debug_subsystems.contains(&subsystem) {
+            self.emit(SdkEvent::Debug {
+                subsystem,
+                level,
+                message: message(),
+            });
+        }
     }
 
     /// Sends an event to the page's listeners (dropped, not blocking, when the page lags).

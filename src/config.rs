@@ -18,12 +18,47 @@ pub struct SdkConfig {
     /// Only `"production"`: every feature talks to the real network. There is no mock mode.
     #[serde(default)]
     pub mode: Mode,
-    /// Log every SDK event to the browser console.
+    /// `true`: log every SDK event to the console and emit `p2p:debug` events for every
+    /// subsystem; `{ subsystems: [...] }`: only for those.
     #[serde(default)]
-    pub debug: bool,
+    pub debug: DebugSetting,
     /// Peer-to-peer settings.
     pub p2p_config: P2pConfig,
 }
+
+/// `debug`: a flag or a list of subsystems.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DebugSetting {
+    /// All subsystems (true) or none (false).
+    Flag(bool),
+    /// Only these subsystems.
+    Subsystems(DebugSubsystems),
+}
+
+impl Default for DebugSetting {
+    fn default() -> Self {
+        DebugSetting::Flag(false)
+    }
+}
+
+/// `debug: { subsystems: [...] }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugSubsystems {
+    /// Names from [`SUBSYSTEMS`].
+    pub subsystems: Vec<String>,
+}
+
+/// The subsystems that emit `p2p:debug` events.
+pub const SUBSYSTEMS: &[&str] = &[
+    "connection",
+    "relay",
+    "dht",
+    "discovery",
+    "negotiation",
+    "stream",
+];
 
 /// The SDK's operating mode.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -112,6 +147,8 @@ pub struct BootstrapNode {
 pub struct ValidConfig {
     /// Log events to the console.
     pub debug: bool,
+    /// Subsystems that emit `p2p:debug` events.
+    pub debug_subsystems: Vec<&'static str>,
     /// Where to join.
     pub bootstrap_nodes: Vec<BootstrapNode>,
     /// Join the DHT.
@@ -202,8 +239,29 @@ impl SdkConfig {
             }
             listen_addresses.push(address);
         }
+        let debug_subsystems: Vec<&'static str> = match &self.debug {
+            DebugSetting::Flag(false) => Vec::new(),
+            DebugSetting::Flag(true) => SUBSYSTEMS.to_vec(),
+            DebugSetting::Subsystems(d) => {
+                let mut out = Vec::new();
+                for (i, name) in d.subsystems.iter().enumerate() {
+                    let Some(known) = SUBSYSTEMS.iter().find(|s| *s == name) else {
+                        return Err(SdkError::config(
+                            format!("debug.subsystems[{i}]"),
+                            format!(
+                                "unknown subsystem {name:?}; known: {}",
+                                SUBSYSTEMS.join(", ")
+                            ),
+                        ));
+                    };
+                    out.push(*known);
+                }
+                out
+            }
+        };
         Ok(ValidConfig {
-            debug: self.debug,
+            debug: !debug_subsystems.is_empty(),
+            debug_subsystems,
             bootstrap_nodes,
             enable_dht: p.enable_dht,
             enable_mdns: p.enable_mdns,
@@ -294,6 +352,7 @@ mod tests {
     fn defaults_match_the_documented_values() {
         let c = parse(with_p2p(serde_json::json!({}))).unwrap();
         assert!(c.enable_dht && c.enable_mdns && !c.debug);
+        assert!(c.debug_subsystems.is_empty());
         assert_eq!(c.dial_timeout, Duration::from_secs(30));
         assert_eq!(c.request_timeout, Duration::from_secs(60));
         assert_eq!(c.max_retries, 3);
@@ -321,6 +380,19 @@ mod tests {
         assert_eq!(
             field_of(json!({ "debug": "yes", "p2pConfig": {} })),
             "debug"
+        );
+        assert_eq!(
+            field_of(
+                with_p2p(json!({}))
+                    .as_object()
+                    .cloned()
+                    .map(|mut o| {
+                        o.insert("debug".into(), json!({ "subsystems": ["dht", "gossip"] }));
+                        serde_json::Value::Object(o)
+                    })
+                    .unwrap()
+            ),
+            "debug.subsystems[1]"
         );
         assert_eq!(field_of(json!({ "extra": 1, "p2pConfig": {} })), "extra");
         assert_eq!(field_of(with_p2p(json!({ "bogus": 1 }))), "p2pConfig.bogus");

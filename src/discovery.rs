@@ -86,6 +86,16 @@ impl Cache {
         (now_ms - at < ttl_ms).then(|| nodes.clone())
     }
 
+    /// Models with an answer stored (fresh or not).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no answer is stored.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Stores the answer for `model_id` found at `now_ms`.
     pub fn put(&mut self, model_id: &str, now_ms: f64, nodes: Vec<DiscoveredNode>) {
         if self.entries.len() >= MAX_CACHED_MODELS && !self.entries.contains_key(model_id) {

@@ -25,6 +25,8 @@ pub enum Command {
     Dial {
         /// Where to dial.
         address: Multiaddr,
+        /// Dial even when already connected to the peer (to test this very address).
+        always: bool,
         /// The answer.
         reply: oneshot::Sender<Result<PeerId, SdkError>>,
     },
@@ -65,6 +67,11 @@ pub enum Command {
         /// The answer.
         reply: oneshot::Sender<Result<(), SdkError>>,
     },
+    /// Asks the DHT for the peers closest to a random key; answers with how many peers answered.
+    DhtCheck {
+        /// The answer.
+        reply: oneshot::Sender<Result<u32, SdkError>>,
+    },
     /// Closes every connection to `peer`.
     Disconnect {
         /// The peer.
@@ -94,6 +101,9 @@ pub struct EventLoop {
     failed_connections: u32,
     successful_connections: u32,
     dropped_events: u32,
+    /// Relays whose reservation for us is in force.
+    reserved: HashSet<PeerId>,
+    dht_checks: HashMap<kad::QueryId, oneshot::Sender<Result<u32, SdkError>>>,
     /// Addresses we reached peers at (outbound connections), for reconnecting later.
     address_book: HashMap<PeerId, Vec<Multiaddr>>,
     provider_queries: HashMap<kad::QueryId, ProviderQuery>,
@@ -133,6 +143,8 @@ impl EventLoop {
             successful_connections: 0,
             dropped_events: 0,
             address_book: HashMap::new(),
+            reserved: HashSet::new(),
+            dht_checks: HashMap::new(),
             provider_queries: HashMap::new(),
             pending_connects: HashMap::new(),
         }
@@ -175,6 +187,9 @@ impl EventLoop {
         for (_, q) in self.provider_queries.drain() {
             let _ = q.reply.send(Err(SdkError::Stopped));
         }
+        for (_, reply) in self.dht_checks.drain() {
+            let _ = reply.send(Err(SdkError::Stopped));
+        }
         for (_, waiters) in self.pending_connects.drain() {
             for w in waiters {
                 let _ = w.send(Err(SdkError::Stopped));
@@ -192,6 +207,22 @@ impl EventLoop {
         }
     }
 
+    /// Emits `p2p:debug` when `subsystem` is enabled; `message` is only built then.
+    fn debug(
+        &mut self,
+        subsystem: &'static str,
+        level: &'static str,
+        message: impl FnOnce() -> String,
+    ) {
+        if self.config.debug_subsystems.contains(&subsystem) {
+            self.emit(SdkEvent::Debug {
+                subsystem,
+                level,
+                message: message(),
+            });
+        }
+    }
+
     fn emit_error(&mut self, code: &str, message: String) {
         tracing::warn!(code, %message);
         self.emit(SdkEvent::Error {
@@ -202,7 +233,11 @@ impl EventLoop {
 
     fn on_command(&mut self, command: Command) {
         match command {
-            Command::Dial { address, reply } => self.dial(address, reply),
+            Command::Dial {
+                address,
+                always,
+                reply,
+            } => self.dial(address, always, reply),
             Command::IsConnected { peer, reply } => {
                 let _ = reply.send(self.swarm.is_connected(&peer));
             }
@@ -223,10 +258,29 @@ impl EventLoop {
                     failed_connections: self.failed_connections,
                     successful_connections: self.successful_connections,
                     dropped_events: self.dropped_events,
+                    relay_reservations: self.reserved.len() as u32,
+                    bootstrap_connected: self
+                        .config
+                        .bootstrap_nodes
+                        .iter()
+                        .filter(|b| self.swarm.is_connected(&b.peer_id))
+                        .count() as u32,
+                    dht_peers: self.dht_peers(),
                 });
             }
             Command::FindProviders { key, reply } => self.find_providers(key, reply),
             Command::Connect { peer, reply } => self.connect(peer, reply),
+            Command::DhtCheck { reply } => match self.swarm.behaviour_mut().kad.as_mut() {
+                Some(kad) => {
+                    let query = kad.get_closest_peers(PeerId::random());
+                    self.dht_checks.insert(query, reply);
+                }
+                None => {
+                    let _ = reply.send(Err(SdkError::Internal(
+                        "the DHT is disabled (p2pConfig.enableDHT is false)".into(),
+                    )));
+                }
+            },
             Command::Disconnect { peer, reply } => {
                 let _ = reply.send(self.swarm.disconnect_peer_id(peer).is_ok());
             }
@@ -256,7 +310,39 @@ impl EventLoop {
         );
     }
 
+    fn dht_peers(&mut self) -> u32 {
+        self.swarm
+            .behaviour_mut()
+            .kad
+            .as_mut()
+            .map(|k| k.kbuckets().map(|b| b.num_entries() as u32).sum())
+            .unwrap_or(0)
+    }
+
     fn on_kad_event(&mut self, event: kad::Event) {
+        if let kad::Event::OutboundQueryProgressed {
+            id,
+            result: kad::QueryResult::GetClosestPeers(result),
+            stats,
+            ..
+        } = &event
+        {
+            if let Some(reply) = self.dht_checks.remove(id) {
+                let answered = stats.num_successes();
+                let _ = reply.send(match result {
+                    Ok(_) => Ok(answered),
+                    Err(e) if answered > 0 => {
+                        tracing::debug!(error = %e, "DHT check ended early");
+                        Ok(answered)
+                    }
+                    Err(e) => Err(SdkError::Timeout {
+                        operation: format!("DHT lookup ({e})"),
+                        after_ms: self.config.request_timeout.as_millis() as u64,
+                    }),
+                });
+            }
+            return;
+        }
         let kad::Event::OutboundQueryProgressed {
             id,
             result: kad::QueryResult::GetProviders(result),
@@ -267,6 +353,9 @@ impl EventLoop {
             return;
         };
         let me = *self.swarm.local_peer_id();
+        self.debug("dht", "debug", || {
+            format!("provider lookup progressed: {result:?}")
+        });
         let finished = match result {
             Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => {
                 for peer in providers {
@@ -351,11 +440,21 @@ impl EventLoop {
             .collect()
     }
 
-    fn dial(&mut self, address: Multiaddr, reply: oneshot::Sender<Result<PeerId, SdkError>>) {
+    fn dial(
+        &mut self,
+        address: Multiaddr,
+        always: bool,
+        reply: oneshot::Sender<Result<PeerId, SdkError>>,
+    ) {
+        let condition = if always {
+            PeerCondition::Always
+        } else {
+            PeerCondition::Disconnected
+        };
         let opts = match last_peer_id(&address) {
             Some(peer) => DialOpts::peer_id(peer)
                 .addresses(vec![address.clone()])
-                .condition(PeerCondition::Disconnected)
+                .condition(condition)
                 .build(),
             None => DialOpts::unknown_peer_id().address(address.clone()).build(),
         };
@@ -399,6 +498,13 @@ impl EventLoop {
                 if endpoint.is_dialer() {
                     self.remember_address(peer_id, endpoint.get_remote_address());
                 }
+                self.debug("connection", "debug", || {
+                    format!(
+                        "connected to {peer_id} at {} ({} connection(s))",
+                        endpoint.get_remote_address(),
+                        num_established
+                    )
+                });
                 self.on_connected(peer_id, &endpoint, num_established.get());
             }
             SwarmEvent::OutgoingConnectionError {
@@ -407,6 +513,12 @@ impl EventLoop {
                 error,
             } => {
                 self.failed_connections += 1;
+                self.debug("connection", "warn", || {
+                    format!(
+                        "dial {} failed: {error}",
+                        peer_id.map(|p| p.to_string()).unwrap_or_default()
+                    )
+                });
                 if let Some(peer) = peer_id.filter(|p| !self.swarm.is_connected(p)) {
                     for waiter in self.pending_connects.remove(&peer).unwrap_or_default() {
                         let _ = waiter.send(Err(SdkError::DialFailed {
@@ -428,6 +540,15 @@ impl EventLoop {
                 cause,
                 ..
             } => {
+                self.debug("connection", "debug", || {
+                    format!(
+                        "connection to {peer_id} closed ({})",
+                        cause
+                            .as_ref()
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "by us".into())
+                    )
+                });
                 if num_established == 0 {
                     self.peers.remove(&peer_id);
                     self.emit(SdkEvent::PeerDisconnect {
@@ -451,6 +572,7 @@ impl EventLoop {
                     .collect();
                 for relay in lost {
                     self.reservations.remove(&relay);
+                    self.reserved.remove(&relay);
                     let why = reason
                         .as_ref()
                         .err()
@@ -544,6 +666,10 @@ impl EventLoop {
                 renewal,
                 ..
             }) => {
+                self.reserved.insert(relay_peer_id);
+                self.debug("relay", "info", || {
+                    format!("reservation on {relay_peer_id} accepted (renewal: {renewal})")
+                });
                 if let Some((_, relay_addr)) = self.reservations.get(&relay_peer_id) {
                     let mut address = relay_addr.clone().with(Protocol::P2pCircuit);
                     address.push(Protocol::P2p(*self.swarm.local_peer_id()));

@@ -113,6 +113,16 @@ pub enum SdkEvent {
         /// What happened.
         message: String,
     },
+    /// A debug message from a subsystem enabled with the `debug` config.
+    #[serde(rename = "p2p:debug", rename_all = "camelCase")]
+    Debug {
+        /// `connection`, `relay`, `dht`, `discovery`, `negotiation` or `stream`.
+        subsystem: &'static str,
+        /// `debug`, `info` or `warn`.
+        level: &'static str,
+        /// What happened.
+        message: String,
+    },
     /// `discoverNodes` found (and probed) a host.
     #[serde(rename = "node:discovered", rename_all = "camelCase")]
     NodeDiscovered {
@@ -175,6 +185,7 @@ impl SdkEvent {
         "connection:failed",
         "relay:reservation",
         "error:p2p",
+        "p2p:debug",
         "node:discovered",
         "job:negotiated",
         "stream:token",
@@ -193,6 +204,7 @@ impl SdkEvent {
             SdkEvent::ConnectionFailed { .. } => "connection:failed",
             SdkEvent::RelayReservation { .. } => "relay:reservation",
             SdkEvent::Error { .. } => "error:p2p",
+            SdkEvent::Debug { .. } => "p2p:debug",
             SdkEvent::NodeDiscovered { .. } => "node:discovered",
             SdkEvent::JobNegotiated { .. } => "job:negotiated",
             SdkEvent::StreamToken { .. } => "stream:token",

@@ -35,12 +35,53 @@ impl Outcomes {
     }
 }
 
+/// What one job stream delivered, recorded when it ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSummary {
+    /// The host.
+    pub node: PeerId,
+    /// `Some(true)`: ended with its end frame; `Some(false)`: failed; `None`: cancelled by us.
+    pub success: Option<bool>,
+    /// Tokens received.
+    pub tokens: u64,
+    /// Bytes received on the stream.
+    pub bytes: u64,
+    /// Milliseconds from the request to the first token, when one arrived.
+    pub time_to_first_token: Option<f64>,
+    /// Tokens per second after the first, when more than one arrived.
+    pub tokens_per_second: Option<f64>,
+}
+
+/// Totals over this SDK's job streams.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobTotals {
+    /// Streams that ended.
+    pub streams: u64,
+    /// Ended with their end frame.
+    pub succeeded: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Cancelled by this SDK.
+    pub cancelled: u64,
+    /// Tokens received.
+    pub tokens_received: u64,
+    /// Bytes received on token streams.
+    pub bytes_received: u64,
+}
+
+/// Recent timings kept for averages.
+const RECENT: usize = 100;
+
 /// The registry.
 #[derive(Default)]
 pub struct Registry {
     jobs: HashMap<String, JobRecord>,
     order: VecDeque<String>,
     outcomes: HashMap<PeerId, Outcomes>,
+    totals: JobTotals,
+    first_token_ms: VecDeque<f64>,
+    rates: VecDeque<f64>,
 }
 
 impl Registry {
@@ -75,6 +116,45 @@ impl Registry {
         o.successes += u32::from(success);
     }
 
+    /// Records how a job stream went (totals, averages, and the host's outcome unless cancelled).
+    pub fn stream_ended(&mut self, s: &StreamSummary) {
+        let t = &mut self.totals;
+        t.streams += 1;
+        t.tokens_received += s.tokens;
+        t.bytes_received += s.bytes;
+        match s.success {
+            Some(true) => t.succeeded += 1,
+            Some(false) => t.failed += 1,
+            None => t.cancelled += 1,
+        }
+        if let Some(ok) = s.success {
+            self.outcome(s.node, ok);
+        }
+        for (recent, value) in [
+            (&mut self.first_token_ms, s.time_to_first_token),
+            (&mut self.rates, s.tokens_per_second),
+        ] {
+            if let Some(v) = value.filter(|v| v.is_finite()) {
+                recent.push_back(v);
+                if recent.len() > RECENT {
+                    recent.pop_front();
+                }
+            }
+        }
+    }
+
+    /// Totals over all streams.
+    pub fn totals(&self) -> JobTotals {
+        self.totals.clone()
+    }
+
+    /// Mean time to first token and mean tokens per second over recent streams.
+    pub fn averages(&self) -> (Option<f64>, Option<f64>) {
+        let mean =
+            |v: &VecDeque<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        (mean(&self.first_token_ms), mean(&self.rates))
+    }
+
     /// The host's reputation (see [`Outcomes::reputation`]).
     pub fn reputation(&self, node: &str) -> f64 {
         node.parse::<PeerId>()
@@ -100,6 +180,35 @@ mod tests {
         assert_eq!(r.reputation(&p.to_string()), 0.75);
         r.outcome(p, false);
         assert_eq!(r.reputation(&p.to_string()), 0.6);
+    }
+
+    #[test]
+    fn stream_summaries_feed_totals_averages_and_reputation() {
+        let mut r = Registry::default();
+        let node = PeerId::random();
+        let summary = |success, ttft| StreamSummary {
+            node,
+            success,
+            tokens: 10,
+            bytes: 700,
+            time_to_first_token: ttft,
+            tokens_per_second: Some(100.0),
+        };
+        r.stream_ended(&summary(Some(true), Some(40.0)));
+        r.stream_ended(&summary(Some(false), Some(60.0)));
+        r.stream_ended(&summary(None, None));
+        let t = r.totals();
+        assert_eq!(
+            (t.streams, t.succeeded, t.failed, t.cancelled),
+            (3, 1, 1, 1)
+        );
+        assert_eq!((t.tokens_received, t.bytes_received), (30, 2100));
+        assert_eq!(r.averages(), (Some(50.0), Some(100.0)));
+        assert_eq!(
+            r.reputation(&node.to_string()),
+            0.5,
+            "a cancel says nothing about the host"
+        );
     }
 
     #[test]

@@ -49,4 +49,10 @@ pub struct P2pMetrics {
     pub successful_connections: u32,
     /// Events not delivered because the page did not keep up.
     pub dropped_events: u32,
+    /// Relays holding a reservation for us now.
+    pub relay_reservations: u32,
+    /// Bootstrap nodes we are connected to now.
+    pub bootstrap_connected: u32,
+    /// Peers in the DHT routing table.
+    pub dht_peers: u32,
 }

@@ -54,7 +54,7 @@ pub enum StreamEvent {
 
 /// Reads a job's frames and checks that indexes run on without gap or repeat.
 pub struct TokenReader<R = ReadHalf<Stream>> {
-    reader: R,
+    reader: Counted<R>,
     peer: PeerId,
     job_id: String,
     next_index: u64,
@@ -104,7 +104,10 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
     /// A reader of `job_id`'s frames from `reader`, expecting token `next_index` first.
     pub fn new(reader: R, peer: PeerId, job_id: &str, next_index: u64, stall: Duration) -> Self {
         TokenReader {
-            reader,
+            reader: Counted {
+                inner: reader,
+                bytes: 0,
+            },
             peer,
             job_id: job_id.to_string(),
             next_index,
@@ -116,6 +119,11 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
     /// The index of the next token expected.
     pub fn next_index(&self) -> u64 {
         self.next_index
+    }
+
+    /// Bytes read from the stream so far (frames with their length prefixes).
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.bytes
     }
 
     /// The next token or the end. Fails on a stall longer than the limit, a frame out of order,
@@ -204,6 +212,26 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
     }
 }
 
+/// An `AsyncRead` that counts the bytes it hands out.
+struct Counted<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: futures::AsyncRead + Unpin> futures::AsyncRead for Counted<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &polled {
+            self.bytes += *n as u64;
+        }
+        polled
+    }
+}
+
 impl Canceller {
     /// Asks the host to stop generating; the stream then ends with `finishReason: "cancelled"`.
     pub async fn cancel(&self) -> Result<(), SdkError> {
@@ -267,7 +295,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_well_formed_stream_ends_with_its_end() {
-        let (n, end) = read_all(reader(&[token(3), token(4), end(5)], 3)).await;
+        let frames = [token(3), token(4), end(5)];
+        let size: usize = frames.iter().map(|f| encode(f).unwrap().len()).sum();
+        let mut r = reader(&frames, 3);
+        while !matches!(r.next().await.unwrap(), StreamEvent::End(_)) {}
+        assert_eq!(r.bytes_read(), size as u64);
+        let (n, end) = read_all(reader(&frames, 3)).await;
         assert_eq!(n, 2);
         assert_eq!(end.unwrap().total_tokens, 5);
     }

@@ -42,13 +42,26 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
     tokio::spawn(serve_streams(
         control.clone(),
         fabstir_protocol::ping::PROTOCOL,
+        MAX_CONCURRENT_STREAMS,
         Some(STREAM_TIMEOUT),
         |_, stream| fabstir_protocol::ping::serve(stream),
+    ));
+    tokio::spawn(serve_streams(
+        control.clone(),
+        fabstir_protocol::perf::PROTOCOL,
+        MAX_CONCURRENT_PERF,
+        Some(PERF_TIMEOUT),
+        |_, stream| async move {
+            fabstir_protocol::perf::serve(stream)
+                .await
+                .map_err(std::io::Error::other)
+        },
     ));
     let info_host = host.clone();
     tokio::spawn(serve_streams(
         control.clone(),
         messages::INFO_PROTOCOL,
+        MAX_CONCURRENT_STREAMS,
         Some(STREAM_TIMEOUT),
         move |_, stream| send_info(stream, info_host.info()),
     ));
@@ -59,6 +72,7 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
         tokio::spawn(serve_streams(
             control.clone(),
             messages::JOB_PROTOCOL,
+            MAX_CONCURRENT_STREAMS,
             Some(negotiation_limit),
             move |peer, stream| crate::host::job_protocol::serve(h.clone(), peer, stream),
         ));
@@ -67,6 +81,7 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
         tokio::spawn(serve_streams(
             control,
             messages::STREAM_PROTOCOL,
+            MAX_CONCURRENT_STREAMS,
             None,
             move |peer, stream| crate::host::stream_protocol::serve(h.clone(), peer, stream),
         ));
@@ -215,6 +230,11 @@ fn record(metrics: &mut libp2p::metrics::Metrics, event: &SwarmEvent<BehaviourEv
     }
 }
 
+/// Throughput measurements served at once (each can move 32 MiB).
+const MAX_CONCURRENT_PERF: usize = 4;
+/// How long one throughput measurement may take.
+const PERF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How often finished jobs past their retention time are forgotten.
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -223,11 +243,12 @@ const MAX_CONCURRENT_STREAMS: usize = 256;
 /// How long one short request (ping, info, a job request) may take to be handled.
 const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Accepts every inbound stream of `protocol` and runs `handler` on it, a bounded number at a
-/// time, each within `limit` when given.
+/// Accepts every inbound stream of `protocol` and runs `handler` on it, `concurrency` at a time
+/// (more wait), each within `limit` when given.
 async fn serve_streams<F, Fut>(
     mut control: libp2p_stream::Control,
     protocol: &'static str,
+    concurrency: usize,
     limit: Option<std::time::Duration>,
     handler: F,
 ) where
@@ -240,7 +261,7 @@ async fn serve_streams<F, Fut>(
         return;
     };
     incoming
-        .for_each_concurrent(MAX_CONCURRENT_STREAMS, |(peer, stream)| {
+        .for_each_concurrent(concurrency, |(peer, stream)| {
             let handled = handler(peer, stream);
             async move {
                 let result = match limit {

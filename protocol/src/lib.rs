@@ -19,6 +19,7 @@ pub const IDENTIFY_PROTOCOL_VERSION: &str = "/fabstir/1.0.0";
 pub mod demo;
 pub mod frame;
 pub mod messages;
+pub mod perf;
 pub mod ping;
 
 /// The circuit relay v2 hop protocol; a peer that lists it in identify can hold reservations.
@@ -44,6 +45,7 @@ mod tests {
         for name in [
             KAD_PROTOCOL,
             ping::PROTOCOL,
+            perf::PROTOCOL,
             messages::INFO_PROTOCOL,
             messages::JOB_PROTOCOL,
             messages::STREAM_PROTOCOL,

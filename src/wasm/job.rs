@@ -56,6 +56,9 @@ pub(super) struct JobState {
     waiters: RefCell<Vec<oneshot::Sender<()>>>,
     canceller: RefCell<Option<Canceller>>,
     cancelling: Cell<bool>,
+    /// When the page asked for this stream (ms since the epoch), for time to first token.
+    requested_at: f64,
+    first_token_at: Cell<Option<f64>>,
     /// An `AbortSignal` listener that cancels this job; removed when the job ends.
     abort: RefCell<Option<AbortListener>>,
 }
@@ -105,6 +108,9 @@ impl JobState {
     }
 
     fn on_token(&self, token: Token) {
+        if self.first_token_at.get().is_none() {
+            self.first_token_at.set(Some(crate::rt::now_ms()));
+        }
         self.client.record_progress(&self.job_id, token.index + 1);
         if self.emitter.has_listeners("stream:token") {
             self.emitter.emit(&SdkEvent::StreamToken {
@@ -120,7 +126,39 @@ impl JobState {
         self.wake();
     }
 
-    fn finish(&self, outcome: Result<StreamEnd, SdkError>) {
+    /// What this stream delivered, for the SDK's totals and the host's reputation.
+    fn summary(&self, success: Option<bool>, bytes: u64) -> crate::jobs::StreamSummary {
+        let tokens = self.tokens.borrow().len() as u64;
+        let first = self.first_token_at.get();
+        let now = crate::rt::now_ms();
+        crate::jobs::StreamSummary {
+            node: self.node,
+            success,
+            tokens,
+            bytes,
+            time_to_first_token: first.map(|f| f - self.requested_at),
+            tokens_per_second: first
+                .filter(|f| tokens > 1 && now > *f)
+                .map(|f| (tokens - 1) as f64 / ((now - f) / 1000.0)),
+        }
+    }
+
+    fn finish(&self, outcome: Result<StreamEnd, SdkError>, bytes: u64) {
+        let cancelled = self.cancelling.get()
+            || matches!(&outcome, Ok(end) if end.finish_reason == fabstir_protocol::messages::FinishReason::Cancelled);
+        let success = (!cancelled).then_some(outcome.is_ok());
+        self.client.record_stream(&self.summary(success, bytes));
+        self.client.debug(
+            "stream",
+            if outcome.is_ok() { "info" } else { "warn" },
+            || match &outcome {
+                Ok(end) => format!(
+                    "job {} stream ended: {} tokens, {:?}",
+                    self.job_id, end.total_tokens, end.finish_reason
+                ),
+                Err(e) => format!("job {} stream failed: {e}", self.job_id),
+            },
+        );
         self.canceller.borrow_mut().take();
         if let Some((signal, listener)) = self.abort.borrow_mut().take() {
             let _ = signal
@@ -128,9 +166,6 @@ impl JobState {
         }
         match &outcome {
             Ok(end) => {
-                if end.finish_reason != fabstir_protocol::messages::FinishReason::Cancelled {
-                    self.client.record_outcome(self.node, true);
-                }
                 self.emitter.emit(&SdkEvent::StreamEnd {
                     job_id: self.job_id.clone(),
                     node_id: self.node.to_string(),
@@ -146,10 +181,6 @@ impl JobState {
                 self.call("end", &value);
             }
             Err(e) => {
-                // A stream we cut ourselves (cancel) says nothing about the host.
-                if !self.cancelling.get() {
-                    self.client.record_outcome(self.node, false);
-                }
                 *self.outcome.borrow_mut() = Some(outcome.clone());
                 self.call("error", &to_js(e.clone()));
             }
@@ -171,8 +202,8 @@ async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
     loop {
         match reader.next().await {
             Ok(StreamEvent::Token(token)) => state.on_token(token),
-            Ok(StreamEvent::End(end)) => return state.finish(Ok(end)),
-            Err(e) => return state.finish(Err(e)),
+            Ok(StreamEvent::End(end)) => return state.finish(Ok(end), reader.bytes_read()),
+            Err(e) => return state.finish(Err(e), reader.bytes_read()),
         }
     }
 }
@@ -184,21 +215,38 @@ pub struct Job {
     state: Rc<JobState>,
 }
 
+/// An opened token stream of a job, ready to become a `Job`.
+pub(super) struct Opened {
+    /// The job.
+    pub job_id: String,
+    /// What the SDK knows about it.
+    pub record: crate::jobs::JobRecord,
+    /// The stream.
+    pub reader: TokenReader,
+    /// Cancels over the stream.
+    pub canceller: Canceller,
+    /// When the page asked (ms since the epoch).
+    pub requested_at: f64,
+}
+
 impl Job {
-    /// Starts reading `reader` and returns the JS object.
+    /// Starts reading the opened stream and returns the JS object.
     pub(super) fn start(
         client: Client,
         emitter: Rc<Emitter>,
-        job_id: String,
-        node: PeerId,
-        price_per_token: u64,
-        reader: TokenReader,
-        canceller: Canceller,
+        opened: Opened,
     ) -> (JsValue, Rc<JobState>) {
+        let Opened {
+            job_id,
+            record,
+            reader,
+            canceller,
+            requested_at,
+        } = opened;
         let state = Rc::new(JobState {
             job_id,
-            node,
-            price_per_token,
+            node: record.node,
+            price_per_token: record.price_per_token,
             resumed_from: reader.next_index(),
             client,
             emitter,
@@ -208,6 +256,8 @@ impl Job {
             waiters: RefCell::new(Vec::new()),
             canceller: RefCell::new(Some(canceller)),
             cancelling: Cell::new(false),
+            requested_at,
+            first_token_at: Cell::new(None),
             abort: RefCell::new(None),
         });
         wasm_bindgen_futures::spawn_local(drive(state.clone(), reader));

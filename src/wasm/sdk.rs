@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::emitter::Emitter;
-use super::job::Job;
+use super::job::{Job, Opened};
 use super::js_error::to_js;
 use crate::client::{Client, EVENT_BUFFER};
 use crate::config::{SdkConfig, ValidConfig};
@@ -247,6 +247,7 @@ impl FabstirSdk {
     ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
+            let requested_at = rt::now_ms();
             let (request, signal) = split_signal(request)?;
             let spec: JobSpec = options_from_js("request", request)?;
             let client = inner.client().map_err(to_js)?;
@@ -273,15 +274,14 @@ impl FabstirSdk {
                 .open_stream(&negotiated.job_id, Some(0))
                 .await
                 .map_err(to_js)?;
-            let (job, state) = Job::start(
-                client,
-                inner.emitter.clone(),
-                negotiated.job_id,
-                record.node,
-                record.price_per_token,
+            let opened = Opened {
+                job_id: negotiated.job_id,
+                record,
                 reader,
                 canceller,
-            );
+                requested_at,
+            };
+            let (job, state) = Job::start(client, inner.emitter.clone(), opened);
             abort.cancel_job_on_abort(&state);
             Ok(job)
         })
@@ -304,6 +304,59 @@ impl FabstirSdk {
         #[wasm_bindgen(unchecked_param_type = "ResponseStreamOptions")] options: JsValue,
     ) -> Promise {
         self.open_stream(options, None)
+    }
+
+    /// A report on the SDK's state: connections, discovery, jobs, measured performance, and
+    /// issues with recommendations. Works before `start()` too (then `unhealthy`).
+    #[wasm_bindgen(js_name = getSystemHealthReport, unchecked_return_type = "Promise<HealthReport>")]
+    pub fn get_system_health_report(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let client = match &*inner.state.borrow() {
+                State::Running(c) => Some(c.clone()),
+                _ => None,
+            };
+            let report = match client {
+                Some(c) => crate::diagnostics::health_report(&c).await,
+                None => Ok(crate::diagnostics::stopped_report(
+                    inner.key.public().to_peer_id().to_string(),
+                    inner.config.enable_dht,
+                )),
+            };
+            to_value(report)
+        })
+    }
+
+    /// Live checks: each bootstrap node dialed and pinged, a DHT lookup, and how this browser is
+    /// reachable.
+    #[wasm_bindgen(js_name = testP2PConnectivity, unchecked_return_type = "Promise<ConnectivityReport>")]
+    pub fn test_p2p_connectivity(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let client = inner.client().map_err(to_js)?;
+            to_value(crate::diagnostics::connectivity(&client).await)
+        })
+    }
+
+    /// Round trip and throughput to a connected node over `/fabstir/perf/1.0.0` (default 1 MiB
+    /// each way, at most 16 MiB).
+    #[wasm_bindgen(js_name = testNetworkPerformance, unchecked_return_type = "Promise<PerfReport>")]
+    pub fn test_network_performance(
+        &self,
+        #[wasm_bindgen(js_name = peerId)] peer_id: String,
+        #[wasm_bindgen(unchecked_param_type = "PerfOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let peer = parse_peer_id(&peer_id)?;
+            let options: crate::perf::PerfOptions = if options.is_undefined() || options.is_null() {
+                crate::perf::PerfOptions::default()
+            } else {
+                options_from_js("options", options)?
+            };
+            let client = inner.client().map_err(to_js)?;
+            to_value(client.network_performance(peer, options).await)
+        })
     }
 
     /// Calls `callback` with each event named `name`; returns a function that unsubscribes.
@@ -332,6 +385,7 @@ impl FabstirSdk {
     fn open_stream(&self, options: JsValue, default_from: Option<u64>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
+            let requested_at = rt::now_ms();
             let options: StreamOptions = options_from_js("options", options)?;
             let client = inner.client().map_err(to_js)?;
             let from = options.resume_from.or(default_from);
@@ -339,16 +393,14 @@ impl FabstirSdk {
                 .open_stream(&options.job_id, from)
                 .await
                 .map_err(to_js)?;
-            Ok(Job::start(
-                client,
-                inner.emitter.clone(),
-                options.job_id,
-                record.node,
-                record.price_per_token,
+            let opened = Opened {
+                job_id: options.job_id,
+                record,
                 reader,
                 canceller,
-            )
-            .0)
+                requested_at,
+            };
+            Ok(Job::start(client, inner.emitter.clone(), opened).0)
         })
     }
 }

@@ -9,8 +9,9 @@ const TYPES: &'static str = r#"
 export interface FabstirConfig {
   /** Only "production": there is no mock mode. */
   mode?: "production";
-  /** Log every event to the console. Default false. */
-  debug?: boolean;
+  /** true: log every event to the console and emit `p2p:debug` events from every subsystem;
+   *  { subsystems }: only from those. Default false. */
+  debug?: boolean | { subsystems: DebugSubsystem[] };
   p2pConfig: P2PConfig;
 }
 
@@ -36,6 +37,8 @@ export interface P2PConfig {
   /** Milliseconds a token stream may stay silent before the job fails with TIMEOUT, 1..600000. Default 30000. */
   streamStallTimeout?: number;
 }
+
+export type DebugSubsystem = "connection" | "relay" | "dht" | "discovery" | "negotiation" | "stream";
 
 export type FabstirErrorCode =
   | "INVALID_CONFIG" | "INVALID_ARGUMENT" | "NOT_STARTED" | "ALREADY_STARTED" | "STOPPED"
@@ -75,6 +78,60 @@ export interface P2PMetrics {
   failedConnections: number;
   successfulConnections: number;
   droppedEvents: number;
+  /** Relays holding a reservation for us now. */
+  relayReservations: number;
+  /** Bootstrap nodes connected now. */
+  bootstrapConnected: number;
+  /** Peers in the DHT routing table. */
+  dhtPeers: number;
+}
+
+/** `getSystemHealthReport()`: built from the SDK's real state. */
+export interface HealthReport {
+  status: "healthy" | "degraded" | "unhealthy";
+  timestamp: number;
+  p2p: {
+    started: boolean; peerId: string; connectedPeers: number; bootstrapNodes: number;
+    bootstrapConnected: number; relayReservations: number; uptime: number; failedConnections: number;
+  };
+  discovery: { dhtEnabled: boolean; dhtPeers: number; cachedModels: number };
+  jobs: {
+    streams: number; succeeded: number; failed: number; cancelled: number;
+    tokensReceived: number; bytesReceived: number;
+  };
+  performance: {
+    /** Mean ms from a job request to its first token, over recent jobs. */
+    averageTimeToFirstToken: number | null;
+    averageTokensPerSecond: number | null;
+    averagePeerRtt: number | null;
+  };
+  /** What is wrong, in words. */
+  issues: string[];
+  /** What to do about it, one per issue. */
+  recommendations: string[];
+}
+
+/** `testP2PConnectivity()`: live checks. */
+export interface ConnectivityReport {
+  bootstrap: { address: string; peerId: string; reachable: boolean; latency: number | null; error: string | null }[];
+  discovery: { working: boolean; peersAnswered: number; error: string | null };
+  /** A browser can never be dialed directly: "relayed" once a relay holds a reservation. */
+  reachability: { mode: "relayed" | "unreachable"; addresses: string[] };
+}
+
+/** `testNetworkPerformance(peerId, options)`. At most 16 MiB each way. */
+export interface PerfOptions { uploadBytes?: number; downloadBytes?: number }
+
+export interface PerfReport {
+  peerId: string;
+  /** Median of three pings, ms. */
+  latency: number;
+  pings: number[];
+  uploadBytes: number;
+  uploadMbps: number;
+  downloadBytes: number;
+  downloadMbps: number;
+  duration: number;
 }
 
 /** A model a host serves; prices are integers in the network's smallest unit per token. */
@@ -205,6 +262,7 @@ export interface FabstirEvents {
   "connection:failed": { type: "connection:failed"; address: string; attempts: number; error: string };
   "relay:reservation": { type: "relay:reservation"; relayPeerId: string; address: string; renewal: boolean };
   "error:p2p": { type: "error:p2p"; code: string; message: string };
+  "p2p:debug": { type: "p2p:debug"; subsystem: DebugSubsystem; level: "debug" | "info" | "warn"; message: string };
   "node:discovered": { type: "node:discovered"; modelId: string; node: DiscoveredNode };
   "job:negotiated": { type: "job:negotiated"; jobId: string; nodeId: string; pricePerToken: number; candidates: number; offers: number };
   "stream:token": { type: "stream:token"; jobId: string; nodeId: string; index: number; content: string };

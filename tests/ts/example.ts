@@ -6,7 +6,10 @@ import init, {
   type FabstirError,
   type FabstirErrorCode,
   type FabstirEvent,
+  type ConnectivityReport,
   type DiscoveredNode,
+  type HealthReport,
+  type PerfReport,
   type Job,
   type JobEnd,
   type JobToken,
@@ -112,6 +115,15 @@ export async function main(): Promise<void> {
   for await (const t of again.tokens()) console.log(t.timestamp);
   const wasConnected: boolean = await sdk.disconnect(job.nodeId);
   console.log(wasConnected);
+
+  const health: HealthReport = await sdk.getSystemHealthReport();
+  console.log(health.status, health.issues.join("; "), health.performance.averageTimeToFirstToken ?? "n/a");
+  const connectivity: ConnectivityReport = await sdk.testP2PConnectivity();
+  console.log(connectivity.bootstrap.every((b) => b.reachable), connectivity.reachability.mode);
+  const perf: PerfReport = await sdk.testNetworkPerformance(peer, { uploadBytes: 1 << 20, downloadBytes: 1 << 20 });
+  console.log(perf.latency, perf.downloadMbps);
+  const verbose = new FabstirSDK({ debug: { subsystems: ["discovery", "stream"] }, p2pConfig: config.p2pConfig });
+  verbose.on("p2p:debug", (e) => console.log(e.subsystem, e.level, e.message));
   off();
   await sdk.stop();
 }

@@ -12,3 +12,4 @@ job.on("end", (e) => e.code); // @expect-error the end has no code
 job.on("progress", () => {}); // @expect-error unknown job event
 sdk.submitJobWithNegotiation({ modelId: "m", prompt: "p", maxTokenz: 3 }); // @expect-error unknown option
 new FabstirSDK({ mode: "mock", p2pConfig: { bootstrapNodes: [] } }); // @expect-error no mock mode
+new FabstirSDK({ debug: { subsystems: ["gossip"] }, p2pConfig: { bootstrapNodes: [] } }); // @expect-error unknown subsystem
