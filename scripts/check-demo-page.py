@@ -44,6 +44,7 @@ STATE = """return {
   jobStats: document.getElementById('job-stats').textContent,
   hosts: [...document.querySelectorAll('#hosts tr')].map(r => [...r.cells].map(c => c.textContent)),
   outputLength: document.getElementById('output').textContent.length,
+  metrics: [...document.querySelectorAll('#metrics tr')].map(r => [...r.cells].map(c => c.textContent)),
 };"""
 
 try:
