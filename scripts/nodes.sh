@@ -2,7 +2,8 @@
 # Node state (identity, certificate, config) lives under $FABSTIR_CACHE/nodes/<name> and is
 # created once, so peer ids and certhashes stay the same from run to run.
 
-FABSTIR_NODE_BIN="$CARGO_TARGET_DIR/debug/fabstir-node"
+# The benchmarks set FABSTIR_NODE_BIN to the release build.
+FABSTIR_NODE_BIN="${FABSTIR_NODE_BIN:-$CARGO_TARGET_DIR/debug/fabstir-node}"
 NODE_PIDS=()
 
 # node_init NAME TCP_PORT WS_PORT WEBRTC_PORT: creates the node's state once.

@@ -1,6 +1,7 @@
 # The test network on 127.0.0.1; source it after env.sh and nodes.sh, then call test_nodes_start.
 #   relay   49101 tcp, 49102 ws, 49103 webrtc-direct: relay, bootstrap and DHT server, no models.
 #   host-a  49111-49113: hosts demo-1 at 5 per token, directly reachable (DHT server).
+#           (direct-1 on host-a and relayed-1 on host-b, unpaced, are for the benchmarks.)
 #   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
 #   host-b  49121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
@@ -28,8 +29,10 @@ relay: { enabled: false }
 metrics: { enabled: true, listen: "127.0.0.1:49119" }
 host:
   reachability: direct
+  max_concurrent_jobs: 64
   models:
     - { id: demo-1, price_per_token: 5, max_tokens: 4096, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
+    - { id: direct-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
 YAML
   node_config host-b <<YAML
 listen: [/ip4/127.0.0.1/tcp/49121]
@@ -39,9 +42,10 @@ relay: { enabled: false }
 metrics: { enabled: true, listen: "127.0.0.1:49129" }
 host:
   reachability: relayed
-  max_concurrent_jobs: 8
+  max_concurrent_jobs: 64
   models:
     - { id: demo-1, price_per_token: 3, max_tokens: 4096, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
+    - { id: relayed-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
     - { id: demo-slow, price_per_token: 1, max_tokens: 60000, backend: { kind: demo, seed: 22, tokens_per_second: 200 } }
 YAML
   node_start host-a
@@ -50,6 +54,8 @@ YAML
   node_wait host-a "advertised demo-1"
   node_wait host-b "advertised demo-1"
   node_wait host-b "advertised demo-slow"
+  node_wait host-a "advertised direct-1"
+  node_wait host-b "advertised relayed-1"
   export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"
   export FABSTIR_TEST_RELAY_WEBRTC="$(node_addr relay webrtc)"
   # Nothing listens on port 49199: dials there are refused.

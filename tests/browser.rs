@@ -321,12 +321,12 @@ async fn node_info_over_the_info_protocol() {
         .unwrap();
     let info = call(sdk.get_node_info(host)).await.unwrap();
     assert_eq!(get_str(&info, "version"), "0.1.0");
-    assert_eq!(get_num(&info, "maxConcurrentJobs"), 4.0);
+    assert_eq!(get_num(&info, "maxConcurrentJobs"), 64.0);
     assert_eq!(get_num(&info, "currentLoad"), 0.0);
     assert_eq!(get_str(&info, "computeType"), "cpu");
     assert!(get_num(&get(&info, "stats"), "tokensGenerated") >= 0.0);
     let models: js_sys::Array = get(&info, "models").into();
-    assert_eq!(models.length(), 1);
+    assert_eq!(models.length(), 2);
     let model = models.get(0);
     assert_eq!(get_str(&model, "id"), "demo-1");
     assert_eq!(get_num(&model, "pricePerToken"), 5.0);

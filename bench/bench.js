@@ -1,0 +1,164 @@
+// In-page scenarios of the benchmark. Each returns plain numbers; bench/run.mjs repeats them and
+// takes medians. The SDK comes from the built package (pkg/index.js), as a page would load it.
+import { init, FabstirSDK } from "./pkg/index.js";
+
+const now = () => performance.now();
+let wasm = null;
+
+async function loaded() {
+  if (!wasm) wasm = await init();
+  return wasm;
+}
+
+function sdkFor(bootstrap) {
+  return new FabstirSDK({ p2pConfig: { bootstrapNodes: [bootstrap], maxRetries: 0 } });
+}
+
+/** Waits for `name` events until `pred` holds for one; resolves to the event. */
+function waitEvent(sdk, name, pred, ms = 20000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { off(); reject(new Error(`no ${name} within ${ms} ms`)); }, ms);
+    const off = sdk.on(name, (e) => { if (pred(e)) { clearTimeout(timer); off(); resolve(e); } });
+  });
+}
+
+/** Reads a job to its end; per-token latency = arrival − the host's timestamp (same machine). */
+async function drain(job) {
+  const lat = [];
+  let first = 0;
+  let last = 0;
+  let n = 0;
+  for await (const t of job) {
+    const at = Date.now();
+    if (n === 0) first = now();
+    last = now();
+    lat.push(at - t.timestamp);
+    n += 1;
+  }
+  return { n, first, last, lat };
+}
+
+function pct(values, p) {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))] : NaN;
+}
+
+window.bench = {
+  /** 2. module instantiate + new FabstirSDK + start() to the first connected bootstrap. */
+  async startup({ bootstrap }) {
+    const t0 = now();
+    await loaded();
+    const t1 = now();
+    const sdk = sdkFor(bootstrap);
+    const t2 = now();
+    await sdk.start();
+    const t3 = now();
+    await sdk.stop();
+    return { instantiateMs: t1 - t0, constructMs: t2 - t1, startMs: t3 - t2, totalMs: t3 - t0 };
+  },
+
+  /** 3. dial → secured and multiplexed (dial resolves) → identified (peer:identify). */
+  async connect({ bootstrap, target }) {
+    await loaded();
+    const sdk = sdkFor(bootstrap);
+    await sdk.start();
+    const peer = target.split("/p2p/").pop();
+    const identified = waitEvent(sdk, "peer:identify", (e) => e.peerId === peer);
+    const t0 = now();
+    await sdk.dial(target);
+    const t1 = now();
+    await identified;
+    const t2 = now();
+    await sdk.stop();
+    return { dialMs: t1 - t0, identifiedMs: t2 - t0 };
+  },
+
+  /** 4. time to first token: discovery (fresh) + negotiation + stream open + first token. */
+  async firstToken({ bootstrap, model }) {
+    await loaded();
+    const sdk = sdkFor(bootstrap);
+    await sdk.start();
+    const t0 = now();
+    await sdk.discoverNodes({ modelId: model, forceRefresh: true });
+    const t1 = now();
+    const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
+    const t2 = now();
+    const { first } = await drain(job);
+    await sdk.stop();
+    return { discoveryMs: t1 - t0, negotiationMs: t2 - t1, streamToFirstTokenMs: first - t2, totalMs: first - t0 };
+  },
+
+  /** 5. one long job: tokens/s and per-token latency; bytes/s from the SDK's stream counter. */
+  async stream({ bootstrap, model, tokens }) {
+    await loaded();
+    const sdk = sdkFor(bootstrap);
+    await sdk.start();
+    await sdk.discoverNodes({ modelId: model });
+    const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: tokens });
+    const { n, first, last, lat } = await drain(job);
+    const health = await sdk.getSystemHealthReport();
+    await sdk.stop();
+    const seconds = (last - first) / 1000;
+    return {
+      tokens: n,
+      tokensPerSecond: (n - 1) / seconds,
+      bytesPerSecond: health.jobs.bytesReceived / seconds,
+      bytesPerToken: health.jobs.bytesReceived / n,
+      latencyMedianMs: pct(lat, 50),
+      latencyP99Ms: pct(lat, 99),
+    };
+  },
+
+  /** 5. the floor: the same bytes over a plain browser WebSocket from a plain native server. */
+  async floor({ url, bytes, chunk }) {
+    const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+    let got = 0;
+    let first = 0;
+    const done = new Promise((resolve) => {
+      ws.onmessage = (m) => {
+        if (got === 0) first = now();
+        got += m.data.byteLength;
+        if (got >= bytes) resolve(now());
+      };
+    });
+    ws.send(JSON.stringify({ bytes, chunk }));
+    const last = await done;
+    ws.close();
+    return { bytes: got, bytesPerSecond: got / ((last - first) / 1000) };
+  },
+
+  /** 6. many concurrent streams in one page: total tokens/s and memory. */
+  async many({ bootstrap, model, jobs, tokens }) {
+    const exports = await loaded();
+    const sdk = sdkFor(bootstrap);
+    await sdk.start();
+    await sdk.discoverNodes({ modelId: model });
+    const t0 = now();
+    const started = await Promise.all(
+      Array.from({ length: jobs }, (_, i) =>
+        sdk.submitJobWithNegotiation({ modelId: model, prompt: `many ${i}`, maxTokens: tokens })),
+    );
+    const results = await Promise.all(started.map(drain));
+    const t1 = now();
+    const total = results.reduce((s, r) => s + r.n, 0);
+    const memory = { wasmBytes: exports.memory.buffer.byteLength, jsHeapBytes: performance.memory?.usedJSHeapSize ?? null };
+    await sdk.stop();
+    return { jobs, tokens: total, complete: results.every((r) => r.n === tokens), tokensPerSecond: total / ((t1 - t0) / 1000), ...memory };
+  },
+
+  /** Page: wasm memory and JS heap with `peers` connections held, idle. */
+  async idle({ bootstrap, peers, settleMs }) {
+    const exports = await loaded();
+    const sdk = sdkFor(bootstrap);
+    await sdk.start();
+    for (const p of peers) await sdk.dial(p);
+    await new Promise((r) => setTimeout(r, settleMs));
+    const connected = (await sdk.getConnectedPeers()).length;
+    const memory = { wasmBytes: exports.memory.buffer.byteLength, jsHeapBytes: performance.memory?.usedJSHeapSize ?? null };
+    await sdk.stop();
+    return { connected, ...memory };
+  },
+};
+window.benchReady = true;

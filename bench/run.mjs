@@ -1,0 +1,93 @@
+// The benchmark driver: runs each scenario of bench.js in a fresh page of headless Chromium
+// (Debian's, through playwright-core), several times, against the local nodes; serves the
+// raw-WebSocket floor; prints medians with their spread and writes a JSON report.
+// usage: node run.mjs PAGE_URL ADDRESSES_JSON REPORT_JSON
+import { readFileSync, writeFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+import { WebSocketServer } from "ws";
+
+const [pageUrl, addressesFile, reportFile] = process.argv.slice(2);
+const a = JSON.parse(readFileSync(addressesFile, "utf8"));
+const reps = Number(process.env.BENCH_REPS ?? 5);
+
+// The floor: a plain native WebSocket server that pushes the bytes a page asks for.
+const floor = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+floor.on("connection", (ws) => {
+  ws.on("message", async (m) => {
+    const { bytes, chunk } = JSON.parse(m.toString());
+    const payload = Buffer.alloc(chunk, 0x5a);
+    for (let sent = 0; sent < bytes; sent += chunk) {
+      const part = sent + chunk <= bytes ? payload : payload.subarray(0, bytes - sent);
+      await new Promise((resolve, reject) => ws.send(part, (e) => (e ? reject(e) : resolve())));
+    }
+  });
+});
+await new Promise((r) => floor.once("listening", r));
+const floorUrl = `ws://127.0.0.1:${floor.address().port}`;
+
+const { args } = JSON.parse(readFileSync(new URL("./webdriver.json", import.meta.url), "utf8"))["goog:chromeOptions"];
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: [...args.filter((x) => !x.startsWith("--headless")), "--enable-precise-memory-info"],
+  headless: true,
+});
+
+async function once(name, params) {
+  const page = await browser.newPage();
+  try {
+    await page.goto(pageUrl);
+    await page.waitForFunction(() => window.benchReady === true);
+    return await page.evaluate(([n, p]) => window.bench[n](p), [name, params]);
+  } finally {
+    await page.close();
+  }
+}
+
+const median = (v) => { const s = [...v].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+async function scenario(label, name, params, times = reps) {
+  const runs = [];
+  for (let i = 0; i < times; i++) runs.push(await once(name, params));
+  const summary = {};
+  for (const key of Object.keys(runs[0])) {
+    const values = runs.map((r) => r[key]);
+    if (values.every((v) => typeof v === "number")) {
+      summary[key] = { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+    } else {
+      summary[key] = values;
+    }
+  }
+  const line = Object.entries(summary)
+    .map(([k, v]) => (v.median === undefined ? `${k}=${JSON.stringify(v)}` : `${k} ${fmt(v.median)} [${fmt(v.min)}–${fmt(v.max)}]`))
+    .join(", ");
+  console.log(`${label} (${times} runs): ${line}`);
+  return { label, runs: times, ...summary };
+}
+
+function fmt(x) {
+  if (Math.abs(x) >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (Math.abs(x) >= 1e4) return `${(x / 1e3).toFixed(1)}k`;
+  return x < 10 ? x.toFixed(2) : x.toFixed(0);
+}
+
+const report = { when: new Date().toISOString(), reps, scenarios: {} };
+const s = report.scenarios;
+try {
+  s.startup = await scenario("2. startup", "startup", { bootstrap: a.relayWs });
+  s.connectWs = await scenario("3. connect over WebSocket", "connect", { bootstrap: a.relayWs, target: a.hostAWs });
+  s.connectWebrtc = await scenario("3. connect over WebRTC-direct", "connect", { bootstrap: a.relayWs, target: a.hostAWebrtc });
+  s.firstTokenDirect = await scenario("4. first token, direct host", "firstToken", { bootstrap: a.relayWs, model: "direct-1" });
+  s.firstTokenRelayed = await scenario("4. first token, relayed host", "firstToken", { bootstrap: a.relayWs, model: "relayed-1" });
+  const tokens = 20000;
+  s.streamDirect = await scenario(`5. stream ${tokens} tokens, direct`, "stream", { bootstrap: a.relayWs, model: "direct-1", tokens }, 3);
+  s.streamRelayed = await scenario(`5. stream ${tokens} tokens, relayed`, "stream", { bootstrap: a.relayWs, model: "relayed-1", tokens }, 3);
+  const bytes = Math.round(s.streamRelayed.bytesPerToken.median * tokens);
+  const chunk = Math.round(s.streamRelayed.bytesPerToken.median * 256);
+  s.floor = await scenario(`5. floor: ${bytes} bytes over a plain WebSocket`, "floor", { url: floorUrl, bytes, chunk }, 3);
+  s.many = await scenario("6. 50 concurrent streams of 2000 tokens", "many", { bootstrap: a.relayWs, model: "direct-1", jobs: 50, tokens: 2000 }, 3);
+  s.idle = await scenario(`page idle with ${a.idlePeers.length + 1} peers`, "idle", { bootstrap: a.relayWs, peers: a.idlePeers, settleMs: 3000 }, 3);
+} finally {
+  await browser.close();
+  floor.close();
+}
+writeFileSync(reportFile, JSON.stringify(report, null, 2));

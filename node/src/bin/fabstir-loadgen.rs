@@ -1,0 +1,138 @@
+//! `fabstir-loadgen`: the relay-capacity benchmark's load generator. Opens N concurrent WebSocket
+//! connections (each with its own Noise handshake and Yamux session) to one node, holds them,
+//! and reports how many were held and the node's resident memory per connection.
+//!
+//! usage: fabstir-loadgen --target <ws multiaddr with /p2p/> --connections N --pid <node pid>
+//!        [--concurrency 256] [--hold-secs 5]
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{dummy, SwarmEvent};
+use libp2p::{noise, tcp, yamux, Multiaddr, PeerId};
+
+struct Args {
+    target: Multiaddr,
+    connections: usize,
+    pid: u32,
+    concurrency: usize,
+    hold: Duration,
+}
+
+fn args() -> Result<Args, String> {
+    let mut target = None;
+    let mut connections = None;
+    let mut pid = None;
+    let mut concurrency = 256;
+    let mut hold = 5;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
+        match flag.as_str() {
+            "--target" => target = Some(value.parse::<Multiaddr>().map_err(|e| bad(&e))?),
+            "--connections" => connections = Some(value.parse().map_err(|e| bad(&e))?),
+            "--pid" => pid = Some(value.parse().map_err(|e| bad(&e))?),
+            "--concurrency" => concurrency = value.parse().map_err(|e| bad(&e))?,
+            "--hold-secs" => hold = value.parse().map_err(|e| bad(&e))?,
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(Args {
+        target: target.ok_or("--target is required")?,
+        connections: connections.ok_or("--connections is required")?,
+        pid: pid.ok_or("--pid is required")?,
+        concurrency,
+        hold: Duration::from_secs(hold),
+    })
+}
+
+/// The resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() -> Result<(), String> {
+    let args = args()?;
+    let peer = match args.target.iter().last() {
+        Some(libp2p::multiaddr::Protocol::P2p(p)) => p,
+        _ => return Err("--target must end with /p2p/<peer id>".into()),
+    };
+    let hold_for = args.hold + Duration::from_secs(60);
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(|e| e.to_string())?
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|_| dummy::Behaviour)
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(hold_for))
+        .build();
+    let before = rss_kib(args.pid).ok_or("cannot read the node's memory")?;
+    let started = Instant::now();
+    let dial = |swarm: &mut libp2p::Swarm<dummy::Behaviour>, peer: PeerId| {
+        let opts = DialOpts::peer_id(peer)
+            .addresses(vec![args.target.clone()])
+            .condition(PeerCondition::Always)
+            .build();
+        swarm.dial(opts).map_err(|e| e.to_string())
+    };
+    let (mut dialed, mut open, mut failed) = (0usize, 0usize, 0usize);
+    let mut first_error = None;
+    while dialed < args.connections.min(args.concurrency) {
+        dial(&mut swarm, peer)?;
+        dialed += 1;
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while open + failed < args.connections && Instant::now() < deadline {
+        match swarm.select_next_some().await {
+            SwarmEvent::ConnectionEstablished { .. } => open += 1,
+            SwarmEvent::OutgoingConnectionError { error, .. } => {
+                failed += 1;
+                first_error.get_or_insert(error.to_string());
+            }
+            SwarmEvent::ConnectionClosed { .. } => open = open.saturating_sub(1),
+            _ => continue,
+        }
+        if dialed < args.connections {
+            dial(&mut swarm, peer)?;
+            dialed += 1;
+        }
+    }
+    let establish_secs = started.elapsed().as_secs_f64();
+    // Hold them, still driving the swarm (the node pings and identifies every connection).
+    let hold_until = Instant::now() + args.hold;
+    while Instant::now() < hold_until {
+        if let Ok(Some(SwarmEvent::ConnectionClosed { .. })) =
+            tokio::time::timeout(Duration::from_millis(200), swarm.next()).await
+        {
+            open = open.saturating_sub(1);
+        }
+    }
+    let after = rss_kib(args.pid).ok_or("cannot read the node's memory")?;
+    let per = if open > 0 {
+        (after.saturating_sub(before)) as f64 / open as f64
+    } else {
+        0.0
+    };
+    println!(
+        "{}",
+        serde_json::json!({
+            "connections": args.connections,
+            "held": open,
+            "failed": failed,
+            "firstError": first_error,
+            "establishSeconds": establish_secs,
+            "nodeRssBeforeKiB": before,
+            "nodeRssAfterKiB": after,
+            "nodeKiBPerConnection": per,
+        })
+    );
+    Ok(())
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The benchmark (README: "bench"): package size; in headless Chromium against native nodes on
+# 127.0.0.1, startup, connect, time to first token, streaming (direct, relayed, and the
+# raw-WebSocket floor), 50 concurrent streams with memory, and idle page memory; then the relay's
+# capacity with our load generator. Prints medians with their spread and writes
+# artifacts/bench.json. BENCH_REPS (default 5) sets the repetitions of the short scenarios;
+# BENCH_CONNECTIONS (default "1000 5000 10000") the relay capacity steps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup.sh
+mkdir -p artifacts
+
+log "building fabstir-node and fabstir-loadgen (profile node: optimised for speed)"
+cargo build -p fabstir-node --bins --profile node --locked
+export FABSTIR_NODE_BIN="$CARGO_TARGET_DIR/node/fabstir-node"
+loadgen="$CARGO_TARGET_DIR/node/fabstir-loadgen"
+
+log "1. package size"
+scripts/build-pkg.sh >/dev/null
+size_json="$(python3 - <<'PY'
+import glob, gzip, json, os
+def sizes(paths):
+    data = b"".join(open(p, "rb").read() for p in paths)
+    out = {"raw": len(data), "gzip": len(gzip.compress(data, 9))}
+    try:
+        import brotli
+        out["brotli"] = len(brotli.compress(data, quality=11))
+    except ImportError:
+        out["brotli"] = None
+    return out
+wasm = sizes(["pkg/fabstir_sdk_bg.wasm"])
+js = sizes(sorted(glob.glob("pkg/*.js") + glob.glob("pkg/snippets/*/*.js")))
+total = {k: (wasm[k] + js[k]) if wasm[k] is not None else None for k in wasm}
+print(json.dumps({"wasm": wasm, "js": js, "total": total}))
+PY
+)"
+python3 - "$size_json" <<'PY'
+import json, sys
+for name, v in json.loads(sys.argv[1]).items():
+    extra = f", {v['brotli']:,} B brotli" if v["brotli"] else ""
+    print(f"  {name}: {v['raw']:,} B raw, {v['gzip']:,} B gzip -9{extra}")
+PY
+
+source scripts/nodes.sh
+trap nodes_stop EXIT
+source scripts/test-nodes.sh
+log "starting the network on 127.0.0.1 (release nodes)"
+test_nodes_start 2>/dev/null
+idle=()
+for i in 1 2 3 4 5 6 7 8; do
+  node_init "idle-$i" $((49400 + i * 3)) $((49401 + i * 3)) $((49402 + i * 3))
+  node_config "idle-$i" <<YAML
+listen: [/ip4/127.0.0.1/tcp/$((49401 + i * 3))/ws]
+mdns: { enabled: false }
+relay: { enabled: false }
+YAML
+  node_start "idle-$i"
+  idle+=("$(node_addr "idle-$i" ws)")
+done
+
+tools="$FABSTIR_CACHE/bench"
+mkdir -p "$tools"
+cp bench/package.json bench/package-lock.json bench/run.mjs webdriver.json "$tools/"
+if ! cmp -s bench/package-lock.json "$tools/node_modules/.package-lock.json.installed" 2>/dev/null; then
+  (cd "$tools" && npm install --no-audit --no-fund --loglevel=error)
+  cp bench/package-lock.json "$tools/node_modules/.package-lock.json.installed"
+fi
+site="$(mktemp -d)"
+cp bench/index.html bench/bench.js "$site/" && cp -r pkg "$site/pkg"
+python3 -m http.server 18095 --bind 127.0.0.1 --directory "$site" >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$site"; nodes_stop' EXIT
+python3 - "$FABSTIR_TEST_RELAY_WS" "$FABSTIR_TEST_HOST_A_WS" "$(node_addr host-a webrtc)" "${idle[@]}" >"$site/addresses.json" <<'PY'
+import json, sys
+relay, a_ws, a_webrtc, *idle = sys.argv[1:]
+print(json.dumps({"relayWs": relay, "hostAWs": a_ws, "hostAWebrtc": a_webrtc,
+                  "idlePeers": [a_ws, *idle, ]}))
+PY
+for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18095/ >/dev/null && break; sleep 0.1; done
+
+log "2–6. browser scenarios (headless Chromium, release wasm)"
+(cd "$tools" && node run.mjs http://127.0.0.1:18095/index.html "$site/addresses.json" "$OLDPWD/artifacts/bench-browser.json")
+nodes_stop
+
+log "7. relay capacity: concurrent WebSocket + Noise + Yamux connections held by one node"
+node_init capacity 49501 49502 49503
+node_config capacity <<YAML
+listen: [/ip4/127.0.0.1/tcp/49502/ws]
+mdns: { enabled: false }
+YAML
+capacity=()
+for n in ${BENCH_CONNECTIONS:-1000 5000 10000}; do
+  node_start capacity
+  pid="${NODE_PIDS[-1]}"
+  sleep 1
+  result="$("$loadgen" --target "$(node_addr capacity ws)" --connections "$n" --pid "$pid" --hold-secs 5)"
+  echo "  $n: $result"
+  capacity+=("$result")
+  nodes_stop
+done
+
+python3 - "$size_json" artifacts/bench-browser.json "${capacity[@]}" <<'PY'
+import json, sys
+size = json.loads(sys.argv[1])
+browser = json.load(open(sys.argv[2]))
+capacity = [json.loads(c) for c in sys.argv[3:]]
+report = {"package": size, "browser": browser, "relayCapacity": capacity}
+json.dump(report, open("artifacts/bench.json", "w"), indent=2)
+s = browser["scenarios"]
+med = lambda name, key: s[name][key]["median"]
+kib = size["total"]["gzip"] / 1024
+floor = med("floor", "bytesPerSecond")
+relayed_bps = med("streamRelayed", "bytesPerSecond")
+best = max(capacity, key=lambda c: c["held"]) if capacity else None
+print("\nAgainst the targets:")
+print(f"  package (wasm + JS, gzip -9): {kib:,.0f} KiB (target <= 240 KiB)")
+print(f"  tokens/s through the relay into one page: {med('streamRelayed', 'tokensPerSecond'):,.0f} (target >= 20,000)")
+print(f"  relayed bytes/s vs the raw-WebSocket floor: {relayed_bps/1e6:.2f} MB/s vs {floor/1e6:.2f} MB/s = {relayed_bps/floor:.2f}x (target >= 0.5x)")
+print(f"  time to first token, discovery to first token: direct {med('firstTokenDirect', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayed', 'totalMs'):.0f} ms (target <= 30 ms overhead)")
+if best:
+    print(f"  relay: {best['held']:,} of {best['connections']:,} connections held, {best['nodeKiBPerConnection']:.1f} KiB each (targets >= 10,000, <= 64 KiB)")
+print(f"  idle page with {med('idle', 'connected'):.0f} peers: wasm memory {med('idle', 'wasmBytes')/1e6:.1f} MB (target <= 8 MB)")
+print("report: artifacts/bench.json")
+PY
