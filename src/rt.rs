@@ -50,8 +50,13 @@ pub async fn timeout_polling<T>(
     tick: Duration,
     fut: impl Future<Output = T>,
 ) -> Option<T> {
-    let started = web_time::Instant::now();
     let mut fut = std::pin::pin!(fut);
+    // Most reads of a busy stream complete at once: skip arming a timer for them (in a browser,
+    // a timer is a setTimeout and a clearTimeout call into JavaScript).
+    if let std::task::Poll::Ready(value) = futures::poll!(fut.as_mut()) {
+        return Some(value);
+    }
+    let started = web_time::Instant::now();
     loop {
         let left = limit.saturating_sub(started.elapsed());
         if left.is_zero() {

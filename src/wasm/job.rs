@@ -439,6 +439,15 @@ impl JobTokens {
     /// The next token as `{ value, done }`.
     #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<JobToken, undefined>>")]
     pub fn next(&self) -> Promise {
+        // A token that already arrived is handed over at once, without a task round trip.
+        let i = self.position.get();
+        if i != usize::MAX {
+            let token = self.state.tokens.borrow().get(i).map(to_plain);
+            if let Some(token) = token {
+                self.position.set(i + 1);
+                return Promise::resolve(&iterator_result(token, false));
+            }
+        }
         let state = self.state.clone();
         let position = self.position.clone();
         future_to_promise(async move {
