@@ -172,8 +172,12 @@ impl Client {
         &self,
         peer: PeerId,
     ) -> Result<fabstir_protocol::messages::NodeInfo, SdkError> {
-        self.with_connected_peer(peer, "node info", |mut control| async move {
-            crate::node_info::node_info(&mut control, peer).await
+        self.with_connected_peer(peer, "node info", |control| async move {
+            crate::dropped::retry_unanswered(|| {
+                let mut control = control.clone();
+                async move { crate::node_info::node_info(&mut control, peer).await }
+            })
+            .await
         })
         .await
     }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod diagnostics;
 pub mod discovery;
+pub mod dropped;
 pub mod error;
 pub mod event_loop;
 pub mod events;
@@ -28,6 +29,8 @@ pub mod transport;
 pub mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub mod webrtc_direct;
+#[cfg(target_arch = "wasm32")]
+pub mod ws_flush;
 
 pub use client::Client;
 pub use config::{SdkConfig, ValidConfig};

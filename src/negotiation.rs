@@ -113,10 +113,14 @@ pub async fn negotiate(
 ) -> Result<Negotiated, SdkError> {
     let asked = candidates.len();
     let answers = futures::future::join_all(candidates.iter().map(|c| {
-        let mut control = control.clone();
+        let control = control.clone();
         let request = request.clone();
         async move {
-            let asked = ask(&mut control, c.peer, &request);
+            let asked = crate::dropped::retry_unanswered(|| {
+                let mut control = control.clone();
+                let request = request.clone();
+                async move { ask(&mut control, c.peer, &request).await }
+            });
             match crate::rt::timeout(limit, asked).await {
                 Some(r) => r,
                 None => Err(SdkError::Timeout {
@@ -230,9 +234,7 @@ async fn ask(
         Ok(Some(JobResponse::Started { .. })) => {
             Err(failed("the host sent started before an offer".into()))
         }
-        Ok(None) => Err(failed(
-            "the host closed the stream without an answer".into(),
-        )),
+        Ok(None) => Err(failed(crate::dropped::UNANSWERED.into())),
         Err(e) => Err(failed(format!("{e} ({})", e.code()))),
     }
 }

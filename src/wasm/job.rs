@@ -198,12 +198,35 @@ struct EndEvent<'a> {
 }
 
 /// Reads the stream into the state until it ends.
+///
+/// A stream that the host closed before sending a single byte was dropped by the host's accept
+/// queue (see `crate::dropped`); it is opened again, up to 3 times, from the same token.
 async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
+    let mut bytes = 0;
+    let mut reopened = 0;
     loop {
         match reader.next().await {
             Ok(StreamEvent::Token(token)) => state.on_token(token),
-            Ok(StreamEvent::End(end)) => return state.finish(Ok(end), reader.bytes_read()),
-            Err(e) => return state.finish(Err(e), reader.bytes_read()),
+            Ok(StreamEvent::End(end)) => return state.finish(Ok(end), bytes + reader.bytes_read()),
+            Err(SdkError::StreamFailed { .. })
+                if reader.bytes_read() == 0 && reopened < 3 && !state.cancelling.get() =>
+            {
+                reopened += 1;
+                crate::rt::sleep(std::time::Duration::from_millis(10 << (2 * reopened))).await;
+                match state
+                    .client
+                    .open_stream(&state.job_id, Some(reader.next_index()))
+                    .await
+                {
+                    Ok((again, canceller, _)) => {
+                        bytes += reader.bytes_read();
+                        *state.canceller.borrow_mut() = Some(canceller);
+                        reader = again;
+                    }
+                    Err(e) => return state.finish(Err(e), bytes),
+                }
+            }
+            Err(e) => return state.finish(Err(e), bytes + reader.bytes_read()),
         }
     }
 }

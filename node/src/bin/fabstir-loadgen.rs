@@ -65,7 +65,11 @@ async fn main() -> Result<(), String> {
     let hold_for = args.hold + Duration::from_secs(60);
     let mut swarm = libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
         .map_err(|e| e.to_string())?
         .with_websocket(noise::Config::new, yamux::Config::default)
         .await

@@ -1,0 +1,83 @@
+//! Retrying a request whose stream the peer dropped unanswered.
+//!
+//! libp2p-stream 0.5.0-alpha hands inbound streams to the accepting task through a channel with a
+//! single slot and drops any stream that arrives while the slot is full. Under a burst (the
+//! benchmark's 50 concurrent jobs from one page) a node closes some request streams before reading
+//! them. Such a stream carried nothing, so asking again is safe.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::error::SdkError;
+
+/// The reason a request fails with when the peer closed the stream without any answer.
+pub const UNANSWERED: &str = "the peer closed the stream without an answer";
+
+/// Delays before each retry.
+const BACKOFF_MS: [u64; 3] = [10, 40, 120];
+
+/// Whether `e` is a stream the peer closed unanswered.
+pub fn is_unanswered(e: &SdkError) -> bool {
+    matches!(e, SdkError::StreamFailed { reason, .. } if reason == UNANSWERED)
+}
+
+/// Runs `attempt`, again after a short pause (up to 3 times) while the peer drops the stream
+/// unanswered.
+pub async fn retry_unanswered<T, F, Fut>(mut attempt: F) -> Result<T, SdkError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError>>,
+{
+    for delay in BACKOFF_MS {
+        match attempt().await {
+            Err(e) if is_unanswered(&e) => crate::rt::sleep(Duration::from_millis(delay)).await,
+            other => return other,
+        }
+    }
+    attempt().await
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    fn unanswered() -> SdkError {
+        SdkError::StreamFailed {
+            peer_id: "p".into(),
+            reason: UNANSWERED.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_only_unanswered_streams() {
+        let mut calls = 0;
+        let r = retry_unanswered(|| {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 3 {
+                    Err(unanswered())
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 3);
+        let mut calls = 0;
+        let r: Result<(), _> = retry_unanswered(|| {
+            calls += 1;
+            async { Err(SdkError::Stopped) }
+        })
+        .await;
+        assert_eq!((r.unwrap_err().code(), calls), ("STOPPED", 1));
+        let mut calls = 0;
+        let r: Result<(), _> = retry_unanswered(|| {
+            calls += 1;
+            async { Err(unanswered()) }
+        })
+        .await;
+        assert!(is_unanswered(&r.unwrap_err()));
+        assert_eq!(calls, 4);
+    }
+}
