@@ -100,12 +100,24 @@ for n in ${BENCH_CONNECTIONS:-1000 5000 10000}; do
   nodes_stop
 done
 
-python3 - "$size_json" artifacts/bench-browser.json "${capacity[@]}" <<'PY'
+log "7. circuits relayed at once (relay limits raised; libp2p's default rate limiters stay on)"
+node_config capacity <<YAML
+listen: [/ip4/127.0.0.1/tcp/49502/ws]
+mdns: { enabled: false }
+relay: { max_circuits: 20000, max_circuits_per_peer: 20000, max_reservations: 2048 }
+YAML
+node_start capacity
+circuits="$("$loadgen" --target "$(node_addr capacity ws)" --circuits "${BENCH_CIRCUITS:-200}" --listeners 50 --pid "${NODE_PIDS[-1]}" --hold-secs 3)"
+echo "  $circuits"
+nodes_stop
+
+python3 - "$size_json" artifacts/bench-browser.json "$circuits" "${capacity[@]}" <<'PY'
 import json, sys
 size = json.loads(sys.argv[1])
 browser = json.load(open(sys.argv[2]))
-capacity = [json.loads(c) for c in sys.argv[3:]]
-report = {"package": size, "browser": browser, "relayCapacity": capacity}
+circuits = json.loads(sys.argv[3])
+capacity = [json.loads(c) for c in sys.argv[4:]]
+report = {"package": size, "browser": browser, "relayCapacity": capacity, "circuits": circuits}
 json.dump(report, open("artifacts/bench.json", "w"), indent=2)
 s = browser["scenarios"]
 med = lambda name, key: s[name][key]["median"]
@@ -120,6 +132,7 @@ print(f"  relayed bytes/s vs the raw-WebSocket floor: {relayed_bps/1e6:.2f} MB/s
 print(f"  time to first token, discovery to first token: direct {med('firstTokenDirect', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayed', 'totalMs'):.0f} ms (target <= 30 ms overhead)")
 if best:
     print(f"  relay: {best['held']:,} of {best['connections']:,} connections held, {best['nodeKiBPerConnection']:.1f} KiB each (targets >= 10,000, <= 64 KiB)")
+print(f"  circuits held at once from one dialer: {circuits['held']} of {circuits['circuits']} ({circuits['failed']} refused: {(circuits['firstError'] or '')[-60:]})")
 print(f"  idle page with {med('idle', 'connected'):.0f} peers: wasm memory {med('idle', 'wasmBytes')/1e6:.1f} MB (target <= 8 MB)")
 print("report: artifacts/bench.json")
 PY

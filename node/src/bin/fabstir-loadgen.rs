@@ -2,8 +2,11 @@
 //! connections (each with its own Noise handshake and Yamux session) to one node, holds them,
 //! and reports how many were held and the node's resident memory per connection.
 //!
+//! With `--circuits N` it instead measures circuits relayed at once: it makes `--listeners`
+//! peers reserve on the node (a relay), then opens N circuits to them through it.
+//!
 //! usage: fabstir-loadgen --target <ws multiaddr with /p2p/> --connections N --pid <node pid>
-//!        [--concurrency 256] [--hold-secs 5]
+//!        [--concurrency 256] [--hold-secs 5] [--circuits N --listeners L]
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +18,8 @@ use libp2p::{noise, tcp, yamux, Multiaddr, PeerId};
 struct Args {
     target: Multiaddr,
     connections: usize,
+    circuits: usize,
+    listeners: usize,
     pid: u32,
     concurrency: usize,
     hold: Duration,
@@ -25,6 +30,8 @@ fn args() -> Result<Args, String> {
     let mut connections = None;
     let mut pid = None;
     let mut concurrency = 256;
+    let mut circuits = 0;
+    let mut listeners = 50;
     let mut hold = 5;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -36,12 +43,16 @@ fn args() -> Result<Args, String> {
             "--pid" => pid = Some(value.parse().map_err(|e| bad(&e))?),
             "--concurrency" => concurrency = value.parse().map_err(|e| bad(&e))?,
             "--hold-secs" => hold = value.parse().map_err(|e| bad(&e))?,
+            "--circuits" => circuits = value.parse().map_err(|e| bad(&e))?,
+            "--listeners" => listeners = value.parse().map_err(|e| bad(&e))?,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
     Ok(Args {
         target: target.ok_or("--target is required")?,
-        connections: connections.ok_or("--connections is required")?,
+        connections: connections.unwrap_or(0),
+        circuits,
+        listeners,
         pid: pid.ok_or("--pid is required")?,
         concurrency,
         hold: Duration::from_secs(hold),
@@ -58,6 +69,9 @@ fn rss_kib(pid: u32) -> Option<u64> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> Result<(), String> {
     let args = args()?;
+    if args.circuits > 0 {
+        return circuits(&args).await;
+    }
     let peer = match args.target.iter().last() {
         Some(libp2p::multiaddr::Protocol::P2p(p)) => p,
         _ => return Err("--target must end with /p2p/<peer id>".into()),
@@ -136,6 +150,181 @@ async fn main() -> Result<(), String> {
             "nodeRssBeforeKiB": before,
             "nodeRssAfterKiB": after,
             "nodeKiBPerConnection": per,
+        })
+    );
+    Ok(())
+}
+
+type RelaySwarm = libp2p::Swarm<libp2p::relay::client::Behaviour>;
+
+async fn relay_client_swarm() -> Result<RelaySwarm, String> {
+    Ok(libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| e.to_string())?
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .map_err(|e| e.to_string())?
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|_, relay| relay)
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .build())
+}
+
+/// Circuits relayed at once: `listeners` peers reserve, then `circuits` circuits are opened to
+/// them (round robin) through the relay and held.
+async fn circuits(args: &Args) -> Result<(), String> {
+    use libp2p::multiaddr::Protocol;
+    use libp2p::relay;
+    let before = rss_kib(args.pid).ok_or("cannot read the node's memory")?;
+    let circuit_base = args.target.clone().with(Protocol::P2pCircuit);
+    let mut ids = Vec::new();
+    let (ready_tx, mut ready_rx) =
+        futures::channel::mpsc::channel::<Result<(), String>>(args.listeners);
+    for _ in 0..args.listeners {
+        let mut swarm = relay_client_swarm().await?;
+        ids.push(*swarm.local_peer_id());
+        swarm
+            .listen_on(circuit_base.clone())
+            .map_err(|e| e.to_string())?;
+        let mut ready = ready_tx.clone();
+        tokio::spawn(async move {
+            let mut told = false;
+            loop {
+                let event = swarm.select_next_some().await;
+                if let SwarmEvent::Behaviour(relay::client::Event::ReservationReqAccepted {
+                    ..
+                }) = event
+                {
+                    if !told {
+                        told = true;
+                        let _ = futures::SinkExt::send(&mut ready, Ok(())).await;
+                    }
+                }
+                if let SwarmEvent::ListenerClosed { reason: Err(e), .. } = event {
+                    if !told {
+                        told = true;
+                        let _ = futures::SinkExt::send(&mut ready, Err(e.to_string())).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(ready_tx);
+    let mut reserved = 0;
+    let mut reservation_error = None;
+    for _ in 0..args.listeners {
+        match tokio::time::timeout(Duration::from_secs(60), ready_rx.next()).await {
+            Ok(Some(Ok(()))) => reserved += 1,
+            Ok(Some(Err(e))) => {
+                reservation_error.get_or_insert(e);
+            }
+            _ => break,
+        }
+    }
+    let mut dialer = relay_client_swarm().await?;
+    // Connect to the relay first: circuit dials made before that connection exists are cancelled.
+    dialer
+        .dial(args.target.clone())
+        .map_err(|e| e.to_string())?;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), dialer.next()).await {
+            Ok(Some(SwarmEvent::ConnectionEstablished { .. })) => break,
+            Ok(Some(SwarmEvent::OutgoingConnectionError { error, .. })) => {
+                return Err(error.to_string())
+            }
+            Ok(Some(_)) => continue,
+            _ => return Err("no connection to the relay".into()),
+        }
+    }
+    let started = Instant::now();
+    let (mut dialed, mut open, mut failed) = (0usize, 0usize, 0usize);
+    let mut first_error = None;
+    let dial = |swarm: &mut RelaySwarm, n: usize| {
+        let target = ids[n % ids.len()];
+        let addr = circuit_base.clone().with(Protocol::P2p(target));
+        let opts = DialOpts::peer_id(target)
+            .addresses(vec![addr])
+            .condition(PeerCondition::Always)
+            .build();
+        swarm.dial(opts).map_err(|e| e.to_string())
+    };
+    // libp2p's relay client keeps at most 10 circuit requests in flight per relay connection
+    // and cancels the rest, so circuits are opened a few at a time.
+    let in_flight = args.concurrency.min(8);
+    while dialed < args.circuits.min(in_flight) {
+        dial(&mut dialer, dialed)?;
+        dialed += 1;
+    }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while open + failed < args.circuits && Instant::now() < deadline {
+        let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(30), dialer.next()).await
+        else {
+            break;
+        };
+        match event {
+            SwarmEvent::ConnectionEstablished { endpoint, .. }
+                if endpoint
+                    .get_remote_address()
+                    .iter()
+                    .any(|p| p == Protocol::P2pCircuit) =>
+            {
+                open += 1
+            }
+            SwarmEvent::OutgoingConnectionError { error, .. } => {
+                failed += 1;
+                first_error.get_or_insert(error.to_string());
+            }
+            SwarmEvent::ConnectionClosed { endpoint, .. }
+                if endpoint
+                    .get_remote_address()
+                    .iter()
+                    .any(|p| p == Protocol::P2pCircuit) =>
+            {
+                open = open.saturating_sub(1)
+            }
+            _ => continue,
+        }
+        if dialed < args.circuits {
+            dial(&mut dialer, dialed)?;
+            dialed += 1;
+        }
+    }
+    let establish_secs = started.elapsed().as_secs_f64();
+    let hold_until = Instant::now() + args.hold;
+    while Instant::now() < hold_until {
+        if let Ok(Some(SwarmEvent::ConnectionClosed { endpoint, .. })) =
+            tokio::time::timeout(Duration::from_millis(200), dialer.next()).await
+        {
+            if endpoint
+                .get_remote_address()
+                .iter()
+                .any(|p| p == Protocol::P2pCircuit)
+            {
+                open = open.saturating_sub(1);
+            }
+        }
+    }
+    let after = rss_kib(args.pid).ok_or("cannot read the node's memory")?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "circuits": args.circuits,
+            "listeners": args.listeners,
+            "reserved": reserved,
+            "reservationError": reservation_error,
+            "held": open,
+            "failed": failed,
+            "firstError": first_error,
+            "establishSeconds": establish_secs,
+            "nodeRssBeforeKiB": before,
+            "nodeRssAfterKiB": after,
         })
     );
     Ok(())
