@@ -176,6 +176,52 @@ pub struct RelayConfig {
     pub max_circuit_duration_secs: u64,
     /// How many bytes one circuit may carry, each direction.
     pub max_circuit_bytes: u64,
+    /// Rate limits on reservations (token buckets per peer and per IP address).
+    pub reservation_rate: RateLimits,
+    /// Rate limits on circuits opened, by their source (per peer and per IP address).
+    pub circuit_rate: RateLimits,
+}
+
+/// Token-bucket rate limits, per peer and per IP address (libp2p's defaults when omitted).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Per peer id.
+    pub per_peer: RateLimit,
+    /// Per IP address (all peers behind one NAT share it).
+    pub per_ip: RateLimit,
+}
+
+/// A token bucket: `burst` at once, then one more every `refill_secs`. `burst: 0` turns it off.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests allowed at once.
+    pub burst: u32,
+    /// Seconds until one more is allowed.
+    pub refill_secs: u64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self::libp2p_default()
+    }
+}
+
+impl RateLimits {
+    /// libp2p's defaults: per peer 30, then one every 2 minutes; per IP 60, then one a minute.
+    fn libp2p_default() -> Self {
+        RateLimits {
+            per_peer: RateLimit {
+                burst: 30,
+                refill_secs: 120,
+            },
+            per_ip: RateLimit {
+                burst: 60,
+                refill_secs: 60,
+            },
+        }
+    }
 }
 
 /// Kademlia settings.
@@ -260,6 +306,8 @@ impl Default for RelayConfig {
             max_circuits_per_peer: 16,
             max_circuit_duration_secs: 24 * 3600,
             max_circuit_bytes: 16 << 30,
+            reservation_rate: RateLimits::libp2p_default(),
+            circuit_rate: RateLimits::libp2p_default(),
         }
     }
 }
@@ -454,6 +502,22 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
             return Err(err(field, "must be greater than 0".into()));
         }
     }
+    for (field, limit) in [
+        (
+            "relay.reservation_rate.per_peer",
+            r.reservation_rate.per_peer,
+        ),
+        ("relay.reservation_rate.per_ip", r.reservation_rate.per_ip),
+        ("relay.circuit_rate.per_peer", r.circuit_rate.per_peer),
+        ("relay.circuit_rate.per_ip", r.circuit_rate.per_ip),
+    ] {
+        if limit.burst > 0 && limit.refill_secs == 0 {
+            return Err(err(
+                &format!("{field}.refill_secs"),
+                "must be greater than 0 when burst is set".into(),
+            ));
+        }
+    }
     for (i, model) in raw.host.models.iter().enumerate() {
         use fabstir_protocol::messages::{MAX_MODEL_ID_LEN, MAX_TOKENS_LIMIT};
         let field = |name: &str| format!("host.models[{i}].{name}");
@@ -626,6 +690,15 @@ relay:
   max_circuits_per_peer: {mcp}
   max_circuit_duration_secs: {mcd}
   max_circuit_bytes: {mcb}
+  # Token buckets: burst at once, then one more every refill_secs; burst 0 turns one off. These are
+  # libp2p's defaults. All browsers behind one NAT share the per_ip bucket, so a busy relay may
+  # want more.
+  reservation_rate:
+    per_peer: {{ burst: {rpb}, refill_secs: {rpr} }}
+    per_ip: {{ burst: {rib}, refill_secs: {rir} }}
+  circuit_rate:
+    per_peer: {{ burst: {cpb}, refill_secs: {cpr} }}
+    per_ip: {{ burst: {cib}, refill_secs: {cir} }}
 
 # Kademlia DHT in server mode, on the Fabstir protocol name ({kad_proto}).
 kad:
@@ -690,6 +763,14 @@ metrics:
         mcp = r.max_circuits_per_peer,
         mcd = r.max_circuit_duration_secs,
         mcb = r.max_circuit_bytes,
+        rpb = r.reservation_rate.per_peer.burst,
+        rpr = r.reservation_rate.per_peer.refill_secs,
+        rib = r.reservation_rate.per_ip.burst,
+        rir = r.reservation_rate.per_ip.refill_secs,
+        cpb = r.circuit_rate.per_peer.burst,
+        cpr = r.circuit_rate.per_peer.refill_secs,
+        cib = r.circuit_rate.per_ip.burst,
+        cir = r.circuit_rate.per_ip.refill_secs,
         kad_proto = fabstir_protocol::KAD_PROTOCOL,
         idle = c.idle_timeout_secs,
         pi = c.ping_interval_secs,

@@ -36,8 +36,9 @@ pub struct Behaviour {
 
 /// The relay server limits from the configuration.
 pub fn relay_config(config: &LoadedConfig) -> relay::Config {
+    use std::num::NonZeroU32;
     let r = &config.raw.relay;
-    relay::Config {
+    let mut c = relay::Config {
         max_reservations: r.max_reservations,
         max_reservations_per_peer: r.max_reservations_per_peer,
         reservation_duration: Duration::from_secs(r.reservation_duration_secs),
@@ -45,8 +46,25 @@ pub fn relay_config(config: &LoadedConfig) -> relay::Config {
         max_circuits_per_peer: r.max_circuits_per_peer,
         max_circuit_duration: Duration::from_secs(r.max_circuit_duration_secs),
         max_circuit_bytes: r.max_circuit_bytes,
-        ..relay::Config::default()
+        reservation_rate_limiters: Vec::new(),
+        circuit_src_rate_limiters: Vec::new(),
+    };
+    let bucket = |l: crate::config::RateLimit| {
+        NonZeroU32::new(l.burst).map(|n| (n, Duration::from_secs(l.refill_secs)))
+    };
+    if let Some((n, d)) = bucket(r.reservation_rate.per_peer) {
+        c = c.reservation_rate_per_peer(n, d);
     }
+    if let Some((n, d)) = bucket(r.reservation_rate.per_ip) {
+        c = c.reservation_rate_per_ip(n, d);
+    }
+    if let Some((n, d)) = bucket(r.circuit_rate.per_peer) {
+        c = c.circuit_src_per_peer(n, d);
+    }
+    if let Some((n, d)) = bucket(r.circuit_rate.per_ip) {
+        c = c.circuit_src_per_ip(n, d);
+    }
+    c
 }
 
 /// Builds the swarm: transports (bandwidth counted into `registry`), behaviours and connection
@@ -146,6 +164,29 @@ mod tests {
         assert_eq!((r.max_circuits, r.max_circuits_per_peer), (5, 3));
         assert_eq!(r.max_circuit_duration, Duration::from_secs(600));
         assert_eq!(r.max_circuit_bytes, 1_000_000);
+    }
+
+    #[test]
+    fn rate_limits_come_from_the_config_and_burst_zero_turns_them_off() {
+        let r = relay_config(&crate::config::parse(std::path::Path::new("c.yaml"), "").unwrap());
+        assert_eq!(
+            (
+                r.reservation_rate_limiters.len(),
+                r.circuit_src_rate_limiters.len()
+            ),
+            (2, 2)
+        );
+        let text = "relay:\n  circuit_rate:\n    per_peer: { burst: 0, refill_secs: 1 }\n    per_ip: { burst: 0, refill_secs: 1 }\n";
+        let r = relay_config(&crate::config::parse(std::path::Path::new("c.yaml"), text).unwrap());
+        assert_eq!(
+            (
+                r.reservation_rate_limiters.len(),
+                r.circuit_src_rate_limiters.len()
+            ),
+            (2, 0)
+        );
+        let bad = "relay:\n  circuit_rate:\n    per_peer: { burst: 5, refill_secs: 0 }\n    per_ip: { burst: 0, refill_secs: 1 }\n";
+        assert!(crate::config::parse(std::path::Path::new("c.yaml"), bad).is_err());
     }
 
     #[test]
