@@ -47,7 +47,17 @@ const median = (v) => { const s = [...v].sort((x, y) => x - y); const m = s.leng
 
 async function scenario(label, name, params, times = reps) {
   const runs = [];
-  for (let i = 0; i < times; i++) runs.push(await once(name, params));
+  const errors = [];
+  for (let i = 0; i < times; i++) {
+    try {
+      runs.push(await once(name, params));
+    } catch (e) {
+      // A failed run is reported, not hidden, and the other scenarios still run.
+      errors.push(String(e.message ?? e).split("\n")[0]);
+    }
+  }
+  if (errors.length) console.log(`${label}: ${errors.length} of ${times} runs FAILED: ${errors[0]}`);
+  if (!runs.length) return { label, runs: 0, failed: errors.length, errors };
   const summary = {};
   for (const key of Object.keys(runs[0])) {
     const values = runs.map((r) => r[key]);
@@ -60,8 +70,8 @@ async function scenario(label, name, params, times = reps) {
   const line = Object.entries(summary)
     .map(([k, v]) => (v.median === undefined ? `${k}=${JSON.stringify(v)}` : `${k} ${fmt(v.median)} [${fmt(v.min)}–${fmt(v.max)}]`))
     .join(", ");
-  console.log(`${label} (${times} runs): ${line}`);
-  return { label, runs: times, ...summary };
+  console.log(`${label} (${runs.length} runs): ${line}`);
+  return { label, runs: runs.length, failed: errors.length, errors, ...summary };
 }
 
 function fmt(x) {
@@ -81,8 +91,9 @@ try {
   const tokens = 20000;
   s.streamDirect = await scenario(`5. stream ${tokens} tokens, direct`, "stream", { bootstrap: a.relayWs, model: "direct-1", tokens }, 3);
   s.streamRelayed = await scenario(`5. stream ${tokens} tokens, relayed`, "stream", { bootstrap: a.relayWs, model: "relayed-1", tokens }, 3);
-  const bytes = Math.round(s.streamRelayed.bytesPerToken.median * tokens);
-  const chunk = Math.round(s.streamRelayed.bytesPerToken.median * 256);
+  const perToken = s.streamRelayed.bytesPerToken?.median ?? 78;
+  const bytes = Math.round(perToken * tokens);
+  const chunk = Math.round(perToken * 256);
   s.floor = await scenario(`5. floor: ${bytes} bytes over a plain WebSocket`, "floor", { url: floorUrl, bytes, chunk }, 3);
   s.many = await scenario("6. 50 concurrent streams of 2000 tokens", "many", { bootstrap: a.relayWs, model: "direct-1", jobs: 50, tokens: 2000 }, 3);
   s.idle = await scenario(`page idle with ${a.idlePeers.length + 1} peers`, "idle", { bootstrap: a.relayWs, peers: a.idlePeers, settleMs: 3000 }, 3);

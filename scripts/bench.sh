@@ -125,7 +125,8 @@ capacity = [json.loads(c) for c in sys.argv[4:]]
 report = {"package": size, "browser": browser, "relayCapacity": capacity, "circuits": circuits}
 json.dump(report, open("artifacts/bench.json", "w"), indent=2)
 s = browser["scenarios"]
-med = lambda name, key: s[name][key]["median"]
+failed = {name: v["failed"] for name, v in s.items() if v.get("failed")}
+med = lambda name, key: s[name][key]["median"] if key in s[name] else float("nan")
 kib = size["total"]["gzip"] / 1024
 floor = med("floor", "bytesPerSecond")
 relayed_bps = med("streamRelayed", "bytesPerSecond")
@@ -139,5 +140,7 @@ if best:
     print(f"  relay: {best['held']:,} of {best['connections']:,} connections held, {best['nodeKiBPerConnection']:.1f} KiB each (targets >= 10,000, <= 64 KiB)")
 print(f"  circuits held at once: {circuits['held']} of {circuits['circuits']} to {circuits['reserved']} reserving peers; relay memory {circuits['nodeRssBeforeKiB']:,} -> {circuits['nodeRssAfterKiB']:,} KiB" + (f"; first failure: {circuits['firstError'][-80:]}" if circuits['firstError'] else ""))
 print(f"  idle page with {med('idle', 'connected'):.0f} peers: wasm memory {med('idle', 'wasmBytes')/1e6:.1f} MB (target <= 8 MB)")
+if failed:
+    print(f"  FAILED runs: {failed} (see artifacts/bench.json for the errors)")
 print("report: artifacts/bench.json")
 PY

@@ -120,9 +120,13 @@ impl JobState {
                 content: token.content.clone(),
             });
         }
-        let value = to_plain(&token);
+        // Build the JS object only for listeners (the iterator makes its own when asked).
+        let listened = self.listeners.borrow().iter().any(|(n, _)| *n == "token");
+        let value = listened.then(|| to_plain(&token));
         self.tokens.borrow_mut().push(token);
-        self.call("token", &value);
+        if let Some(value) = value {
+            self.call("token", &value);
+        }
         self.wake();
     }
 
