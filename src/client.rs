@@ -627,12 +627,8 @@ impl Client {
         level: &'static str,
         message: impl FnOnce() -> String,
     ) {
-        if self.config.debug_subsystems.contains(&subsystem) {
-            self.emit(SdkEvent::Debug {
-                subsystem,
-                level,
-                message: message(),
-            });
+        if let Some(event) = self.config.debug_event(subsystem, level, message) {
+            self.emit(event);
         }
     }
 

@@ -171,6 +171,24 @@ pub struct ValidConfig {
     pub stream_stall_timeout: Duration,
 }
 
+impl ValidConfig {
+    /// A `p2p:debug` event when `subsystem` is enabled; `message` is only built then.
+    pub fn debug_event(
+        &self,
+        subsystem: &'static str,
+        level: &'static str,
+        message: impl FnOnce() -> String,
+    ) -> Option<crate::events::SdkEvent> {
+        self.debug_subsystems
+            .contains(&subsystem)
+            .then(|| crate::events::SdkEvent::Debug {
+                subsystem,
+                level,
+                message: message(),
+            })
+    }
+}
+
 impl SdkConfig {
     /// Deserializes and validates a configuration; errors name the field by its path.
     pub fn from_deserializer<'de, D: serde::Deserializer<'de>>(

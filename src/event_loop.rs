@@ -214,12 +214,8 @@ impl EventLoop {
         level: &'static str,
         message: impl FnOnce() -> String,
     ) {
-        if self.config.debug_subsystems.contains(&subsystem) {
-            self.emit(SdkEvent::Debug {
-                subsystem,
-                level,
-                message: message(),
-            });
+        if let Some(event) = self.config.debug_event(subsystem, level, message) {
+            self.emit(event);
         }
     }
 

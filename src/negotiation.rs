@@ -155,7 +155,7 @@ pub async fn negotiate(
             decline(stream, job_id).await;
             continue;
         }
-        match accept(&mut stream, &job_id).await {
+        match accept(&mut stream, c.peer, &job_id).await {
             Ok(()) => {
                 chosen = Some(Negotiated {
                     job_id,
@@ -239,9 +239,9 @@ async fn ask(
     }
 }
 
-async fn accept(stream: &mut Stream, job_id: &str) -> Result<(), SdkError> {
+async fn accept(stream: &mut Stream, peer: PeerId, job_id: &str) -> Result<(), SdkError> {
     let failed = |reason: String| SdkError::StreamFailed {
-        peer_id: String::new(),
+        peer_id: peer.to_string(),
         reason,
     };
     let decision = JobDecision::Accept {

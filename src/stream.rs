@@ -66,6 +66,7 @@ pub struct TokenReader<R = ReadHalf<Stream>> {
 #[derive(Clone)]
 pub struct Canceller {
     writer: Arc<Mutex<WriteHalf<Stream>>>,
+    peer: PeerId,
 }
 
 /// Opens the token stream of `job_id` on `peer` from token `resume_from`.
@@ -96,6 +97,7 @@ pub async fn open(
         TokenReader::new(reader, peer, job_id, resume_from, stall),
         Canceller {
             writer: Arc::new(Mutex::new(writer)),
+            peer,
         },
     ))
 }
@@ -242,7 +244,7 @@ impl Canceller {
             Ok::<_, frame::FrameError>(())
         };
         sent.await.map_err(|e| SdkError::StreamFailed {
-            peer_id: String::new(),
+            peer_id: self.peer.to_string(),
             reason: format!("cannot send cancel: {e}"),
         })
     }

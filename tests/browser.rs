@@ -314,11 +314,7 @@ async fn node_info_over_the_info_protocol() {
     let bootstrap = node_addr("ws");
     let sdk = FabstirSdk::new(config_for(&bootstrap)).unwrap();
     call(sdk.start()).await.unwrap();
-    let host = call(sdk.dial(node_addr("host-a")))
-        .await
-        .unwrap()
-        .as_string()
-        .unwrap();
+    let host = dial(&sdk, node_addr("host-a")).await;
     let info = call(sdk.get_node_info(host)).await.unwrap();
     assert_eq!(get_str(&info, "version"), "0.1.0");
     assert_eq!(get_num(&info, "maxConcurrentJobs"), 64.0);

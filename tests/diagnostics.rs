@@ -8,17 +8,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use fabstir_sdk::wasm::FabstirSdk;
-use js_sys::{Array, Function, Promise};
+use js_sys::Array;
 use support::*;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-async fn text_of(job: &JsValue) -> Result<JsValue, JsValue> {
-    let f: Function = get(job, "text").dyn_into().unwrap();
-    call(f.call0(job).unwrap().dyn_into::<Promise>().unwrap()).await
-}
 
 #[wasm_bindgen_test]
 async fn the_health_report_follows_the_real_state() {
@@ -56,7 +50,7 @@ async fn the_health_report_follows_the_real_state() {
     )))
     .await
     .unwrap();
-    text_of(&job).await.unwrap();
+    call_method(&job, "text", &[]).await.unwrap();
     let report = call(sdk.get_system_health_report()).await.unwrap();
     let jobs = get(&report, "jobs");
     assert_eq!(get_num(&jobs, "streams"), 1.0);
@@ -116,11 +110,7 @@ async fn connectivity_checks_every_bootstrap_node_and_the_dht() {
 async fn network_performance_over_the_perf_protocol() {
     let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
     call(sdk.start()).await.unwrap();
-    let host = call(sdk.dial(node_addr("host-a")))
-        .await
-        .unwrap()
-        .as_string()
-        .unwrap();
+    let host = dial(&sdk, node_addr("host-a")).await;
     let options = js_config(r#"{ "uploadBytes": 2097152, "downloadBytes": 4194304 }"#);
     let report = call(sdk.test_network_performance(host.clone(), options))
         .await
@@ -161,7 +151,7 @@ async fn debug_events_come_only_from_the_chosen_subsystems() {
     )))
     .await
     .unwrap();
-    text_of(&job).await.unwrap();
+    call_method(&job, "text", &[]).await.unwrap();
     gloo_timers::future::sleep(Duration::from_millis(100)).await;
     let subsystems: HashSet<String> = recorder
         .of("p2p:debug")
@@ -186,7 +176,7 @@ async fn debug_events_come_only_from_the_chosen_subsystems() {
     )))
     .await
     .unwrap();
-    text_of(&job).await.unwrap();
+    call_method(&job, "text", &[]).await.unwrap();
     assert!(
         recorder.of("p2p:debug").is_empty(),
         "debug is off by default"

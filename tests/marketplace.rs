@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use fabstir_protocol::demo::demo_text;
 use fabstir_sdk::wasm::FabstirSdk;
-use js_sys::{Array, Function, Promise, Reflect};
+use js_sys::{Array, Function, Reflect};
 use support::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -28,21 +28,6 @@ async fn started_sdk() -> FabstirSdk {
 
 fn request(json: &str) -> JsValue {
     js_config(json)
-}
-
-fn method(object: &JsValue, name: &str) -> Function {
-    get(object, name).dyn_into().unwrap()
-}
-
-/// Calls `object.name(args...)` and awaits the promise it returns.
-async fn call_method(object: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
-    let f = method(object, name);
-    let promise: Promise = f
-        .apply(object, &args.iter().cloned().collect::<Array>())
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    call(promise).await
 }
 
 fn now() -> f64 {
@@ -209,17 +194,11 @@ async fn negotiates_the_cheaper_host_and_streams_2000_tokens_through_the_relay()
     assert_eq!(count, 2000);
     assert!(text == expected, "the text differs from the generator's");
     assert_eq!(
-        call(
-            method(&job, "text")
-                .call0(&job)
-                .unwrap()
-                .dyn_into()
-                .unwrap()
-        )
-        .await
-        .unwrap()
-        .as_string()
-        .unwrap(),
+        call_method(&job, "text", &[])
+            .await
+            .unwrap()
+            .as_string()
+            .unwrap(),
         expected
     );
     let end = recorder
@@ -313,15 +292,7 @@ async fn resume_after_a_cut_stream_loses_and_repeats_nothing() {
     let on: Function = method(&job, "on");
     on.call2(&job, &"token".into(), cut.as_ref()).unwrap();
     let started = now();
-    let err = call(
-        method(&job, "text")
-            .call0(&job)
-            .unwrap()
-            .dyn_into()
-            .unwrap(),
-    )
-    .await
-    .unwrap_err();
+    let err = call_method(&job, "text", &[]).await.unwrap_err();
     assert_eq!(
         get_str(&err, "code"),
         "STREAM_FAILED",
@@ -344,15 +315,7 @@ async fn resume_after_a_cut_stream_loses_and_repeats_nothing() {
             .unwrap();
     let noticed = now() - started;
     assert_eq!(get_num(&resumed, "resumedFrom"), received);
-    let rest = call(
-        method(&resumed, "text")
-            .call0(&resumed)
-            .unwrap()
-            .dyn_into()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let rest = call_method(&resumed, "text", &[]).await.unwrap();
     text.push_str(&rest.as_string().unwrap());
     assert!(
         text == demo_text(HOST_B_SEED, prompt, 1000),
@@ -364,15 +327,7 @@ async fn resume_after_a_cut_stream_loses_and_repeats_nothing() {
     ))))
     .await
     .unwrap();
-    let all = call(
-        method(&again, "text")
-            .call0(&again)
-            .unwrap()
-            .dyn_into()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let all = call_method(&again, "text", &[]).await.unwrap();
     assert!(all.as_string().unwrap() == demo_text(HOST_B_SEED, prompt, 1000));
     console_log!("resume: cut after {received} tokens (failure seen {noticed:.0} ms after the job started), resumed from {received}, 1000 tokens exact");
     drop(cut);
@@ -416,26 +371,12 @@ async fn cancel_and_abort_stop_generation_on_the_host() {
         1.0,
         "a running job holds a slot"
     );
-    call(
-        method(&job, "cancel")
-            .call0(&job)
-            .unwrap()
-            .dyn_into()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    let partial = call(
-        method(&job, "text")
-            .call0(&job)
-            .unwrap()
-            .dyn_into()
-            .unwrap(),
-    )
-    .await
-    .unwrap()
-    .as_string()
-    .unwrap();
+    call_method(&job, "cancel", &[]).await.unwrap();
+    let partial = call_method(&job, "text", &[])
+        .await
+        .unwrap()
+        .as_string()
+        .unwrap();
     assert!(demo_text(HOST_B_SEED, "cancel me", 60000).starts_with(&partial));
     let after = host_b_stats(&sdk).await;
     gloo_timers::future::sleep(Duration::from_millis(1500)).await;
@@ -464,15 +405,7 @@ async fn cancel_and_abort_stop_generation_on_the_host() {
         gloo_timers::future::sleep(Duration::from_millis(20)).await;
     }
     controller.abort();
-    call(
-        method(&job, "text")
-            .call0(&job)
-            .unwrap()
-            .dyn_into()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    call_method(&job, "text", &[]).await.unwrap();
     let aborted = host_b_stats(&sdk).await;
     assert_eq!(
         get_num(&aborted, "jobsCancelled"),

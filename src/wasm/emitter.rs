@@ -9,9 +9,70 @@ use wasm_bindgen::JsValue;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
 
+/// JavaScript callbacks registered by event name. A callback that throws is logged and does not
+/// stop the others. Shared by the SDK's events and each `Job`'s events.
+pub struct Listeners {
+    list: RefCell<Vec<(&'static str, Function)>>,
+    /// How the console names these listeners, e.g. `a listener` or `a job listener`.
+    label: &'static str,
+}
+
+impl Listeners {
+    /// An empty set; `label` names them in console messages.
+    pub fn new(label: &'static str) -> Self {
+        Listeners {
+            list: RefCell::new(Vec::new()),
+            label,
+        }
+    }
+
+    /// Adds `callback` for `name`.
+    pub fn add(&self, name: &'static str, callback: Function) {
+        self.list.borrow_mut().push((name, callback));
+    }
+
+    /// Removes one registration of `callback` for `name`.
+    pub fn remove(&self, name: &str, callback: &Function) {
+        let mut list = self.list.borrow_mut();
+        if let Some(i) = list.iter().position(|(n, f)| *n == name && f == callback) {
+            list.remove(i);
+        }
+    }
+
+    /// Whether any callback listens to `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.list.borrow().iter().any(|(n, _)| *n == name)
+    }
+
+    /// Calls every callback of `name` with `value`.
+    pub fn call(&self, name: &str, value: &JsValue) {
+        // Copy first: a listener may call on()/off() while we iterate.
+        let callbacks: Vec<Function> = self
+            .list
+            .borrow()
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, f)| f.clone())
+            .collect();
+        for callback in callbacks {
+            self.call_one(&callback, name, value);
+        }
+    }
+
+    /// Calls one callback, logging (not propagating) what it throws.
+    pub fn call_one(&self, callback: &Function, name: &str, value: &JsValue) {
+        if let Err(thrown) = callback.call1(&JsValue::UNDEFINED, value) {
+            web_sys::console::error_2(
+                &format!("fabstir-sdk: {} for {name} threw", self.label).into(),
+                &thrown,
+            );
+        }
+    }
+}
+
 /// The listeners of one SDK instance.
 pub struct Emitter {
-    listeners: RefCell<Vec<(&'static str, Function)>>,
+    listeners: Listeners,
     debug: bool,
 }
 
@@ -19,34 +80,26 @@ impl Emitter {
     /// An emitter that also logs every event to the console when `debug` is set.
     pub fn new(debug: bool) -> Self {
         Emitter {
-            listeners: RefCell::new(Vec::new()),
+            listeners: Listeners::new("a listener"),
             debug,
         }
     }
 
     /// Adds `callback` for the event `name`; unknown names are an `INVALID_ARGUMENT` error.
     pub fn on(&self, name: &str, callback: Function) -> Result<(), SdkError> {
-        let name = known_name(name)?;
-        self.listeners.borrow_mut().push((name, callback));
+        self.listeners.add(known_name(name)?, callback);
         Ok(())
     }
 
     /// Removes `callback` from the event `name` (one registration of it).
     pub fn off(&self, name: &str, callback: &Function) -> Result<(), SdkError> {
-        let name = known_name(name)?;
-        let mut listeners = self.listeners.borrow_mut();
-        if let Some(i) = listeners
-            .iter()
-            .position(|(n, f)| *n == name && f == callback)
-        {
-            listeners.remove(i);
-        }
+        self.listeners.remove(known_name(name)?, callback);
         Ok(())
     }
 
     /// Whether anyone listens to `name` (lets hot paths skip building the event).
     pub fn has_listeners(&self, name: &str) -> bool {
-        self.debug || self.listeners.borrow().iter().any(|(n, _)| *n == name)
+        self.debug || self.listeners.has(name)
     }
 
     /// Calls every listener of the event's name with the event as a plain object. A listener
@@ -66,22 +119,7 @@ impl Emitter {
         if self.debug {
             web_sys::console::debug_2(&format!("fabstir-sdk {name}").into(), &value);
         }
-        // Copy first: a listener may call on()/off() while we iterate.
-        let callbacks: Vec<Function> = self
-            .listeners
-            .borrow()
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, f)| f.clone())
-            .collect();
-        for callback in callbacks {
-            if let Err(thrown) = callback.call1(&JsValue::UNDEFINED, &value) {
-                web_sys::console::error_2(
-                    &format!("fabstir-sdk: a listener for {name} threw").into(),
-                    &thrown,
-                );
-            }
-        }
+        self.listeners.call(name, &value);
     }
 }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::emitter::Emitter;
+use super::emitter::{Emitter, Listeners};
 use super::js_error::to_js;
 use crate::client::Client;
 use crate::error::SdkError;
@@ -52,7 +52,7 @@ pub(super) struct JobState {
     emitter: Rc<Emitter>,
     tokens: RefCell<Vec<Token>>,
     outcome: RefCell<Option<Result<StreamEnd, SdkError>>>,
-    listeners: RefCell<Vec<(&'static str, Function)>>,
+    listeners: Listeners,
     waiters: RefCell<Vec<oneshot::Sender<()>>>,
     canceller: RefCell<Option<Canceller>>,
     cancelling: Cell<bool>,
@@ -94,19 +94,6 @@ impl JobState {
         let _ = rx.await;
     }
 
-    fn call(&self, name: &str, value: &JsValue) {
-        let callbacks: Vec<Function> = self
-            .listeners
-            .borrow()
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, f)| f.clone())
-            .collect();
-        for callback in callbacks {
-            call_logged(&callback, name, value);
-        }
-    }
-
     fn on_token(&self, token: Token) {
         if self.first_token_at.get().is_none() {
             self.first_token_at.set(Some(crate::rt::now_ms()));
@@ -121,11 +108,11 @@ impl JobState {
             });
         }
         // Build the JS object only for listeners (the iterator makes its own when asked).
-        let listened = self.listeners.borrow().iter().any(|(n, _)| *n == "token");
+        let listened = self.listeners.has("token");
         let value = listened.then(|| to_plain(&token));
         self.tokens.borrow_mut().push(token);
         if let Some(value) = value {
-            self.call("token", &value);
+            self.listeners.call("token", &value);
         }
         self.wake();
     }
@@ -182,11 +169,11 @@ impl JobState {
                     end,
                 });
                 *self.outcome.borrow_mut() = Some(outcome.clone());
-                self.call("end", &value);
+                self.listeners.call("end", &value);
             }
             Err(e) => {
                 *self.outcome.borrow_mut() = Some(outcome.clone());
-                self.call("error", &to_js(e.clone()));
+                self.listeners.call("error", &to_js(e.clone()));
             }
         }
         self.wake();
@@ -279,7 +266,7 @@ impl Job {
             emitter,
             tokens: RefCell::new(Vec::new()),
             outcome: RefCell::new(None),
-            listeners: RefCell::new(Vec::new()),
+            listeners: Listeners::new("a job listener"),
             waiters: RefCell::new(Vec::new()),
             canceller: RefCell::new(Some(canceller)),
             cancelling: Cell::new(false),
@@ -351,7 +338,7 @@ impl Job {
         match name {
             "token" => {
                 for t in s.tokens.borrow().iter() {
-                    call_logged(&callback, name, &to_plain(t));
+                    s.listeners.call_one(&callback, name, &to_plain(t));
                 }
             }
             "end" => {
@@ -360,23 +347,20 @@ impl Job {
                         job_id: &s.job_id,
                         end,
                     });
-                    call_logged(&callback, name, &value);
+                    s.listeners.call_one(&callback, name, &value);
                 }
             }
             _ => {
                 if let Some(Err(e)) = &*s.outcome.borrow() {
-                    call_logged(&callback, name, &to_js(e.clone()));
+                    s.listeners.call_one(&callback, name, &to_js(e.clone()));
                 }
             }
         }
-        s.listeners.borrow_mut().push((name, callback.clone()));
+        s.listeners.add(name, callback.clone());
         let state = Rc::downgrade(&self.state);
         Ok(Closure::once_into_js(move || {
             if let Some(state) = state.upgrade() {
-                let mut l = state.listeners.borrow_mut();
-                if let Some(i) = l.iter().position(|(n, f)| *n == name && *f == callback) {
-                    l.remove(i);
-                }
+                state.listeners.remove(name, &callback);
             }
         }))
     }
@@ -520,13 +504,4 @@ fn iterator_result(value: JsValue, done: bool) -> JsValue {
 fn to_plain<T: Serialize>(value: &T) -> JsValue {
     let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
     value.serialize(&serializer).unwrap_or(JsValue::NULL)
-}
-
-fn call_logged(callback: &Function, name: &str, value: &JsValue) {
-    if let Err(thrown) = callback.call1(&JsValue::UNDEFINED, value) {
-        web_sys::console::error_2(
-            &format!("fabstir-sdk: a job listener for {name} threw").into(),
-            &thrown,
-        );
-    }
 }

@@ -45,6 +45,30 @@ pub fn config_for(bootstrap: &str) -> JsValue {
     ))
 }
 
+/// A method of a JS object.
+pub fn method(object: &JsValue, name: &str) -> Function {
+    get(object, name).dyn_into().unwrap()
+}
+
+/// Calls `object.name(args...)` and awaits the promise it returns (e.g. a `Job`'s `text()`).
+pub async fn call_method(
+    object: &JsValue,
+    name: &str,
+    args: &[JsValue],
+) -> Result<JsValue, JsValue> {
+    let promise: js_sys::Promise = method(object, name)
+        .apply(object, &args.iter().cloned().collect::<js_sys::Array>())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    call(promise).await
+}
+
+/// Dials `address` and returns the peer id it resolves to.
+pub async fn dial(sdk: &FabstirSdk, address: String) -> String {
+    call(sdk.dial(address)).await.unwrap().as_string().unwrap()
+}
+
 /// Awaits a promise-returning SDK call.
 pub async fn call(promise: js_sys::Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(promise).await

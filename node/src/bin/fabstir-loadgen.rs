@@ -11,9 +11,10 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use libp2p::core::ConnectedPoint;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{dummy, SwarmEvent};
-use libp2p::{noise, tcp, yamux, Multiaddr, PeerId};
+use libp2p::swarm::{dummy, NetworkBehaviour, SwarmEvent};
+use libp2p::{noise, tcp, yamux, Multiaddr, Swarm};
 
 struct Args {
     target: Multiaddr,
@@ -59,6 +60,78 @@ fn args() -> Result<Args, String> {
     })
 }
 
+/// What opening and holding connections came to.
+struct Held {
+    /// Connections still open at the end of the hold.
+    held: usize,
+    /// Dials that failed.
+    failed: usize,
+    /// The first failure's error.
+    first_error: Option<String>,
+    /// Seconds until every dial had succeeded or failed.
+    establish_secs: f64,
+}
+
+/// Dials `total` connections with `dial(swarm, n)`, `in_flight` at a time, counting those
+/// `counts` accepts, until all succeeded or failed (or `deadline`, or 30 s without an event);
+/// then holds them for `hold` while driving the swarm (the node pings and identifies each).
+async fn open_and_hold<B: NetworkBehaviour>(
+    swarm: &mut Swarm<B>,
+    total: usize,
+    in_flight: usize,
+    deadline: Duration,
+    hold: Duration,
+    mut dial: impl FnMut(&mut Swarm<B>, usize) -> Result<(), String>,
+    counts: impl Fn(&ConnectedPoint) -> bool,
+) -> Result<Held, String> {
+    let started = Instant::now();
+    let (mut dialed, mut open, mut failed) = (0usize, 0usize, 0usize);
+    let mut first_error = None;
+    while dialed < total.min(in_flight) {
+        dial(swarm, dialed)?;
+        dialed += 1;
+    }
+    let deadline = started + deadline;
+    while open + failed < total && Instant::now() < deadline {
+        let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(30), swarm.next()).await
+        else {
+            break;
+        };
+        match event {
+            SwarmEvent::ConnectionEstablished { endpoint, .. } if counts(&endpoint) => open += 1,
+            SwarmEvent::OutgoingConnectionError { error, .. } => {
+                failed += 1;
+                first_error.get_or_insert(error.to_string());
+            }
+            SwarmEvent::ConnectionClosed { endpoint, .. } if counts(&endpoint) => {
+                open = open.saturating_sub(1)
+            }
+            _ => continue,
+        }
+        if dialed < total {
+            dial(swarm, dialed)?;
+            dialed += 1;
+        }
+    }
+    let establish_secs = started.elapsed().as_secs_f64();
+    let hold_until = Instant::now() + hold;
+    while Instant::now() < hold_until {
+        if let Ok(Some(SwarmEvent::ConnectionClosed { endpoint, .. })) =
+            tokio::time::timeout(Duration::from_millis(200), swarm.next()).await
+        {
+            if counts(&endpoint) {
+                open = open.saturating_sub(1);
+            }
+        }
+    }
+    Ok(Held {
+        held: open,
+        failed,
+        first_error,
+        establish_secs,
+    })
+}
+
 /// The resident memory of process `pid`, in KiB.
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -93,46 +166,24 @@ async fn main() -> Result<(), String> {
         .with_swarm_config(|c| c.with_idle_connection_timeout(hold_for))
         .build();
     let before = rss_kib(args.pid).ok_or("cannot read the node's memory")?;
-    let started = Instant::now();
-    let dial = |swarm: &mut libp2p::Swarm<dummy::Behaviour>, peer: PeerId| {
+    let dial = |swarm: &mut libp2p::Swarm<dummy::Behaviour>, _: usize| {
         let opts = DialOpts::peer_id(peer)
             .addresses(vec![args.target.clone()])
             .condition(PeerCondition::Always)
             .build();
         swarm.dial(opts).map_err(|e| e.to_string())
     };
-    let (mut dialed, mut open, mut failed) = (0usize, 0usize, 0usize);
-    let mut first_error = None;
-    while dialed < args.connections.min(args.concurrency) {
-        dial(&mut swarm, peer)?;
-        dialed += 1;
-    }
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while open + failed < args.connections && Instant::now() < deadline {
-        match swarm.select_next_some().await {
-            SwarmEvent::ConnectionEstablished { .. } => open += 1,
-            SwarmEvent::OutgoingConnectionError { error, .. } => {
-                failed += 1;
-                first_error.get_or_insert(error.to_string());
-            }
-            SwarmEvent::ConnectionClosed { .. } => open = open.saturating_sub(1),
-            _ => continue,
-        }
-        if dialed < args.connections {
-            dial(&mut swarm, peer)?;
-            dialed += 1;
-        }
-    }
-    let establish_secs = started.elapsed().as_secs_f64();
-    // Hold them, still driving the swarm (the node pings and identifies every connection).
-    let hold_until = Instant::now() + args.hold;
-    while Instant::now() < hold_until {
-        if let Ok(Some(SwarmEvent::ConnectionClosed { .. })) =
-            tokio::time::timeout(Duration::from_millis(200), swarm.next()).await
-        {
-            open = open.saturating_sub(1);
-        }
-    }
+    let outcome = open_and_hold(
+        &mut swarm,
+        args.connections,
+        args.concurrency,
+        Duration::from_secs(600),
+        args.hold,
+        dial,
+        |_| true,
+    )
+    .await?;
+    let open = outcome.held;
     let after = rss_kib(args.pid).ok_or("cannot read the node's memory")?;
     let per = if open > 0 {
         (after.saturating_sub(before)) as f64 / open as f64
@@ -144,9 +195,9 @@ async fn main() -> Result<(), String> {
         serde_json::json!({
             "connections": args.connections,
             "held": open,
-            "failed": failed,
-            "firstError": first_error,
-            "establishSeconds": establish_secs,
+            "failed": outcome.failed,
+            "firstError": outcome.first_error,
+            "establishSeconds": outcome.establish_secs,
             "nodeRssBeforeKiB": before,
             "nodeRssAfterKiB": after,
             "nodeKiBPerConnection": per,
@@ -243,9 +294,6 @@ async fn circuits(args: &Args) -> Result<(), String> {
             _ => return Err("no connection to the relay".into()),
         }
     }
-    let started = Instant::now();
-    let (mut dialed, mut open, mut failed) = (0usize, 0usize, 0usize);
-    let mut first_error = None;
     let dial = |swarm: &mut RelaySwarm, n: usize| {
         let target = ids[n % ids.len()];
         let addr = circuit_base.clone().with(Protocol::P2p(target));
@@ -258,59 +306,21 @@ async fn circuits(args: &Args) -> Result<(), String> {
     // libp2p's relay client keeps at most 10 circuit requests in flight per relay connection
     // and cancels the rest, so circuits are opened a few at a time.
     let in_flight = args.concurrency.min(8);
-    while dialed < args.circuits.min(in_flight) {
-        dial(&mut dialer, dialed)?;
-        dialed += 1;
-    }
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while open + failed < args.circuits && Instant::now() < deadline {
-        let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(30), dialer.next()).await
-        else {
-            break;
-        };
-        match event {
-            SwarmEvent::ConnectionEstablished { endpoint, .. }
-                if endpoint
-                    .get_remote_address()
-                    .iter()
-                    .any(|p| p == Protocol::P2pCircuit) =>
-            {
-                open += 1
-            }
-            SwarmEvent::OutgoingConnectionError { error, .. } => {
-                failed += 1;
-                first_error.get_or_insert(error.to_string());
-            }
-            SwarmEvent::ConnectionClosed { endpoint, .. }
-                if endpoint
-                    .get_remote_address()
-                    .iter()
-                    .any(|p| p == Protocol::P2pCircuit) =>
-            {
-                open = open.saturating_sub(1)
-            }
-            _ => continue,
-        }
-        if dialed < args.circuits {
-            dial(&mut dialer, dialed)?;
-            dialed += 1;
-        }
-    }
-    let establish_secs = started.elapsed().as_secs_f64();
-    let hold_until = Instant::now() + args.hold;
-    while Instant::now() < hold_until {
-        if let Ok(Some(SwarmEvent::ConnectionClosed { endpoint, .. })) =
-            tokio::time::timeout(Duration::from_millis(200), dialer.next()).await
-        {
-            if endpoint
-                .get_remote_address()
-                .iter()
-                .any(|p| p == Protocol::P2pCircuit)
-            {
-                open = open.saturating_sub(1);
-            }
-        }
-    }
+    let through_relay = |e: &ConnectedPoint| {
+        e.get_remote_address()
+            .iter()
+            .any(|p| p == Protocol::P2pCircuit)
+    };
+    let outcome = open_and_hold(
+        &mut dialer,
+        args.circuits,
+        in_flight,
+        Duration::from_secs(300),
+        args.hold,
+        dial,
+        through_relay,
+    )
+    .await?;
     let after = rss_kib(args.pid).ok_or("cannot read the node's memory")?;
     println!(
         "{}",
@@ -319,10 +329,10 @@ async fn circuits(args: &Args) -> Result<(), String> {
             "listeners": args.listeners,
             "reserved": reserved,
             "reservationError": reservation_error,
-            "held": open,
-            "failed": failed,
-            "firstError": first_error,
-            "establishSeconds": establish_secs,
+            "held": outcome.held,
+            "failed": outcome.failed,
+            "firstError": outcome.first_error,
+            "establishSeconds": outcome.establish_secs,
             "nodeRssBeforeKiB": before,
             "nodeRssAfterKiB": after,
         })

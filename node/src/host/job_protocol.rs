@@ -1,7 +1,5 @@
 //! Serving `/fabstir/job/1.0.0`: request → offer or rejection → accept/decline → started.
 
-use std::time::Duration;
-
 use fabstir_protocol::frame;
 use fabstir_protocol::messages::{JobDecision, JobRequest, JobResponse, RejectReason};
 use futures::AsyncWriteExt;
@@ -9,26 +7,17 @@ use libp2p::{PeerId, Stream};
 
 use super::Host;
 
-/// How long the client may take to send its request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Handles one job negotiation stream from `peer`.
 pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Result<()> {
-    let request = match tokio::time::timeout(
-        REQUEST_TIMEOUT,
-        frame::read::<_, JobRequest>(&mut stream),
-    )
-    .await
-    {
-        Ok(Ok(Some(r))) => r,
-        Ok(Ok(None)) => return Ok(()),
-        Ok(Err(e)) => {
+    let request = match super::read_request::<_, JobRequest>(&mut stream, "job request").await? {
+        None => return Ok(()),
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
             // Tell the client why (it may be a size or format mistake), then hang up.
             let reject = rejected(RejectReason::InvalidRequest, format!("{e} ({})", e.code()));
             let _ = frame::write(&mut stream, &reject).await;
             return stream.close().await;
         }
-        Err(_) => return Err(std::io::Error::other("no job request within 10 s")),
     };
     let offer = match host.offer(peer, request) {
         Ok(offer) => offer,

@@ -19,6 +19,31 @@ pub mod stream_protocol;
 
 pub use job::Job;
 
+/// How long a client may take to send a stream's first frame (its job or stream request).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads a stream's first frame within [`REQUEST_TIMEOUT`]. `Ok(None)`: the client closed the
+/// stream at once; `Ok(Some(Err(_)))`: a bad frame, which the caller answers; `Err`: nothing came
+/// in time.
+pub(crate) async fn read_request<R, M>(
+    reader: &mut R,
+    what: &str,
+) -> std::io::Result<Option<Result<M, fabstir_protocol::frame::FrameError>>>
+where
+    R: futures::AsyncRead + Unpin,
+    M: serde::de::DeserializeOwned,
+{
+    match tokio::time::timeout(REQUEST_TIMEOUT, fabstir_protocol::frame::read(reader)).await {
+        Ok(Ok(Some(m))) => Ok(Some(Ok(m))),
+        Ok(Ok(None)) => Ok(None),
+        Ok(Err(e)) => Ok(Some(Err(e))),
+        Err(_) => Err(std::io::Error::other(format!(
+            "no {what} within {} s",
+            REQUEST_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 /// A served model and its backend.
 struct Model {
     price_per_token: u64,

@@ -10,8 +10,6 @@ use libp2p::{PeerId, Stream};
 
 use super::Host;
 
-/// How long the client may take to send its request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a batch of frames may take to be written (a client that stops reading is dropped).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Tokens written per batch before one flush.
@@ -20,21 +18,16 @@ const BATCH: usize = 256;
 /// Handles one token stream from `peer`.
 pub async fn serve(host: Host, peer: PeerId, stream: Stream) -> std::io::Result<()> {
     let (mut reader, mut writer) = stream.split();
-    let request = match tokio::time::timeout(
-        REQUEST_TIMEOUT,
-        frame::read::<_, StreamRequest>(&mut reader),
-    )
-    .await
-    {
-        Ok(Ok(Some(r))) => r,
-        Ok(Ok(None)) => return Ok(()),
-        Ok(Err(e)) => {
-            let frame = error("INVALID_REQUEST", format!("{e} ({})", e.code()));
-            let _ = frame::write(&mut writer, &frame).await;
-            return writer.close().await;
-        }
-        Err(_) => return Err(std::io::Error::other("no stream request within 10 s")),
-    };
+    let request =
+        match super::read_request::<_, StreamRequest>(&mut reader, "stream request").await? {
+            None => return Ok(()),
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                let frame = error("INVALID_REQUEST", format!("{e} ({})", e.code()));
+                let _ = frame::write(&mut writer, &frame).await;
+                return writer.close().await;
+            }
+        };
     let Some(job) = host.job(&request.job_id, &peer) else {
         let frame = error(
             "JOB_NOT_FOUND",
