@@ -93,7 +93,8 @@ pub enum SdkError {
     NodeRejected {
         /// The host.
         peer_id: String,
-        /// `busy`, `price_too_low`, `unsupported_model` or `invalid_request`.
+        /// `busy`, `price_too_low`, `unsupported_model`, `invalid_request`, `prompt_too_large`,
+        /// `peer_limit` or `rate_limited`.
         reason: String,
         /// The host's explanation.
         message: String,

@@ -34,6 +34,8 @@ pub struct NodeConfig {
     pub host: HostConfig,
     /// The Prometheus metrics endpoint.
     pub metrics: MetricsConfig,
+    /// Which peers may connect.
+    pub security: crate::security::SecurityConfig,
 }
 
 /// The Prometheus metrics endpoint (`GET /metrics`).
@@ -73,6 +75,12 @@ pub struct HostConfig {
     pub offer_ttl_secs: u64,
     /// How often our models are announced again as DHT provider records.
     pub advertise_interval_secs: u64,
+    /// The longest prompt accepted, in bytes (at most the protocol's 32 KiB).
+    pub max_prompt_bytes: usize,
+    /// Jobs one peer may run (or hold offers for) at once.
+    pub max_jobs_per_peer: u32,
+    /// How fast one peer may ask for offers (a token bucket; `burst: 0` turns it off).
+    pub request_rate: RateLimit,
 }
 
 /// How clients reach a host.
@@ -282,6 +290,7 @@ impl Default for NodeConfig {
             log: LogConfig::default(),
             host: HostConfig::default(),
             metrics: MetricsConfig::default(),
+            security: crate::security::SecurityConfig::default(),
         }
     }
 }
@@ -348,6 +357,12 @@ impl Default for HostConfig {
             token_retention_secs: 600,
             offer_ttl_secs: 30,
             advertise_interval_secs: 300,
+            max_prompt_bytes: fabstir_protocol::messages::MAX_PROMPT_LEN,
+            max_jobs_per_peer: 4,
+            request_rate: RateLimit {
+                burst: 20,
+                refill_secs: 1,
+            },
         }
     }
 }
@@ -404,6 +419,8 @@ pub struct LoadedConfig {
     pub external_addresses: Vec<Multiaddr>,
     /// Parsed bootstrap addresses with their peer ids.
     pub bootstrap_nodes: Vec<(libp2p::PeerId, Multiaddr)>,
+    /// The parsed `security` lists.
+    pub security: crate::security::PeerLists,
 }
 
 impl LoadedConfig {
@@ -510,6 +527,7 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
         ("relay.reservation_rate.per_ip", r.reservation_rate.per_ip),
         ("relay.circuit_rate.per_peer", r.circuit_rate.per_peer),
         ("relay.circuit_rate.per_ip", r.circuit_rate.per_ip),
+        ("host.request_rate", raw.host.request_rate),
     ] {
         if limit.burst > 0 && limit.refill_secs == 0 {
             return Err(err(
@@ -518,6 +536,24 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
             ));
         }
     }
+    let h = &raw.host;
+    if !(1..=fabstir_protocol::messages::MAX_PROMPT_LEN).contains(&h.max_prompt_bytes) {
+        return Err(err(
+            "host.max_prompt_bytes",
+            format!(
+                "must be 1 to {}, got {}",
+                fabstir_protocol::messages::MAX_PROMPT_LEN,
+                h.max_prompt_bytes
+            ),
+        ));
+    }
+    if h.max_jobs_per_peer == 0 {
+        return Err(err(
+            "host.max_jobs_per_peer",
+            "must be greater than 0".into(),
+        ));
+    }
+    let security = crate::security::PeerLists::parse(path, &raw.security)?;
     for (i, model) in raw.host.models.iter().enumerate() {
         use fabstir_protocol::messages::{MAX_MODEL_ID_LEN, MAX_TOKENS_LIMIT};
         let field = |name: &str| format!("host.models[{i}].{name}");
@@ -617,6 +653,7 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
         listen,
         external_addresses,
         bootstrap_nodes,
+        security,
         raw,
     })
 }
@@ -746,6 +783,19 @@ host:
   offer_ttl_secs: {ots}
   # Our models are announced again as DHT provider records this often.
   advertise_interval_secs: {ais}
+  # Limits per request and per client peer; a request over one is refused with a typed reason
+  # (prompt_too_large, peer_limit, rate_limited).
+  max_prompt_bytes: {mpb}
+  max_jobs_per_peer: {mjp}
+  # Offer requests per peer: burst at once, then one more every refill_secs.
+  request_rate: {{ burst: {rrb}, refill_secs: {rrr} }}
+
+# Which peers may connect at all (checked on every connection, before any protocol).
+# allowlist: when not empty, only these peer ids (and our bootstrap nodes) may connect.
+# blocklist: these peer ids are refused.
+security:
+  allowlist: []
+  blocklist: []
 
 # Prometheus metrics (connections, bandwidth by transport, relay, DHT, jobs by outcome, tokens,
 # time to first token) at http://<listen>/metrics.
@@ -778,6 +828,10 @@ metrics:
         mpf = c.max_ping_failures,
         prt = d.kad.provider_record_ttl_secs,
         mcj = d.host.max_concurrent_jobs,
+        mpb = d.host.max_prompt_bytes,
+        mjp = d.host.max_jobs_per_peer,
+        rrb = d.host.request_rate.burst,
+        rrr = d.host.request_rate.refill_secs,
         ct = d.host.compute_type,
         trs = d.host.token_retention_secs,
         ots = d.host.offer_ttl_secs,

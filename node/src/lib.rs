@@ -12,6 +12,7 @@ pub mod host;
 pub mod identity;
 pub mod metrics;
 pub mod run;
+pub mod security;
 pub mod swarm;
 
 pub use error::NodeError;

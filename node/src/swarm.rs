@@ -32,6 +32,10 @@ pub struct Behaviour {
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     /// Streams of Fabstir protocols, answered outside the swarm task (e.g. `/fabstir/ping/1.0.0`).
     pub stream: libp2p_stream::Behaviour,
+    /// Refuses connections of `security.blocklist` peers.
+    pub blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
+    /// When `security.allowlist` is set, refuses every other peer (bootstrap nodes excepted).
+    pub allowed: Toggle<libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::AllowedPeers>>,
 }
 
 /// The relay server limits from the configuration.
@@ -131,7 +135,11 @@ pub async fn build(
                 None
             };
             let agent = fabstir_protocol::agent_version("fabstir-node", env!("CARGO_PKG_VERSION"));
+            let bootstrap: Vec<libp2p::PeerId> = config.bootstrap_nodes.iter().map(|(p, _)| *p).collect();
+            let (blocked, allowed) = config.security.behaviours(&bootstrap);
             Behaviour {
+                blocked,
+                allowed,
                 relay: relay.into(),
                 relay_client,
                 identify: identify::Behaviour::new(

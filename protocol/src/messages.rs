@@ -153,6 +153,12 @@ pub enum RejectReason {
     UnsupportedModel,
     /// The request broke a limit (see the message).
     InvalidRequest,
+    /// The prompt is longer than this host accepts.
+    PromptTooLarge,
+    /// This client already runs the most jobs one peer may run at once on this host.
+    PeerLimit,
+    /// This client asked for offers faster than this host allows one peer to.
+    RateLimited,
 }
 
 /// The wire name of a rejection reason, e.g. `price_too_low`.
@@ -162,6 +168,9 @@ pub fn reject_reason_code(reason: RejectReason) -> &'static str {
         RejectReason::PriceTooLow => "price_too_low",
         RejectReason::UnsupportedModel => "unsupported_model",
         RejectReason::InvalidRequest => "invalid_request",
+        RejectReason::PromptTooLarge => "prompt_too_large",
+        RejectReason::PeerLimit => "peer_limit",
+        RejectReason::RateLimited => "rate_limited",
     }
 }
 

@@ -15,6 +15,7 @@ use crate::metrics::HostMetrics;
 
 pub mod job;
 pub mod job_protocol;
+pub mod limits;
 pub mod stream_protocol;
 
 pub use job::Job;
@@ -71,15 +72,21 @@ struct State {
     /// Offers outstanding plus jobs running.
     slots_used: u32,
     jobs: HashMap<String, Arc<Job>>,
+    /// Slots held per peer (of `max_jobs_per_peer`).
+    per_peer: limits::PerPeer,
+    /// Offer requests per peer (`request_rate`).
+    requests: limits::RequestRate,
 }
 
-/// A job slot (of `max_concurrent_jobs`), freed when dropped.
-pub struct Slot(Host);
+/// A job slot (of `max_concurrent_jobs`, and of its peer's `max_jobs_per_peer`), freed when
+/// dropped.
+pub struct Slot(Host, PeerId);
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut state = self.0.state();
         state.slots_used = state.slots_used.saturating_sub(1);
+        state.per_peer.give_back(&self.1);
         self.0.inner.metrics.load.set(i64::from(state.slots_used));
     }
 }
@@ -183,6 +190,30 @@ impl Host {
         peer: PeerId,
         request: JobRequest,
     ) -> Result<Offer, (RejectReason, String)> {
+        let h = &self.inner.config.host;
+        if !self
+            .state()
+            .requests
+            .allow(peer, h.request_rate, std::time::Instant::now())
+        {
+            return Err((
+                RejectReason::RateLimited,
+                format!(
+                    "more than {} requests at once, then one every {} s, from one peer",
+                    h.request_rate.burst, h.request_rate.refill_secs
+                ),
+            ));
+        }
+        if request.prompt.len() > h.max_prompt_bytes {
+            return Err((
+                RejectReason::PromptTooLarge,
+                format!(
+                    "the prompt is {} bytes; this host accepts at most {}",
+                    request.prompt.len(),
+                    h.max_prompt_bytes
+                ),
+            ));
+        }
         request
             .validate()
             .map_err(|m| (RejectReason::InvalidRequest, m))?;
@@ -212,11 +243,20 @@ impl Host {
         }
         {
             let mut state = self.state();
-            let max = self.inner.config.host.max_concurrent_jobs;
+            let max = h.max_concurrent_jobs;
             if state.slots_used >= max {
                 return Err((
                     RejectReason::Busy,
                     format!("all {max} job slots are in use"),
+                ));
+            }
+            if !state.per_peer.take(peer, h.max_jobs_per_peer) {
+                return Err((
+                    RejectReason::PeerLimit,
+                    format!(
+                        "this peer already holds {} job(s) here, the most one peer may",
+                        h.max_jobs_per_peer
+                    ),
                 ));
             }
             state.slots_used += 1;
@@ -228,7 +268,7 @@ impl Host {
             expires_at: unix_ms() + self.inner.offer_ttl.as_millis() as u64,
             peer,
             request,
-            slot: Slot(self.clone()),
+            slot: Slot(self.clone(), peer),
         })
     }
 
@@ -315,8 +355,12 @@ mod tests {
     use fabstir_protocol::messages::StreamFrame;
 
     fn host(max_jobs: u32, tokens_per_second: f64) -> Host {
+        host_with(max_jobs, tokens_per_second, "")
+    }
+
+    fn host_with(max_jobs: u32, tokens_per_second: f64, extra: &str) -> Host {
         let text = format!(
-            "host:\n  max_concurrent_jobs: {max_jobs}\n  offer_ttl_secs: 1\n  token_retention_secs: 1\n  models:\n    - {{ id: m, price_per_token: 3, max_tokens: 100, backend: {{ kind: demo, seed: 5, tokens_per_second: {tokens_per_second} }} }}\n"
+            "host:\n{extra}  max_concurrent_jobs: {max_jobs}\n  offer_ttl_secs: 1\n  token_retention_secs: 1\n  models:\n    - {{ id: m, price_per_token: 3, max_tokens: 100, backend: {{ kind: demo, seed: 5, tokens_per_second: {tokens_per_second} }} }}\n"
         );
         let config = crate::config::parse(std::path::Path::new("c.yaml"), &text).unwrap();
         Host::new(&config, HostMetrics::default()).unwrap()
@@ -353,6 +397,36 @@ mod tests {
         drop(offer);
         assert_eq!(h.info().current_load, 0, "a dropped offer frees its slot");
         assert!(h.offer(peer, request(10, 9)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn per_peer_limits_refuse_with_their_own_reasons() {
+        let h = host_with(
+            10,
+            0.0,
+            "  max_prompt_bytes: 8\n  max_jobs_per_peer: 2\n  request_rate: { burst: 4, refill_secs: 60 }\n",
+        );
+        let (peer, other) = (PeerId::random(), PeerId::random());
+        let long = JobRequest {
+            prompt: "123456789".into(),
+            ..request(10, 9)
+        };
+        assert_eq!(
+            h.offer(peer, long).err().map(|e| e.0),
+            Some(RejectReason::PromptTooLarge)
+        );
+        let (a, b) = (h.offer(peer, request(10, 9)).unwrap(), h.offer(peer, request(10, 9)).unwrap());
+        assert_eq!(
+            h.offer(peer, request(10, 9)).err().map(|e| e.0),
+            Some(RejectReason::PeerLimit)
+        );
+        assert!(h.offer(other, request(10, 9)).is_ok(), "another peer is not limited");
+        drop((a, b));
+        assert_eq!(
+            h.offer(peer, request(10, 9)).err().map(|e| e.0),
+            Some(RejectReason::RateLimited),
+            "five requests in a row from one peer"
+        );
     }
 
     #[tokio::test]
