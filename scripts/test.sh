@@ -32,8 +32,13 @@ source scripts/test-nodes.sh
 test_nodes_start
 
 log "browser tests (wasm-pack test --headless --chrome, debug build)"
+mkdir -p artifacts
 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
-  wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver . -- --nocapture
+  wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver . -- --nocapture \
+  2>&1 | tee artifacts/browser-tests.log
+# Any panic in the SDK fails the suite, even in a test that passed; the only one allowed is the
+# hook test's own deliberate panic (tests/panic_hook.rs).
+python3 scripts/check-panics.py artifacts/browser-tests.log
 
 log "node metrics: the test nodes counted what the browser tests did (Prometheus endpoints)"
 python3 scripts/check-metrics.py

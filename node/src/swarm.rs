@@ -35,7 +35,8 @@ pub struct Behaviour {
     /// Refuses connections of `security.blocklist` peers.
     pub blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
     /// When `security.allowlist` is set, refuses every other peer (bootstrap nodes excepted).
-    pub allowed: Toggle<libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::AllowedPeers>>,
+    pub allowed:
+        Toggle<libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::AllowedPeers>>,
 }
 
 /// The relay server limits from the configuration.

@@ -59,6 +59,21 @@ impl Listeners {
         }
     }
 
+    /// Like [`Listeners::call`], but does nothing when the list is borrowed (for the panic hook).
+    pub fn try_call(&self, name: &str, value: &JsValue) {
+        let callbacks: Vec<Function> = match self.list.try_borrow() {
+            Ok(list) => list
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .map(|(_, f)| f.clone())
+                .collect(),
+            Err(_) => return,
+        };
+        for callback in callbacks {
+            self.call_one(&callback, name, value);
+        }
+    }
+
     /// Calls one callback, logging (not propagating) what it throws.
     pub fn call_one(&self, callback: &Function, name: &str, value: &JsValue) {
         if let Err(thrown) = callback.call1(&JsValue::UNDEFINED, value) {
@@ -120,6 +135,21 @@ impl Emitter {
             web_sys::console::debug_2(&format!("fabstir-sdk {name}").into(), &value);
         }
         self.listeners.call(name, &value);
+    }
+}
+
+impl Emitter {
+    /// Tells `error:p2p` listeners of a panic (code `INTERNAL`), borrowing nothing that the
+    /// panicking code may hold.
+    pub fn emit_panic(&self, message: &str) {
+        let event = SdkEvent::Error {
+            code: "INTERNAL".into(),
+            message: message.into(),
+        };
+        let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+        if let Ok(value) = event.serialize(&serializer) {
+            self.listeners.try_call(event.name(), &value);
+        }
     }
 }
 

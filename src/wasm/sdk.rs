@@ -66,7 +66,6 @@ impl FabstirSdk {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "FabstirConfig")] config: JsValue,
     ) -> Result<FabstirSdk, JsValue> {
-        super::install_panic_hook();
         // serde-wasm-bindgen reads a struct field by field and never sees extra keys, so go
         // through a self-describing value: unknown keys are then rejected by name.
         let value: serde_json::Value = serde_wasm_bindgen::from_value(config).map_err(|e| {
@@ -77,6 +76,7 @@ impl FabstirSdk {
         })?;
         let config = SdkConfig::from_deserializer(value).map_err(to_js)?;
         let emitter = Rc::new(Emitter::new(config.debug));
+        super::install_panic_hook(&emitter);
         let inner = Shared {
             config,
             key: Keypair::generate_ed25519(),

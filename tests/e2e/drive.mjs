@@ -16,6 +16,7 @@ try {
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => { if (m.text().includes("fabstir-sdk panicked")) errors.push(m.text()); });
   const started = Date.now();
   await page.goto(url);
   await page.waitForFunction(

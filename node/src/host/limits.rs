@@ -25,11 +25,13 @@ impl RequestRate {
         let burst = f64::from(limit.burst);
         let refill = |(tokens, at): (f64, Instant)| {
             let per_sec = 1.0 / limit.refill_secs.max(1) as f64;
-            (burst.min(tokens + now.duration_since(at).as_secs_f64() * per_sec), now)
+            (
+                burst.min(tokens + now.duration_since(at).as_secs_f64() * per_sec),
+                now,
+            )
         };
         if self.buckets.len() > PRUNE_ABOVE {
-            self.buckets
-                .retain(|_, bucket| refill(*bucket).0 < burst);
+            self.buckets.retain(|_, bucket| refill(*bucket).0 < burst);
         }
         let bucket = self.buckets.entry(peer).or_insert((burst, now));
         *bucket = refill(*bucket);

@@ -415,12 +415,18 @@ mod tests {
             h.offer(peer, long).err().map(|e| e.0),
             Some(RejectReason::PromptTooLarge)
         );
-        let (a, b) = (h.offer(peer, request(10, 9)).unwrap(), h.offer(peer, request(10, 9)).unwrap());
+        let (a, b) = (
+            h.offer(peer, request(10, 9)).unwrap(),
+            h.offer(peer, request(10, 9)).unwrap(),
+        );
         assert_eq!(
             h.offer(peer, request(10, 9)).err().map(|e| e.0),
             Some(RejectReason::PeerLimit)
         );
-        assert!(h.offer(other, request(10, 9)).is_ok(), "another peer is not limited");
+        assert!(
+            h.offer(other, request(10, 9)).is_ok(),
+            "another peer is not limited"
+        );
         drop((a, b));
         assert_eq!(
             h.offer(peer, request(10, 9)).err().map(|e| e.0),
