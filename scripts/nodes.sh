@@ -32,10 +32,11 @@ node_wait() {
   echo "fabstir-node $1 did not print '$2' within 30 s:" >&2; cat "$FABSTIR_CACHE/nodes/$1.log" >&2; return 1
 }
 
-# node_start NAME: starts the node in the background and waits until it prints "ready".
+# node_start NAME [BINARY]: starts the node (default: fabstir-node) in the background and waits
+# until it prints "ready".
 node_start() {
-  local dir="$FABSTIR_CACHE/nodes/$1" out="$FABSTIR_CACHE/nodes/$1.out"
-  "$FABSTIR_NODE_BIN" start --config "$dir/config.yaml" >"$out" 2>"$FABSTIR_CACHE/nodes/$1.log" &
+  local dir="$FABSTIR_CACHE/nodes/$1" out="$FABSTIR_CACHE/nodes/$1.out" bin="${2:-$FABSTIR_NODE_BIN}"
+  "$bin" start --config "$dir/config.yaml" >"$out" 2>"$FABSTIR_CACHE/nodes/$1.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 200); do
     if grep -qx ready "$out"; then return 0; fi

@@ -2,6 +2,9 @@
 #   relay   49101 tcp, 49102 ws, 49103 webrtc-direct: relay, bootstrap and DHT server, no models.
 #   host-a  49111-49113: hosts demo-1 at 5 per token, directly reachable (DHT server).
 #           (direct-1 on host-a and relayed-1 on host-b, unpaced, are for the benchmarks.)
+#   hostile 49131-49132: fabstir-hostile, whose token streams misbehave on purpose (one model per
+#           misbehaviour: hostile-malformed, -oversized, -order, -endless, -stall, -slowloris,
+#           -total, -garbage; see node/src/bin/fabstir-hostile.rs).
 #   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
 #   host-b  49121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
@@ -11,6 +14,7 @@ test_nodes_start() {
   node_init relay 49101 49102 49103
   node_init host-a 49111 49112 49113
   node_init host-b 49121 49122 49123
+  node_init hostile 49131 49132 49133
   node_config relay <<YAML
 listen: [/ip4/127.0.0.1/tcp/49101, /ip4/127.0.0.1/tcp/49102/ws, /ip4/127.0.0.1/udp/49103/webrtc-direct]
 mdns: { enabled: false }
@@ -30,6 +34,9 @@ metrics: { enabled: true, listen: "127.0.0.1:49119" }
 host:
   reachability: direct
   max_concurrent_jobs: 64
+  # The tests and benchmarks run many jobs at once from one page: no per-peer limits here.
+  max_jobs_per_peer: 64
+  request_rate: { burst: 0, refill_secs: 1 }
   models:
     - { id: demo-1, price_per_token: 5, max_tokens: 4096, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
     - { id: direct-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
@@ -43,19 +50,44 @@ metrics: { enabled: true, listen: "127.0.0.1:49129" }
 host:
   reachability: relayed
   max_concurrent_jobs: 64
+  # The tests and benchmarks run many jobs at once from one page: no per-peer limits here.
+  max_jobs_per_peer: 64
+  request_rate: { burst: 0, refill_secs: 1 }
   models:
     - { id: demo-1, price_per_token: 3, max_tokens: 4096, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
     - { id: relayed-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
     - { id: demo-slow, price_per_token: 1, max_tokens: 60000, backend: { kind: demo, seed: 22, tokens_per_second: 200 } }
 YAML
+  local hostile_models="" mode
+  for mode in malformed oversized order endless stall slowloris total garbage; do
+    hostile_models+="    - { id: hostile-$mode, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }
+"
+  done
+  node_config hostile <<YAML
+listen: [/ip4/127.0.0.1/tcp/49131, /ip4/127.0.0.1/tcp/49132/ws]
+bootstrap_nodes: [$relay_tcp]
+mdns: { enabled: false }
+relay: { enabled: false }
+host:
+  reachability: direct
+  max_concurrent_jobs: 64
+  max_jobs_per_peer: 64
+  request_rate: { burst: 0, refill_secs: 1 }
+  models:
+$hostile_models
+YAML
   node_start host-a
   node_start host-b
+  node_start hostile "$(dirname "$FABSTIR_NODE_BIN")/fabstir-hostile"
   # Discovery tests need the provider records in the DHT before they run.
   node_wait host-a "advertised demo-1"
   node_wait host-b "advertised demo-1"
   node_wait host-b "advertised demo-slow"
   node_wait host-a "advertised direct-1"
   node_wait host-b "advertised relayed-1"
+  for mode in malformed oversized order endless stall slowloris total garbage; do
+    node_wait hostile "advertised hostile-$mode"
+  done
   export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"
   export FABSTIR_TEST_RELAY_WEBRTC="$(node_addr relay webrtc)"
   # Nothing listens on port 49199: dials there are refused.

@@ -442,6 +442,7 @@ impl Client {
                 node,
                 price_per_token: negotiated.price_per_token,
                 received: 0,
+                max_tokens: spec.max_tokens,
             },
         );
         self.emit(SdkEvent::JobNegotiated {
@@ -481,6 +482,7 @@ impl Client {
             record.node,
             job_id,
             from,
+            u64::from(record.max_tokens),
             self.config.stream_stall_timeout,
         );
         let (reader, canceller) =

@@ -17,6 +17,8 @@ pub struct JobRecord {
     pub price_per_token: u64,
     /// The highest number of tokens any of its streams delivered.
     pub received: u64,
+    /// The most tokens the job may generate (its `maxTokens`).
+    pub max_tokens: u32,
 }
 
 /// Job outcomes with one host.
@@ -219,6 +221,7 @@ mod tests {
             node,
             price_per_token: 1,
             received: 0,
+            max_tokens: 10,
         };
         r.add("j", rec.clone());
         r.progress("j", 10);

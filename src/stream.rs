@@ -60,6 +60,8 @@ pub struct TokenReader<R = ReadHalf<Stream>> {
     next_index: u64,
     stall: Duration,
     done: bool,
+    /// No token may have this index or a higher one (the job's `maxTokens`).
+    limit: u64,
 }
 
 /// Sends `cancel` on an open token stream; cheap to clone.
@@ -75,6 +77,7 @@ pub async fn open(
     peer: PeerId,
     job_id: &str,
     resume_from: u64,
+    max_tokens: u64,
     stall: Duration,
 ) -> Result<(TokenReader, Canceller), SdkError> {
     let failed = |reason: String| SdkError::StreamFailed {
@@ -94,7 +97,7 @@ pub async fn open(
         .map_err(|e| failed(e.to_string()))?;
     let (reader, writer) = stream.split();
     Ok((
-        TokenReader::new(reader, peer, job_id, resume_from, stall),
+        TokenReader::new(reader, peer, job_id, resume_from, stall).with_limit(max_tokens),
         Canceller {
             writer: Arc::new(Mutex::new(writer)),
             peer,
@@ -115,7 +118,15 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
             next_index,
             stall,
             done: false,
+            limit: u64::MAX,
         }
+    }
+
+    /// Fails the stream when a token beyond the first `max_tokens` arrives (a host that never
+    /// ends).
+    pub fn with_limit(mut self, max_tokens: u64) -> Self {
+        self.limit = max_tokens;
+        self
     }
 
     /// The index of the next token expected.
@@ -168,6 +179,12 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
                     return Err(self.failed(format!(
                         "token index {index} arrived where {} was expected",
                         self.next_index
+                    )));
+                }
+                if index >= self.limit {
+                    return Err(self.failed(format!(
+                        "token index {index} is beyond the {} tokens asked for",
+                        self.limit
                     )));
                 }
                 self.next_index += 1;
@@ -354,6 +371,16 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("TRUNCATED"));
+    }
+
+    #[tokio::test]
+    async fn a_host_that_never_ends_fails_at_the_token_limit() {
+        let frames: Vec<StreamFrame> = (0..6).map(token).collect();
+        let (n, r) = read_all(reader(&frames, 0).with_limit(4)).await;
+        assert_eq!(n, 4, "the tokens within the limit arrive");
+        let e = r.unwrap_err();
+        assert_eq!(e.code(), "STREAM_FAILED");
+        assert!(e.to_string().contains("beyond the 4 tokens"), "{e}");
     }
 
     /// A reader that never yields a byte.

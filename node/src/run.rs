@@ -19,8 +19,25 @@ use crate::metrics::HostMetrics;
 use crate::say;
 use crate::swarm::{Behaviour, BehaviourEvent};
 
+/// Serves one token stream (`/fabstir/stream/1.0.0`) of a client peer.
+pub type StreamServer =
+    fn(Host, PeerId, libp2p::Stream) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
+
 /// Runs the node until SIGINT or SIGTERM.
 pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
+    run_serving(config, identity, |host, peer, stream| {
+        Box::pin(crate::host::stream_protocol::serve(host, peer, stream))
+    })
+    .await
+}
+
+/// Runs the node with `serve_tokens` answering token streams (the test suite's hostile host
+/// swaps in its own; everything else is the node's).
+pub async fn run_serving(
+    config: LoadedConfig,
+    identity: Identity,
+    serve_tokens: StreamServer,
+) -> Result<(), NodeError> {
     let mut registry = prometheus_client::registry::Registry::default();
     let host_metrics = HostMetrics::default();
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));
@@ -83,7 +100,7 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
             messages::STREAM_PROTOCOL,
             MAX_CONCURRENT_STREAMS,
             None,
-            move |peer, stream| crate::host::stream_protocol::serve(h.clone(), peer, stream),
+            move |peer, stream| serve_tokens(h.clone(), peer, stream),
         ));
         let h = host.clone();
         tokio::spawn(async move {

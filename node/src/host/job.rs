@@ -29,6 +29,8 @@ pub struct Job {
     pub id: String,
     /// The peer that accepted it; only it may stream or cancel.
     pub owner: PeerId,
+    /// The model it runs on.
+    pub model_id: String,
     started: Instant,
     output: Mutex<Output>,
     /// Bumped whenever the output grows or ends.
@@ -54,10 +56,11 @@ pub struct Snapshot {
 }
 
 impl Job {
-    pub(crate) fn new(id: String, owner: PeerId) -> Self {
+    pub(crate) fn new(id: String, owner: PeerId, model_id: String) -> Self {
         Job {
             id,
             owner,
+            model_id,
             started: Instant::now(),
             output: Mutex::new(Output::default()),
             changed: watch::channel(0).0,

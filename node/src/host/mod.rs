@@ -285,7 +285,11 @@ impl Host {
         let Some(model) = self.inner.models.get(&offer.request.model_id) else {
             return Err("the model is no longer served".into());
         };
-        let job = Arc::new(Job::new(offer.job_id.clone(), offer.peer));
+        let job = Arc::new(Job::new(
+            offer.job_id.clone(),
+            offer.peer,
+            offer.request.model_id.clone(),
+        ));
         self.state().jobs.insert(job.id.clone(), job.clone());
         self.inner.metrics.job("started");
         let r = &offer.request;

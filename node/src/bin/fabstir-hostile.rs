@@ -1,0 +1,146 @@
+//! `fabstir-hostile`: a test peer that speaks the token-stream protocol badly, for the SDK's
+//! hostile-host tests. It is a real `fabstir-node` (discovery, info, negotiation, jobs) whose token
+//! streams misbehave by model id:
+//!
+//! | model | what its stream does |
+//! |---|---|
+//! | `hostile-malformed` | one good token, then a frame that is not JSON |
+//! | `hostile-oversized` | one good token, then a length prefix of 1 MiB |
+//! | `hostile-order` | tokens 0, 1, then 3 |
+//! | `hostile-endless` | tokens without end, far past the job's `maxTokens` |
+//! | `hostile-stall` | two tokens, then silence with the stream held open |
+//! | `hostile-slowloris` | a frame's prefix and a few bytes of it, then silence |
+//! | `hostile-total` | three tokens, then an end claiming 99 |
+//! | `hostile-garbage` | random bytes |
+//!
+//! Never run it outside tests. Usage: `fabstir-hostile start --config <file>`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use fabstir_protocol::frame;
+use fabstir_protocol::messages::{FinishReason, StreamFrame, StreamRequest};
+use futures::{AsyncReadExt, AsyncWriteExt};
+use libp2p::{PeerId, Stream};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let config = match args.as_slice() {
+        [_, start, flag, path] if start == "start" && flag == "--config" => path.clone(),
+        _ => {
+            eprintln!("usage: fabstir-hostile start --config <file>");
+            return ExitCode::from(2);
+        }
+    };
+    match run(std::path::Path::new(&config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fabstir-hostile: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(path: &std::path::Path) -> Result<(), fabstir_node::NodeError> {
+    let config = fabstir_node::config::load(path)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.raw.log.level))
+        .with_writer(std::io::stderr)
+        .init();
+    let identity =
+        fabstir_node::identity::Identity::load(&config.key_file, &config.webrtc_cert_file)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fabstir_node::NodeError::Network(e.to_string()))?;
+    runtime.block_on(fabstir_node::run::run_serving(
+        config,
+        identity,
+        |host, peer, stream| Box::pin(serve_badly(host, peer, stream)),
+    ))
+}
+
+fn token(index: u64) -> StreamFrame {
+    StreamFrame::Token {
+        index,
+        content: format!("t{index} "),
+        timestamp: 0,
+    }
+}
+
+async fn send(w: &mut Stream, frames: &[StreamFrame]) -> std::io::Result<()> {
+    for f in frames {
+        frame::write(w, f).await.map_err(std::io::Error::other)?;
+    }
+    Ok(())
+}
+
+/// Holds the stream open, silent, until the client gives up (or 10 minutes pass).
+async fn hold(mut stream: Stream) -> std::io::Result<()> {
+    let mut buf = [0u8; 64];
+    let _ = tokio::time::timeout(Duration::from_secs(600), async {
+        while stream.read(&mut buf).await.unwrap_or(0) > 0 {}
+    })
+    .await;
+    Ok(())
+}
+
+async fn serve_badly(
+    host: fabstir_node::host::Host,
+    peer: PeerId,
+    mut stream: Stream,
+) -> std::io::Result<()> {
+    let Ok(Some(request)) = frame::read::<_, StreamRequest>(&mut stream).await else {
+        return Ok(());
+    };
+    let Some(job) = host.job(&request.job_id, &peer) else {
+        return stream.close().await;
+    };
+    tracing::warn!(%peer, model = %job.model_id, "serving a token stream badly on purpose");
+    let mode = job.model_id.trim_start_matches("hostile-").to_string();
+    match mode.as_str() {
+        "malformed" => {
+            send(&mut stream, &[token(0)]).await?;
+            stream.write_all(&9u32.to_be_bytes()).await?;
+            stream.write_all(b"{\"type\":!").await?;
+        }
+        "oversized" => {
+            send(&mut stream, &[token(0)]).await?;
+            stream.write_all(&(1u32 << 20).to_be_bytes()).await?;
+            stream.write_all(&[b'x'; 4096]).await?;
+        }
+        "order" => send(&mut stream, &[token(0), token(1), token(3)]).await?,
+        "endless" => {
+            for i in 0.. {
+                send(&mut stream, &[token(i)]).await?;
+                if i % 64 == 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+        }
+        "stall" => {
+            send(&mut stream, &[token(0), token(1)]).await?;
+            return hold(stream).await;
+        }
+        "slowloris" => {
+            stream.write_all(&100u32.to_be_bytes()).await?;
+            stream.write_all(b"{\"type\":\"tok").await?;
+            stream.flush().await?;
+            return hold(stream).await;
+        }
+        "total" => {
+            let end = StreamFrame::End {
+                total_tokens: 99,
+                duration: 1,
+                finish_reason: FinishReason::Stop,
+            };
+            send(&mut stream, &[token(0), token(1), token(2), end]).await?;
+        }
+        _ => {
+            let garbage: Vec<u8> = (0..2048).map(|_| rand::random::<u8>()).collect();
+            stream.write_all(&garbage).await?;
+        }
+    }
+    stream.flush().await?;
+    stream.close().await
+}

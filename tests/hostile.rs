@@ -1,0 +1,78 @@
+//! Browser tests against a hostile host (`fabstir-hostile`, scripts/test-nodes.sh): each way of
+//! speaking the token-stream protocol badly fails only that job, with a typed error, within the
+//! stall limit; nothing panics (the suite checks the log); and the next job on a good host
+//! streams its exact text.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use fabstir_protocol::demo::demo_text;
+use fabstir_sdk::wasm::FabstirSdk;
+use support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The stall limit the test SDK runs with (ms).
+const STALL_MS: f64 = 2000.0;
+
+#[wasm_bindgen_test]
+async fn every_misbehaviour_fails_only_its_job_with_a_typed_error() {
+    let config = js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "streamStallTimeout": {STALL_MS} }} }}"#,
+        node_addr("ws")
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    call(sdk.start()).await.unwrap();
+    let cases = [
+        ("malformed", "STREAM_FAILED", "MALFORMED", 1),
+        ("oversized", "STREAM_FAILED", "FRAME_TOO_LARGE", 1),
+        (
+            "order",
+            "STREAM_FAILED",
+            "token index 3 arrived where 2 was expected",
+            2,
+        ),
+        ("endless", "STREAM_FAILED", "beyond the 50 tokens", 50),
+        ("stall", "TIMEOUT", "no frame", 2),
+        ("slowloris", "TIMEOUT", "no frame", 0),
+        ("total", "STREAM_FAILED", "the end reports 99 tokens", 3),
+        ("garbage", "STREAM_FAILED", "", 0),
+    ];
+    for (mode, code, says, tokens) in cases {
+        let started = js_sys::Date::now();
+        let job = call(sdk.submit_job_with_negotiation(js_config(&format!(
+            r#"{{ "modelId": "hostile-{mode}", "prompt": "p", "maxTokens": 50, "maxPrice": 1 }}"#
+        ))))
+        .await
+        .unwrap_or_else(|e| panic!("{mode}: negotiation failed: {}", get_str(&e, "message")));
+        let err = call_method(&job, "text", &[]).await.unwrap_err();
+        let elapsed = js_sys::Date::now() - started;
+        let message = get_str(&err, "message");
+        assert_eq!(get_str(&err, "code"), code, "{mode}: {message}");
+        assert!(message.contains(says), "{mode}: {message}");
+        assert_eq!(
+            get_num(&job, "tokenCount"),
+            f64::from(tokens),
+            "{mode}: the good tokens before the fault were kept"
+        );
+        assert!(
+            elapsed < STALL_MS + 3000.0,
+            "{mode}: failed after {elapsed} ms"
+        );
+        web_sys::console::log_1(
+            &format!("hostile-{mode}: {code} after {elapsed:.0} ms: {message}").into(),
+        );
+    }
+    // The SDK is unharmed: a good host's job streams its exact text.
+    let job = call(sdk.submit_job_with_negotiation(js_config(
+        r#"{ "modelId": "demo-1", "prompt": "after the hostile host", "maxTokens": 200, "maxPrice": 3 }"#,
+    )))
+    .await
+    .unwrap();
+    let text = call_method(&job, "text", &[]).await.unwrap();
+    assert_eq!(
+        text.as_string().unwrap(),
+        demo_text(22, "after the hostile host", 200)
+    );
+}
