@@ -23,6 +23,8 @@ pub struct Behaviour {
     pub kad: Toggle<kad::Behaviour<MemoryStore>>,
     /// Streams opened on demand (e.g. `ping(peerId)`).
     pub stream: libp2p_stream::Behaviour,
+    /// Refuses connections to and from `p2pConfig.security.blocklist` peers.
+    pub blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
 }
 
 impl Behaviour {
@@ -56,6 +58,13 @@ impl Behaviour {
             ),
             kad: kad.into(),
             stream: libp2p_stream::Behaviour::new(),
+            blocked: {
+                let mut blocked = libp2p::allow_block_list::Behaviour::default();
+                for peer in &config.security.block {
+                    blocked.block_peer(*peer);
+                }
+                blocked
+            },
         }
     }
 }

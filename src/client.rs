@@ -37,6 +37,9 @@ pub struct Client {
     config: Arc<ValidConfig>,
     registry: Arc<Mutex<Registry>>,
     cache: Arc<Mutex<Cache>>,
+    /// Questions to the page's `authenticate` callback, when it gave one.
+    approvals: Option<mpsc::Sender<crate::security::Approval>>,
+    verdicts: Arc<Mutex<crate::security::Verdicts>>,
 }
 
 impl Client {
@@ -61,8 +64,68 @@ impl Client {
             config: Arc::new(config),
             registry: Arc::default(),
             cache: Arc::default(),
+            approvals: None,
+            verdicts: Arc::default(),
         };
         Ok((client, event_loop))
+    }
+
+    /// Routes every host through an `authenticate` decision: the returned receiver gets one
+    /// question per host (per `discoveryCacheTtl`), which its owner answers.
+    pub fn ask_before_using_hosts(&mut self) -> mpsc::Receiver<crate::security::Approval> {
+        let (tx, rx) = crate::security::approval_channel();
+        self.approvals = Some(tx);
+        rx
+    }
+
+    /// Whether `peer` may serve our jobs: not blocked, on the allowlist when there is one, and
+    /// approved by the page's `authenticate` callback when there is one (a throw means no).
+    pub async fn admits(&self, peer: PeerId) -> bool {
+        if !self.config.security.lists_admit(&peer) {
+            self.debug("security", "info", || {
+                format!("{peer} is not admitted by the allowlist or blocklist")
+            });
+            return false;
+        }
+        let Some(approvals) = &self.approvals else {
+            return true;
+        };
+        let ttl = self.config.discovery_cache_ttl.as_secs_f64() * 1000.0;
+        if let Some(ok) = self.verdicts().get(&peer, rt::now_ms(), ttl) {
+            return ok;
+        }
+        let (reply, answer) = oneshot::channel();
+        if approvals.clone().send((peer, reply)).await.is_err() {
+            return false;
+        }
+        let limit = self.config.request_timeout;
+        let verdict = match rt::timeout(limit, answer).await {
+            Some(Ok(Ok(ok))) => ok,
+            Some(Ok(Err(thrown))) => {
+                self.debug("security", "warn", || {
+                    format!("authenticate({peer}) threw: {thrown}; the host is not used")
+                });
+                false
+            }
+            Some(Err(_)) => false,
+            None => {
+                self.debug("security", "warn", || {
+                    format!(
+                        "authenticate({peer}) did not answer within {} ms; the host is not used",
+                        limit.as_millis()
+                    )
+                });
+                false
+            }
+        };
+        self.verdicts().put(peer, verdict, rt::now_ms());
+        verdict
+    }
+
+    fn verdicts(&self) -> MutexGuard<'_, crate::security::Verdicts> {
+        self.verdicts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Our peer id.
@@ -299,8 +362,15 @@ impl Client {
                 providers.len()
             )
         });
-        let probes = providers
+        let admitted = futures::future::join_all(
+            providers
+                .into_iter()
+                .map(|peer| async move { self.admits(peer).await.then_some(peer) }),
+        )
+        .await;
+        let probes = admitted
             .into_iter()
+            .flatten()
             .take(MAX_PROBES)
             .map(|peer| async move {
                 let probed = self.probe(peer, model_id).await;
@@ -388,6 +458,9 @@ impl Client {
                 .collect();
         let reachable = futures::future::join_all(best.into_iter().map(|node| async move {
             let peer = node.peer_id.parse::<PeerId>().ok()?;
+            if !self.admits(peer).await {
+                return None;
+            }
             self.connect(peer).await.ok()?;
             Some(Candidate {
                 peer,

@@ -58,6 +58,8 @@ pub const SUBSYSTEMS: &[&str] = &[
     "discovery",
     "negotiation",
     "stream",
+    "security",
+    "reliability",
 ];
 
 /// The SDK's operating mode.
@@ -102,6 +104,10 @@ pub struct P2pConfig {
     /// Milliseconds a token stream may stay silent before the job fails with `TIMEOUT`.
     #[serde(default = "default_stream_stall_timeout")]
     pub stream_stall_timeout: u64,
+    /// Which hosts may be used: `allowlist`, `blocklist` (and `authenticate`, taken out by the
+    /// binding).
+    #[serde(default)]
+    pub security: crate::security::SecurityConfig,
 }
 
 fn yes() -> bool {
@@ -169,6 +175,8 @@ pub struct ValidConfig {
     pub discovery_cache_ttl: Duration,
     /// How long a token stream may stay silent.
     pub stream_stall_timeout: Duration,
+    /// Which hosts may be used for jobs, and which peers are refused.
+    pub security: crate::security::PeerPolicy,
 }
 
 impl ValidConfig {
@@ -277,7 +285,10 @@ impl SdkConfig {
                 out
             }
         };
+        let boot: Vec<PeerId> = bootstrap_nodes.iter().map(|b| b.peer_id).collect();
+        let security = p.security.validate(&boot)?;
         Ok(ValidConfig {
+            security,
             debug: !debug_subsystems.is_empty(),
             debug_subsystems,
             bootstrap_nodes,

@@ -23,6 +23,7 @@ pub mod peers;
 pub mod perf;
 pub mod ping;
 pub mod rt;
+pub mod security;
 pub mod stream;
 pub mod transport;
 #[cfg(target_arch = "wasm32")]

@@ -1,5 +1,6 @@
 //! The JavaScript binding: `FabstirSDK` and the conversions between JS values and the core's types.
 
+mod authenticate;
 mod emitter;
 mod job;
 mod js_error;

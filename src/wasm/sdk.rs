@@ -34,6 +34,8 @@ enum State {
 
 struct Shared {
     config: ValidConfig,
+    /// The page's `p2pConfig.security.authenticate`, when given.
+    authenticate: Option<Function>,
     key: Keypair,
     state: RefCell<State>,
     /// Bumped by every start() and stop(): a start() whose bootstrap finishes after another
@@ -68,6 +70,8 @@ impl FabstirSdk {
     ) -> Result<FabstirSdk, JsValue> {
         // serde-wasm-bindgen reads a struct field by field and never sees extra keys, so go
         // through a self-describing value: unknown keys are then rejected by name.
+        let (config, authenticate) =
+            super::authenticate::take_authenticate(&config).map_err(to_js)?;
         let value: serde_json::Value = serde_wasm_bindgen::from_value(config).map_err(|e| {
             to_js(SdkError::config(
                 "config",
@@ -79,6 +83,7 @@ impl FabstirSdk {
         super::install_panic_hook(&emitter);
         let inner = Shared {
             config,
+            authenticate,
             key: Keypair::generate_ed25519(),
             state: RefCell::new(State::Stopped),
             generation: Cell::new(0),
@@ -533,8 +538,12 @@ async fn start(inner: Rc<Shared>) -> Result<(), SdkError> {
         return Err(SdkError::AlreadyStarted);
     }
     let (events_tx, events_rx) = mpsc::channel(EVENT_BUFFER);
-    let (client, event_loop) =
+    let (mut client, event_loop) =
         Client::new(inner.key.clone(), inner.config.clone(), events_tx).await?;
+    if let Some(callback) = inner.authenticate.clone() {
+        let questions = client.ask_before_using_hosts();
+        rt::spawn(super::authenticate::answer(callback, questions));
+    }
     // Checked again: another start() may have run while the swarm was being built.
     {
         let mut state = inner.state.borrow_mut();

@@ -36,9 +36,21 @@ export interface P2PConfig {
   discoveryCacheTtl?: number;
   /** Milliseconds a token stream may stay silent before the job fails with TIMEOUT, 1..600000. Default 30000. */
   streamStallTimeout?: number;
+  /** Which hosts may be used for jobs. */
+  security?: SecurityConfig;
 }
 
-export type DebugSubsystem = "connection" | "relay" | "dht" | "discovery" | "negotiation" | "stream";
+export interface SecurityConfig {
+  /** When not empty, only these peer ids are used as hosts (discovery, negotiation, streams). */
+  allowlist?: string[];
+  /** These peer ids are never connected to (refused before any protocol) nor used. */
+  blocklist?: string[];
+  /** Asked once per host per `discoveryCacheTtl` before the host is probed or given a job;
+   *  false, a throw or a rejection (or no answer within `requestTimeout`) means the host is not used. */
+  authenticate?: (peerId: string) => boolean | Promise<boolean>;
+}
+
+export type DebugSubsystem = "connection" | "relay" | "dht" | "discovery" | "negotiation" | "stream" | "security" | "reliability";
 
 export type FabstirErrorCode =
   | "INVALID_CONFIG" | "INVALID_ARGUMENT" | "NOT_STARTED" | "ALREADY_STARTED" | "STOPPED"
