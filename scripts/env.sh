@@ -7,5 +7,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.lock")"
 export WASM_BINDGEN_VERSION
 WASM_PACK_VERSION=0.15.1
+# cargo-fuzz for the codec fuzzer (scripts/fuzz.sh); it runs on stable Rust with `-s none`.
+CARGO_FUZZ_VERSION=0.13.2
 export WASM_PACK_VERSION
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, skipping what is already there:
-# the wasm32 Rust target, wasm-bindgen-cli of the exact locked version, wasm-pack,
+# the wasm32 Rust target, wasm-bindgen-cli of the exact locked version, wasm-pack, cargo-fuzz,
 # and Debian's chromium + chromium-driver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,11 @@ fi
 if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
   log "installing wasm-pack $WASM_PACK_VERSION (a few minutes, once)"
   cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --force
+fi
+
+if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION (about a minute, once)"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --force
 fi
 
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then

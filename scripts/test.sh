@@ -18,6 +18,9 @@ cargo clippy --lib --tests --target wasm32-unknown-unknown --locked -- -D warnin
 log "native tests (protocol, SDK core, node)"
 cargo test --workspace --locked
 
+log "fuzzing the wire codec (libFuzzer via cargo-fuzz, 30 s; longer: scripts/fuzz.sh 3600 --save)"
+scripts/fuzz.sh 30
+
 log "wasm imports: nothing may come from \"env\""
 cargo build --lib --target wasm32-unknown-unknown --locked
 scripts/check-wasm-imports.sh "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/fabstir_sdk.wasm"
