@@ -56,13 +56,14 @@ impl Client {
         rt::spawn(crate::ping::answer_pings(control.clone()));
         let (commands_tx, commands_rx) = mpsc::channel(COMMAND_BUFFER);
         let event_loop = EventLoop::new(swarm, commands_rx, events.clone(), config.clone());
+        let reliability = config.reliability;
         let client = Client {
             commands: commands_tx,
             events,
             control,
             peer_id,
             config: Arc::new(config),
-            registry: Arc::default(),
+            registry: Arc::new(Mutex::new(Registry::new(reliability))),
             cache: Arc::default(),
             approvals: None,
             verdicts: Arc::default(),
@@ -81,6 +82,12 @@ impl Client {
     /// Whether `peer` may serve our jobs: not blocked, on the allowlist when there is one, and
     /// approved by the page's `authenticate` callback when there is one (a throw means no).
     pub async fn admits(&self, peer: PeerId) -> bool {
+        if !self.registry().usable(&peer, rt::now_ms()) {
+            self.debug("reliability", "info", || {
+                format!("{peer} is blacklisted (its circuit is open); not used")
+            });
+            return false;
+        }
         if !self.config.security.lists_admit(&peer) {
             self.debug("security", "info", || {
                 format!("{peer} is not admitted by the allowlist or blocklist")
@@ -288,6 +295,13 @@ impl Client {
     /// Makes sure we are connected to `peer` (dialing the addresses we reached it at before,
     /// within `dialTimeout`).
     pub async fn connect(&self, peer: PeerId) -> Result<(), SdkError> {
+        let report = self.node_reliability(peer);
+        if let Some(until) = report.blacklisted_until {
+            return Err(SdkError::CircuitOpen {
+                peer_id: peer.to_string(),
+                retry_in_ms: (until - rt::now_ms()).max(0.0) as u64,
+            });
+        }
         let limit = self.config.dial_timeout;
         let connecting = self.request(|reply| Command::Connect { peer, reply });
         match rt::timeout(limit, connecting).await {
@@ -318,7 +332,7 @@ impl Client {
             .await?;
         let registry = self.registry();
         Ok(crate::discovery::select(nodes, options, |p| {
-            registry.reputation(p)
+            registry.reputation(p, rt::now_ms())
         }))
     }
 
@@ -362,6 +376,10 @@ impl Client {
                 providers.len()
             )
         });
+        // An answer without a blacklisted host is not cached: the host may half-open before the
+        // cache would expire.
+        let now = rt::now_ms();
+        let cacheable = providers.iter().all(|p| self.registry().usable(p, now));
         let admitted = futures::future::join_all(
             providers
                 .into_iter()
@@ -392,7 +410,9 @@ impl Client {
                 node: node.clone(),
             });
         }
-        self.cache().put(model_id, rt::now_ms(), nodes.clone());
+        if cacheable {
+            self.cache().put(model_id, rt::now_ms(), nodes.clone());
+        }
         Ok(nodes)
     }
 
@@ -447,7 +467,9 @@ impl Client {
         if nodes.is_empty() {
             return Err(SdkError::NoNodesAvailable {
                 model_id: spec.model_id.clone(),
-                reason: "no host advertises it in the DHT".into(),
+                reason: "no usable host advertises it in the DHT (blacklisted hosts and hosts \
+                         the security settings refuse are left out)"
+                    .into(),
             });
         }
         // A cached host may have gone: reconnect to the best few at once and ask those that answer.
@@ -461,9 +483,16 @@ impl Client {
             if !self.admits(peer).await {
                 return None;
             }
-            self.connect(peer).await.ok()?;
+            if let Err(e) = self.connect(peer).await {
+                self.debug("negotiation", "warn", || {
+                    format!("{peer} is unreachable: {e}")
+                });
+                self.record_host_failure(peer);
+                return None;
+            }
             Some(Candidate {
                 peer,
+                reliability: self.registry().reputation(&node.peer_id, rt::now_ms()),
                 latency: node.latency,
                 advertised_price: node.capabilities.price_per_token,
             })
@@ -575,7 +604,43 @@ impl Client {
 
     /// Notes how a job stream went (totals, averages, and the host's reputation).
     pub fn record_stream(&self, summary: &crate::jobs::StreamSummary) {
-        self.registry().stream_ended(summary);
+        let change = self.registry().stream_ended(summary, rt::now_ms());
+        self.on_reliability_change(summary.node, change);
+    }
+
+    /// Records a failed attempt to use `node` for a job (unreachable, refused to stream).
+    pub fn record_host_failure(&self, node: PeerId) {
+        let change = self.registry().outcome(node, false, None, rt::now_ms());
+        self.on_reliability_change(node, change);
+    }
+
+    fn on_reliability_change(&self, node: PeerId, change: crate::reliability::Change) {
+        use crate::reliability::Change;
+        match change {
+            Change::Opened(until) => {
+                let report = self.node_reliability(node);
+                self.debug("reliability", "warn", || {
+                    format!(
+                        "{node} is blacklisted until {until} after {} failure(s) in a row",
+                        report.failed_jobs
+                    )
+                });
+                self.emit(SdkEvent::NodeBlacklisted {
+                    peer_id: node.to_string(),
+                    until,
+                    failed_jobs: report.failed_jobs,
+                });
+            }
+            Change::Closed => self.debug("reliability", "info", || {
+                format!("{node} succeeded again; its circuit is closed")
+            }),
+            Change::None => {}
+        }
+    }
+
+    /// How reliable `node` has been for this SDK (`getNodeReliability`).
+    pub fn node_reliability(&self, node: PeerId) -> crate::reliability::NodeReliability {
+        self.registry().node_reliability(&node, rt::now_ms())
     }
 
     /// Totals over this SDK's job streams and the recent averages of time to first token (ms)

@@ -108,6 +108,9 @@ pub struct P2pConfig {
     /// binding).
     #[serde(default)]
     pub security: crate::security::SecurityConfig,
+    /// When a failing host is blacklisted, and for how long.
+    #[serde(default)]
+    pub reliability: crate::reliability::ReliabilityConfig,
 }
 
 fn yes() -> bool {
@@ -177,6 +180,8 @@ pub struct ValidConfig {
     pub stream_stall_timeout: Duration,
     /// Which hosts may be used for jobs, and which peers are refused.
     pub security: crate::security::PeerPolicy,
+    /// The circuit breaker's settings.
+    pub reliability: crate::reliability::ReliabilityConfig,
 }
 
 impl ValidConfig {
@@ -289,6 +294,7 @@ impl SdkConfig {
         let security = p.security.validate(&boot)?;
         Ok(ValidConfig {
             security,
+            reliability: p.reliability.validate()?,
             debug: !debug_subsystems.is_empty(),
             debug_subsystems,
             bootstrap_nodes,

@@ -110,6 +110,16 @@ pub enum SdkError {
     /// The operation was cancelled (`cancel()` or an `AbortSignal`).
     #[error("cancelled: {0}")]
     Cancelled(String),
+    /// The host failed too often in a row and is blacklisted for a while (its circuit is open).
+    #[error(
+        "{peer_id} is blacklisted after repeated failures; it is tried again in {retry_in_ms} ms"
+    )]
+    CircuitOpen {
+        /// The host.
+        peer_id: String,
+        /// When its circuit half-opens.
+        retry_in_ms: u64,
+    },
     /// A bug or an unexpected state inside the SDK.
     #[error("internal error: {0}")]
     Internal(String),
@@ -135,6 +145,7 @@ impl SdkError {
             SdkError::NodeRejected { .. } => "NODE_REJECTED",
             SdkError::JobNotFound { .. } => "JOB_NOT_FOUND",
             SdkError::Cancelled(_) => "CANCELLED",
+            SdkError::CircuitOpen { .. } => "CIRCUIT_OPEN",
             SdkError::Internal(_) => "INTERNAL",
         }
     }

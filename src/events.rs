@@ -131,6 +131,66 @@ pub enum SdkEvent {
         /// The host, as `discoverNodes` returns it.
         node: crate::discovery::DiscoveredNode,
     },
+    /// A host failed `failureThreshold` times in a row (or once more while on probation) and is
+    /// left out of discovery and not dialed until `until`.
+    #[serde(rename = "node:blacklisted", rename_all = "camelCase")]
+    NodeBlacklisted {
+        /// The host.
+        peer_id: String,
+        /// When it may be tried again (ms since the epoch).
+        until: f64,
+        /// Its failed jobs so far.
+        failed_jobs: u32,
+    },
+    /// A job's host failed mid-stream and did not come back in time; the job continues on another
+    /// host from the tokens already received.
+    #[serde(rename = "job:failover", rename_all = "camelCase")]
+    JobFailover {
+        /// The job, as the page knows it (its first id).
+        job_id: String,
+        /// The host that failed.
+        from_node: String,
+        /// The host that continues it.
+        to_node: String,
+        /// Why the first host was left.
+        reason: String,
+        /// Tokens already received; the new host generates from this index on.
+        resumed_at: u64,
+    },
+    /// `submitJobWithRetry` failed an attempt and waits before the next.
+    #[serde(rename = "job:retry", rename_all = "camelCase")]
+    JobRetry {
+        /// The attempt that failed, from 1.
+        attempt: u32,
+        /// Retries allowed.
+        max_retries: u32,
+        /// Milliseconds until the next attempt.
+        delay: f64,
+        /// The failure's code.
+        code: &'static str,
+        /// The failure.
+        error: String,
+    },
+    /// The connection to a bootstrap node was lost; the SDK dials it again after `delay` ms.
+    #[serde(rename = "p2p:reconnecting", rename_all = "camelCase")]
+    Reconnecting {
+        /// The bootstrap node.
+        peer_id: String,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Milliseconds until this attempt.
+        delay: f64,
+    },
+    /// The connection to a bootstrap node is back.
+    #[serde(rename = "p2p:reconnected", rename_all = "camelCase")]
+    Reconnected {
+        /// The bootstrap node.
+        peer_id: String,
+        /// Attempts it took.
+        attempts: u32,
+        /// Milliseconds from the loss to the new connection.
+        downtime: f64,
+    },
     /// A host accepted a job.
     #[serde(rename = "job:negotiated", rename_all = "camelCase")]
     JobNegotiated {
@@ -190,6 +250,11 @@ impl SdkEvent {
         "job:negotiated",
         "stream:token",
         "stream:end",
+        "node:blacklisted",
+        "job:failover",
+        "job:retry",
+        "p2p:reconnecting",
+        "p2p:reconnected",
     ];
 
     /// This event's name.
@@ -206,6 +271,11 @@ impl SdkEvent {
             SdkEvent::Error { .. } => "error:p2p",
             SdkEvent::Debug { .. } => "p2p:debug",
             SdkEvent::NodeDiscovered { .. } => "node:discovered",
+            SdkEvent::NodeBlacklisted { .. } => "node:blacklisted",
+            SdkEvent::JobFailover { .. } => "job:failover",
+            SdkEvent::JobRetry { .. } => "job:retry",
+            SdkEvent::Reconnecting { .. } => "p2p:reconnecting",
+            SdkEvent::Reconnected { .. } => "p2p:reconnected",
             SdkEvent::JobNegotiated { .. } => "job:negotiated",
             SdkEvent::StreamToken { .. } => "stream:token",
             SdkEvent::StreamEnd { .. } => "stream:end",

@@ -1,9 +1,12 @@
 //! What this SDK instance remembers about its jobs and hosts: which host runs a job (for
-//! `createResponseStream`), how far each stream got, and each host's job outcomes (reputation).
+//! `createResponseStream`), how far each stream got, and each host's record (reliability and
+//! circuit breaker, see [`crate::reliability`]).
 
 use std::collections::{HashMap, VecDeque};
 
 use libp2p::PeerId;
+
+use crate::reliability::{Change, HostRecord, NodeReliability, ReliabilityConfig};
 
 /// Jobs remembered; the oldest are forgotten beyond this.
 const MAX_JOBS: usize = 1024;
@@ -19,22 +22,6 @@ pub struct JobRecord {
     pub received: u64,
     /// The most tokens the job may generate (its `maxTokens`).
     pub max_tokens: u32,
-}
-
-/// Job outcomes with one host.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Outcomes {
-    /// Jobs that ended (either way).
-    pub jobs: u32,
-    /// Jobs that ended with their `end` frame.
-    pub successes: u32,
-}
-
-impl Outcomes {
-    /// (successes + 1) / (jobs + 2): 0.5 for a host we know nothing about.
-    pub fn reputation(&self) -> f64 {
-        (f64::from(self.successes) + 1.0) / (f64::from(self.jobs) + 2.0)
-    }
 }
 
 /// What one job stream delivered, recorded when it ends.
@@ -80,13 +67,22 @@ const RECENT: usize = 100;
 pub struct Registry {
     jobs: HashMap<String, JobRecord>,
     order: VecDeque<String>,
-    outcomes: HashMap<PeerId, Outcomes>,
+    hosts: HashMap<PeerId, HostRecord>,
+    reliability: ReliabilityConfig,
     totals: JobTotals,
     first_token_ms: VecDeque<f64>,
     rates: VecDeque<f64>,
 }
 
 impl Registry {
+    /// An empty registry whose circuit breaker follows `reliability`.
+    pub fn new(reliability: ReliabilityConfig) -> Self {
+        Registry {
+            reliability,
+            ..Registry::default()
+        }
+    }
+
     /// Remembers a new job.
     pub fn add(&mut self, job_id: &str, record: JobRecord) {
         if self.jobs.insert(job_id.to_string(), record).is_none() {
@@ -111,15 +107,38 @@ impl Registry {
         }
     }
 
-    /// Records a job's outcome with its host.
-    pub fn outcome(&mut self, node: PeerId, success: bool) {
-        let o = self.outcomes.entry(node).or_default();
-        o.jobs += 1;
-        o.successes += u32::from(success);
+    /// Records a job's (or job attempt's) outcome with its host at `now` (ms since the epoch).
+    pub fn outcome(
+        &mut self,
+        node: PeerId,
+        success: bool,
+        response_ms: Option<f64>,
+        now: f64,
+    ) -> Change {
+        let config = self.reliability;
+        self.hosts
+            .entry(node)
+            .or_default()
+            .record(success, response_ms, now, &config)
     }
 
-    /// Records how a job stream went (totals, averages, and the host's outcome unless cancelled).
-    pub fn stream_ended(&mut self, s: &StreamSummary) {
+    /// Whether `node` may be used at `now` (its circuit is not open).
+    pub fn usable(&self, node: &PeerId, now: f64) -> bool {
+        self.hosts.get(node).is_none_or(|h| h.usable(now))
+    }
+
+    /// `getNodeReliability(peerId)`.
+    pub fn node_reliability(&self, node: &PeerId, now: f64) -> NodeReliability {
+        self.hosts
+            .get(node)
+            .copied()
+            .unwrap_or_default()
+            .report(node.to_string(), now)
+    }
+
+    /// Records how a job stream went (totals, averages, and the host's outcome unless cancelled)
+    /// at `now`.
+    pub fn stream_ended(&mut self, s: &StreamSummary, now: f64) -> Change {
         let t = &mut self.totals;
         t.streams += 1;
         t.tokens_received += s.tokens;
@@ -129,9 +148,10 @@ impl Registry {
             Some(false) => t.failed += 1,
             None => t.cancelled += 1,
         }
-        if let Some(ok) = s.success {
-            self.outcome(s.node, ok);
-        }
+        let change = match s.success {
+            Some(ok) => self.outcome(s.node, ok, s.time_to_first_token, now),
+            None => Change::None,
+        };
         for (recent, value) in [
             (&mut self.first_token_ms, s.time_to_first_token),
             (&mut self.rates, s.tokens_per_second),
@@ -143,6 +163,7 @@ impl Registry {
                 }
             }
         }
+        change
     }
 
     /// Totals over all streams.
@@ -157,14 +178,14 @@ impl Registry {
         (mean(&self.first_token_ms), mean(&self.rates))
     }
 
-    /// The host's reputation (see [`Outcomes::reputation`]).
-    pub fn reputation(&self, node: &str) -> f64 {
+    /// The host's reliability at `now` (see [`HostRecord::reliability`]); 0.5 for a stranger.
+    pub fn reputation(&self, node: &str, now: f64) -> f64 {
         node.parse::<PeerId>()
             .ok()
-            .and_then(|p| self.outcomes.get(&p))
+            .and_then(|p| self.hosts.get(&p))
             .copied()
             .unwrap_or_default()
-            .reputation()
+            .reliability(now)
     }
 }
 
@@ -176,12 +197,12 @@ mod tests {
     fn reputation_starts_neutral_and_follows_outcomes() {
         let mut r = Registry::default();
         let p = PeerId::random();
-        assert_eq!(r.reputation(&p.to_string()), 0.5);
-        r.outcome(p, true);
-        r.outcome(p, true);
-        assert_eq!(r.reputation(&p.to_string()), 0.75);
-        r.outcome(p, false);
-        assert_eq!(r.reputation(&p.to_string()), 0.6);
+        assert_eq!(r.reputation(&p.to_string(), 0.0), 0.5);
+        r.outcome(p, true, None, 0.0);
+        r.outcome(p, true, None, 0.0);
+        assert_eq!(r.reputation(&p.to_string(), 0.0), 0.75);
+        r.outcome(p, false, None, 0.0);
+        assert_eq!(r.reputation(&p.to_string(), 0.0), 0.6);
     }
 
     #[test]
@@ -196,9 +217,9 @@ mod tests {
             time_to_first_token: ttft,
             tokens_per_second: Some(100.0),
         };
-        r.stream_ended(&summary(Some(true), Some(40.0)));
-        r.stream_ended(&summary(Some(false), Some(60.0)));
-        r.stream_ended(&summary(None, None));
+        r.stream_ended(&summary(Some(true), Some(40.0)), 0.0);
+        r.stream_ended(&summary(Some(false), Some(60.0)), 0.0);
+        r.stream_ended(&summary(None, None), 0.0);
         let t = r.totals();
         assert_eq!(
             (t.streams, t.succeeded, t.failed, t.cancelled),
@@ -207,7 +228,7 @@ mod tests {
         assert_eq!((t.tokens_received, t.bytes_received), (30, 2100));
         assert_eq!(r.averages(), (Some(50.0), Some(100.0)));
         assert_eq!(
-            r.reputation(&node.to_string()),
+            r.reputation(&node.to_string(), 0.0),
             0.5,
             "a cancel says nothing about the host"
         );

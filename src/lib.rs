@@ -22,6 +22,7 @@ pub mod node_info;
 pub mod peers;
 pub mod perf;
 pub mod ping;
+pub mod reliability;
 pub mod rt;
 pub mod security;
 pub mod stream;

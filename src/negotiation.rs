@@ -90,6 +90,9 @@ pub struct Candidate {
     pub peer: PeerId,
     /// Its round trip in ms.
     pub latency: f64,
+    /// How reliable it has been (see [`crate::reliability`]): between equal prices, the more
+    /// reliable host wins.
+    pub reliability: f64,
     /// Its advertised price (for `PRICE_TOO_HIGH`'s lowest price when it declines).
     pub advertised_price: u64,
 }
@@ -147,7 +150,11 @@ pub async fn negotiate(
     }
     let offered = offers.len();
     let max = max_price.unwrap_or(u64::MAX);
-    offers.sort_by(|a, b| a.3.cmp(&b.3).then(a.0.latency.total_cmp(&b.0.latency)));
+    offers.sort_by(|a, b| {
+        a.3.cmp(&b.3)
+            .then(b.0.reliability.total_cmp(&a.0.reliability))
+            .then(a.0.latency.total_cmp(&b.0.latency))
+    });
     let lowest_offer = offers.first().map(|o| o.3);
     let mut chosen = None;
     for (c, mut stream, job_id, price) in offers {

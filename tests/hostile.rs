@@ -19,7 +19,7 @@ const STALL_MS: f64 = 2000.0;
 #[wasm_bindgen_test]
 async fn every_misbehaviour_fails_only_its_job_with_a_typed_error() {
     let config = js_config(&format!(
-        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "streamStallTimeout": {STALL_MS} }} }}"#,
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "streamStallTimeout": {STALL_MS}, "reliability": {{ "failureThreshold": 100 }} }} }}"#,
         node_addr("ws")
     ));
     let sdk = FabstirSdk::new(config).unwrap();
@@ -75,4 +75,84 @@ async fn every_misbehaviour_fails_only_its_job_with_a_typed_error() {
         text.as_string().unwrap(),
         demo_text(22, "after the hostile host", 200)
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_host_that_keeps_failing_is_blacklisted_then_tried_again() {
+    let config = js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "reliability": {{ "failureThreshold": 2, "blacklistDuration": 1500 }} }} }}"#,
+        node_addr("ws")
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    call(sdk.start()).await.unwrap();
+    let recorder = Recorder::attach(&sdk, &["node:blacklisted"]);
+    let submit = || {
+        call(sdk.submit_job_with_negotiation(js_config(
+            r#"{ "modelId": "hostile-order", "prompt": "p", "maxTokens": 20, "maxPrice": 1 }"#,
+        )))
+    };
+    let mut hostile = String::new();
+    for _ in 0..2 {
+        let job = submit().await.unwrap();
+        hostile = get_str(&job, "nodeId");
+        call_method(&job, "text", &[]).await.unwrap_err();
+    }
+    let event = recorder
+        .wait_for("node:blacklisted", std::time::Duration::from_secs(2))
+        .await;
+    assert_eq!(get_str(&event, "peerId"), hostile);
+    assert_eq!(get_num(&event, "failedJobs"), 2.0);
+    let report = sdk.get_node_reliability(hostile.clone()).unwrap();
+    assert_eq!(get_str(&report, "circuit"), "open");
+    assert_eq!(
+        (
+            get_num(&report, "totalJobs"),
+            get_num(&report, "successfulJobs"),
+            get_num(&report, "failedJobs")
+        ),
+        (2.0, 0.0, 2.0)
+    );
+    assert_eq!(get_num(&report, "reliability"), 0.0);
+    assert!(get_num(&report, "blacklistedUntil") > js_sys::Date::now());
+
+    // Blacklisted: left out of discovery, not dialed.
+    let found = call(sdk.discover_nodes(js_config(
+        r#"{ "modelId": "hostile-order", "forceRefresh": true }"#,
+    )))
+    .await
+    .unwrap();
+    assert_eq!(js_sys::Array::from(&found).length(), 0);
+    let err = submit().await.unwrap_err();
+    assert_eq!(get_str(&err, "code"), "NO_NODES_AVAILABLE");
+
+    // After blacklistDuration it half-opens: one more try, and one more failure blacklists it again.
+    gloo_timers::future::sleep(std::time::Duration::from_millis(1600)).await;
+    let report = sdk.get_node_reliability(hostile.clone()).unwrap();
+    assert_eq!(get_str(&report, "circuit"), "half-open");
+    let job = submit().await.unwrap();
+    call_method(&job, "text", &[]).await.unwrap_err();
+    gloo_timers::future::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        recorder.of("node:blacklisted").len(),
+        2,
+        "blacklisted again at once"
+    );
+    let report = sdk.get_node_reliability(hostile).unwrap();
+    assert_eq!(
+        (get_str(&report, "circuit"), get_num(&report, "failedJobs")),
+        ("open".to_string(), 3.0)
+    );
+
+    // A good host's record.
+    let job = call(sdk.submit_job_with_negotiation(js_config(
+        r#"{ "modelId": "demo-1", "prompt": "reliable", "maxTokens": 30, "maxPrice": 3 }"#,
+    )))
+    .await
+    .unwrap();
+    call_method(&job, "text", &[]).await.unwrap();
+    let good = sdk.get_node_reliability(get_str(&job, "nodeId")).unwrap();
+    assert_eq!(get_num(&good, "successfulJobs"), 1.0);
+    assert_eq!(get_num(&good, "successRate"), 1.0);
+    assert!(get_num(&good, "averageResponseTime") > 0.0);
+    assert_eq!(get_str(&good, "circuit"), "closed");
 }

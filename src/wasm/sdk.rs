@@ -206,6 +206,18 @@ impl FabstirSdk {
         })
     }
 
+    /// How reliable a host has been for this SDK instance: job counts, mean time to first token,
+    /// success rate, the reliability host selection uses, and its circuit (blacklist) state.
+    #[wasm_bindgen(js_name = getNodeReliability, unchecked_return_type = "NodeReliability")]
+    pub fn get_node_reliability(
+        &self,
+        #[wasm_bindgen(js_name = peerId)] peer_id: String,
+    ) -> Result<JsValue, JsValue> {
+        let peer = parse_peer_id(&peer_id)?;
+        let client = self.inner.client().map_err(to_js)?;
+        to_value(Ok(client.node_reliability(peer)))
+    }
+
     /// Closes every connection to a peer; resolves to false when there was none.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn disconnect(&self, #[wasm_bindgen(js_name = peerId)] peer_id: String) -> Promise {

@@ -38,6 +38,32 @@ export interface P2PConfig {
   streamStallTimeout?: number;
   /** Which hosts may be used for jobs. */
   security?: SecurityConfig;
+  /** When a failing host is blacklisted (its circuit opens), and for how long. */
+  reliability?: ReliabilityConfig;
+}
+
+export interface ReliabilityConfig {
+  /** Failures in a row that blacklist a host, 1..100. Default 3. */
+  failureThreshold?: number;
+  /** Milliseconds a host stays blacklisted before one more attempt is allowed, 0..3600000. Default 60000. */
+  blacklistDuration?: number;
+}
+
+/** `getNodeReliability(peerId)`: what this SDK instance saw of a host. */
+export interface NodeReliability {
+  peerId: string;
+  totalJobs: number;
+  successfulJobs: number;
+  failedJobs: number;
+  /** Mean milliseconds from asking to the first token; null before any. */
+  averageResponseTime: number | null;
+  /** successfulJobs / totalJobs; null before any job. */
+  successRate: number | null;
+  /** (successfulJobs + 1) / (totalJobs + 2), 0 while blacklisted; used to choose between equal offers. */
+  reliability: number;
+  circuit: "closed" | "open" | "half-open";
+  /** Until when (ms since the epoch) the host is blacklisted; null unless the circuit is open. */
+  blacklistedUntil: number | null;
 }
 
 export interface SecurityConfig {
@@ -56,7 +82,7 @@ export type FabstirErrorCode =
   | "INVALID_CONFIG" | "INVALID_ARGUMENT" | "NOT_STARTED" | "ALREADY_STARTED" | "STOPPED"
   | "BOOTSTRAP_FAILED" | "DIAL_FAILED" | "TIMEOUT" | "NOT_CONNECTED" | "PING_FAILED" | "STREAM_FAILED"
   | "NO_NODES_AVAILABLE" | "PRICE_TOO_HIGH" | "NODE_REJECTED" | "JOB_NOT_FOUND" | "CANCELLED"
-  | "INTERNAL";
+  | "CIRCUIT_OPEN" | "INTERNAL";
 
 /** Every error the SDK throws or rejects with. */
 export interface FabstirError extends Error {
@@ -279,6 +305,11 @@ export interface FabstirEvents {
   "job:negotiated": { type: "job:negotiated"; jobId: string; nodeId: string; pricePerToken: number; candidates: number; offers: number };
   "stream:token": { type: "stream:token"; jobId: string; nodeId: string; index: number; content: string };
   "stream:end": { type: "stream:end"; jobId: string; nodeId: string; totalTokens: number; duration: number; finishReason: FinishReason };
+  "node:blacklisted": { type: "node:blacklisted"; peerId: string; until: number; failedJobs: number };
+  "job:failover": { type: "job:failover"; jobId: string; fromNode: string; toNode: string; reason: string; resumedAt: number };
+  "job:retry": { type: "job:retry"; attempt: number; maxRetries: number; delay: number; code: FabstirErrorCode; error: string };
+  "p2p:reconnecting": { type: "p2p:reconnecting"; peerId: string; attempt: number; delay: number };
+  "p2p:reconnected": { type: "p2p:reconnected"; peerId: string; attempts: number; downtime: number };
 }
 
 export type FabstirEventName = keyof FabstirEvents;
