@@ -36,6 +36,9 @@ pub struct JobSpec {
     /// The highest price per token accepted; none: any price.
     #[serde(default)]
     pub max_price: Option<u64>,
+    /// Set by failover (never by the page): output another host already produced.
+    #[serde(skip)]
+    pub continuation: Option<fabstir_protocol::messages::Continuation>,
 }
 
 fn default_max_tokens() -> u32 {
@@ -58,6 +61,7 @@ impl JobSpec {
             temperature: self.temperature,
             top_p: self.top_p,
             max_price_per_token: self.max_price.unwrap_or(u64::MAX),
+            continuation: self.continuation.clone(),
         };
         request.validate().map_err(|m| {
             let name = m.split_whitespace().next().unwrap_or("request").to_string();

@@ -73,6 +73,7 @@ fn generation(max_tokens: u32) -> Generation {
         max_tokens,
         temperature: 0.5,
         top_p: 0.9,
+        continuation: None,
     }
 }
 

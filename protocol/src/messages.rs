@@ -102,9 +102,27 @@ pub struct JobRequest {
     pub top_p: f32,
     /// The highest price per token the client accepts.
     pub max_price_per_token: u64,
+    /// Continue output another host began (failover): generate what follows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<Continuation>,
+}
+
+/// Output a job already produced elsewhere, for a host that continues it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Continuation {
+    /// The text generated so far (it counts against the prompt limit with the prompt).
+    pub text: String,
+    /// How many tokens that text was; the continuation's tokens follow on from this index.
+    pub tokens: u64,
 }
 
 impl JobRequest {
+    /// Bytes of prompt plus continuation text: what the model must read.
+    pub fn context_len(&self) -> usize {
+        self.prompt.len() + self.continuation.as_ref().map_or(0, |c| c.text.len())
+    }
+
     /// Checks the limits every host enforces; the error says which field and value.
     pub fn validate(&self) -> Result<(), String> {
         if self.model_id.is_empty() || self.model_id.len() > MAX_MODEL_ID_LEN {
@@ -113,11 +131,19 @@ impl JobRequest {
                 self.model_id.len()
             ));
         }
-        if self.prompt.len() > MAX_PROMPT_LEN {
+        if self.context_len() > MAX_PROMPT_LEN {
             return Err(format!(
-                "prompt must be at most {MAX_PROMPT_LEN} bytes, got {}",
-                self.prompt.len()
+                "prompt (with any continuation) must be at most {MAX_PROMPT_LEN} bytes, got {}",
+                self.context_len()
             ));
+        }
+        if let Some(c) = &self.continuation {
+            if c.tokens > u64::from(MAX_TOKENS_LIMIT) {
+                return Err(format!(
+                    "continuation.tokens must be at most {MAX_TOKENS_LIMIT}, got {}",
+                    c.tokens
+                ));
+            }
         }
         if !(1..=MAX_TOKENS_LIMIT).contains(&self.max_tokens) {
             return Err(format!(
@@ -306,6 +332,7 @@ mod tests {
             temperature: 0.7,
             top_p: 1.0,
             max_price_per_token: 5,
+            continuation: None,
         }
     }
 

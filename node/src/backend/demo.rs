@@ -28,7 +28,13 @@ impl DemoBackend {
 
 impl Backend for DemoBackend {
     fn generate(&self, request: Generation) -> BoxStream<'static, Result<String, BackendError>> {
-        let generator = DemoGenerator::new(self.seed, &request.prompt);
+        let mut generator = DemoGenerator::new(self.seed, &request.prompt);
+        // The demo generator's output depends only on the seed and the prompt, so continuing
+        // means going on from the same position (bounded by the protocol's token limit).
+        let skip = request.continuation.as_ref().map_or(0, |c| c.tokens);
+        for _ in 0..skip {
+            generator.next_token();
+        }
         let interval = (self.tokens_per_second > 0.0).then(|| {
             let mut i = tokio::time::interval_at(
                 Instant::now(),
@@ -70,6 +76,7 @@ mod tests {
             max_tokens,
             temperature: 0.7,
             top_p: 1.0,
+            continuation: None,
         }
     }
 
@@ -85,6 +92,26 @@ mod tests {
             tokens.concat(),
             fabstir_protocol::demo::demo_text(9, "hello", 300)
         );
+    }
+
+    #[tokio::test]
+    async fn a_continuation_goes_on_where_the_text_left_off() {
+        let full = fabstir_protocol::demo::demo_text(9, "hello", 50);
+        let head = fabstir_protocol::demo::demo_text(9, "hello", 20);
+        let request = Generation {
+            continuation: Some(fabstir_protocol::messages::Continuation {
+                text: head.clone(),
+                tokens: 20,
+            }),
+            ..generation(30)
+        };
+        let tail: Vec<String> = DemoBackend::new(9, 0.0)
+            .generate(request)
+            .map(|t| t.unwrap())
+            .collect()
+            .await;
+        assert_eq!(tail.len(), 30);
+        assert_eq!(head + &tail.concat(), full, "no token lost or repeated");
     }
 
     #[tokio::test(start_paused = true)]

@@ -38,6 +38,8 @@ pub struct Generation {
     pub temperature: f32,
     /// Nucleus sampling.
     pub top_p: f32,
+    /// Output produced elsewhere that this generation continues (failover).
+    pub continuation: Option<fabstir_protocol::messages::Continuation>,
 }
 
 /// Generates tokens for one model.

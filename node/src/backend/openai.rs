@@ -43,9 +43,15 @@ impl OpenAiBackend {
 
 impl Backend for OpenAiBackend {
     fn generate(&self, request: Generation) -> BoxStream<'static, Result<String, BackendError>> {
+        // A continuation is sent as the assistant's unfinished answer, which servers such as
+        // llama.cpp and vLLM continue.
+        let mut messages = vec![serde_json::json!({ "role": "user", "content": request.prompt })];
+        if let Some(c) = &request.continuation {
+            messages.push(serde_json::json!({ "role": "assistant", "content": c.text }));
+        }
         let body = serde_json::json!({
             "model": self.model,
-            "messages": [{ "role": "user", "content": request.prompt }],
+            "messages": messages,
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "top_p": request.top_p,

@@ -204,12 +204,12 @@ impl Host {
                 ),
             ));
         }
-        if request.prompt.len() > h.max_prompt_bytes {
+        if request.context_len() > h.max_prompt_bytes {
             return Err((
                 RejectReason::PromptTooLarge,
                 format!(
-                    "the prompt is {} bytes; this host accepts at most {}",
-                    request.prompt.len(),
+                    "the prompt (with any continuation) is {} bytes; this host accepts at most {}",
+                    request.context_len(),
                     h.max_prompt_bytes
                 ),
             ));
@@ -298,6 +298,7 @@ impl Host {
             max_tokens: r.max_tokens,
             temperature: r.temperature,
             top_p: r.top_p,
+            continuation: r.continuation.clone(),
         };
         let tokens = model.backend.generate(generation);
         let host = self.clone();
@@ -378,6 +379,7 @@ mod tests {
             temperature: 0.5,
             top_p: 1.0,
             max_price_per_token: max_price,
+            continuation: None,
         }
     }
 
