@@ -462,6 +462,15 @@ impl Client {
     /// Finds hosts of the model, asks up to [`crate::negotiation::MAX_CANDIDATES`] of them for
     /// offers at once and starts the job on the cheapest acceptable one. Emits `job:negotiated`.
     pub async fn submit_job(&self, spec: &JobSpec) -> Result<Negotiated, SdkError> {
+        self.submit_job_excluding(spec, &[]).await
+    }
+
+    /// [`Client::submit_job`] without the hosts in `exclude`.
+    pub async fn submit_job_excluding(
+        &self,
+        spec: &JobSpec,
+        exclude: &[PeerId],
+    ) -> Result<Negotiated, SdkError> {
         let request = spec.request()?;
         let nodes = self.hosts_of(&spec.model_id, false).await?;
         if nodes.is_empty() {
@@ -473,11 +482,14 @@ impl Client {
             });
         }
         // A cached host may have gone: reconnect to the best few at once and ask those that answer.
-        let best: Vec<DiscoveredNode> =
-            crate::discovery::select(nodes, &DiscoverOptions::default(), |_| 0.5)
-                .into_iter()
-                .take(crate::negotiation::MAX_CANDIDATES)
-                .collect();
+        let options = DiscoverOptions {
+            exclude_nodes: exclude.iter().map(|p| p.to_string()).collect(),
+            ..DiscoverOptions::default()
+        };
+        let best: Vec<DiscoveredNode> = crate::discovery::select(nodes, &options, |_| 0.5)
+            .into_iter()
+            .take(crate::negotiation::MAX_CANDIDATES)
+            .collect();
         let reachable = futures::future::join_all(best.into_iter().map(|node| async move {
             let peer = node.peer_id.parse::<PeerId>().ok()?;
             if !self.admits(peer).await {

@@ -111,6 +111,9 @@ pub struct P2pConfig {
     /// When a failing host is blacklisted, and for how long.
     #[serde(default)]
     pub reliability: crate::reliability::ReliabilityConfig,
+    /// How a job whose host fails mid-stream is recovered.
+    #[serde(default)]
+    pub failover: crate::failover::FailoverConfig,
 }
 
 fn yes() -> bool {
@@ -182,6 +185,8 @@ pub struct ValidConfig {
     pub security: crate::security::PeerPolicy,
     /// The circuit breaker's settings.
     pub reliability: crate::reliability::ReliabilityConfig,
+    /// Recovery of failed streams.
+    pub failover: crate::failover::FailoverConfig,
 }
 
 impl ValidConfig {
@@ -295,6 +300,7 @@ impl SdkConfig {
         Ok(ValidConfig {
             security,
             reliability: p.reliability.validate()?,
+            failover: p.failover.validate()?,
             debug: !debug_subsystems.is_empty(),
             debug_subsystems,
             bootstrap_nodes,

@@ -16,6 +16,7 @@ pub mod dropped;
 pub mod error;
 pub mod event_loop;
 pub mod events;
+pub mod failover;
 pub mod jobs;
 pub mod negotiation;
 pub mod node_info;

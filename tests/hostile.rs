@@ -19,7 +19,7 @@ const STALL_MS: f64 = 2000.0;
 #[wasm_bindgen_test]
 async fn every_misbehaviour_fails_only_its_job_with_a_typed_error() {
     let config = js_config(&format!(
-        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "streamStallTimeout": {STALL_MS}, "reliability": {{ "failureThreshold": 100 }} }} }}"#,
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "streamStallTimeout": {STALL_MS}, "reliability": {{ "failureThreshold": 100 }}, "failover": {{ "enabled": false }} }} }}"#,
         node_addr("ws")
     ));
     let sdk = FabstirSdk::new(config).unwrap();
@@ -80,7 +80,7 @@ async fn every_misbehaviour_fails_only_its_job_with_a_typed_error() {
 #[wasm_bindgen_test]
 async fn a_host_that_keeps_failing_is_blacklisted_then_tried_again() {
     let config = js_config(&format!(
-        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "reliability": {{ "failureThreshold": 2, "blacklistDuration": 1500 }} }} }}"#,
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "reliability": {{ "failureThreshold": 2, "blacklistDuration": 1500 }}, "failover": {{ "enabled": false }} }} }}"#,
         node_addr("ws")
     ));
     let sdk = FabstirSdk::new(config).unwrap();

@@ -268,11 +268,18 @@ async fn negotiation_errors_are_typed() {
     call(sdk.stop()).await.unwrap();
 }
 
-/// The stream is cut (the connection to the host is closed) after 300 tokens; resuming from
-/// the last token received completes the job with the exact text.
+/// The stream is cut (the connection to the host is closed) after 300 tokens; with automatic
+/// recovery off, the job fails, and resuming from the last token received completes it with
+/// the exact text.
 #[wasm_bindgen_test]
 async fn resume_after_a_cut_stream_loses_and_repeats_nothing() {
-    let sdk = std::rc::Rc::new(started_sdk().await);
+    let config = js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "failover": {{ "enabled": false }} }} }}"#,
+        node_addr("ws")
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    call(sdk.start()).await.unwrap();
+    let sdk = std::rc::Rc::new(sdk);
     let prompt = "resume me";
     let job = call(sdk.submit_job_with_negotiation(request(&format!(
         r#"{{ "modelId": "demo-slow", "prompt": "{prompt}", "maxTokens": 1000 }}"#
@@ -330,6 +337,43 @@ async fn resume_after_a_cut_stream_loses_and_repeats_nothing() {
     let all = call_method(&again, "text", &[]).await.unwrap();
     assert!(all.as_string().unwrap() == demo_text(HOST_B_SEED, prompt, 1000));
     console_log!("resume: cut after {received} tokens (failure seen {noticed:.0} ms after the job started), resumed from {received}, 1000 tokens exact");
+    drop(cut);
+    call(sdk.stop()).await.unwrap();
+}
+
+/// The same cut with automatic recovery (the default): the SDK reconnects and resumes on the same
+/// host by itself; the page sees one exact, uninterrupted text.
+#[wasm_bindgen_test]
+async fn a_cut_stream_resumes_by_itself_with_the_exact_text() {
+    let sdk = std::rc::Rc::new(started_sdk().await);
+    let recorder = Recorder::attach(&sdk, &["job:failover"]);
+    let prompt = "resume by yourself";
+    let job = call(sdk.submit_job_with_negotiation(request(&format!(
+        r#"{{ "modelId": "demo-slow", "prompt": "{prompt}", "maxTokens": 600 }}"#
+    ))))
+    .await
+    .unwrap();
+    let host = get_str(&job, "nodeId");
+    let sdk_for_cut = sdk.clone();
+    let host_for_cut = host.clone();
+    let cut = Closure::<dyn FnMut(JsValue)>::new(move |t: JsValue| {
+        if get_num(&t, "index") == 200.0 {
+            let _ = sdk_for_cut.disconnect(host_for_cut.clone());
+        }
+    });
+    method(&job, "on")
+        .call2(&job, &"token".into(), cut.as_ref())
+        .unwrap();
+    let text = call_method(&job, "text", &[]).await.unwrap();
+    assert!(
+        text.as_string().unwrap() == demo_text(HOST_B_SEED, prompt, 600),
+        "the recovered text differs"
+    );
+    assert_eq!(get_str(&job, "nodeId"), host, "the same host finished it");
+    assert!(
+        recorder.of("job:failover").is_empty(),
+        "no other host was needed"
+    );
     drop(cut);
     call(sdk.stop()).await.unwrap();
 }

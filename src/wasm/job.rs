@@ -45,7 +45,15 @@ const CANCEL_CONFIRM_MS: u64 = 10_000;
 /// Everything a job's stream has delivered, and who is waiting for more.
 pub(super) struct JobState {
     job_id: String,
-    node: PeerId,
+    /// The host streaming it now (another one after a failover).
+    node: Cell<PeerId>,
+    /// The job's id on that host (a failover starts a new job there).
+    host_job_id: RefCell<String>,
+    /// Added to the host's token indexes (the tokens received before a failover).
+    offset: Cell<u64>,
+    /// What was asked, for a failover; none for a stream opened by job id.
+    spec: Option<crate::negotiation::JobSpec>,
+    failovers: Cell<u32>,
     price_per_token: u64,
     resumed_from: u64,
     client: Client,
@@ -94,7 +102,8 @@ impl JobState {
         let _ = rx.await;
     }
 
-    fn on_token(&self, token: Token) {
+    fn on_token(&self, mut token: Token) {
+        token.index += self.offset.get();
         if self.first_token_at.get().is_none() {
             self.first_token_at.set(Some(crate::rt::now_ms()));
         }
@@ -102,7 +111,7 @@ impl JobState {
         if self.emitter.has_listeners("stream:token") {
             self.emitter.emit(&SdkEvent::StreamToken {
                 job_id: self.job_id.clone(),
-                node_id: self.node.to_string(),
+                node_id: self.node.get().to_string(),
                 index: token.index,
                 content: token.content.clone(),
             });
@@ -123,7 +132,7 @@ impl JobState {
         let first = self.first_token_at.get();
         let now = crate::rt::now_ms();
         crate::jobs::StreamSummary {
-            node: self.node,
+            node: self.node.get(),
             success,
             tokens,
             bytes,
@@ -135,6 +144,10 @@ impl JobState {
     }
 
     fn finish(&self, outcome: Result<StreamEnd, SdkError>, bytes: u64) {
+        let outcome = outcome.map(|mut end| {
+            end.total_tokens += self.offset.get();
+            end
+        });
         let cancelled = self.cancelling.get()
             || matches!(&outcome, Ok(end) if end.finish_reason == fabstir_protocol::messages::FinishReason::Cancelled);
         let success = (!cancelled).then_some(outcome.is_ok());
@@ -159,7 +172,7 @@ impl JobState {
             Ok(end) => {
                 self.emitter.emit(&SdkEvent::StreamEnd {
                     job_id: self.job_id.clone(),
-                    node_id: self.node.to_string(),
+                    node_id: self.node.get().to_string(),
                     total_tokens: end.total_tokens,
                     duration: end.duration,
                     finish_reason: end.finish_reason,
@@ -191,7 +204,8 @@ struct EndEvent<'a> {
 /// Reads the stream into the state until it ends.
 ///
 /// A stream that the host closed before sending a single byte was dropped by the host's accept
-/// queue (see `crate::dropped`); it is opened again, up to 3 times, from the same token.
+/// queue (see `crate::dropped`); it is opened again, up to 3 times, from the same token. Any
+/// other failure is recovered by [`recover`] when `p2pConfig.failover` allows.
 async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
     let mut bytes = 0;
     let mut reopened = 0;
@@ -204,9 +218,10 @@ async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
             {
                 reopened += 1;
                 crate::rt::sleep(std::time::Duration::from_millis(10 << (2 * reopened))).await;
+                let host_job = state.host_job_id.borrow().clone();
                 match state
                     .client
-                    .open_stream(&state.job_id, Some(reader.next_index()))
+                    .open_stream(&host_job, Some(reader.next_index()))
                     .await
                 {
                     Ok((again, canceller, _)) => {
@@ -217,8 +232,87 @@ async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
                     Err(e) => return state.finish(Err(e), bytes),
                 }
             }
-            Err(e) => return state.finish(Err(e), bytes + reader.bytes_read()),
+            Err(e) => {
+                bytes += reader.bytes_read();
+                match recover(&state, reader.next_index(), e).await {
+                    Ok(again) => reader = again,
+                    Err(e) => return state.finish(Err(e), bytes),
+                }
+            }
         }
+    }
+}
+
+/// After `error` at host index `next`: the same host again within `failover.resumeWithin`,
+/// then another host continuing from the tokens received (`job:failover`). The error returned
+/// is the first one, with what recovery found appended.
+async fn recover(state: &JobState, next: u64, error: SdkError) -> Result<TokenReader, SdkError> {
+    let config = state.client.config().failover;
+    if !config.enabled || state.cancelling.get() || !crate::failover::recoverable(&error) {
+        return Err(error);
+    }
+    let within = std::time::Duration::from_millis(config.resume_within);
+    let host_job = state.host_job_id.borrow().clone();
+    let resumed = state.client.resume_within(&host_job, next, within).await;
+    let resume_error = match resumed {
+        Ok((reader, canceller)) => {
+            *state.canceller.borrow_mut() = Some(canceller);
+            state.client.debug("stream", "info", || {
+                format!(
+                    "job {} resumed on the same host at token {next}",
+                    state.job_id
+                )
+            });
+            return Ok(reader);
+        }
+        Err(e) => e,
+    };
+    let (Some(spec), 0) = (&state.spec, state.resumed_from) else {
+        return Err(error);
+    };
+    if state.failovers.get() >= config.max_failovers {
+        return Err(error);
+    }
+    let from = state.node.get();
+    state.client.record_host_failure(from);
+    let received = state.tokens.borrow().len() as u64;
+    let text: String = state
+        .tokens
+        .borrow()
+        .iter()
+        .map(|t| t.content.as_str())
+        .collect();
+    let moved = state.client.fail_over(spec, text, received, &[from]).await;
+    let (negotiated, reader, canceller) =
+        moved.map_err(|e| with_note(error.clone(), &resume_error, &e))?;
+    let to: PeerId = negotiated
+        .node_id
+        .parse()
+        .map_err(|e| SdkError::Internal(format!("negotiated with a bad peer id: {e}")))?;
+    state.failovers.set(state.failovers.get() + 1);
+    state.node.set(to);
+    state.offset.set(received);
+    *state.host_job_id.borrow_mut() = negotiated.job_id;
+    *state.canceller.borrow_mut() = Some(canceller);
+    state.emitter.emit(&SdkEvent::JobFailover {
+        job_id: state.job_id.clone(),
+        from_node: from.to_string(),
+        to_node: to.to_string(),
+        reason: error.to_string(),
+        resumed_at: received,
+    });
+    Ok(reader)
+}
+
+/// `error`, with why neither resuming nor failing over helped.
+fn with_note(error: SdkError, resume: &SdkError, failover: &SdkError) -> SdkError {
+    let note = format!("; resuming failed ({resume}) and no other host took over ({failover})");
+    match error {
+        SdkError::StreamFailed { peer_id, reason } => SdkError::StreamFailed {
+            peer_id,
+            reason: reason + &note,
+        },
+        other => other,
     }
 }
 
@@ -241,6 +335,8 @@ pub(super) struct Opened {
     pub canceller: Canceller,
     /// When the page asked (ms since the epoch).
     pub requested_at: f64,
+    /// What was asked (lets the job fail over to another host); none when opened by job id.
+    pub spec: Option<crate::negotiation::JobSpec>,
 }
 
 impl Job {
@@ -256,10 +352,15 @@ impl Job {
             reader,
             canceller,
             requested_at,
+            spec,
         } = opened;
         let state = Rc::new(JobState {
+            host_job_id: RefCell::new(job_id.clone()),
             job_id,
-            node: record.node,
+            node: Cell::new(record.node),
+            offset: Cell::new(0),
+            spec,
+            failovers: Cell::new(0),
             price_per_token: record.price_per_token,
             resumed_from: reader.next_index(),
             client,
@@ -296,7 +397,7 @@ impl Job {
     /// The host's peer id.
     #[wasm_bindgen(getter, js_name = nodeId)]
     pub fn node_id(&self) -> String {
-        self.state.node.to_string()
+        self.state.node.get().to_string()
     }
 
     /// The agreed price per token.
@@ -424,7 +525,10 @@ pub(super) async fn cancel(state: Rc<JobState>) -> Result<(), SdkError> {
     match canceller {
         Some(c) => c.cancel().await?,
         // The stream already failed: ask over a fresh one.
-        None => return state.client.cancel_job(&state.job_id).await,
+        None => {
+            let host_job = state.host_job_id.borrow().clone();
+            return state.client.cancel_job(&host_job).await;
+        }
     }
     let confirmed =
         crate::rt::timeout(std::time::Duration::from_millis(CANCEL_CONFIRM_MS), async {

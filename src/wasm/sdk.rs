@@ -297,6 +297,7 @@ impl FabstirSdk {
                 reader,
                 canceller,
                 requested_at,
+                spec: Some(spec),
             };
             let (job, state) = Job::start(client, inner.emitter.clone(), opened);
             abort.cancel_job_on_abort(&state);
@@ -416,6 +417,7 @@ impl FabstirSdk {
                 reader,
                 canceller,
                 requested_at,
+                spec: None,
             };
             Ok(Job::start(client, inner.emitter.clone(), opened).0)
         })

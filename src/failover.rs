@@ -1,0 +1,166 @@
+//! Recovering a job whose host failed mid-stream: first the same host again (a brief cut), then
+//! another host of the same model, asked to continue from the tokens already received, so the
+//! caller's token sequence has no gap and no repeat.
+
+use std::time::Duration;
+
+use libp2p::PeerId;
+use serde::Deserialize;
+
+use crate::client::Client;
+use crate::error::SdkError;
+use crate::negotiation::{JobSpec, Negotiated};
+use crate::rt;
+use crate::stream::{Canceller, TokenReader};
+
+/// `p2pConfig.failover`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailoverConfig {
+    /// Recover failed streams at all. Default true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Milliseconds to keep trying the same host (at most 3 tries) before moving on,
+    /// 0..60000. Default 3000.
+    #[serde(default = "default_resume_within")]
+    pub resume_within: u64,
+    /// Hosts one job may move to, 0..10. Default 2.
+    #[serde(default = "default_max_failovers")]
+    pub max_failovers: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_resume_within() -> u64 {
+    3000
+}
+fn default_max_failovers() -> u32 {
+    2
+}
+
+impl Default for FailoverConfig {
+    fn default() -> Self {
+        FailoverConfig {
+            enabled: true,
+            resume_within: default_resume_within(),
+            max_failovers: default_max_failovers(),
+        }
+    }
+}
+
+impl FailoverConfig {
+    /// Checks the ranges; errors name the field.
+    pub fn validate(self) -> Result<Self, SdkError> {
+        if self.resume_within > 60_000 {
+            return Err(SdkError::config(
+                "p2pConfig.failover.resumeWithin",
+                format!("must be 0 to 60000 ms, got {}", self.resume_within),
+            ));
+        }
+        if self.max_failovers > 10 {
+            return Err(SdkError::config(
+                "p2pConfig.failover.maxFailovers",
+                format!("must be 0 to 10, got {}", self.max_failovers),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// Tries per host before failing over.
+const RESUME_TRIES: u32 = 3;
+/// Pause between tries.
+const RESUME_PAUSE: Duration = Duration::from_millis(250);
+
+/// Whether a stream failure is worth recovering from (not the caller's own doing).
+pub fn recoverable(error: &SdkError) -> bool {
+    !matches!(
+        error,
+        SdkError::Cancelled(_) | SdkError::InvalidArgument { .. } | SdkError::Stopped
+    )
+}
+
+impl Client {
+    /// Opens job `job_id`'s stream again from `from`, up to 3 tries within `within`. A host
+    /// that says the job is gone (`JOB_NOT_FOUND`) is not asked again.
+    pub async fn resume_within(
+        &self,
+        job_id: &str,
+        from: u64,
+        within: Duration,
+    ) -> Result<(TokenReader, Canceller), SdkError> {
+        let deadline = rt::now_ms() + within.as_secs_f64() * 1000.0;
+        let mut last = SdkError::Internal("no resume was tried".into());
+        for _ in 0..RESUME_TRIES {
+            if rt::now_ms() >= deadline {
+                break;
+            }
+            match self.open_stream(job_id, Some(from)).await {
+                Ok((reader, canceller, _)) => return Ok((reader, canceller)),
+                Err(e @ SdkError::JobNotFound { .. }) => return Err(e),
+                Err(e) => last = e,
+            }
+            rt::sleep(RESUME_PAUSE).await;
+        }
+        Err(last)
+    }
+
+    /// Has another host continue `spec` after `text` (`tokens` tokens), leaving out `exclude`;
+    /// returns the new job and its stream, whose first token is the job's token `tokens`.
+    pub async fn fail_over(
+        &self,
+        spec: &JobSpec,
+        text: String,
+        tokens: u64,
+        exclude: &[PeerId],
+    ) -> Result<(Negotiated, TokenReader, Canceller), SdkError> {
+        let remaining = u64::from(spec.max_tokens).saturating_sub(tokens);
+        let max_tokens = u32::try_from(remaining).unwrap_or(u32::MAX);
+        if max_tokens == 0 {
+            return Err(SdkError::Internal(
+                "a job with all its tokens cannot fail over".into(),
+            ));
+        }
+        let continued = JobSpec {
+            max_tokens,
+            continuation: Some(fabstir_protocol::messages::Continuation { text, tokens }),
+            ..spec.clone()
+        };
+        let negotiated = self.submit_job_excluding(&continued, exclude).await?;
+        let (reader, canceller, _) = self.open_stream(&negotiated.job_id, Some(0)).await?;
+        Ok((negotiated, reader, canceller))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_ranges_name_the_field_and_own_errors_are_not_recovered() {
+        let bad = FailoverConfig {
+            resume_within: 60_001,
+            ..FailoverConfig::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("p2pConfig.failover.resumeWithin"));
+        let bad = FailoverConfig {
+            max_failovers: 11,
+            ..FailoverConfig::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("p2pConfig.failover.maxFailovers"));
+        assert!(!recoverable(&SdkError::Cancelled("x".into())));
+        assert!(recoverable(&SdkError::StreamFailed {
+            peer_id: "p".into(),
+            reason: "cut".into()
+        }));
+    }
+}
