@@ -38,6 +38,9 @@ node_start() {
   local dir="$FABSTIR_CACHE/nodes/$1" out="$FABSTIR_CACHE/nodes/$1.out" bin="${2:-$FABSTIR_NODE_BIN}"
   "$bin" start --config "$dir/config.yaml" >"$out" 2>"$FABSTIR_CACHE/nodes/$1.log" &
   NODE_PIDS+=("$!")
+  # For scripts/fault-control.py, which kills and restarts nodes during the fault tests.
+  echo "$!" >"$FABSTIR_CACHE/nodes/$1.pid"
+  printf '%s\0' "$bin" start --config "$dir/config.yaml" >"$FABSTIR_CACHE/nodes/$1.cmd"
   for _ in $(seq 1 200); do
     if grep -qx ready "$out"; then return 0; fi
     if ! kill -0 "$!" 2>/dev/null; then
@@ -60,10 +63,16 @@ for a in json.load(sys.stdin)["multiaddrs"]:
 ' "$2"
 }
 
-# nodes_stop: stops every node started by node_start (SIGTERM, then waits).
+# nodes_stop: stops every node started by node_start (SIGTERM, then waits), and those the fault
+# injector restarted (their pid files).
 nodes_stop() {
-  local pid
+  local pid file
   for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${NODE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for file in "$FABSTIR_CACHE"/nodes/*.pid; do
+    [ -f "$file" ] || continue
+    kill -TERM "$(cat "$file")" 2>/dev/null || true
+    rm -f "$file"
+  done
   NODE_PIDS=()
 }

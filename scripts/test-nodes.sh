@@ -5,6 +5,9 @@
 #   hostile 49131-49132: fabstir-hostile, whose token streams misbehave on purpose (one model per
 #           misbehaviour: hostile-malformed, -oversized, -order, -endless, -stall, -slowloris,
 #           -total, -garbage; see node/src/bin/fabstir-hostile.rs).
+#   host-c 49151-49152, host-d 49161-49162: both serve demo-fo (seed 33, 300 tokens/s, price 2),
+#           replicas for the failover test, which kills one mid-stream through the fault
+#           injector (scripts/fault-control.py, 127.0.0.1:49190).
 #   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
 #   host-b  49121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
@@ -15,6 +18,8 @@ test_nodes_start() {
   node_init host-a 49111 49112 49113
   node_init host-b 49121 49122 49123
   node_init hostile 49131 49132 49133
+  node_init host-c 49151 49152 49153
+  node_init host-d 49161 49162 49163
   node_config relay <<YAML
 listen: [/ip4/127.0.0.1/tcp/49101, /ip4/127.0.0.1/tcp/49102/ws, /ip4/127.0.0.1/udp/49103/webrtc-direct]
 mdns: { enabled: false }
@@ -76,8 +81,27 @@ host:
   models:
 $hostile_models
 YAML
+  local replica port
+  for replica in c d; do
+    port=$([ "$replica" = c ] && echo 4915 || echo 4916)
+    node_config "host-$replica" <<YAML
+listen: [/ip4/127.0.0.1/tcp/${port}1, /ip4/127.0.0.1/tcp/${port}2/ws]
+bootstrap_nodes: [$relay_tcp]
+mdns: { enabled: false }
+relay: { enabled: false }
+host:
+  reachability: direct
+  max_concurrent_jobs: 64
+  max_jobs_per_peer: 64
+  request_rate: { burst: 0, refill_secs: 1 }
+  models:
+    - { id: demo-fo, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 33, tokens_per_second: 300 } }
+YAML
+  done
   node_start host-a
   node_start host-b
+  node_start host-c
+  node_start host-d
   node_start hostile "$(dirname "$FABSTIR_NODE_BIN")/fabstir-hostile"
   # Discovery tests need the provider records in the DHT before they run.
   node_wait host-a "advertised demo-1"
@@ -85,6 +109,11 @@ YAML
   node_wait host-b "advertised demo-slow"
   node_wait host-a "advertised direct-1"
   node_wait host-b "advertised relayed-1"
+  node_wait host-c "advertised demo-fo"
+  node_wait host-d "advertised demo-fo"
+  python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 49190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
+  NODE_PIDS+=("$!")
+  for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
   for mode in malformed oversized order endless stall slowloris total garbage; do
     node_wait hostile "advertised hostile-$mode"
   done

@@ -93,13 +93,27 @@ impl Client {
         let deadline = rt::now_ms() + within.as_secs_f64() * 1000.0;
         let mut last = SdkError::Internal("no resume was tried".into());
         for _ in 0..RESUME_TRIES {
-            if rt::now_ms() >= deadline {
+            let left = deadline - rt::now_ms();
+            if left <= 0.0 {
                 break;
             }
-            match self.open_stream(job_id, Some(from)).await {
-                Ok((reader, canceller, _)) => return Ok((reader, canceller)),
-                Err(e @ SdkError::JobNotFound { .. }) => return Err(e),
-                Err(e) => last = e,
+            // Each try gets only what is left of the bound (a dial may take far longer).
+            let tried = rt::timeout(
+                Duration::from_millis(left as u64),
+                self.open_stream(job_id, Some(from)),
+            )
+            .await;
+            match tried {
+                Some(Ok((reader, canceller, _))) => return Ok((reader, canceller)),
+                Some(Err(e @ SdkError::JobNotFound { .. })) => return Err(e),
+                Some(Err(e)) => last = e,
+                None => {
+                    last = SdkError::Timeout {
+                        operation: format!("resume job {job_id}"),
+                        after_ms: within.as_millis() as u64,
+                    };
+                    break;
+                }
             }
             rt::sleep(RESUME_PAUSE).await;
         }

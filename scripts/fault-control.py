@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""The fault injector for the browser fault tests: a tiny HTTP server on 127.0.0.1 that kills and
+restarts the test network's node processes on request (a browser test cannot kill a process).
+
+  GET /kill?name=<node> or /kill?peer=<peer id>   SIGKILL the node; answers {"name", "pid"}
+  GET /start?name=<node>                          start it again with the same command line and
+                                                  wait for "ready"; answers {"name", "pid", "ms"}
+
+Node state comes from scripts/nodes.sh: <cache>/nodes/<name>.pid, .cmd (the command line, NUL
+separated), .out (stdout, with its "peer id" line) and .log. Only loopback is served.
+Usage: fault-control.py <nodes folder> <port>"""
+import http.server
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+
+NODES = pathlib.Path(sys.argv[1])
+PORT = int(sys.argv[2])
+started = []
+
+
+def name_of_peer(peer):
+    for out in NODES.glob("*.out"):
+        if f"peer id {peer}" in out.read_text(errors="replace"):
+            return out.stem
+    return None
+
+
+def kill(name):
+    pid = int((NODES / f"{name}.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.02)
+    return {"name": name, "pid": pid}
+
+
+def start(name):
+    cmd = (NODES / f"{name}.cmd").read_bytes().split(b"\0")
+    cmd = [c.decode() for c in cmd if c]
+    out = NODES / f"{name}.out"
+    began = time.time()
+    proc = subprocess.Popen(cmd, stdout=open(out, "w"), stderr=open(NODES / f"{name}.log", "a"))
+    started.append(proc)
+    (NODES / f"{name}.pid").write_text(str(proc.pid))
+    for _ in range(200):
+        if "ready" in out.read_text(errors="replace").splitlines():
+            break
+        time.sleep(0.05)
+    return {"name": name, "pid": proc.pid, "ms": round((time.time() - began) * 1000)}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query))
+        name = q.get("name") or (q.get("peer") and name_of_peer(q["peer"]))
+        try:
+            if not name:
+                raise ValueError(f"no such node: {q}")
+            if url.path == "/kill":
+                body, status = kill(name), 200
+            elif url.path == "/start":
+                body, status = start(name), 200
+            else:
+                body, status = {"error": f"unknown path {url.path}"}, 404
+        except Exception as e:  # answer the test rather than die
+            body, status = {"error": str(e)}, 500
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, fmt, *args):
+        print(fmt % args, file=sys.stderr, flush=True)
+
+
+def stop(*_):
+    for proc in started:
+        proc.kill()
+    sys.exit(0)
+
+
+signal.signal(signal.SIGTERM, stop)
+print("ready", flush=True)
+http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()

@@ -1,0 +1,125 @@
+//! Fault tests in the browser against real processes: a host killed mid-stream (the job fails
+//! over to a replica and the page gets the exact text). The processes are killed and restarted
+//! by the fault injector of scripts/test-nodes.sh (scripts/fault-control.py on 127.0.0.1:49190).
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use fabstir_protocol::demo::demo_text;
+use fabstir_sdk::wasm::FabstirSdk;
+use js_sys::Function;
+use support::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The replicas' demo seed (scripts/test-nodes.sh: host-c and host-d serve demo-fo).
+const REPLICA_SEED: u64 = 33;
+
+/// Asks the fault injector (`kill?peer=…`, `start?name=…`) and returns its JSON answer.
+async fn fault(query: &str) -> JsValue {
+    let fetch = Function::new_with_args(
+        "q",
+        "return fetch('http://127.0.0.1:49190/' + q).then(r => r.json())",
+    );
+    let promise: js_sys::Promise = fetch.call1(&JsValue::NULL, &query.into()).unwrap().into();
+    let answer = JsFuture::from(promise).await.unwrap();
+    assert!(
+        get(&answer, "error").is_undefined(),
+        "fault injector: {}",
+        get_str(&answer, "error")
+    );
+    answer
+}
+
+#[wasm_bindgen_test]
+async fn a_host_killed_mid_stream_fails_over_with_the_exact_text() {
+    let config = js_config(&format!(
+        r#"{{ "debug": {{ "subsystems": ["stream", "negotiation", "connection", "reliability"] }}, "p2pConfig": {{ "bootstrapNodes": ["{}"] }} }}"#,
+        node_addr("ws")
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    let t0 = js_sys::Date::now();
+    let log = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        console_log!(
+            "{:>6.0} ms {}: {}",
+            js_sys::Date::now() - t0,
+            get_str(&e, "subsystem"),
+            get_str(&e, "message")
+        );
+    });
+    sdk.on("p2p:debug".into(), log.as_ref().clone().into())
+        .unwrap();
+    call(sdk.start()).await.unwrap();
+    let failed_over_at = Rc::new(Cell::new(0.0));
+    let at = failed_over_at.clone();
+    let on_failover =
+        Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| at.set(js_sys::Date::now()));
+    sdk.on("job:failover".into(), on_failover.as_ref().clone().into())
+        .unwrap();
+    let recorder = Recorder::attach(&sdk, &["job:failover"]);
+    let prompt = "survive a killed host";
+    let job = call(sdk.submit_job_with_negotiation(js_config(&format!(
+        r#"{{ "modelId": "demo-fo", "prompt": "{prompt}", "maxTokens": 1500, "maxPrice": 2 }}"#
+    ))))
+    .await
+    .unwrap();
+    let first = get_str(&job, "nodeId");
+    let killed_at = Rc::new(Cell::new(0.0));
+    let killed_name = Rc::new(std::cell::RefCell::new(String::new()));
+    let (k_at, k_name, victim) = (killed_at.clone(), killed_name.clone(), first.clone());
+    let kill = Closure::<dyn FnMut(JsValue)>::new(move |t: JsValue| {
+        if get_num(&t, "index") == 150.0 {
+            let (k_at, k_name, victim) = (k_at.clone(), k_name.clone(), victim.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                k_at.set(js_sys::Date::now());
+                console_log!("killing {victim}");
+                let answer = fault(&format!("kill?peer={victim}")).await;
+                *k_name.borrow_mut() = get_str(&answer, "name");
+            });
+        }
+    });
+    method(&job, "on")
+        .call2(&job, &"token".into(), kill.as_ref())
+        .unwrap();
+    let text = call_method(&job, "text", &[]).await;
+    // Bring the killed host back for whatever runs next, before any assertion can fail.
+    let name = killed_name.borrow().clone();
+    if !name.is_empty() {
+        fault(&format!("start?name={name}")).await;
+    }
+    let text = text.unwrap_or_else(|e| panic!("the job failed: {}", get_str(&e, "message")));
+    assert!(
+        text.as_string().unwrap() == demo_text(REPLICA_SEED, prompt, 1500),
+        "the text after failover differs from the one uninterrupted text"
+    );
+    let events = recorder.of("job:failover");
+    assert_eq!(events.len(), 1, "one failover");
+    let event = &events[0];
+    assert_eq!(get_str(event, "fromNode"), first);
+    let second = get_str(event, "toNode");
+    assert_ne!(second, first);
+    assert_eq!(
+        get_str(&job, "nodeId"),
+        second,
+        "the job now reports its new host"
+    );
+    let resumed_at = get_num(event, "resumedAt");
+    assert!(
+        (150.0..1500.0).contains(&resumed_at),
+        "resumed at {resumed_at}"
+    );
+    assert_eq!(get_num(&job, "tokenCount"), 1500.0);
+    let took = failed_over_at.get() - killed_at.get();
+    assert!(took > 0.0 && took < 10_000.0, "failover took {took} ms");
+    console_log!(
+        "failover: {name} killed after token 150; the job moved to the replica {took:.0} ms later at token {resumed_at}; 1500 tokens exact"
+    );
+    drop((kill, on_failover, log));
+    call(sdk.stop()).await.unwrap();
+}
