@@ -8,6 +8,8 @@
 #   host-c 49151-49152, host-d 49161-49162: both serve demo-fo (seed 33, 300 tokens/s, price 2),
 #           replicas for the failover test, which kills one mid-stream through the fault
 #           injector (scripts/fault-control.py, 127.0.0.1:49190).
+#   relay-2 49171-49173: a second relay (bootstrapped from the first) that the relay-restart
+#           fault test kills and restarts, so the other tests' relay is never disturbed.
 #   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
 #   host-b  49121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
@@ -19,6 +21,7 @@ test_nodes_start() {
   node_init host-b 49121 49122 49123
   node_init hostile 49131 49132 49133
   node_init host-c 49151 49152 49153
+  node_init relay-2 49171 49172 49173
   node_init host-d 49161 49162 49163
   node_config relay <<YAML
 listen: [/ip4/127.0.0.1/tcp/49101, /ip4/127.0.0.1/tcp/49102/ws, /ip4/127.0.0.1/udp/49103/webrtc-direct]
@@ -98,6 +101,12 @@ host:
     - { id: demo-fo, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 33, tokens_per_second: 300 } }
 YAML
   done
+  node_config relay-2 <<YAML
+listen: [/ip4/127.0.0.1/tcp/49171, /ip4/127.0.0.1/tcp/49172/ws]
+bootstrap_nodes: [$relay_tcp]
+mdns: { enabled: false }
+YAML
+  node_start relay-2
   node_start host-a
   node_start host-b
   node_start host-c
@@ -122,6 +131,7 @@ YAML
   # Nothing listens on port 49199: dials there are refused.
   export FABSTIR_TEST_UNREACHABLE_WS="/ip4/127.0.0.1/tcp/49199/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
   export FABSTIR_TEST_HOST_A_WS="$(node_addr host-a ws)"
+  export FABSTIR_TEST_RELAY2_WS="$(node_addr relay-2 ws)"
   export FABSTIR_TEST_HOST_B_ID="$(node_addr host-b tcp)"
   FABSTIR_TEST_HOST_B_ID="${FABSTIR_TEST_HOST_B_ID##*/p2p/}"
   echo "relay:  $FABSTIR_TEST_RELAY_WS" >&2

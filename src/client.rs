@@ -252,6 +252,12 @@ impl Client {
         .await
     }
 
+    /// Whether we have a connection to `peer` now.
+    pub async fn is_connected(&self, peer: PeerId) -> Result<bool, SdkError> {
+        self.request(|reply| Command::IsConnected { peer, reply })
+            .await
+    }
+
     /// Runs a stream request to `peer`: `NOT_CONNECTED` unless connected, `TIMEOUT` after
     /// `requestTimeout`.
     async fn with_connected_peer<T, F, Fut>(

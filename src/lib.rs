@@ -23,6 +23,7 @@ pub mod node_info;
 pub mod peers;
 pub mod perf;
 pub mod ping;
+pub mod reconnect;
 pub mod reliability;
 pub mod rt;
 pub mod security;

@@ -77,3 +77,19 @@ pub fn now_ms() -> f64 {
         .map(|d| d.as_secs_f64() * 1000.0)
         .unwrap_or(0.0)
 }
+
+/// A random number in [0, 1), for jitter (not for anything secret).
+#[cfg(target_arch = "wasm32")]
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// A random number in [0, 1), for jitter (not for anything secret).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn random() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let bits = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}

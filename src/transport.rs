@@ -84,7 +84,7 @@ pub async fn build_swarm(key: Keypair, config: &ValidConfig) -> Result<Swarm<Beh
             let noise = noise::Config::new(key).map_err(Box::new)?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
                 websocket_websys::Transport::default()
-                    .map(|conn, _| crate::ws_flush::HandOffFlush(conn))
+                    .map(|conn, _| crate::ws_flush::HandOffFlush::new(conn))
                     .upgrade(Version::V1Lazy)
                     .authenticate(noise)
                     .multiplex(yamux::Config::default())

@@ -123,3 +123,100 @@ async fn a_host_killed_mid_stream_fails_over_with_the_exact_text() {
     drop((kill, on_failover, log));
     call(sdk.stop()).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_restarted_relay_is_rejoined_and_jobs_work_again() {
+    /// The bound this test holds the SDK to: from the relay's restart to a new reservation.
+    const BOUND_MS: f64 = 10_000.0;
+    let config = js_config(&format!(
+        r#"{{ "debug": {{ "subsystems": ["connection", "relay"] }}, "p2pConfig": {{ "bootstrapNodes": ["{}"], "retryDelay": 200 }} }}"#,
+        node_addr("relay-2")
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    let t0 = js_sys::Date::now();
+    let log = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        console_log!(
+            "{:>6.0} ms {}: {}",
+            js_sys::Date::now() - t0,
+            get_str(&e, "subsystem"),
+            get_str(&e, "message")
+        );
+    });
+    sdk.on("p2p:debug".into(), log.as_ref().clone().into())
+        .unwrap();
+    let recorder = Recorder::attach(
+        &sdk,
+        &["p2p:reconnecting", "p2p:reconnected", "relay:reservation"],
+    );
+    call(sdk.start()).await.unwrap();
+    recorder
+        .wait_for("relay:reservation", std::time::Duration::from_secs(10))
+        .await;
+    let reservations = recorder.of("relay:reservation").len();
+
+    console_log!("{:>6.0} ms killing relay-2", js_sys::Date::now() - t0);
+    fault("kill?name=relay-2").await;
+    gloo_timers::future::sleep(std::time::Duration::from_millis(1000)).await;
+    let restarted = fault("start?name=relay-2").await;
+    console_log!("{:>6.0} ms relay-2 restarted", js_sys::Date::now() - t0);
+    let restarted_at = js_sys::Date::now();
+    for e in recorder.of("p2p:reconnecting") {
+        console_log!(
+            "reconnecting: attempt {} after {} ms",
+            get_num(&e, "attempt"),
+            get_num(&e, "delay")
+        );
+    }
+    recorder
+        .wait_for(
+            "p2p:reconnected",
+            std::time::Duration::from_millis(BOUND_MS as u64),
+        )
+        .await;
+    let reconnected_after = js_sys::Date::now() - restarted_at;
+    let deadline = restarted_at + BOUND_MS;
+    while recorder.of("relay:reservation").len() == reservations {
+        assert!(
+            js_sys::Date::now() < deadline,
+            "no new reservation within {BOUND_MS} ms of the restart"
+        );
+        gloo_timers::future::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let reserved_after = js_sys::Date::now() - restarted_at;
+    let attempts = recorder.of("p2p:reconnecting").len();
+    assert!(attempts >= 1);
+
+    // A new job: discovery goes through the restarted relay's DHT, which the hosts announce
+    // themselves to again when they rejoin it.
+    let mut job = None;
+    while job.is_none() {
+        let submitted = call(sdk.submit_job_with_negotiation(js_config(
+            r#"{ "modelId": "demo-fo", "prompt": "after the restart", "maxTokens": 50, "maxPrice": 2 }"#,
+        )))
+        .await;
+        match submitted {
+            Ok(j) => job = Some(j),
+            Err(e) => {
+                assert!(
+                    js_sys::Date::now() < restarted_at + 3.0 * BOUND_MS,
+                    "no job after the restart: {}",
+                    get_str(&e, "message")
+                );
+                gloo_timers::future::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    }
+    let job = job.unwrap();
+    let text = call_method(&job, "text", &[]).await.unwrap();
+    assert_eq!(
+        text.as_string().unwrap(),
+        demo_text(REPLICA_SEED, "after the restart", 50)
+    );
+    let job_after = js_sys::Date::now() - restarted_at;
+    console_log!(
+        "relay restart: the relay was back in {} ms; the SDK reconnected {reconnected_after:.0} ms after its restart ({attempts} attempt(s)), reserved again after {reserved_after:.0} ms, and finished a new job {job_after:.0} ms after it",
+        get_num(&restarted, "ms")
+    );
+    drop(log);
+    call(sdk.stop()).await.unwrap();
+}

@@ -155,7 +155,8 @@ pub async fn run_serving(
         host.model_ids(),
         std::time::Duration::from_secs(config.raw.host.advertise_interval_secs),
     );
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut rejoin = crate::rejoin::Rejoin::new(config.bootstrap_nodes.clone());
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     loop {
@@ -169,6 +170,12 @@ pub async fn run_serving(
                     advertiser.tick(kad, knows_peers && has_addresses);
                 }
                 relays.retry_due(&mut swarm);
+                for addr in rejoin.due(tokio::time::Instant::now()) {
+                    tracing::info!(%addr, "dialing a lost bootstrap node again");
+                    if let Err(e) = swarm.dial(addr.clone()) {
+                        tracing::warn!(%addr, error = %e, "cannot dial bootstrap node");
+                    }
+                }
             }
             event = swarm.select_next_some() => {
                 record(&mut p2p_metrics, &event);
@@ -195,10 +202,18 @@ pub async fn run_serving(
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
                     relays.on_connected(&mut swarm, peer_id);
+                    if rejoin.connected(&peer_id) {
+                        say(format_args!("rejoined {peer_id}"));
+                        // It may have restarted with an empty DHT store: announce again.
+                        advertiser.soon();
+                    }
                     tracing::info!(%peer_id, ?connection_id, addr = %endpoint.get_remote_address(), "connection established");
                 }
-                SwarmEvent::ConnectionClosed { peer_id, connection_id, cause, .. } => {
+                SwarmEvent::ConnectionClosed { peer_id, connection_id, cause, num_established, .. } => {
                     liveness.failures.remove(&connection_id);
+                    if num_established == 0 {
+                        rejoin.disconnected(&peer_id, tokio::time::Instant::now());
+                    }
                     tracing::info!(%peer_id, ?connection_id, cause = ?cause.map(|c| c.to_string()), "connection closed");
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {

@@ -578,6 +578,7 @@ async fn start(inner: Rc<Shared>) -> Result<(), SdkError> {
     }
     match result {
         Ok(()) => {
+            rt::spawn(client.clone().keep_bootstrap_connected());
             *inner.state.borrow_mut() = State::Running(client);
             Ok(())
         }

@@ -18,6 +18,7 @@ pub fn node_addr(which: &str) -> String {
         "webrtc" => option_env!("FABSTIR_TEST_RELAY_WEBRTC"),
         "unreachable" => option_env!("FABSTIR_TEST_UNREACHABLE_WS"),
         "host-a" => option_env!("FABSTIR_TEST_HOST_A_WS"),
+        "relay-2" => option_env!("FABSTIR_TEST_RELAY2_WS"),
         "host-b-id" => option_env!("FABSTIR_TEST_HOST_B_ID"),
         _ => None,
     };
