@@ -416,7 +416,8 @@ impl Client {
                 node: node.clone(),
             });
         }
-        if cacheable {
+        // "No host" is not cached: one may come (back) any moment, and a retry should see it.
+        if cacheable && !nodes.is_empty() {
             self.cache().put(model_id, rt::now_ms(), nodes.clone());
         }
         Ok(nodes)

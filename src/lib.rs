@@ -25,6 +25,7 @@ pub mod perf;
 pub mod ping;
 pub mod reconnect;
 pub mod reliability;
+pub mod retry;
 pub mod rt;
 pub mod security;
 pub mod stream;

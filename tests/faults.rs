@@ -220,3 +220,63 @@ async fn a_restarted_relay_is_rejoined_and_jobs_work_again() {
     drop(log);
     call(sdk.stop()).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn submit_job_with_retry_waits_out_hosts_that_are_down() {
+    for name in ["host-c", "host-d"] {
+        fault(&format!("kill?name={name}")).await;
+    }
+    let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
+    let recorder = Recorder::attach(&sdk, &["job:retry"]);
+    call(sdk.start()).await.unwrap();
+    // One replica comes back 1.5 s after the job was asked for.
+    let started = js_sys::Date::now();
+    let back_at = Rc::new(Cell::new(0.0));
+    let back = back_at.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        gloo_timers::future::sleep(std::time::Duration::from_millis(1500)).await;
+        fault("start?name=host-c").await;
+        back.set(js_sys::Date::now());
+    });
+    let prompt = "worth the wait";
+    let options = js_config(r#"{ "maxRetries": 10, "initialDelay": 300, "maxDelay": 1500 }"#);
+    let job = call(sdk.submit_job_with_retry(
+        js_config(&format!(
+            r#"{{ "modelId": "demo-fo", "prompt": "{prompt}", "maxTokens": 100, "maxPrice": 2 }}"#
+        )),
+        options,
+    ))
+    .await;
+    let got_job_at = js_sys::Date::now();
+    if back_at.get() == 0.0 {
+        gloo_timers::future::sleep(std::time::Duration::from_millis(2000)).await;
+    }
+    fault("start?name=host-d").await;
+    let job = job.unwrap_or_else(|e| panic!("no job: {}", get_str(&e, "message")));
+    let text = call_method(&job, "text", &[]).await.unwrap();
+    assert_eq!(
+        text.as_string().unwrap(),
+        demo_text(REPLICA_SEED, prompt, 100)
+    );
+    let retries = recorder.of("job:retry");
+    assert!(!retries.is_empty(), "it had to retry");
+    for (i, r) in retries.iter().enumerate() {
+        assert_eq!(get_num(r, "attempt"), (i + 1) as f64);
+        assert_eq!(get_str(r, "code"), "NO_NODES_AVAILABLE");
+        let full = (300.0 * 2f64.powi(i as i32)).min(1500.0);
+        let delay = get_num(r, "delay");
+        assert!(
+            delay >= full * 0.5 - 1.0 && delay <= full,
+            "retry {} waited {delay} ms, not within [{}, {full}]",
+            i + 1,
+            full * 0.5
+        );
+    }
+    console_log!(
+        "retry: both replicas down; {} retries; the job was negotiated {:.0} ms after asking ({:.0} ms after a replica came back), 100 tokens exact",
+        retries.len(),
+        got_job_at - started,
+        got_job_at - back_at.get()
+    );
+    call(sdk.stop()).await.unwrap();
+}

@@ -263,45 +263,26 @@ impl FabstirSdk {
         #[wasm_bindgen(unchecked_param_type = "JobRequestOptions")] request: JsValue,
     ) -> Promise {
         let inner = self.inner.clone();
+        future_to_promise(submit(inner, request, None))
+    }
+
+    /// `submitJobWithNegotiation` that tries again when negotiating or opening the stream fails
+    /// for a reason another attempt may not meet (network, timeouts, no or busy hosts), waiting
+    /// `initialDelay · backoffFactor^n` ms (capped at `maxDelay`, with jitter) before each retry
+    /// and emitting `job:retry`. A failure in the request itself is not retried. Once streaming,
+    /// the job recovers by failover (`p2pConfig.failover`).
+    /// (Typed in the `FabstirSDK` interface of `types.rs`, where `options` is optional.)
+    #[wasm_bindgen(js_name = submitJobWithRetry, skip_typescript)]
+    pub fn submit_job_with_retry(&self, request: JsValue, options: JsValue) -> Promise {
+        let inner = self.inner.clone();
         future_to_promise(async move {
-            let requested_at = rt::now_ms();
-            let (request, signal) = split_signal(request)?;
-            let spec: JobSpec = options_from_js("request", request)?;
-            let client = inner.client().map_err(to_js)?;
-            let abort = Abort::watch(signal.as_ref());
-            if abort.aborted() {
-                return Err(to_js(SdkError::Cancelled(
-                    "the signal was already aborted".into(),
-                )));
-            }
-            let negotiated = {
-                let negotiation = client.submit_job(&spec);
-                let aborted = abort.wait();
-                futures::pin_mut!(negotiation, aborted);
-                match futures::future::select(negotiation, aborted).await {
-                    futures::future::Either::Left((result, _)) => result.map_err(to_js)?,
-                    futures::future::Either::Right(_) => {
-                        return Err(to_js(SdkError::Cancelled(
-                            "aborted during negotiation".into(),
-                        )))
-                    }
-                }
+            let options: crate::retry::RetryOptions = if options.is_undefined() {
+                crate::retry::RetryOptions::default()
+            } else {
+                options_from_js("options", options)?
             };
-            let (reader, canceller, record) = client
-                .open_stream(&negotiated.job_id, Some(0))
-                .await
-                .map_err(to_js)?;
-            let opened = Opened {
-                job_id: negotiated.job_id,
-                record,
-                reader,
-                canceller,
-                requested_at,
-                spec: Some(spec),
-            };
-            let (job, state) = Job::start(client, inner.emitter.clone(), opened);
-            abort.cancel_job_on_abort(&state);
-            Ok(job)
+            let options = options.validate().map_err(to_js)?;
+            submit(inner, request, Some(options)).await
         })
     }
 
@@ -424,6 +405,73 @@ impl FabstirSdk {
     }
 }
 
+/// Negotiates a job and opens its stream (with retries when `retry` is given), then starts its
+/// `Job`; `request.signal` aborts all of it.
+async fn submit(
+    inner: Rc<Shared>,
+    request: JsValue,
+    retry: Option<crate::retry::RetryOptions>,
+) -> Result<JsValue, JsValue> {
+    let requested_at = rt::now_ms();
+    let (request, signal) = split_signal(request)?;
+    let spec: JobSpec = options_from_js("request", request)?;
+    let client = inner.client().map_err(to_js)?;
+    let abort = Abort::watch(signal.as_ref());
+    if abort.aborted() {
+        return Err(to_js(SdkError::Cancelled(
+            "the signal was already aborted".into(),
+        )));
+    }
+    let mut attempt = 0;
+    let (negotiated, reader, canceller, record) = loop {
+        attempt += 1;
+        let attempted = async {
+            let negotiated = client.submit_job(&spec).await?;
+            let (reader, canceller, record) =
+                client.open_stream(&negotiated.job_id, Some(0)).await?;
+            Ok::<_, SdkError>((negotiated, reader, canceller, record))
+        };
+        let error = match abort.race(attempted).await {
+            None => {
+                return Err(to_js(SdkError::Cancelled(
+                    "aborted during negotiation".into(),
+                )))
+            }
+            Some(Ok(done)) => break done,
+            Some(Err(e)) => e,
+        };
+        let Some(options) =
+            retry.filter(|o| attempt <= o.max_retries && crate::retry::retryable(&error))
+        else {
+            return Err(to_js(error));
+        };
+        let delay = options.delay(attempt, rt::random());
+        client.emit(SdkEvent::JobRetry {
+            attempt,
+            max_retries: options.max_retries,
+            delay: delay.as_secs_f64() * 1000.0,
+            code: error.code(),
+            error: error.to_string(),
+        });
+        if abort.race(rt::sleep(delay)).await.is_none() {
+            return Err(to_js(SdkError::Cancelled(
+                "aborted while waiting to retry".into(),
+            )));
+        }
+    };
+    let opened = Opened {
+        job_id: negotiated.job_id,
+        record,
+        reader,
+        canceller,
+        requested_at,
+        spec: Some(spec),
+    };
+    let (job, state) = Job::start(client, inner.emitter.clone(), opened);
+    abort.cancel_job_on_abort(&state);
+    Ok(job)
+}
+
 /// `createResponseStream` / `resumeResponseStream` options.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -476,7 +524,7 @@ fn split_signal(request: JsValue) -> Result<(JsValue, Option<web_sys::AbortSigna
 /// cancelling a job when it does.
 struct Abort {
     signal: Option<web_sys::AbortSignal>,
-    receiver: RefCell<Option<futures::channel::oneshot::Receiver<()>>>,
+    receiver: futures::future::Shared<futures::channel::oneshot::Receiver<()>>,
     job: Rc<RefCell<Weak<super::job::JobState>>>,
     listener: Option<Closure<dyn FnMut()>>,
 }
@@ -506,7 +554,7 @@ impl Abort {
         });
         Abort {
             signal: signal.cloned(),
-            receiver: RefCell::new(Some(rx)),
+            receiver: futures::FutureExt::shared(rx),
             job,
             listener,
         }
@@ -518,12 +566,18 @@ impl Abort {
 
     /// Resolves when the signal fires (never without a signal).
     async fn wait(&self) {
-        let rx = self.receiver.borrow_mut().take();
-        match rx {
-            Some(rx) if self.signal.is_some() => {
-                let _ = rx.await;
-            }
-            _ => futures::future::pending::<()>().await,
+        if self.signal.is_none() || self.receiver.clone().await.is_err() {
+            futures::future::pending::<()>().await;
+        }
+    }
+
+    /// Runs `work` unless the signal fires first (`None`).
+    async fn race<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        let aborted = self.wait();
+        futures::pin_mut!(work, aborted);
+        match futures::future::select(work, aborted).await {
+            futures::future::Either::Left((done, _)) => Some(done),
+            futures::future::Either::Right(_) => None,
         }
     }
 

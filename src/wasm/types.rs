@@ -40,6 +40,17 @@ export interface P2PConfig {
   security?: SecurityConfig;
   /** When a failing host is blacklisted (its circuit opens), and for how long. */
   reliability?: ReliabilityConfig;
+  /** How a job whose host fails mid-stream is recovered. */
+  failover?: FailoverConfig;
+}
+
+export interface FailoverConfig {
+  /** Recover failed streams (same host again, then another host of the model). Default true. */
+  enabled?: boolean;
+  /** Milliseconds to keep trying the same host (at most 3 tries) before another host continues the job, 0..60000. Default 3000. */
+  resumeWithin?: number;
+  /** Hosts one job may move to, 0..10. Default 2. */
+  maxFailovers?: number;
 }
 
 export interface ReliabilityConfig {
@@ -320,5 +331,21 @@ export interface FabstirSDK {
   on<K extends FabstirEventName>(name: K, callback: (event: FabstirEvents[K]) => void): () => void;
   /** Removes a callback added with `on`. */
   off<K extends FabstirEventName>(name: K, callback: (event: FabstirEvents[K]) => void): void;
+  /** `submitJobWithNegotiation` with retries and backoff (see `RetryOptions`); emits `job:retry`. */
+  submitJobWithRetry(request: JobRequestOptions, options?: RetryOptions): Promise<Job>;
+}
+
+/** `submitJobWithRetry`'s options. Only failures another attempt may not meet are retried:
+ *  TIMEOUT, DIAL_FAILED, NOT_CONNECTED, STREAM_FAILED, NO_NODES_AVAILABLE, CIRCUIT_OPEN, and
+ *  NODE_REJECTED for busy, peer_limit or rate_limited. */
+export interface RetryOptions {
+  /** Attempts after the first, 0..20. Default 3. */
+  maxRetries?: number;
+  /** Milliseconds before the first retry, 0..60000. Default 500. */
+  initialDelay?: number;
+  /** The longest wait in ms, initialDelay..300000. Default 10000. */
+  maxDelay?: number;
+  /** Each wait is this many times the one before (then up to half is taken off at random), 1..10. Default 2. */
+  backoffFactor?: number;
 }
 "#;
