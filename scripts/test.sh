@@ -7,6 +7,10 @@ source scripts/env.sh
 scripts/setup.sh
 source scripts/nodes.sh
 started=$(date +%s)
+# Chromium and chromedriver leave a ~100 MB profile folder in the temp folder per session; keep
+# them in one place that each run empties, so repeated runs cannot fill the disk.
+export TMPDIR="$FABSTIR_CACHE/tmp"
+rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
