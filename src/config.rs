@@ -389,6 +389,105 @@ mod tests {
         }
     }
 
+    /// Every field of the config, each with a bad value: `INVALID_CONFIG` naming that field.
+    #[test]
+    fn every_field_has_its_bad_value_named() {
+        use serde_json::json;
+        let p2p = |extra| with_p2p(extra);
+        let top = |key: &str, value| {
+            let mut c = with_p2p(json!({}));
+            c[key] = value;
+            c
+        };
+        let cases = [
+            (top("mode", json!("mock")), "mode"),
+            (top("debug", json!("yes")), "debug"),
+            (
+                top("debug", json!({ "subsystems": ["disk"] })),
+                "debug.subsystems[0]",
+            ),
+            (top("verbose", json!(true)), "verbose"),
+            (json!({}), "config"),
+            (
+                json!({ "p2pConfig": { "bootstrapNodes": [] } }),
+                "p2pConfig.bootstrapNodes",
+            ),
+            (
+                json!({ "p2pConfig": { "bootstrapNodes": ["nope"] } }),
+                "p2pConfig.bootstrapNodes[0]",
+            ),
+            (
+                json!({ "p2pConfig": { "bootstrapNodes": ["/ip4/127.0.0.1/tcp/1/ws"] } }),
+                "p2pConfig.bootstrapNodes[0]",
+            ),
+            (p2p(json!({ "enableDHT": "yes" })), "p2pConfig.enableDHT"),
+            (p2p(json!({ "enableMDNS": 1 })), "p2pConfig.enableMDNS"),
+            (
+                p2p(json!({ "listenAddresses": ["not-an-address"] })),
+                "p2pConfig.listenAddresses[0]",
+            ),
+            (p2p(json!({ "dialTimeout": 0 })), "p2pConfig.dialTimeout"),
+            (
+                p2p(json!({ "requestTimeout": 600_001 })),
+                "p2pConfig.requestTimeout",
+            ),
+            (p2p(json!({ "maxRetries": 21 })), "p2pConfig.maxRetries"),
+            (p2p(json!({ "retryDelay": -1 })), "p2pConfig.retryDelay"),
+            (
+                p2p(json!({ "discoveryCacheTtl": 3_600_001 })),
+                "p2pConfig.discoveryCacheTtl",
+            ),
+            (
+                p2p(json!({ "streamStallTimeout": 0 })),
+                "p2pConfig.streamStallTimeout",
+            ),
+            (p2p(json!({ "sekurity": {} })), "p2pConfig"),
+            (
+                p2p(json!({ "security": { "allowlist": ["x"] } })),
+                "p2pConfig.security.allowlist[0]",
+            ),
+            (
+                p2p(json!({ "security": { "blocklist": [PEER] } })),
+                "p2pConfig.security.blocklist[0]",
+            ),
+            (
+                p2p(json!({ "security": { "blockList": [] } })),
+                "p2pConfig.security",
+            ),
+            (
+                p2p(json!({ "reliability": { "failureThreshold": 0 } })),
+                "p2pConfig.reliability.failureThreshold",
+            ),
+            (
+                p2p(json!({ "reliability": { "blacklistDuration": 3_600_001 } })),
+                "p2pConfig.reliability.blacklistDuration",
+            ),
+            (
+                p2p(json!({ "reliability": { "threshold": 2 } })),
+                "p2pConfig.reliability",
+            ),
+            (
+                p2p(json!({ "failover": { "enabled": "no" } })),
+                "p2pConfig.failover.enabled",
+            ),
+            (
+                p2p(json!({ "failover": { "resumeWithin": 60_001 } })),
+                "p2pConfig.failover.resumeWithin",
+            ),
+            (
+                p2p(json!({ "failover": { "maxFailovers": 11 } })),
+                "p2pConfig.failover.maxFailovers",
+            ),
+        ];
+        for (config, field) in cases {
+            let got = field_of(config.clone());
+            assert!(
+                got.starts_with(field),
+                "{config}: named {got:?}, expected {field:?}"
+            );
+        }
+    }
+
     #[test]
     fn defaults_match_the_documented_values() {
         let c = parse(with_p2p(serde_json::json!({}))).unwrap();

@@ -629,10 +629,10 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
             "relayed needs at least one bootstrap node to reserve on".into(),
         ));
     }
-    if !raw.host.models.is_empty() && raw.host.max_concurrent_jobs == 0 {
+    if raw.host.max_concurrent_jobs == 0 {
         return Err(err(
             "host.max_concurrent_jobs",
-            "must be greater than 0 when models are served".into(),
+            "must be greater than 0".into(),
         ));
     }
     if raw
@@ -924,6 +924,189 @@ mod tests {
             field_of("metrics:\n  listen: localhost\n"),
             "metrics.listen"
         );
+    }
+
+    /// Every field of the file, each with a bad value, is named in the error (a table, so a new
+    /// field without a row here is easy to spot in review).
+    #[test]
+    fn every_field_has_its_bad_value_named() {
+        let demo = "backend: { kind: demo, seed: 1, tokens_per_second: 0 }";
+        let model = |m: &str| format!("host:\n  models:\n    - {{ {m} }}\n");
+        let ok_model = |extra: &str| {
+            model(&format!(
+                "id: m, price_per_token: 1, max_tokens: 10, {demo}{extra}"
+            ))
+        };
+        let openai = |b: &str| {
+            model(&format!("id: m, price_per_token: 1, max_tokens: 10, backend: {{ kind: openai, base_url: \"http://x\", model: x{b} }}"))
+        };
+        let cases: Vec<(String, &str)> = vec![
+            ("identity:\n  key_file: [1]\n".into(), "identity.key_file"),
+            (
+                "identity:\n  webrtc_cert_file: {}\n".into(),
+                "identity.webrtc_cert_file",
+            ),
+            ("listen: []\n".into(), "listen"),
+            (
+                "external_addresses: [\"x\"]\n".into(),
+                "external_addresses[0]",
+            ),
+            (
+                "bootstrap_nodes: [\"/ip4/1.2.3.4/tcp/1\"]\n".into(),
+                "bootstrap_nodes[0]",
+            ),
+            ("relay:\n  enabled: maybe\n".into(), "relay.enabled"),
+            (
+                "relay:\n  max_reservations: 0\n".into(),
+                "relay.max_reservations",
+            ),
+            (
+                "relay:\n  max_reservations_per_peer: 0\n".into(),
+                "relay.max_reservations_per_peer",
+            ),
+            (
+                "relay:\n  reservation_duration_secs: 0\n".into(),
+                "relay.reservation_duration_secs",
+            ),
+            ("relay:\n  max_circuits: 0\n".into(), "relay.max_circuits"),
+            (
+                "relay:\n  max_circuits_per_peer: 0\n".into(),
+                "relay.max_circuits_per_peer",
+            ),
+            (
+                "relay:\n  max_circuit_duration_secs: 0\n".into(),
+                "relay.max_circuit_duration_secs",
+            ),
+            (
+                "relay:\n  max_circuit_bytes: 0\n".into(),
+                "relay.max_circuit_bytes",
+            ),
+            (
+                "relay:\n  reservation_rate:\n    per_peer: { burst: 1, refill_secs: 0 }\n".into(),
+                "relay.reservation_rate.per_peer.refill_secs",
+            ),
+            (
+                "relay:\n  reservation_rate:\n    per_ip: { burst: -1, refill_secs: 1 }\n".into(),
+                "relay.reservation_rate.per_ip.burst",
+            ),
+            (
+                "relay:\n  circuit_rate:\n    per_peer: { burst: 1, refill_secs: 0 }\n".into(),
+                "relay.circuit_rate.per_peer.refill_secs",
+            ),
+            (
+                "relay:\n  circuit_rate:\n    per_ip: { burst: 1, refill_secs: 0 }\n".into(),
+                "relay.circuit_rate.per_ip.refill_secs",
+            ),
+            ("kad:\n  enabled: 2\n".into(), "kad.enabled"),
+            (
+                "kad:\n  provider_record_ttl_secs: x\n".into(),
+                "kad.provider_record_ttl_secs",
+            ),
+            ("mdns:\n  enabled: []\n".into(), "mdns.enabled"),
+            (
+                "connection:\n  idle_timeout_secs: 0\n".into(),
+                "connection.idle_timeout_secs",
+            ),
+            (
+                "connection:\n  ping_interval_secs: 0\n".into(),
+                "connection.ping_interval_secs",
+            ),
+            (
+                "connection:\n  ping_timeout_secs: 0\n".into(),
+                "connection.ping_timeout_secs",
+            ),
+            (
+                "connection:\n  max_ping_failures: 0\n".into(),
+                "connection.max_ping_failures",
+            ),
+            ("log:\n  level: \"[\"\n".into(), "log.level"),
+            (
+                ok_model("").replace("id: m", "id: \"\""),
+                "host.models[0].id",
+            ),
+            (
+                ok_model("").replace("price_per_token: 1", "price_per_token: -1"),
+                "host.models[0].price_per_token",
+            ),
+            (
+                ok_model("").replace("max_tokens: 10", "max_tokens: 0"),
+                "host.models[0].max_tokens",
+            ),
+            (
+                ok_model("").replace("kind: demo", "kind: magic"),
+                "host.models[0].backend.kind",
+            ),
+            // serde reports a wrong type inside the tagged backend at the backend (the message
+            // names the value).
+            (
+                ok_model("").replace("seed: 1", "seed: x"),
+                "host.models[0].backend",
+            ),
+            (
+                ok_model("").replace("tokens_per_second: 0", "tokens_per_second: -1"),
+                "host.models[0].backend.tokens_per_second",
+            ),
+            (
+                openai("").replace("http://x", "ftp://x"),
+                "host.models[0].backend.base_url",
+            ),
+            (
+                openai("").replace("model: x", "model: []"),
+                "host.models[0].backend",
+            ),
+            (openai(", api_key_env: []"), "host.models[0].backend"),
+            (
+                openai(", connect_timeout_secs: 0"),
+                "host.models[0].backend.connect_timeout_secs",
+            ),
+            (
+                "host:\n  max_concurrent_jobs: 0\n".into(),
+                "host.max_concurrent_jobs",
+            ),
+            (
+                "host:\n  reachability: sideways\n".into(),
+                "host.reachability",
+            ),
+            ("host:\n  compute_type: [1]\n".into(), "host.compute_type"),
+            (
+                "host:\n  token_retention_secs: 0\n".into(),
+                "host.token_retention_secs",
+            ),
+            ("host:\n  offer_ttl_secs: 0\n".into(), "host.offer_ttl_secs"),
+            (
+                "host:\n  advertise_interval_secs: 0\n".into(),
+                "host.advertise_interval_secs",
+            ),
+            (
+                "host:\n  max_prompt_bytes: 40000\n".into(),
+                "host.max_prompt_bytes",
+            ),
+            (
+                "host:\n  max_jobs_per_peer: 0\n".into(),
+                "host.max_jobs_per_peer",
+            ),
+            (
+                "host:\n  request_rate: { burst: 3, refill_secs: 0 }\n".into(),
+                "host.request_rate.refill_secs",
+            ),
+            ("metrics:\n  enabled: sure\n".into(), "metrics.enabled"),
+            ("metrics:\n  listen: localhost\n".into(), "metrics.listen"),
+            (
+                "security:\n  allowlist: [\"x\"]\n".into(),
+                "security.allowlist[0]",
+            ),
+            (
+                "security:\n  blocklist: [1]\n".into(),
+                "security.blocklist[0]",
+            ),
+        ];
+        for (text, field) in cases {
+            let got = field_of(&text);
+            assert!(
+                got.starts_with(field),
+                "{text}: named {got:?}, expected {field:?}"
+            );
+        }
     }
 
     #[test]

@@ -115,4 +115,28 @@ impl Node {
             }
         }
     }
+
+    /// Every log line that arrives within `limit`.
+    pub fn log_for(&self, limit: Duration) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        let mut out = Vec::new();
+        while let Ok(line) = self
+            .log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            out.push(line);
+        }
+        out
+    }
+}
+
+/// The peer id of the node whose files are in `dir` (`fabstir-node info --json`).
+pub fn peer_id(dir: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["info", "--json", "--config"])
+        .arg(dir.join("config.yaml"))
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    info["peerId"].as_str().unwrap().to_string()
 }
