@@ -53,10 +53,15 @@ pub struct Node {
 impl Node {
     /// Starts the node of `config` and waits until it prints `ready`.
     pub fn start(config: &Path) -> Node {
+        Node::start_logging(config, "fabstir_node=info")
+    }
+
+    /// [`Node::start`] with `filter` as `RUST_LOG`.
+    pub fn start_logging(config: &Path, filter: &str) -> Node {
         let mut child = Command::new(BIN)
             .args(["start", "--config"])
             .arg(config)
-            .env("RUST_LOG", "fabstir_node=info")
+            .env("RUST_LOG", filter)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
