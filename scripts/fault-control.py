@@ -5,6 +5,8 @@ restarts the test network's node processes on request (a browser test cannot kil
   GET /kill?name=<node> or /kill?peer=<peer id>   SIGKILL the node; answers {"name", "pid"}
   GET /start?name=<node>                          start it again with the same command line and
                                                   wait for "ready"; answers {"name", "pid", "ms"}
+  GET /rss?name=<node>                            its resident memory: {"name", "pid", "rssKiB",
+                                                  "peakKiB"} (VmRSS, VmHWM of /proc/<pid>/status)
 
 Node state comes from scripts/nodes.sh: <cache>/nodes/<name>.pid, .cmd (the command line, NUL
 separated), .out (stdout, with its "peer id" line) and .log. Only loopback is served.
@@ -47,6 +49,13 @@ def kill(name):
     return {"name": name, "pid": pid}
 
 
+def rss(name):
+    pid = int((NODES / f"{name}.pid").read_text())
+    status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    field = lambda key: int(next(l for l in status.splitlines() if l.startswith(key)).split()[1])
+    return {"name": name, "pid": pid, "rssKiB": field("VmRSS:"), "peakKiB": field("VmHWM:")}
+
+
 def start(name):
     cmd = (NODES / f"{name}.cmd").read_bytes().split(b"\0")
     cmd = [c.decode() for c in cmd if c]
@@ -74,6 +83,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body, status = kill(name), 200
             elif url.path == "/start":
                 body, status = start(name), 200
+            elif url.path == "/rss":
+                body, status = rss(name), 200
             else:
                 body, status = {"error": f"unknown path {url.path}"}, 404
         except Exception as e:  # answer the test rather than die

@@ -10,6 +10,10 @@
 #           injector (scripts/fault-control.py, 127.0.0.1:49190).
 #   relay-2 49171-49173: a second relay (bootstrapped from the first) that the relay-restart
 #           fault test kills and restarts, so the other tests' relay is never disturbed.
+#   host-e 49141 tcp only: relayed like host-b; load-1 at 1 (seed 44, at most 5 jobs per client
+#           peer), which host-b also serves at 2: the load test's 100 jobs fill both.
+#   host-f 49181-49182: limited-1 with small per-peer limits (1 KiB prompts, 2 jobs per peer, 5
+#           requests then 1 a minute) for the over-limit tests.
 #   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
 #   host-b  49121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
@@ -22,12 +26,18 @@ test_nodes_start() {
   node_init hostile 49131 49132 49133
   node_init host-c 49151 49152 49153
   node_init relay-2 49171 49172 49173
+  node_init host-e 49141 49142 49143
+  node_init host-f 49181 49182 49183
   node_init host-d 49161 49162 49163
   node_config relay <<YAML
 listen: [/ip4/127.0.0.1/tcp/49101, /ip4/127.0.0.1/tcp/49102/ws, /ip4/127.0.0.1/udp/49103/webrtc-direct]
 mdns: { enabled: false }
-# Short reservations, so that the browser tests see the SDK renew one.
-relay: { reservation_duration_secs: 8 }
+# Short reservations, so that the browser tests see the SDK renew one. Every test browser comes
+# from 127.0.0.1, so the per-IP rate limits (meant for many users behind one address) are off.
+relay:
+  reservation_duration_secs: 8
+  reservation_rate: { per_ip: { burst: 0, refill_secs: 1 } }
+  circuit_rate: { per_ip: { burst: 0, refill_secs: 1 } }
 metrics: { enabled: true, listen: "127.0.0.1:49109" }
 YAML
   node_start relay
@@ -65,6 +75,34 @@ host:
     - { id: demo-1, price_per_token: 3, max_tokens: 4096, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
     - { id: relayed-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
     - { id: demo-slow, price_per_token: 1, max_tokens: 60000, backend: { kind: demo, seed: 22, tokens_per_second: 200 } }
+    - { id: load-1, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 44, tokens_per_second: 500 } }
+YAML
+  node_config host-e <<YAML
+listen: [/ip4/127.0.0.1/tcp/49141]
+bootstrap_nodes: [$relay_tcp]
+mdns: { enabled: false }
+relay: { enabled: false }
+host:
+  reachability: relayed
+  max_concurrent_jobs: 64
+  max_jobs_per_peer: 5
+  request_rate: { burst: 0, refill_secs: 1 }
+  models:
+    - { id: load-1, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 44, tokens_per_second: 500 } }
+YAML
+  node_config host-f <<YAML
+listen: [/ip4/127.0.0.1/tcp/49181, /ip4/127.0.0.1/tcp/49182/ws]
+bootstrap_nodes: [$relay_tcp]
+mdns: { enabled: false }
+relay: { enabled: false }
+host:
+  reachability: direct
+  max_concurrent_jobs: 8
+  max_prompt_bytes: 1024
+  max_jobs_per_peer: 2
+  request_rate: { burst: 5, refill_secs: 60 }
+  models:
+    - { id: limited-1, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 55, tokens_per_second: 50 } }
 YAML
   local hostile_models="" mode
   for mode in malformed oversized order endless stall slowloris total garbage; do
@@ -111,6 +149,8 @@ YAML
   node_start host-b
   node_start host-c
   node_start host-d
+  node_start host-e
+  node_start host-f
   node_start hostile "$(dirname "$FABSTIR_NODE_BIN")/fabstir-hostile"
   # Discovery tests need the provider records in the DHT before they run.
   node_wait host-a "advertised demo-1"
@@ -118,6 +158,9 @@ YAML
   node_wait host-b "advertised demo-slow"
   node_wait host-a "advertised direct-1"
   node_wait host-b "advertised relayed-1"
+  node_wait host-b "advertised load-1"
+  node_wait host-e "advertised load-1"
+  node_wait host-f "advertised limited-1"
   node_wait host-c "advertised demo-fo"
   node_wait host-d "advertised demo-fo"
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 49190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &

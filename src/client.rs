@@ -40,6 +40,9 @@ pub struct Client {
     /// Questions to the page's `authenticate` callback, when it gave one.
     approvals: Option<mpsc::Sender<crate::security::Approval>>,
     verdicts: Arc<Mutex<crate::security::Verdicts>>,
+    /// One lookup per model at a time: concurrent callers wait for it and share its answer
+    /// (through the cache) instead of each probing every host.
+    lookups: Arc<Mutex<std::collections::HashMap<String, Arc<futures::lock::Mutex<()>>>>>,
 }
 
 impl Client {
@@ -67,6 +70,7 @@ impl Client {
             cache: Arc::default(),
             approvals: None,
             verdicts: Arc::default(),
+            lookups: Arc::default(),
         };
         Ok((client, event_loop))
     }
@@ -361,6 +365,24 @@ impl Client {
         let ttl = self.config.discovery_cache_ttl.as_secs_f64() * 1000.0;
         if !refresh {
             if let Some(nodes) = self.cache().get(model_id, rt::now_ms(), ttl) {
+                return Ok(nodes);
+            }
+        }
+        let turn = {
+            let mut lookups = self
+                .lookups
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if lookups.len() > 256 {
+                lookups.retain(|_, m| Arc::strong_count(m) > 1);
+            }
+            lookups.entry(model_id.to_string()).or_default().clone()
+        };
+        let started = rt::now_ms();
+        let _turn = turn.lock().await;
+        // Someone else looked while we waited: their answer is ours.
+        if let Some((nodes, at)) = self.cache().get_with_time(model_id, rt::now_ms(), ttl) {
+            if !refresh || at >= started {
                 return Ok(nodes);
             }
         }

@@ -82,8 +82,19 @@ const MAX_CACHED_MODELS: usize = 64;
 impl Cache {
     /// The answer for `model_id` if it is younger than `ttl_ms` at `now_ms`.
     pub fn get(&self, model_id: &str, now_ms: f64, ttl_ms: f64) -> Option<Vec<DiscoveredNode>> {
+        self.get_with_time(model_id, now_ms, ttl_ms)
+            .map(|(nodes, _)| nodes)
+    }
+
+    /// Like [`Cache::get`], with when the answer was stored.
+    pub fn get_with_time(
+        &self,
+        model_id: &str,
+        now_ms: f64,
+        ttl_ms: f64,
+    ) -> Option<(Vec<DiscoveredNode>, f64)> {
         let (at, nodes) = self.entries.get(model_id)?;
-        (now_ms - at < ttl_ms).then(|| nodes.clone())
+        (now_ms - at < ttl_ms).then(|| (nodes.clone(), *at))
     }
 
     /// Models with an answer stored (fresh or not).

@@ -427,8 +427,17 @@ async fn submit(
         attempt += 1;
         let attempted = async {
             let negotiated = client.submit_job(&spec).await?;
-            let (reader, canceller, record) =
-                client.open_stream(&negotiated.job_id, Some(0)).await?;
+            // The host runs the job now: a connection lost before its stream opened is not
+            // the end of it (3 tries within failover.resumeWithin, as for a cut stream).
+            let within = std::time::Duration::from_millis(client.config().failover.resume_within);
+            let (reader, canceller) = match client.open_stream(&negotiated.job_id, Some(0)).await {
+                Ok((reader, canceller, _)) => (reader, canceller),
+                Err(first) => client
+                    .resume_within(&negotiated.job_id, 0, within)
+                    .await
+                    .map_err(|_| first)?,
+            };
+            let record = client.job(&negotiated.job_id)?;
             Ok::<_, SdkError>((negotiated, reader, canceller, record))
         };
         let error = match abort.race(attempted).await {
