@@ -197,6 +197,12 @@ pub async fn negotiate(
         });
     }
     if let Some((c, reason, message)) = rejections.into_iter().next() {
+        // What went wrong with the other hosts belongs in the story too.
+        let message = if failures.is_empty() {
+            message
+        } else {
+            format!("{message} (other hosts: {})", failures.join("; "))
+        };
         return Err(SdkError::NodeRejected {
             peer_id: c.peer.to_string(),
             reason: fabstir_protocol::messages::reject_reason_code(reason).into(),

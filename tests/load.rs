@@ -42,7 +42,15 @@ async fn a_hundred_concurrent_jobs_from_four_sdks_through_one_relay() {
     let mut recorders = Vec::new();
     for _ in 0..SDKS {
         let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
-        recorders.push(Recorder::attach(&sdk, &["job:failover"]));
+        recorders.push(Recorder::attach(
+            &sdk,
+            &[
+                "job:failover",
+                "job:retry",
+                "p2p:reconnecting",
+                "peer:disconnect",
+            ],
+        ));
         call(sdk.start()).await.unwrap();
         sdks.push(sdk);
     }
@@ -50,9 +58,13 @@ async fn a_hundred_concurrent_jobs_from_four_sdks_through_one_relay() {
     let jobs = sdks.iter().enumerate().flat_map(|(s, sdk)| {
         (0..JOBS_PER_SDK).map(move |j| async move {
             let prompt = format!("load {s}-{j}");
-            let job = call(sdk.submit_job_with_negotiation(js_config(&format!(
-                r#"{{ "modelId": "load-1", "prompt": "{prompt}", "maxTokens": {TOKENS}, "maxPrice": 2 }}"#
-            ))))
+            // As a client under load would: a host at its per-peer limit is a reason to retry.
+            let job = call(sdk.submit_job_with_retry(
+                js_config(&format!(
+                    r#"{{ "modelId": "load-1", "prompt": "{prompt}", "maxTokens": {TOKENS}, "maxPrice": 2 }}"#
+                )),
+                js_config(r#"{ "maxRetries": 5, "initialDelay": 100 }"#),
+            ))
             .await
             .unwrap_or_else(|e| panic!("{prompt}: {}", get_str(&e, "message")));
             let text = call_method(&job, "text", &[])
@@ -67,6 +79,21 @@ async fn a_hundred_concurrent_jobs_from_four_sdks_through_one_relay() {
     });
     let hosts: Vec<String> = futures::future::join_all(jobs).await;
     let failovers: usize = recorders.iter().map(|r| r.of("job:failover").len()).sum();
+    let retries: Vec<String> = recorders
+        .iter()
+        .flat_map(|r| r.of("job:retry"))
+        .map(|e| get_str(&e, "error"))
+        .collect();
+    for r in &retries {
+        console_log!("load: retried after: {r}");
+    }
+    let relay = peer_of(&node_addr("ws"));
+    let relay_lost: usize = recorders
+        .iter()
+        .flat_map(|r| r.of("peer:disconnect"))
+        .filter(|e| get_str(e, "peerId") == relay)
+        .count();
+    console_log!("load: connections to the relay lost: {relay_lost}");
     let took = js_sys::Date::now() - started;
     let mut per_host = std::collections::BTreeMap::new();
     for h in &hosts {
@@ -90,10 +117,11 @@ async fn a_hundred_concurrent_jobs_from_four_sdks_through_one_relay() {
         console_log!("load: {name} RSS {b:.0} KiB before, {a:.0} KiB after");
     }
     console_log!(
-        "load: {} jobs x {TOKENS} tokens from {SDKS} SDKs through one relay in {took:.0} ms ({:.0} tokens/s in all); jobs per host: {:?}; failovers: {failovers}",
+        "load: {} jobs x {TOKENS} tokens from {SDKS} SDKs through one relay in {took:.0} ms ({:.0} tokens/s in all); jobs per host: {:?}; failovers: {failovers}; retries: {}",
         hosts.len(),
         (hosts.len() as f64 * TOKENS as f64) / (took / 1000.0),
-        per_host.values().collect::<Vec<_>>()
+        per_host.values().collect::<Vec<_>>(),
+        retries.len()
     );
     for sdk in &sdks {
         call(sdk.stop()).await.unwrap();
