@@ -8,6 +8,7 @@ import init, {
   type FabstirEvent,
   type ConnectivityReport,
   type DiscoveredNode,
+  type NodeReliability,
   type HealthReport,
   type PerfReport,
   type Job,
@@ -124,6 +125,33 @@ export async function main(): Promise<void> {
   console.log(perf.latency, perf.downloadMbps);
   const verbose = new FabstirSDK({ debug: { subsystems: ["discovery", "stream"] }, p2pConfig: config.p2pConfig });
   verbose.on("p2p:debug", (e) => console.log(e.subsystem, e.level, e.message));
+
+  // Reliability and security
+  const retried: Job = await sdk.submitJobWithRetry(
+    { modelId: "demo-1", prompt: "Hello" },
+    { maxRetries: 3, initialDelay: 500, maxDelay: 10000, backoffFactor: 2 },
+  );
+  const plain: Job = await sdk.submitJobWithRetry({ modelId: "demo-1", prompt: "Hello" });
+  console.log(retried.jobId, plain.jobId);
+  sdk.on("job:retry", (e) => console.log(e.attempt, e.delay, e.code));
+  sdk.on("job:failover", (e) => console.log(e.jobId, e.fromNode, e.toNode, e.resumedAt));
+  sdk.on("node:blacklisted", (e) => console.log(e.peerId, e.until, e.failedJobs));
+  sdk.on("p2p:reconnected", (e) => console.log(e.peerId, e.attempts, e.downtime));
+  const reliability: NodeReliability = sdk.getNodeReliability(job.nodeId);
+  console.log(reliability.successRate ?? "none yet", reliability.circuit, reliability.blacklistedUntil);
+  const guarded = new FabstirSDK({
+    p2pConfig: {
+      ...config.p2pConfig,
+      security: {
+        allowlist: [job.nodeId],
+        blocklist: [],
+        authenticate: async (peerId: string) => peerId.startsWith("12D3"),
+      },
+      reliability: { failureThreshold: 3, blacklistDuration: 60000 },
+      failover: { enabled: true, resumeWithin: 3000, maxFailovers: 2 },
+    },
+  });
+  console.log(guarded.isStarted());
   off();
   await sdk.stop();
 }

@@ -13,3 +13,7 @@ job.on("progress", () => {}); // @expect-error unknown job event
 sdk.submitJobWithNegotiation({ modelId: "m", prompt: "p", maxTokenz: 3 }); // @expect-error unknown option
 new FabstirSDK({ mode: "mock", p2pConfig: { bootstrapNodes: [] } }); // @expect-error no mock mode
 new FabstirSDK({ debug: { subsystems: ["gossip"] }, p2pConfig: { bootstrapNodes: [] } }); // @expect-error unknown subsystem
+sdk.submitJobWithRetry({ modelId: "m", prompt: "p" }, { retries: 3 }); // @expect-error unknown retry option
+sdk.on("job:failover", (e) => e.nodeId); // @expect-error job:failover has fromNode/toNode, no nodeId
+new FabstirSDK({ p2pConfig: { bootstrapNodes: [], security: { authenticate: "yes" } } }); // @expect-error authenticate is a function
+sdk.getNodeReliability("p").circuit === "broken"; // @expect-error circuit is closed | open | half-open
