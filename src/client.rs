@@ -618,16 +618,23 @@ impl Client {
         let record = self.job(job_id)?;
         self.connect(record.node).await?;
         let from = resume_from.unwrap_or(record.received);
-        let mut control = self.control.clone();
+        let control = self.control.clone();
         let limit = self.config.request_timeout;
-        let opening = crate::stream::open(
-            &mut control,
-            record.node,
-            job_id,
-            from,
-            u64::from(record.max_tokens),
-            self.config.stream_stall_timeout,
-        );
+        let opening = crate::dropped::retry_unanswered(|| {
+            let mut control = control.clone();
+            let record = record.clone();
+            async move {
+                crate::stream::open(
+                    &mut control,
+                    record.node,
+                    job_id,
+                    from,
+                    u64::from(record.max_tokens),
+                    self.config.stream_stall_timeout,
+                )
+                .await
+            }
+        });
         let (reader, canceller) =
             rt::timeout(limit, opening)
                 .await

@@ -13,15 +13,35 @@ use crate::error::SdkError;
 /// The reason a request fails with when the peer closed the stream without any answer.
 pub const UNANSWERED: &str = "the peer closed the stream without an answer";
 
-/// Delays before each retry.
-const BACKOFF_MS: [u64; 3] = [10, 40, 120];
+/// Delays before each retry (about 2 s in all: a burst of hundreds of streams keeps the slot
+/// full for a while).
+const BACKOFF_MS: [u64; 6] = [10, 40, 120, 250, 500, 1000];
+
+/// Why writing a request failed, for the caller's error: a stream the peer reset before reading
+/// it (a dropped stream, as above) is [`UNANSWERED`]. yamux reports writing to a reset stream as
+/// a `WriteZero` "connection is closed" while the connection itself is fine.
+pub fn write_failure(e: &fabstir_protocol::frame::FrameError) -> String {
+    match e {
+        fabstir_protocol::frame::FrameError::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::WriteZero
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            UNANSWERED.into()
+        }
+        other => other.to_string(),
+    }
+}
 
 /// Whether `e` is a stream the peer closed unanswered.
 pub fn is_unanswered(e: &SdkError) -> bool {
     matches!(e, SdkError::StreamFailed { reason, .. } if reason == UNANSWERED)
 }
 
-/// Runs `attempt`, again after a short pause (up to 3 times) while the peer drops the stream
+/// Runs `attempt`, again after a short pause (up to 6 times) while the peer drops the stream
 /// unanswered.
 pub async fn retry_unanswered<T, F, Fut>(mut attempt: F) -> Result<T, SdkError>
 where
@@ -46,6 +66,18 @@ mod tests {
             peer_id: "p".into(),
             reason: UNANSWERED.into(),
         }
+    }
+
+    #[test]
+    fn a_request_write_to_a_reset_stream_counts_as_unanswered() {
+        use fabstir_protocol::frame::FrameError;
+        let reset = FrameError::Io(std::io::Error::new(
+            std::io::ErrorKind::WriteZero,
+            "00000002/131: connection is closed",
+        ));
+        assert_eq!(write_failure(&reset), UNANSWERED);
+        let other = FrameError::Io(std::io::Error::other("boom"));
+        assert_ne!(write_failure(&other), UNANSWERED);
     }
 
     #[tokio::test]
@@ -78,6 +110,6 @@ mod tests {
         })
         .await;
         assert!(is_unanswered(&r.unwrap_err()));
-        assert_eq!(calls, 4);
+        assert_eq!(calls, 7);
     }
 }

@@ -234,7 +234,7 @@ async fn ask(
         .map_err(|e| failed(e.to_string()))?;
     frame::write(&mut stream, request)
         .await
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| failed(crate::dropped::write_failure(&e)))?;
     match frame::read::<_, JobResponse>(&mut stream).await {
         Ok(Some(JobResponse::Offer {
             job_id,

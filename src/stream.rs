@@ -94,7 +94,7 @@ pub async fn open(
     };
     frame::write(&mut stream, &request)
         .await
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| failed(crate::dropped::write_failure(&e)))?;
     let (reader, writer) = stream.split();
     Ok((
         TokenReader::new(reader, peer, job_id, resume_from, stall).with_limit(max_tokens),

@@ -285,31 +285,43 @@ async fn serve_streams<F, Fut>(
     handler: F,
 ) where
     F: Fn(PeerId, libp2p::Stream) -> Fut,
-    Fut: std::future::Future<Output = std::io::Result<()>>,
+    Fut: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
 {
     use futures::StreamExt;
-    let Ok(incoming) = control.accept(libp2p::StreamProtocol::new(protocol)) else {
+    let Ok(mut incoming) = control.accept(libp2p::StreamProtocol::new(protocol)) else {
         tracing::error!(protocol, "protocol is already being served");
         return;
     };
-    incoming
-        .for_each_concurrent(concurrency, |(peer, stream)| {
-            let handled = handler(peer, stream);
-            async move {
-                let result = match limit {
-                    Some(limit) => tokio::time::timeout(limit, handled).await,
-                    None => Ok(handled.await),
-                };
-                match result {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        tracing::debug!(%peer, protocol, error = %e, "inbound stream failed")
-                    }
-                    Err(_) => tracing::debug!(%peer, protocol, "inbound stream timed out"),
+    // libp2p-stream hands streams over through a single slot and drops any that arrive while it
+    // is full, so this loop only takes them and spawns: each stream runs in its own task, at most
+    // `concurrency` at once, with up to as many again waiting their turn.
+    let running = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let admitted = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency * 2));
+    while let Some((peer, stream)) = incoming.next().await {
+        let Ok(place) = admitted.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, protocol, "too many streams waiting; dropping one");
+            continue;
+        };
+        let handled = handler(peer, stream);
+        let running = running.clone();
+        tokio::spawn(async move {
+            let _place = place;
+            let Ok(_turn) = running.acquire_owned().await else {
+                return;
+            };
+            let result = match limit {
+                Some(limit) => tokio::time::timeout(limit, handled).await,
+                None => Ok(handled.await),
+            };
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, protocol, error = %e, "inbound stream failed")
                 }
+                Err(_) => tracing::debug!(%peer, protocol, "inbound stream timed out"),
             }
-        })
-        .await;
+        });
+    }
 }
 
 /// Answers `/fabstir/info/1.0.0`: one `NodeInfo` frame, then close.
