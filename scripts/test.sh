@@ -17,7 +17,7 @@ cargo fmt --all -- --check
 
 log "clippy (native, all targets) and clippy (wasm32)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy --lib --tests --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy --lib --tests --examples --target wasm32-unknown-unknown --locked -- -D warnings
 
 log "native tests (protocol, SDK core, node)"
 cargo test --workspace --locked
