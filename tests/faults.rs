@@ -45,16 +45,7 @@ async fn a_host_killed_mid_stream_fails_over_with_the_exact_text() {
     ));
     let sdk = FabstirSdk::new(config).unwrap();
     let t0 = js_sys::Date::now();
-    let log = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-        console_log!(
-            "{:>6.0} ms {}: {}",
-            js_sys::Date::now() - t0,
-            get_str(&e, "subsystem"),
-            get_str(&e, "message")
-        );
-    });
-    sdk.on("p2p:debug".into(), log.as_ref().clone().into())
-        .unwrap();
+    let log = log_debug_events(&sdk, t0);
     call(sdk.start()).await.unwrap();
     let failed_over_at = Rc::new(Cell::new(0.0));
     let at = failed_over_at.clone();
@@ -134,16 +125,7 @@ async fn a_restarted_relay_is_rejoined_and_jobs_work_again() {
     ));
     let sdk = FabstirSdk::new(config).unwrap();
     let t0 = js_sys::Date::now();
-    let log = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-        console_log!(
-            "{:>6.0} ms {}: {}",
-            js_sys::Date::now() - t0,
-            get_str(&e, "subsystem"),
-            get_str(&e, "message")
-        );
-    });
-    sdk.on("p2p:debug".into(), log.as_ref().clone().into())
-        .unwrap();
+    let log = log_debug_events(&sdk, t0);
     let recorder = Recorder::attach(
         &sdk,
         &["p2p:reconnecting", "p2p:reconnected", "relay:reservation"],

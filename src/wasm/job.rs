@@ -89,6 +89,15 @@ impl JobState {
         *self.abort.borrow_mut() = Some((signal, listener));
     }
 
+    /// The text of the tokens received so far.
+    fn text(&self) -> String {
+        self.tokens
+            .borrow()
+            .iter()
+            .map(|t| t.content.as_str())
+            .collect()
+    }
+
     fn wake(&self) {
         for w in self.waiters.borrow_mut().drain(..) {
             let _ = w.send(());
@@ -276,13 +285,10 @@ async fn recover(state: &JobState, next: u64, error: SdkError) -> Result<TokenRe
     let from = state.node.get();
     state.client.record_host_failure(from);
     let received = state.tokens.borrow().len() as u64;
-    let text: String = state
-        .tokens
-        .borrow()
-        .iter()
-        .map(|t| t.content.as_str())
-        .collect();
-    let moved = state.client.fail_over(spec, text, received, &[from]).await;
+    let moved = state
+        .client
+        .fail_over(spec, state.text(), received, &[from])
+        .await;
     let (negotiated, reader, canceller) =
         moved.map_err(|e| with_note(error.clone(), &resume_error, &e))?;
     let to: PeerId = negotiated
@@ -485,15 +491,7 @@ impl Job {
             loop {
                 let outcome = state.outcome.borrow().clone();
                 match outcome {
-                    Some(Ok(_)) => {
-                        let text: String = state
-                            .tokens
-                            .borrow()
-                            .iter()
-                            .map(|t| t.content.as_str())
-                            .collect();
-                        return Ok(text.into());
-                    }
+                    Some(Ok(_)) => return Ok(state.text().into()),
                     Some(Err(e)) => return Err(to_js(e)),
                     None => state.changed().await,
                 }

@@ -152,3 +152,21 @@ pub async fn connected_peer(sdk: &FabstirSdk, peer: &str) -> Option<JsValue> {
     let peers: js_sys::Array = call(sdk.get_connected_peers()).await.unwrap().into();
     peers.iter().find(|p| get_str(p, "peerId") == peer)
 }
+
+/// Prints the SDK's `p2p:debug` events with the ms since `t0` (keep the returned closure alive).
+pub fn log_debug_events(sdk: &FabstirSdk, t0: f64) -> Closure<dyn FnMut(JsValue)> {
+    let log = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        web_sys::console::log_1(
+            &format!(
+                "{:>6.0} ms {}: {}",
+                js_sys::Date::now() - t0,
+                get_str(&e, "subsystem"),
+                get_str(&e, "message")
+            )
+            .into(),
+        );
+    });
+    sdk.on("p2p:debug".into(), log.as_ref().clone().into())
+        .unwrap();
+    log
+}
