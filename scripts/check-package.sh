@@ -35,8 +35,14 @@ server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$(dirname "$app")"' EXIT
 prompt="packaged and bundled"
 tokens=64
-# The cheaper host of demo-1 is host-b (seed 22): the app must show exactly its text.
-"$CARGO_TARGET_DIR/debug/fabstir-node" demo-text --seed 22 --prompt "$prompt" --tokens "$tokens" >"$app/expected.txt"
+# The app must show exactly the text of the host that ran the job: host-b (seed 22) as the
+# cheaper one, or host-a (seed 11) should host-b not answer in time.
+demo_text() { "$CARGO_TARGET_DIR/debug/fabstir-node" demo-text --seed "$1" --prompt "$prompt" --tokens "$tokens"; }
+python3 - "$app/expected.json" "$FABSTIR_TEST_HOST_B_ID" "$(demo_text 22)" "${FABSTIR_TEST_HOST_A_WS##*/p2p/}" "$(demo_text 11)" <<'PY'
+import json, sys
+out, b, b_text, a, a_text = sys.argv[1:]
+json.dump({b: b_text, a: a_text}, open(out, "w"))
+PY
 query="bootstrap=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$FABSTIR_TEST_RELAY_WS")&model=demo-1&tokens=$tokens&prompt=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$prompt")"
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-(cd "$tools" && node drive.mjs "http://127.0.0.1:$port/?$query" "$app/expected.txt" "$OLDPWD/artifacts/packaged-app.png")
+(cd "$tools" && node drive.mjs "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app.png")

@@ -1,11 +1,11 @@
 // Drives the built app in headless Chromium (Debian's, through playwright-core) and checks that
-// it connected, discovered, ran a job and showed exactly the expected text.
-// usage: node drive.mjs URL EXPECTED_TEXT_FILE SCREENSHOT
+// it connected, discovered, ran a job and showed exactly the text of the host that ran it.
+// usage: node drive.mjs URL EXPECTED_JSON_FILE SCREENSHOT (EXPECTED_JSON: { peerId: text })
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const [url, expectedFile, screenshot] = process.argv.slice(2);
-const expected = readFileSync(expectedFile, "utf8").replace(/\n$/, "");
+const expectedByHost = JSON.parse(readFileSync(expectedFile, "utf8"));
 const { args } = JSON.parse(readFileSync(new URL("./webdriver.json", import.meta.url), "utf8"))["goog:chromeOptions"];
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
@@ -33,6 +33,8 @@ try {
   await page.screenshot({ path: screenshot, fullPage: true });
   const ms = Date.now() - started;
   if (result.state !== "done") throw new Error(`the app ended in state ${result.state}`);
+  const expected = expectedByHost[result.host];
+  if (expected === undefined) throw new Error(`the job ran on an unknown host ${result.host}`);
   if (result.text !== expected) throw new Error(`streamed text differs:\n${result.text}\nexpected:\n${expected}`);
   if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
   console.log(`packaged app: ${result.hosts} host(s) found, job on ${result.host}, ${expected.split(" ").length} tokens exact, ${ms} ms from load to done`);
