@@ -1,4 +1,4 @@
-//! Exponential backoff between dial attempts.
+//! Exponential backoff between attempts, and the jitter that keeps many clients out of step.
 
 use std::time::Duration;
 
@@ -12,6 +12,12 @@ pub fn retry_delay(base: Duration, retry: u32) -> Duration {
         .checked_shl(retry.saturating_sub(1))
         .unwrap_or(u32::MAX);
     base.saturating_mul(factor).min(MAX_RETRY_DELAY)
+}
+
+/// `delay` scaled by a random factor in [0.5, 1) (`random` in [0, 1)): up to half is taken off,
+/// so many clients that failed together do not all try again together.
+pub fn jitter(delay: Duration, random: f64) -> Duration {
+    delay.mul_f64(0.5 + 0.5 * random.clamp(0.0, 1.0))
 }
 
 #[cfg(test)]

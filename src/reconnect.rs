@@ -19,8 +19,7 @@ const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// The wait before attempt `attempt` (from 1): `base · 2^(attempt-1)`, capped at 30 s, then
 /// scaled by a random factor in [0.5, 1) so many pages do not redial a restarted relay in step.
 pub fn jittered(base: Duration, attempt: u32, random: f64) -> Duration {
-    let delay = crate::backoff::retry_delay(base, attempt);
-    delay.mul_f64(0.5 + 0.5 * random.clamp(0.0, 1.0))
+    crate::backoff::jitter(crate::backoff::retry_delay(base, attempt), random)
 }
 
 impl Client {
@@ -66,7 +65,7 @@ impl Client {
             });
             rt::sleep(delay).await;
             // Another dial (e.g. a reservation or a lookup) may have brought it back meanwhile.
-            if self.is_connected(node.peer_id).await? {
+            if self.is_connected(node.peer_id).await? || self.redial(node).await? {
                 self.emit(SdkEvent::Reconnected {
                     peer_id: node.peer_id.to_string(),
                     attempts: attempt,
@@ -74,27 +73,25 @@ impl Client {
                 });
                 return Ok(());
             }
-            // Short attempts: a dial to a node that is down can hang in the browser for
-            // seconds, and the node may be back long before that.
-            let limit = self.config().dial_timeout.min(ATTEMPT_LIMIT);
-            match rt::timeout(limit, self.dial(node.address.clone())).await {
-                Some(Ok(_)) => {
-                    self.emit(SdkEvent::Reconnected {
-                        peer_id: node.peer_id.to_string(),
-                        attempts: attempt,
-                        downtime: rt::now_ms() - lost_at,
-                    });
-                    return Ok(());
-                }
-                Some(Err(SdkError::Stopped)) => return Err(SdkError::Stopped),
-                Some(Err(e)) => self.debug("connection", "warn", || {
-                    format!("reconnecting to {} failed: {e}", node.address)
-                }),
-                None => self.debug("connection", "warn", || {
-                    format!("reconnecting to {} timed out", node.address)
-                }),
-            }
         }
+    }
+
+    /// One dial of `node`: whether it connected; `Err` only when the SDK stopped.
+    async fn redial(&self, node: &crate::config::BootstrapNode) -> Result<bool, SdkError> {
+        // Short attempts: a dial to a node that is down can hang in the browser for seconds,
+        // and the node may be back long before that.
+        let limit = self.config().dial_timeout.min(ATTEMPT_LIMIT);
+        match rt::timeout(limit, self.dial(node.address.clone())).await {
+            Some(Ok(_)) => return Ok(true),
+            Some(Err(SdkError::Stopped)) => return Err(SdkError::Stopped),
+            Some(Err(e)) => self.debug("connection", "warn", || {
+                format!("reconnecting to {} failed: {e}", node.address)
+            }),
+            None => self.debug("connection", "warn", || {
+                format!("reconnecting to {} timed out", node.address)
+            }),
+        }
+        Ok(false)
     }
 }
 

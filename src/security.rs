@@ -35,18 +35,14 @@ pub struct PeerPolicy {
 impl SecurityConfig {
     /// Parses the lists; a bad entry (or a blocked bootstrap node) is `INVALID_CONFIG` naming it.
     pub fn validate(&self, bootstrap: &[PeerId]) -> Result<PeerPolicy, SdkError> {
+        // The same parsing as discovery's peer-id options, reported as a config error.
         let list = |name: &str, ids: &[String]| {
-            ids.iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    id.parse::<PeerId>().map_err(|e| {
-                        SdkError::config(
-                            format!("p2pConfig.security.{name}[{i}]"),
-                            format!("{id:?} is not a peer id: {e}"),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()
+            crate::discovery::parse_peer_ids(&format!("p2pConfig.security.{name}"), ids).map_err(
+                |e| match e {
+                    SdkError::InvalidArgument { name, message } => SdkError::config(name, message),
+                    other => other,
+                },
+            )
         };
         let block = list("blocklist", &self.blocklist)?;
         if let Some(i) = block.iter().position(|p| bootstrap.contains(p)) {
