@@ -43,60 +43,41 @@ YAML
   node_start relay
   local relay_tcp
   relay_tcp="$(node_addr relay tcp)"
-  node_config host-a <<YAML
-listen: [/ip4/127.0.0.1/tcp/49111, /ip4/127.0.0.1/tcp/49112/ws, /ip4/127.0.0.1/udp/49113/webrtc-direct]
-bootstrap_nodes: [$relay_tcp]
-mdns: { enabled: false }
-relay: { enabled: false }
-metrics: { enabled: true, listen: "127.0.0.1:49119" }
-host:
-  reachability: direct
-  max_concurrent_jobs: 64
+  # host_config NAME LISTEN REACHABILITY [TOP-LEVEL LINES]: a host that bootstraps from the relay;
+  # its `host:` settings and models (indented) come on stdin.
+  host_config() {
+    { printf 'listen: [%s]\nbootstrap_nodes: [%s]\nmdns: { enabled: false }\nrelay: { enabled: false }\n' "$2" "$relay_tcp"
+      [ -n "${4:-}" ] && printf '%s\n' "$4"
+      printf 'host:\n  reachability: %s\n' "$3"
+      cat; } | node_config "$1"
+  }
   # The tests and benchmarks run many jobs at once from one page: no per-peer limits here.
+  local no_peer_limits="  max_concurrent_jobs: 64
   max_jobs_per_peer: 64
-  request_rate: { burst: 0, refill_secs: 1 }
+  request_rate: { burst: 0, refill_secs: 1 }"
+  host_config host-a "/ip4/127.0.0.1/tcp/49111, /ip4/127.0.0.1/tcp/49112/ws, /ip4/127.0.0.1/udp/49113/webrtc-direct" \
+    direct 'metrics: { enabled: true, listen: "127.0.0.1:49119" }' <<YAML
+$no_peer_limits
   models:
     - { id: demo-1, price_per_token: 5, max_tokens: 4096, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
     - { id: direct-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
 YAML
-  node_config host-b <<YAML
-listen: [/ip4/127.0.0.1/tcp/49121]
-bootstrap_nodes: [$relay_tcp]
-mdns: { enabled: false }
-relay: { enabled: false }
-metrics: { enabled: true, listen: "127.0.0.1:49129" }
-host:
-  reachability: relayed
-  max_concurrent_jobs: 64
-  # The tests and benchmarks run many jobs at once from one page: no per-peer limits here.
-  max_jobs_per_peer: 64
-  request_rate: { burst: 0, refill_secs: 1 }
+  host_config host-b "/ip4/127.0.0.1/tcp/49121" relayed 'metrics: { enabled: true, listen: "127.0.0.1:49129" }' <<YAML
+$no_peer_limits
   models:
     - { id: demo-1, price_per_token: 3, max_tokens: 4096, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
     - { id: relayed-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
     - { id: demo-slow, price_per_token: 1, max_tokens: 60000, backend: { kind: demo, seed: 22, tokens_per_second: 200 } }
     - { id: load-1, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 44, tokens_per_second: 500 } }
 YAML
-  node_config host-e <<YAML
-listen: [/ip4/127.0.0.1/tcp/49141]
-bootstrap_nodes: [$relay_tcp]
-mdns: { enabled: false }
-relay: { enabled: false }
-host:
-  reachability: relayed
+  host_config host-e "/ip4/127.0.0.1/tcp/49141" relayed <<YAML
   max_concurrent_jobs: 64
   max_jobs_per_peer: 5
   request_rate: { burst: 0, refill_secs: 1 }
   models:
     - { id: load-1, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 44, tokens_per_second: 500 } }
 YAML
-  node_config host-f <<YAML
-listen: [/ip4/127.0.0.1/tcp/49181, /ip4/127.0.0.1/tcp/49182/ws]
-bootstrap_nodes: [$relay_tcp]
-mdns: { enabled: false }
-relay: { enabled: false }
-host:
-  reachability: direct
+  host_config host-f "/ip4/127.0.0.1/tcp/49181, /ip4/127.0.0.1/tcp/49182/ws" direct <<YAML
   max_concurrent_jobs: 8
   max_prompt_bytes: 1024
   max_jobs_per_peer: 2
@@ -104,37 +85,18 @@ host:
   models:
     - { id: limited-1, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 55, tokens_per_second: 50 } }
 YAML
-  local hostile_models="" mode
-  for mode in malformed oversized order endless stall slowloris total garbage; do
-    hostile_models+="    - { id: hostile-$mode, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }
-"
-  done
-  node_config hostile <<YAML
-listen: [/ip4/127.0.0.1/tcp/49131, /ip4/127.0.0.1/tcp/49132/ws]
-bootstrap_nodes: [$relay_tcp]
-mdns: { enabled: false }
-relay: { enabled: false }
-host:
-  reachability: direct
-  max_concurrent_jobs: 64
-  max_jobs_per_peer: 64
-  request_rate: { burst: 0, refill_secs: 1 }
-  models:
-$hostile_models
-YAML
+  local mode
+  {
+    printf '%s\n  models:\n' "$no_peer_limits"
+    for mode in malformed oversized order endless stall slowloris total garbage; do
+      echo "    - { id: hostile-$mode, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }"
+    done
+  } | host_config hostile "/ip4/127.0.0.1/tcp/49131, /ip4/127.0.0.1/tcp/49132/ws" direct
   local replica port
   for replica in c d; do
     port=$([ "$replica" = c ] && echo 4915 || echo 4916)
-    node_config "host-$replica" <<YAML
-listen: [/ip4/127.0.0.1/tcp/${port}1, /ip4/127.0.0.1/tcp/${port}2/ws]
-bootstrap_nodes: [$relay_tcp]
-mdns: { enabled: false }
-relay: { enabled: false }
-host:
-  reachability: direct
-  max_concurrent_jobs: 64
-  max_jobs_per_peer: 64
-  request_rate: { burst: 0, refill_secs: 1 }
+    host_config "host-$replica" "/ip4/127.0.0.1/tcp/${port}1, /ip4/127.0.0.1/tcp/${port}2/ws" direct <<YAML
+$no_peer_limits
   models:
     - { id: demo-fo, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 33, tokens_per_second: 300 } }
 YAML
