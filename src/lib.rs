@@ -34,8 +34,7 @@ pub mod transport;
 pub mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub mod webrtc_direct;
-#[cfg(target_arch = "wasm32")]
-pub mod ws_flush;
+pub mod websocket;
 
 pub use client::Client;
 pub use config::{SdkConfig, ValidConfig};

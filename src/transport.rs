@@ -76,15 +76,14 @@ pub async fn build_swarm(key: Keypair, config: &ValidConfig) -> Result<Swarm<Beh
     use libp2p::core::muxing::StreamMuxerBox;
     use libp2p::core::upgrade::Version;
     use libp2p::core::Transport;
-    use libp2p::{noise, websocket_websys, yamux};
+    use libp2p::{noise, yamux};
 
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_wasm_bindgen()
         .with_other_transport(|key| {
             let noise = noise::Config::new(key).map_err(Box::new)?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
-                websocket_websys::Transport::default()
-                    .map(|conn, _| crate::ws_flush::HandOffFlush::new(conn))
+                crate::websocket::Transport
                     .upgrade(Version::V1Lazy)
                     .authenticate(noise)
                     .multiplex(yamux::Config::default())

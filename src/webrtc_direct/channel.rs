@@ -63,7 +63,21 @@ impl DataChannel {
         };
         let on_open = waker(|s| &s.opened);
         let on_low = waker(|s| &s.writable);
-        let on_close = waker(|s| &s.closed);
+        // A closed channel fails its pending reads and writes too: wake them all, or a reader
+        // waiting for data would sleep until something else polls the connection.
+        let on_close = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+                for waker in [
+                    &shared.closed,
+                    &shared.readable,
+                    &shared.writable,
+                    &shared.opened,
+                ] {
+                    waker.wake();
+                }
+            })
+        };
         let on_message = {
             let shared = shared.clone();
             Closure::<dyn FnMut(Event)>::new(move |event: Event| {
