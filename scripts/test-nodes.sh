@@ -32,11 +32,15 @@ test_nodes_start() {
   node_config relay <<YAML
 listen: [/ip4/127.0.0.1/tcp/49101, /ip4/127.0.0.1/tcp/49102/ws, /ip4/127.0.0.1/udp/49103/webrtc-direct]
 mdns: { enabled: false }
-# Short reservations, so that the browser tests see the SDK renew one. Every test browser comes
-# from 127.0.0.1, so the per-IP rate limits (meant for many users behind one address) are off.
+# Short reservations, so that the browser tests see the SDK renew one. libp2p's relay counts every
+# renewal against the reservation buckets, and with 8 s reservations each relayed host renews
+# every 6 s: at libp2p's default per-peer bucket (30, then one every 2 minutes) host-b and host-e
+# were refused after ~3 minutes and dropped off the relay mid-suite (the node now refuses that
+# config). So both reservation buckets are off; every test browser comes from 127.0.0.1, so the
+# per-IP circuit bucket (meant for many users behind one address) is off too.
 relay:
   reservation_duration_secs: 8
-  reservation_rate: { per_ip: { burst: 0, refill_secs: 1 } }
+  reservation_rate: { per_peer: { burst: 0, refill_secs: 1 }, per_ip: { burst: 0, refill_secs: 1 } }
   circuit_rate: { per_ip: { burst: 0, refill_secs: 1 } }
 metrics: { enabled: true, listen: "127.0.0.1:49109" }
 YAML

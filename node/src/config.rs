@@ -536,6 +536,31 @@ fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, NodeError> {
             ));
         }
     }
+    // libp2p-relay's reservation rate limiters count every renewal like a new reservation, and
+    // a reserving peer renews after 3/4 of the duration: a bucket that refills more slowly drains,
+    // and then the relay refuses that peer's renewals (ResourceLimitExceeded) and it drops off.
+    let renews_every = r.reservation_duration_secs - r.reservation_duration_secs / 4;
+    for (field, limit) in [
+        (
+            "relay.reservation_rate.per_peer",
+            r.reservation_rate.per_peer,
+        ),
+        ("relay.reservation_rate.per_ip", r.reservation_rate.per_ip),
+    ] {
+        if r.enabled && limit.burst > 0 && limit.refill_secs > renews_every {
+            return Err(err(
+                &format!("{field}.refill_secs"),
+                format!(
+                    "{} s is longer than the {renews_every} s between renewals of one \
+                     reservation (3/4 of relay.reservation_duration_secs {}): every renewal \
+                     counts against this bucket, so a relayed peer would be refused once its \
+                     burst of {} is used up; make it at most {renews_every}, raise the duration, \
+                     or turn the bucket off with burst 0",
+                    limit.refill_secs, r.reservation_duration_secs, limit.burst
+                ),
+            ));
+        }
+    }
     let h = &raw.host;
     if !(1..=fabstir_protocol::messages::MAX_PROMPT_LEN).contains(&h.max_prompt_bytes) {
         return Err(err(
@@ -989,6 +1014,15 @@ mod tests {
                 "relay:\n  reservation_rate:\n    per_ip: { burst: -1, refill_secs: 1 }\n".into(),
                 "relay.reservation_rate.per_ip.burst",
             ),
+            // Renewals every 6 s would drain a bucket refilled every 120 s (libp2p's default).
+            (
+                "relay:\n  reservation_duration_secs: 8\n".into(),
+                "relay.reservation_rate.per_peer.refill_secs",
+            ),
+            (
+                "relay:\n  reservation_duration_secs: 8\n  reservation_rate:\n    per_peer: { burst: 0, refill_secs: 1 }\n    per_ip: { burst: 5, refill_secs: 7 }\n".into(),
+                "relay.reservation_rate.per_ip.refill_secs",
+            ),
             (
                 "relay:\n  circuit_rate:\n    per_peer: { burst: 1, refill_secs: 0 }\n".into(),
                 "relay.circuit_rate.per_peer.refill_secs",
@@ -1107,6 +1141,29 @@ mod tests {
                 "{text}: named {got:?}, expected {field:?}"
             );
         }
+    }
+
+    #[test]
+    fn reservation_buckets_must_keep_up_with_renewals() {
+        // Short reservations are fine when the buckets refill at least as fast as one peer
+        // renews (every 3/4 of the duration), or are off.
+        for text in [
+            "relay:\n  reservation_duration_secs: 8\n  reservation_rate:\n    per_peer: { burst: 0, refill_secs: 1 }\n    per_ip: { burst: 0, refill_secs: 1 }\n",
+            "relay:\n  reservation_duration_secs: 8\n  reservation_rate:\n    per_peer: { burst: 3, refill_secs: 6 }\n    per_ip: { burst: 3, refill_secs: 6 }\n",
+            "relay:\n  enabled: false\n  reservation_duration_secs: 8\n",
+        ] {
+            parse(Path::new("c.yaml"), text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
+        let e = parse(
+            Path::new("c.yaml"),
+            "relay:\n  reservation_duration_secs: 8\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("120 s is longer than the 6 s between renewals"),
+            "{e}"
+        );
     }
 
     #[test]

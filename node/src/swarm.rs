@@ -165,11 +165,11 @@ mod tests {
 
     #[test]
     fn relay_limits_come_from_the_config() {
-        let text = "relay:\n  max_reservations: 7\n  max_reservations_per_peer: 2\n  reservation_duration_secs: 90\n  max_circuits: 5\n  max_circuits_per_peer: 3\n  max_circuit_duration_secs: 600\n  max_circuit_bytes: 1000000\n";
+        let text = "relay:\n  max_reservations: 7\n  max_reservations_per_peer: 2\n  reservation_duration_secs: 900\n  max_circuits: 5\n  max_circuits_per_peer: 3\n  max_circuit_duration_secs: 600\n  max_circuit_bytes: 1000000\n";
         let loaded = crate::config::parse(std::path::Path::new("c.yaml"), text).unwrap();
         let r = relay_config(&loaded);
         assert_eq!((r.max_reservations, r.max_reservations_per_peer), (7, 2));
-        assert_eq!(r.reservation_duration, Duration::from_secs(90));
+        assert_eq!(r.reservation_duration, Duration::from_secs(900));
         assert_eq!((r.max_circuits, r.max_circuits_per_peer), (5, 3));
         assert_eq!(r.max_circuit_duration, Duration::from_secs(600));
         assert_eq!(r.max_circuit_bytes, 1_000_000);

@@ -49,7 +49,7 @@ pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Res
                         job_id: job.id.clone(),
                     }
                 }
-                Err(message) => rejected(RejectReason::Busy, message),
+                Err((reason, message)) => rejected(reason, message),
             }
         }
         Ok(Ok(Some(JobDecision::Accept { job_id } | JobDecision::Decline { job_id })))

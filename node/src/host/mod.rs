@@ -277,13 +277,17 @@ impl Host {
         self.inner.offer_ttl
     }
 
-    /// Starts an accepted offer's job; fails when the offer has expired.
-    pub fn start(&self, offer: Offer) -> Result<Arc<Job>, String> {
+    /// Starts an accepted offer's job; fails with `invalid_request` when the offer has expired
+    /// (as an accept after the offer's lifetime does), `unsupported_model` when the model went.
+    pub fn start(&self, offer: Offer) -> Result<Arc<Job>, (RejectReason, String)> {
         if unix_ms() > offer.expires_at {
-            return Err("the offer expired".into());
+            return Err((RejectReason::InvalidRequest, "the offer expired".into()));
         }
         let Some(model) = self.inner.models.get(&offer.request.model_id) else {
-            return Err("the model is no longer served".into());
+            return Err((
+                RejectReason::UnsupportedModel,
+                "the model is no longer served".into(),
+            ));
         };
         let job = Arc::new(Job::new(
             offer.job_id.clone(),
