@@ -26,6 +26,8 @@ pub const EVENT_BUFFER: usize = 1024;
 
 /// Providers of one model probed per discovery (each costs a connection and two requests).
 const MAX_PROBES: usize = 20;
+/// How long a probe waits before its second and last try to reach a provider.
+const PROBE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// A cheap, cloneable handle to a running SDK network stack.
 #[derive(Clone)]
@@ -447,7 +449,18 @@ impl Client {
 
     /// Connects to a provider, reads its node info and measures its round trip.
     async fn probe(&self, peer: PeerId, model_id: &str) -> Result<DiscoveredNode, SdkError> {
-        self.connect(peer).await?;
+        // A provider named a moment ago may be unreachable for a moment (a relayed host between
+        // two reservations, a dial that lost a race): one more try before it is left out.
+        if let Err(first) = self.connect(peer).await {
+            if matches!(first, SdkError::CircuitOpen { .. }) {
+                return Err(first);
+            }
+            self.debug("discovery", "info", || {
+                format!("provider {peer} unreachable ({first}); trying once more")
+            });
+            rt::sleep(PROBE_RETRY_AFTER).await;
+            self.connect(peer).await?;
+        }
         let info = self.node_info(peer).await?;
         let Some(model) = info.models.iter().find(|m| m.id == model_id) else {
             return Err(SdkError::NoNodesAvailable {

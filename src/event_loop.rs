@@ -114,13 +114,8 @@ pub struct EventLoop {
 /// A DHT provider lookup in progress.
 struct ProviderQuery {
     providers: Vec<PeerId>,
-    /// DHT servers that answered naming providers.
-    answers: u32,
     reply: oneshot::Sender<Result<Vec<PeerId>, SdkError>>,
 }
-
-/// DHT servers whose answers naming providers end a lookup early (see `on_kad_event`).
-const PROVIDER_ANSWERS: u32 = 2;
 
 /// Addresses remembered per peer (newest first); older ones are forgotten.
 const MAX_ADDRESSES_PER_PEER: usize = 8;
@@ -306,7 +301,6 @@ impl EventLoop {
             query,
             ProviderQuery {
                 providers: Vec::new(),
-                answers: 0,
                 reply,
             },
         );
@@ -360,9 +354,6 @@ impl EventLoop {
         });
         let finished = match result {
             Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => {
-                if let Some(q) = self.provider_queries.get_mut(&id) {
-                    q.answers += u32::from(!providers.is_empty());
-                }
                 for peer in providers {
                     if peer == me {
                         continue;
@@ -381,26 +372,10 @@ impl EventLoop {
                         tracing::debug!(%peer, error = %e, "cannot dial provider");
                     }
                 }
-                // Walking on to every close peer cost a new connection and ~250 ms per lookup in
-                // the benchmark, mostly for nothing new. But one server may hold only some of the
-                // providers (each provider announces to the servers its own lookup found), so
-                // stop once two servers have named providers, not at the first.
-                let found = self
-                    .provider_queries
-                    .get(&id)
-                    .is_some_and(|q| q.answers >= PROVIDER_ANSWERS);
-                if found {
-                    if let Some(mut query) = self
-                        .swarm
-                        .behaviour_mut()
-                        .kad
-                        .as_mut()
-                        .and_then(|k| k.query_mut(&id))
-                    {
-                        query.finish();
-                    }
-                }
-                step.last || found
+                // The walk goes on to every server close to the key: one server may hold only
+                // some of the providers (each provider announces to the servers its own lookup
+                // found), so ending at the first answers can miss a live host.
+                step.last
             }
             Ok(kad::GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) => true,
             Err(e) => {
@@ -447,6 +422,21 @@ impl EventLoop {
         let known = self.address_book.entry(peer).or_default();
         known.retain(|a| a != address);
         known.insert(0, address.clone());
+        known.truncate(MAX_ADDRESSES_PER_PEER);
+    }
+
+    /// Adds addresses not yet known for `peer` after the ones that worked before.
+    fn remember_candidates(&mut self, peer: PeerId, addresses: &[Multiaddr]) {
+        if self.address_book.len() >= MAX_ADDRESS_BOOK_PEERS {
+            let swarm = &self.swarm;
+            self.address_book.retain(|p, _| swarm.is_connected(p));
+        }
+        let known = self.address_book.entry(peer).or_default();
+        for address in addresses {
+            if !known.contains(address) {
+                known.push(address.clone());
+            }
+        }
         known.truncate(MAX_ADDRESSES_PER_PEER);
     }
 
@@ -543,6 +533,12 @@ impl EventLoop {
                         peer_id.map(|p| p.to_string()).unwrap_or_default()
                     )
                 });
+                // Kademlia hands out a provider's addresses only while its lookup runs: keep the
+                // ones this dial tried, so that a later `Connect` can try them again.
+                if let (Some(peer), DialError::Transport(tried)) = (peer_id, &error) {
+                    let tried: Vec<Multiaddr> = tried.iter().map(|(a, _)| a.clone()).collect();
+                    self.remember_candidates(peer, &tried);
+                }
                 if let Some(peer) = peer_id.filter(|p| !self.swarm.is_connected(p)) {
                     for waiter in self.pending_connects.remove(&peer).unwrap_or_default() {
                         let _ = waiter.send(Err(SdkError::DialFailed {
