@@ -211,12 +211,24 @@ async fn submit_job_with_retry_waits_out_hosts_that_are_down() {
     let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
     let recorder = Recorder::attach(&sdk, &["job:retry"]);
     call(sdk.start()).await.unwrap();
-    // One replica comes back 1.5 s after the job was asked for.
+    // One replica comes back once the SDK has failed to find a host and waits to retry (how long
+    // that first attempt takes depends on the machine's load, so a fixed delay could let the
+    // replica be back before the SDK ever needed a retry).
     let started = js_sys::Date::now();
     let back_at = Rc::new(Cell::new(0.0));
     let back = back_at.clone();
+    let events = recorder.events.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        gloo_timers::future::sleep(std::time::Duration::from_millis(1500)).await;
+        // (Bounded, so that the replica comes back whatever happens.)
+        let give_up = js_sys::Date::now() + 30_000.0;
+        while js_sys::Date::now() < give_up
+            && !events
+                .borrow()
+                .iter()
+                .any(|e| get_str(e, "type") == "job:retry")
+        {
+            gloo_timers::future::sleep(std::time::Duration::from_millis(20)).await;
+        }
         fault("start?name=host-c").await;
         back.set(js_sys::Date::now());
     });
@@ -230,8 +242,8 @@ async fn submit_job_with_retry_waits_out_hosts_that_are_down() {
     ))
     .await;
     let got_job_at = js_sys::Date::now();
-    if back_at.get() == 0.0 {
-        gloo_timers::future::sleep(std::time::Duration::from_millis(2000)).await;
+    while back_at.get() == 0.0 {
+        gloo_timers::future::sleep(std::time::Duration::from_millis(50)).await;
     }
     fault("start?name=host-d").await;
     let job = job.unwrap_or_else(|e| panic!("no job: {}", get_str(&e, "message")));

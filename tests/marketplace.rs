@@ -52,7 +52,8 @@ async fn discovers_both_hosts_through_the_dht_and_filters() {
             .await
             .unwrap()
             .into();
-    assert_eq!(nodes.length(), 2, "both hosts of demo-1");
+    let ids: Vec<String> = nodes.iter().map(|n| get_str(&n, "peerId")).collect();
+    assert_hosts(&ids, &["host-b", "host-a"], "demo-1 (cheapest first)");
     let b = nodes.get(0);
     let a = nodes.get(1);
     let host_b = node_addr("host-b-id");

@@ -170,3 +170,38 @@ pub fn log_debug_events(sdk: &FabstirSdk, t0: f64) -> Closure<dyn FnMut(JsValue)
         .unwrap();
     log
 }
+
+/// The peer id of a test host by name (`host-a`, `host-b`).
+pub fn host_id(name: &str) -> String {
+    match name {
+        "host-a" => peer_of(&node_addr("host-a")),
+        "host-b" => node_addr("host-b-id"),
+        other => panic!("no test host named {other}"),
+    }
+}
+
+/// Checks that discovery of `model` found exactly the test hosts `expected` (by name), in that
+/// order, and says which live host is missing (or which was not expected) when not.
+pub fn assert_hosts(found: &[String], expected: &[&str], model: &str) {
+    let name_of = |id: &String| {
+        ["host-a", "host-b"]
+            .into_iter()
+            .find(|n| &host_id(n) == id)
+            .map(str::to_string)
+            .unwrap_or_else(|| id.clone())
+    };
+    let found_names: Vec<String> = found.iter().map(name_of).collect();
+    let missing: Vec<&&str> = expected
+        .iter()
+        .filter(|n| !found_names.iter().any(|f| f == *n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "discovery of {model} missed live host(s) {missing:?} (found {found_names:?}); \
+         host-b is the relayed one: is its relay reservation in place?"
+    );
+    assert_eq!(
+        found_names, expected,
+        "discovery of {model} found other hosts or another order"
+    );
+}
