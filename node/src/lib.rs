@@ -11,6 +11,7 @@ pub mod error;
 pub mod host;
 pub mod identity;
 pub mod metrics;
+pub mod observed;
 pub mod rejoin;
 pub mod run;
 pub mod security;

@@ -23,7 +23,7 @@ pub struct Behaviour {
     /// Circuit relay v2 client: reservations on our relays when `host.reachability` is relayed.
     pub relay_client: relay::client::Behaviour,
     /// Identify: tells peers who we are and what we speak, learns the same of them.
-    pub identify: identify::Behaviour,
+    pub identify: crate::observed::Identify,
     /// Ping: liveness of every connection.
     pub ping: ping::Behaviour,
     /// Kademlia DHT in server mode on the Fabstir protocol name.
@@ -143,10 +143,10 @@ pub async fn build(
                 allowed,
                 relay: relay.into(),
                 relay_client,
-                identify: identify::Behaviour::new(
+                identify: crate::observed::Identify(identify::Behaviour::new(
                     identify::Config::new(fabstir_protocol::IDENTIFY_PROTOCOL_VERSION.into(), key.public())
                         .with_agent_version(agent),
-                ),
+                )),
                 ping: ping::Behaviour::new(ping_config),
                 kad: kad.into(),
                 mdns: mdns.into(),
