@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The packaging test: builds the npm package, `npm pack`s it, installs the tarball into a fresh
-# Vite app, `vite build`s it, serves the result and drives it in headless Chromium (playwright-core
-# with Debian's chromium) against the running test network: connect, discover, run a job, and
-# show exactly the text host-b's demo generator produces. Needs scripts/test-nodes.sh's nodes up.
-# Keeps a screenshot in artifacts/packaged-app.png.
+# app, builds it for production with Vite and with webpack 5, serves each build and drives it in
+# headless Chromium (playwright-core with Debian's chromium) against the running test network:
+# connect, discover both hosts of demo-1, run a job, and show exactly the text of the host that
+# ran it. Needs scripts/test-nodes.sh's nodes up. Keeps screenshots in
+# artifacts/packaged-app-dist.png (Vite) and artifacts/packaged-app-dist-webpack.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -28,11 +29,10 @@ printf '{ "name": "fresh-app", "private": true, "type": "module" }\n' >"$app/pac
 (cd "$app" && npm install --no-audit --no-fund --loglevel=error "$tools/$tarball")
 (cd "$app" && "$tools/node_modules/.bin/vite" build --logLevel warn)
 log "vite build: $(ls "$app/dist/assets" | tr '\n' ' ')"
-
-port=18090
-python3 -m http.server "$port" --bind 127.0.0.1 --directory "$app/dist" >/dev/null 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$(dirname "$app")"' EXIT
+(cd "$app" && "$tools/node_modules/.bin/webpack" --config webpack.config.mjs --no-stats)
+# webpack's automatic public path needs a classic script (document.currentScript).
+sed 's|<script type="module" src="./main.js">|<script defer src="./main.js">|' "$app/index.html" >"$app/dist-webpack/index.html"
+log "webpack build: $(ls "$app/dist-webpack" | tr '\n' ' ')"
 prompt="packaged and bundled"
 tokens=64
 # The app must show exactly the text of the host that ran the job: host-b (seed 22) as the
@@ -44,5 +44,14 @@ out, b, b_text, a, a_text = sys.argv[1:]
 json.dump({b: b_text, a: a_text}, open(out, "w"))
 PY
 query="bootstrap=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$FABSTIR_TEST_RELAY_WS")&model=demo-1&tokens=$tokens&prompt=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$prompt")"
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-(cd "$tools" && node drive.mjs "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app.png")
+servers=()
+trap 'kill "${servers[@]}" 2>/dev/null || true; rm -rf "$(dirname "$app")"' EXIT
+port=18090
+for build in dist dist-webpack; do
+  python3 -m http.server "$port" --bind 127.0.0.1 --directory "$app/$build" >/dev/null 2>&1 &
+  servers+=("$!")
+  for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+  log "driving the $([ "$build" = dist ] && echo Vite || echo webpack) build"
+  (cd "$tools" && node drive.mjs "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app-$build.png")
+  port=$((port + 1))
+done

@@ -47,6 +47,9 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
 # hook test's own deliberate panic (tests/panic_hook.rs).
 python3 scripts/check-panics.py artifacts/browser-tests.log
 
+log "interop: a stock js-libp2p peer identifies the relayed host through the circuit"
+scripts/check-interop.sh
+
 log "node metrics: the test nodes counted what the browser tests did (Prometheus endpoints)"
 python3 scripts/check-metrics.py
 

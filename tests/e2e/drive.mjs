@@ -1,5 +1,6 @@
 // Drives the built app in headless Chromium (Debian's, through playwright-core) and checks that
-// it connected, discovered, ran a job and showed exactly the text of the host that ran it.
+// it connected, discovered every host of the model, ran a job and showed exactly the text of
+// the host that ran it.
 // usage: node drive.mjs URL EXPECTED_JSON_FILE SCREENSHOT (EXPECTED_JSON: { peerId: text })
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -33,6 +34,9 @@ try {
   await page.screenshot({ path: screenshot, fullPage: true });
   const ms = Date.now() - started;
   if (result.state !== "done") throw new Error(`the app ended in state ${result.state}`);
+  // Every live host of the model must be found, not just one that can run the job.
+  const hosts = Object.keys(expectedByHost).length;
+  if (result.hosts !== String(hosts)) throw new Error(`discovery found ${result.hosts} of the ${hosts} live hosts`);
   const expected = expectedByHost[result.host];
   if (expected === undefined) throw new Error(`the job ran on an unknown host ${result.host}`);
   if (result.text !== expected) throw new Error(`streamed text differs:\n${result.text}\nexpected:\n${expected}`);

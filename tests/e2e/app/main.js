@@ -1,4 +1,5 @@
-// A web app as a user would write it: the SDK comes from the installed npm package.
+// A web app as a user would write it: the SDK comes from the installed npm package. The
+// packaging test builds it twice, with Vite and with webpack 5.
 import { init, FabstirSDK } from "fabstir-sdk";
 
 const params = new URLSearchParams(location.search);
