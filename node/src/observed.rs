@@ -96,7 +96,10 @@ impl NetworkBehaviour for Identify {
         self.0.on_connection_handler_event(peer, id, event)
     }
 
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<ToSwarm<identify::Event, THandlerInEvent<Self>>> {
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<ToSwarm<identify::Event, THandlerInEvent<Self>>> {
         self.0.poll(cx)
     }
 }
