@@ -46,27 +46,31 @@ mod native {
                 }
             }
         });
-        client.bootstrap().await.unwrap();
+        client.net().bootstrap().await.unwrap();
         let jobs = (0..n).map(|i| {
             let client = client.clone();
             let model = model.clone();
             async move {
-                let spec: fabstir_sdk::negotiation::JobSpec =
+                let spec: fabstir_sdk::market::negotiation::JobSpec =
                     serde_json::from_value(serde_json::json!({
                         "modelId": model, "prompt": format!("burst {i}"), "maxTokens": 2000
                     }))
                     .unwrap();
                 let n = client
+                    .market()
                     .submit_job(&spec)
                     .await
                     .map_err(|e| format!("{i} submit: {e}"))?;
                 let (mut reader, _c, _) = client
+                    .market()
                     .open_stream(&n.job_id, Some(0))
                     .await
                     .map_err(|e| format!("{i} open: {e}"))?;
                 loop {
                     match reader.next().await {
-                        Ok(fabstir_sdk::stream::StreamEvent::End(_)) => return Ok::<_, String>(()),
+                        Ok(fabstir_sdk::market::stream::StreamEvent::End(_)) => {
+                            return Ok::<_, String>(())
+                        }
                         Ok(_) => {}
                         Err(e) => return Err(format!("{i} read: {e}")),
                     }

@@ -129,7 +129,7 @@ pub enum SdkEvent {
         /// The model it was found for.
         model_id: String,
         /// The host, as `discoverNodes` returns it.
-        node: crate::discovery::DiscoveredNode,
+        node: DiscoveredNode,
     },
     /// A host failed `failureThreshold` times in a row (or once more while on probation) and is
     /// left out of discovery and not dialed until `until`.
@@ -301,4 +301,42 @@ mod tests {
         assert_eq!(v["maxRetries"], 3);
         assert!(SdkEvent::NAMES.contains(&e.name()));
     }
+}
+
+/// What a host offers for the model asked about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    /// Every model the host serves.
+    pub models: Vec<String>,
+    /// The most tokens one job of this model may ask for.
+    pub max_tokens: u32,
+    /// The host's price per token for this model.
+    pub price_per_token: u64,
+    /// What the host computes on, as its operator describes it.
+    pub compute_type: String,
+    /// Jobs the host runs at once.
+    pub max_concurrent_jobs: u32,
+    /// Jobs running or offered on the host when it was probed.
+    pub current_load: u32,
+    /// `demo` (the node's built-in deterministic generator) or `openai`.
+    pub backend: fabstir_protocol::messages::BackendKind,
+}
+
+/// One host found by `discoverNodes`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveredNode {
+    /// The host's peer id.
+    pub peer_id: String,
+    /// The addresses we reached it at (a `/p2p-circuit` address for a relayed host).
+    pub multiaddrs: Vec<String>,
+    /// What it offers.
+    pub capabilities: Capabilities,
+    /// Round trip measured with `/fabstir/ping/1.0.0` when it was probed, in ms.
+    pub latency: f64,
+    /// 0..1 from this SDK's own job outcomes with the host: (successes + 1) / (jobs + 2).
+    pub reputation: f64,
+    /// When it was probed (ms since the Unix epoch).
+    pub last_seen: f64,
 }

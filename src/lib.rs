@@ -6,35 +6,15 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod backoff;
-pub mod behaviour;
 pub mod client;
 pub mod config;
 pub mod diagnostics;
-pub mod discovery;
-pub mod dropped;
 pub mod error;
-pub mod event_loop;
 pub mod events;
-pub mod failover;
-pub mod jobs;
-pub mod negotiation;
-pub mod node_info;
-pub mod peers;
-pub mod perf;
-pub mod ping;
-pub mod reconnect;
-pub mod reliability;
-pub mod retry;
-pub mod rt;
-pub mod security;
-pub mod stream;
-pub mod transport;
+pub mod market;
+pub mod net;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
-#[cfg(target_arch = "wasm32")]
-pub mod webrtc_direct;
-pub mod websocket;
 
 pub use client::Client;
 pub use config::{SdkConfig, ValidConfig};

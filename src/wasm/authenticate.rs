@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::SdkError;
-use crate::security::Approval;
+use crate::market::security::Approval;
 
 /// Splits `config` into a copy without `p2pConfig.security.authenticate` (for the data parser)
 /// and the callback, if one is given. Anything there that is not a function is `INVALID_CONFIG`.

@@ -19,7 +19,7 @@ use super::js_error::to_js;
 use crate::client::Client;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
-use crate::stream::{Canceller, StreamEnd, StreamEvent, Token, TokenReader};
+use crate::market::stream::{Canceller, StreamEnd, StreamEvent, Token, TokenReader};
 
 #[wasm_bindgen(inline_js = "
 export function makeAsyncIterable(object, method) {
@@ -52,7 +52,7 @@ pub(super) struct JobState {
     /// Added to the host's token indexes (the tokens received before a failover).
     offset: Cell<u64>,
     /// What was asked, for a failover; none for a stream opened by job id.
-    spec: Option<crate::negotiation::JobSpec>,
+    spec: Option<crate::market::negotiation::JobSpec>,
     failovers: Cell<u32>,
     price_per_token: u64,
     resumed_from: u64,
@@ -114,9 +114,11 @@ impl JobState {
     fn on_token(&self, mut token: Token) {
         token.index += self.offset.get();
         if self.first_token_at.get().is_none() {
-            self.first_token_at.set(Some(crate::rt::now_ms()));
+            self.first_token_at.set(Some(crate::net::rt::now_ms()));
         }
-        self.client.record_progress(&self.job_id, token.index + 1);
+        self.client
+            .market()
+            .record_progress(&self.job_id, token.index + 1);
         if self.emitter.has_listeners("stream:token") {
             self.emitter.emit(&SdkEvent::StreamToken {
                 job_id: self.job_id.clone(),
@@ -136,11 +138,11 @@ impl JobState {
     }
 
     /// What this stream delivered, for the SDK's totals and the host's reputation.
-    fn summary(&self, success: Option<bool>, bytes: u64) -> crate::jobs::StreamSummary {
+    fn summary(&self, success: Option<bool>, bytes: u64) -> crate::market::jobs::StreamSummary {
         let tokens = self.tokens.borrow().len() as u64;
         let first = self.first_token_at.get();
-        let now = crate::rt::now_ms();
-        crate::jobs::StreamSummary {
+        let now = crate::net::rt::now_ms();
+        crate::market::jobs::StreamSummary {
             node: self.node.get(),
             success,
             tokens,
@@ -160,8 +162,10 @@ impl JobState {
         let cancelled = self.cancelling.get()
             || matches!(&outcome, Ok(end) if end.finish_reason == fabstir_protocol::messages::FinishReason::Cancelled);
         let success = (!cancelled).then_some(outcome.is_ok());
-        self.client.record_stream(&self.summary(success, bytes));
-        self.client.debug(
+        self.client
+            .market()
+            .record_stream(&self.summary(success, bytes));
+        self.client.net().debug(
             "stream",
             if outcome.is_ok() { "info" } else { "warn" },
             || match &outcome {
@@ -213,7 +217,7 @@ struct EndEvent<'a> {
 /// Reads the stream into the state until it ends.
 ///
 /// A stream that the host closed before sending a single byte was dropped by the host's accept
-/// queue (see `crate::dropped`); it is opened again, up to 3 times, from the same token. Any
+/// queue (see `crate::net::dropped`); it is opened again, up to 3 times, from the same token. Any
 /// other failure is recovered by [`recover`] when `p2pConfig.failover` allows.
 async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
     let mut bytes = 0;
@@ -226,10 +230,11 @@ async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
                 if reader.bytes_read() == 0 && reopened < 3 && !state.cancelling.get() =>
             {
                 reopened += 1;
-                crate::rt::sleep(std::time::Duration::from_millis(10 << (2 * reopened))).await;
+                crate::net::rt::sleep(std::time::Duration::from_millis(10 << (2 * reopened))).await;
                 let host_job = state.host_job_id.borrow().clone();
                 match state
                     .client
+                    .market()
                     .open_stream(&host_job, Some(reader.next_index()))
                     .await
                 {
@@ -256,17 +261,21 @@ async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
 /// then another host continuing from the tokens received (`job:failover`). The error returned
 /// is the first one, with what recovery found appended.
 async fn recover(state: &JobState, next: u64, error: SdkError) -> Result<TokenReader, SdkError> {
-    let config = state.client.config().failover;
-    if !config.enabled || state.cancelling.get() || !crate::failover::recoverable(&error) {
+    let config = state.client.net().config().failover;
+    if !config.enabled || state.cancelling.get() || !crate::market::failover::recoverable(&error) {
         return Err(error);
     }
     let within = std::time::Duration::from_millis(config.resume_within);
     let host_job = state.host_job_id.borrow().clone();
-    let resumed = state.client.resume_within(&host_job, next, within).await;
+    let resumed = state
+        .client
+        .market()
+        .resume_within(&host_job, next, within)
+        .await;
     let resume_error = match resumed {
         Ok((reader, canceller)) => {
             *state.canceller.borrow_mut() = Some(canceller);
-            state.client.debug("stream", "info", || {
+            state.client.net().debug("stream", "info", || {
                 format!(
                     "job {} resumed on the same host at token {next}",
                     state.job_id
@@ -283,10 +292,11 @@ async fn recover(state: &JobState, next: u64, error: SdkError) -> Result<TokenRe
         return Err(error);
     }
     let from = state.node.get();
-    state.client.record_host_failure(from);
+    state.client.market().record_host_failure(from);
     let received = state.tokens.borrow().len() as u64;
     let moved = state
         .client
+        .market()
         .fail_over(spec, state.text(), received, &[from])
         .await;
     let (negotiated, reader, canceller) =
@@ -334,7 +344,7 @@ pub(super) struct Opened {
     /// The job.
     pub job_id: String,
     /// What the SDK knows about it.
-    pub record: crate::jobs::JobRecord,
+    pub record: crate::market::jobs::JobRecord,
     /// The stream.
     pub reader: TokenReader,
     /// Cancels over the stream.
@@ -342,7 +352,7 @@ pub(super) struct Opened {
     /// When the page asked (ms since the epoch).
     pub requested_at: f64,
     /// What was asked (lets the job fail over to another host); none when opened by job id.
-    pub spec: Option<crate::negotiation::JobSpec>,
+    pub spec: Option<crate::market::negotiation::JobSpec>,
 }
 
 impl Job {
@@ -525,11 +535,11 @@ pub(super) async fn cancel(state: Rc<JobState>) -> Result<(), SdkError> {
         // The stream already failed: ask over a fresh one.
         None => {
             let host_job = state.host_job_id.borrow().clone();
-            return state.client.cancel_job(&host_job).await;
+            return state.client.market().cancel_job(&host_job).await;
         }
     }
     let confirmed =
-        crate::rt::timeout(std::time::Duration::from_millis(CANCEL_CONFIRM_MS), async {
+        crate::net::rt::timeout(std::time::Duration::from_millis(CANCEL_CONFIRM_MS), async {
             while state.outcome.borrow().is_none() {
                 state.changed().await;
             }

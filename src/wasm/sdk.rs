@@ -20,11 +20,11 @@ use super::job::{Job, Opened};
 use super::js_error::to_js;
 use crate::client::{Client, EVENT_BUFFER};
 use crate::config::{SdkConfig, ValidConfig};
-use crate::discovery::DiscoverOptions;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
-use crate::negotiation::JobSpec;
-use crate::rt;
+use crate::market::discovery::DiscoverOptions;
+use crate::market::negotiation::JobSpec;
+use crate::net::rt;
 
 enum State {
     Stopped,
@@ -116,7 +116,7 @@ impl FabstirSdk {
             let previous = std::mem::replace(&mut *inner.state.borrow_mut(), State::Stopped);
             if let State::Starting(client) | State::Running(client) = previous {
                 // Already stopped is fine: the loop may have ended on its own.
-                let _ = client.stop().await;
+                let _ = client.net().stop().await;
             }
             Ok(JsValue::UNDEFINED)
         })
@@ -139,7 +139,7 @@ impl FabstirSdk {
     pub fn get_connected_peers(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            to_value(inner.client().map_err(to_js)?.connected_peers().await)
+            to_value(inner.client().map_err(to_js)?.net().connected_peers().await)
         })
     }
 
@@ -148,7 +148,14 @@ impl FabstirSdk {
     pub fn get_listen_addresses(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            to_value(inner.client().map_err(to_js)?.listen_addresses().await)
+            to_value(
+                inner
+                    .client()
+                    .map_err(to_js)?
+                    .net()
+                    .listen_addresses()
+                    .await,
+            )
         })
     }
 
@@ -156,7 +163,9 @@ impl FabstirSdk {
     #[wasm_bindgen(js_name = getP2PMetrics, unchecked_return_type = "Promise<P2PMetrics>")]
     pub fn get_p2p_metrics(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move { to_value(inner.client().map_err(to_js)?.metrics().await) })
+        future_to_promise(
+            async move { to_value(inner.client().map_err(to_js)?.net().metrics().await) },
+        )
     }
 
     /// Dials a multiaddr (WebSocket, WebRTC-direct or `/p2p-circuit`); resolves to the peer id.
@@ -173,6 +182,7 @@ impl FabstirSdk {
             let peer = inner
                 .client()
                 .map_err(to_js)?
+                .net()
                 .dial(address)
                 .await
                 .map_err(to_js)?;
@@ -189,6 +199,7 @@ impl FabstirSdk {
             let rtt = inner
                 .client()
                 .map_err(to_js)?
+                .net()
                 .ping(peer)
                 .await
                 .map_err(to_js)?;
@@ -202,7 +213,14 @@ impl FabstirSdk {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let peer = parse_peer_id(&peer_id)?;
-            to_value(inner.client().map_err(to_js)?.node_info(peer).await)
+            to_value(
+                inner
+                    .client()
+                    .map_err(to_js)?
+                    .market()
+                    .node_info(peer)
+                    .await,
+            )
         })
     }
 
@@ -215,7 +233,7 @@ impl FabstirSdk {
     ) -> Result<JsValue, JsValue> {
         let peer = parse_peer_id(&peer_id)?;
         let client = self.inner.client().map_err(to_js)?;
-        to_value(Ok(client.node_reliability(peer)))
+        to_value(Ok(client.market().node_reliability(peer)))
     }
 
     /// Closes every connection to a peer; resolves to false when there was none.
@@ -227,6 +245,7 @@ impl FabstirSdk {
             let was = inner
                 .client()
                 .map_err(to_js)?
+                .net()
                 .disconnect(peer)
                 .await
                 .map_err(to_js)?;
@@ -248,6 +267,7 @@ impl FabstirSdk {
                 inner
                     .client()
                     .map_err(to_js)?
+                    .market()
                     .discover_nodes(&options)
                     .await,
             )
@@ -276,8 +296,8 @@ impl FabstirSdk {
     pub fn submit_job_with_retry(&self, request: JsValue, options: JsValue) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let options: crate::retry::RetryOptions = if options.is_undefined() {
-                crate::retry::RetryOptions::default()
+            let options: crate::market::retry::RetryOptions = if options.is_undefined() {
+                crate::market::retry::RetryOptions::default()
             } else {
                 options_from_js("options", options)?
             };
@@ -316,8 +336,8 @@ impl FabstirSdk {
                 _ => None,
             };
             let report = match client {
-                Some(c) => crate::diagnostics::health_report(&c).await,
-                None => Ok(crate::diagnostics::stopped_report(
+                Some(c) => crate::diagnostics::health::health_report(c.market()).await,
+                None => Ok(crate::diagnostics::health::stopped_report(
                     inner.key.public().to_peer_id().to_string(),
                     inner.config.enable_dht,
                 )),
@@ -333,7 +353,7 @@ impl FabstirSdk {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let client = inner.client().map_err(to_js)?;
-            to_value(crate::diagnostics::connectivity(&client).await)
+            to_value(crate::diagnostics::health::connectivity(client.net()).await)
         })
     }
 
@@ -348,13 +368,16 @@ impl FabstirSdk {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let peer = parse_peer_id(&peer_id)?;
-            let options: crate::perf::PerfOptions = if options.is_undefined() || options.is_null() {
-                crate::perf::PerfOptions::default()
-            } else {
-                options_from_js("options", options)?
-            };
+            let options: crate::diagnostics::perf::PerfOptions =
+                if options.is_undefined() || options.is_null() {
+                    crate::diagnostics::perf::PerfOptions::default()
+                } else {
+                    options_from_js("options", options)?
+                };
             let client = inner.client().map_err(to_js)?;
-            to_value(client.network_performance(peer, options).await)
+            to_value(
+                crate::diagnostics::perf::network_performance(client.net(), peer, options).await,
+            )
         })
     }
 
@@ -389,6 +412,7 @@ impl FabstirSdk {
             let client = inner.client().map_err(to_js)?;
             let from = options.resume_from.or(default_from);
             let (reader, canceller, record) = client
+                .market()
                 .open_stream(&options.job_id, from)
                 .await
                 .map_err(to_js)?;
@@ -410,7 +434,7 @@ impl FabstirSdk {
 async fn submit(
     inner: Rc<Shared>,
     request: JsValue,
-    retry: Option<crate::retry::RetryOptions>,
+    retry: Option<crate::market::retry::RetryOptions>,
 ) -> Result<JsValue, JsValue> {
     let requested_at = rt::now_ms();
     let (request, signal) = split_signal(request)?;
@@ -426,18 +450,24 @@ async fn submit(
     let (negotiated, reader, canceller, record) = loop {
         attempt += 1;
         let attempted = async {
-            let negotiated = client.submit_job(&spec).await?;
+            let negotiated = client.market().submit_job(&spec).await?;
             // The host runs the job now: a connection lost before its stream opened is not
             // the end of it (3 tries within failover.resumeWithin, as for a cut stream).
-            let within = std::time::Duration::from_millis(client.config().failover.resume_within);
-            let (reader, canceller) = match client.open_stream(&negotiated.job_id, Some(0)).await {
+            let within =
+                std::time::Duration::from_millis(client.net().config().failover.resume_within);
+            let (reader, canceller) = match client
+                .market()
+                .open_stream(&negotiated.job_id, Some(0))
+                .await
+            {
                 Ok((reader, canceller, _)) => (reader, canceller),
                 Err(first) => client
+                    .market()
                     .resume_within(&negotiated.job_id, 0, within)
                     .await
                     .map_err(|_| first)?,
             };
-            let record = client.job(&negotiated.job_id)?;
+            let record = client.market().job(&negotiated.job_id)?;
             Ok::<_, SdkError>((negotiated, reader, canceller, record))
         };
         let error = match abort.race(attempted).await {
@@ -450,12 +480,12 @@ async fn submit(
             Some(Err(e)) => e,
         };
         let Some(options) =
-            retry.filter(|o| attempt <= o.max_retries && crate::retry::retryable(&error))
+            retry.filter(|o| attempt <= o.max_retries && crate::market::retry::retryable(&error))
         else {
             return Err(to_js(error));
         };
         let delay = options.delay(attempt, rt::random());
-        client.emit(SdkEvent::JobRetry {
+        client.net().emit(SdkEvent::JobRetry {
             attempt,
             max_retries: options.max_retries,
             delay: delay.as_secs_f64() * 1000.0,
@@ -633,21 +663,21 @@ async fn start(inner: Rc<Shared>) -> Result<(), SdkError> {
     inner.generation.set(generation);
     rt::spawn(event_loop.run());
     rt::spawn(dispatch(inner.emitter.clone(), events_rx));
-    let result = client.bootstrap().await;
+    let result = client.net().bootstrap().await;
     if inner.generation.get() != generation {
         // stop() (and maybe another start()) ran while we were bootstrapping.
-        let _ = client.stop().await;
+        let _ = client.net().stop().await;
         return Err(SdkError::Stopped);
     }
     match result {
         Ok(()) => {
-            rt::spawn(client.clone().keep_bootstrap_connected());
+            rt::spawn(client.net().clone().keep_bootstrap_connected());
             *inner.state.borrow_mut() = State::Running(client);
             Ok(())
         }
         Err(e) => {
             *inner.state.borrow_mut() = State::Stopped;
-            let _ = client.stop().await;
+            let _ = client.net().stop().await;
             Err(e)
         }
     }

@@ -5,68 +5,12 @@
 use std::time::Duration;
 
 use libp2p::PeerId;
-use serde::Deserialize;
 
-use crate::client::Client;
 use crate::error::SdkError;
-use crate::negotiation::{JobSpec, Negotiated};
-use crate::rt;
-use crate::stream::{Canceller, TokenReader};
-
-/// `p2pConfig.failover`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FailoverConfig {
-    /// Recover failed streams at all. Default true.
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Milliseconds to keep trying the same host (at most 3 tries) before moving on,
-    /// 0..60000. Default 3000.
-    #[serde(default = "default_resume_within")]
-    pub resume_within: u64,
-    /// Hosts one job may move to, 0..10. Default 2.
-    #[serde(default = "default_max_failovers")]
-    pub max_failovers: u32,
-}
-
-fn yes() -> bool {
-    true
-}
-fn default_resume_within() -> u64 {
-    3000
-}
-fn default_max_failovers() -> u32 {
-    2
-}
-
-impl Default for FailoverConfig {
-    fn default() -> Self {
-        FailoverConfig {
-            enabled: true,
-            resume_within: default_resume_within(),
-            max_failovers: default_max_failovers(),
-        }
-    }
-}
-
-impl FailoverConfig {
-    /// Checks the ranges; errors name the field.
-    pub fn validate(self) -> Result<Self, SdkError> {
-        if self.resume_within > 60_000 {
-            return Err(SdkError::config(
-                "p2pConfig.failover.resumeWithin",
-                format!("must be 0 to 60000 ms, got {}", self.resume_within),
-            ));
-        }
-        if self.max_failovers > 10 {
-            return Err(SdkError::config(
-                "p2pConfig.failover.maxFailovers",
-                format!("must be 0 to 10, got {}", self.max_failovers),
-            ));
-        }
-        Ok(self)
-    }
-}
+use crate::market::negotiation::{JobSpec, Negotiated};
+use crate::market::stream::{Canceller, TokenReader};
+use crate::market::Market;
+use crate::net::rt;
 
 /// Tries per host before failing over.
 const RESUME_TRIES: u32 = 3;
@@ -81,7 +25,7 @@ pub fn recoverable(error: &SdkError) -> bool {
     )
 }
 
-impl Client {
+impl Market {
     /// Opens job `job_id`'s stream again from `from`, up to 3 tries within `within`. A host
     /// that says the job is gone (`JOB_NOT_FOUND`) is not asked again.
     pub async fn resume_within(
@@ -152,25 +96,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_ranges_name_the_field_and_own_errors_are_not_recovered() {
-        let bad = FailoverConfig {
-            resume_within: 60_001,
-            ..FailoverConfig::default()
-        };
-        assert!(bad
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("p2pConfig.failover.resumeWithin"));
-        let bad = FailoverConfig {
-            max_failovers: 11,
-            ..FailoverConfig::default()
-        };
-        assert!(bad
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("p2pConfig.failover.maxFailovers"));
+    fn own_errors_are_not_recovered() {
         assert!(!recoverable(&SdkError::Cancelled("x".into())));
         assert!(recoverable(&SdkError::StreamFailed {
             peer_id: "p".into(),

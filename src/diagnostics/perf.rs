@@ -1,6 +1,8 @@
 //! `testNetworkPerformance(peerId)`: round trip and throughput to a node, measured over
 //! `/fabstir/perf/1.0.0` (sizes bounded by `fabstir_protocol::perf::MAX_PERF_BYTES`).
 
+use crate::net::handle::Network;
+use crate::net::rt;
 use fabstir_protocol::perf::{self, PerfRequest};
 use futures::AsyncWriteExt;
 use libp2p::{PeerId, StreamProtocol};
@@ -112,6 +114,34 @@ pub fn median(values: &[f64]) -> f64 {
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
+}
+
+/// Round trip (median of 3 pings) and throughput to a connected node.
+pub async fn network_performance(
+    net: &Network,
+    peer: PeerId,
+    options: crate::diagnostics::perf::PerfOptions,
+) -> Result<crate::diagnostics::perf::PerfReport, SdkError> {
+    let mut pings = Vec::new();
+    for _ in 0..3 {
+        pings.push(net.ping(peer).await?);
+    }
+    let started = rt::now_ms();
+    let (up_ms, down_ms) = net
+        .with_connected_peer(peer, "performance test", |mut control| async move {
+            crate::diagnostics::perf::transfer(&mut control, peer, options).await
+        })
+        .await?;
+    Ok(crate::diagnostics::perf::PerfReport {
+        peer_id: peer.to_string(),
+        latency: crate::diagnostics::perf::median(&pings),
+        pings,
+        upload_bytes: options.upload_bytes,
+        upload_mbps: crate::diagnostics::perf::mbps(options.upload_bytes, up_ms),
+        download_bytes: options.download_bytes,
+        download_mbps: crate::diagnostics::perf::mbps(options.download_bytes, down_ms),
+        duration: rt::now_ms() - started,
+    })
 }
 
 #[cfg(test)]

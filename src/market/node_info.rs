@@ -20,7 +20,7 @@ pub async fn node_info(
         .map_err(|e| failed(e.to_string()))?;
     match fabstir_protocol::frame::read::<_, NodeInfo>(&mut stream).await {
         Ok(Some(info)) => Ok(info),
-        Ok(None) => Err(failed(crate::dropped::UNANSWERED.into())),
+        Ok(None) => Err(failed(crate::net::dropped::UNANSWERED.into())),
         Err(e) => Err(failed(format!("{} ({})", e, e.code()))),
     }
 }

@@ -3,54 +3,9 @@
 //! (it is left out of discovery and not dialed) for `blacklistDuration`, then half-opens: the
 //! next job may try it, and one more failure opens it again at once.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// `p2pConfig.reliability`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReliabilityConfig {
-    /// Failures in a row that open a host's circuit, 1..100. Default 3.
-    #[serde(default = "default_threshold")]
-    pub failure_threshold: u32,
-    /// Milliseconds a host stays blacklisted before it half-opens, 0..3600000. Default 60000.
-    #[serde(default = "default_duration")]
-    pub blacklist_duration: u64,
-}
-
-fn default_threshold() -> u32 {
-    3
-}
-fn default_duration() -> u64 {
-    60_000
-}
-
-impl Default for ReliabilityConfig {
-    fn default() -> Self {
-        ReliabilityConfig {
-            failure_threshold: default_threshold(),
-            blacklist_duration: default_duration(),
-        }
-    }
-}
-
-impl ReliabilityConfig {
-    /// Checks the ranges; errors name the field.
-    pub fn validate(self) -> Result<Self, crate::SdkError> {
-        if !(1..=100).contains(&self.failure_threshold) {
-            return Err(crate::SdkError::config(
-                "p2pConfig.reliability.failureThreshold",
-                format!("must be 1 to 100, got {}", self.failure_threshold),
-            ));
-        }
-        if self.blacklist_duration > 3_600_000 {
-            return Err(crate::SdkError::config(
-                "p2pConfig.reliability.blacklistDuration",
-                format!("must be 0 to 3600000 ms, got {}", self.blacklist_duration),
-            ));
-        }
-        Ok(self)
-    }
-}
+use crate::config::resilience::ReliabilityConfig;
 
 /// A host's circuit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]

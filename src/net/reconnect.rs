@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use crate::client::Client;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
-use crate::rt;
+use crate::net::handle::Network;
+use crate::net::rt;
 
 /// The longest one reconnection dial may take.
 const ATTEMPT_LIMIT: Duration = Duration::from_secs(3);
@@ -19,10 +19,10 @@ const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// The wait before attempt `attempt` (from 1): `base · 2^(attempt-1)`, capped at 30 s, then
 /// scaled by a random factor in [0.5, 1) so many pages do not redial a restarted relay in step.
 pub fn jittered(base: Duration, attempt: u32, random: f64) -> Duration {
-    crate::backoff::jitter(crate::backoff::retry_delay(base, attempt), random)
+    crate::net::backoff::jitter(crate::net::backoff::retry_delay(base, attempt), random)
 }
 
-impl Client {
+impl Network {
     /// Watches the bootstrap connections until the SDK stops, dialing lost ones again (only
     /// those that were connected once: the others are still being dialed by `bootstrap`).
     pub async fn keep_bootstrap_connected(self) {
@@ -105,6 +105,9 @@ mod tests {
         assert_eq!(jittered(base, 1, 0.0), Duration::from_millis(500));
         assert_eq!(jittered(base, 3, 1.0), Duration::from_millis(4000));
         assert_eq!(jittered(base, 3, 0.5), Duration::from_millis(3000));
-        assert_eq!(jittered(base, 50, 1.0), crate::backoff::MAX_RETRY_DELAY);
+        assert_eq!(
+            jittered(base, 50, 1.0),
+            crate::net::backoff::MAX_RETRY_DELAY
+        );
     }
 }

@@ -3,6 +3,10 @@
 //! JavaScript passes a plain object; the binding layer hands its deserializer to
 //! [`SdkConfig::from_deserializer`], so every error names the offending field by its path.
 
+pub mod addresses;
+pub mod resilience;
+pub mod security;
+
 use std::time::Duration;
 
 use libp2p::multiaddr::Protocol;
@@ -107,13 +111,13 @@ pub struct P2pConfig {
     /// Which hosts may be used: `allowlist`, `blocklist` (and `authenticate`, taken out by the
     /// binding).
     #[serde(default)]
-    pub security: crate::security::SecurityConfig,
+    pub security: crate::config::security::SecurityConfig,
     /// When a failing host is blacklisted, and for how long.
     #[serde(default)]
-    pub reliability: crate::reliability::ReliabilityConfig,
+    pub reliability: crate::config::resilience::ReliabilityConfig,
     /// How a job whose host fails mid-stream is recovered.
     #[serde(default)]
-    pub failover: crate::failover::FailoverConfig,
+    pub failover: crate::config::resilience::FailoverConfig,
 }
 
 fn yes() -> bool {
@@ -182,11 +186,11 @@ pub struct ValidConfig {
     /// How long a token stream may stay silent.
     pub stream_stall_timeout: Duration,
     /// Which hosts may be used for jobs, and which peers are refused.
-    pub security: crate::security::PeerPolicy,
+    pub security: crate::config::security::PeerPolicy,
     /// The circuit breaker's settings.
-    pub reliability: crate::reliability::ReliabilityConfig,
+    pub reliability: crate::config::resilience::ReliabilityConfig,
     /// Recovery of failed streams.
-    pub failover: crate::failover::FailoverConfig,
+    pub failover: crate::config::resilience::FailoverConfig,
 }
 
 impl ValidConfig {
@@ -252,10 +256,13 @@ impl SdkConfig {
                     format!("{text:?} must end with /p2p/<peer id>"),
                 ));
             };
-            if !crate::transport::can_dial(&address) {
+            if !crate::config::addresses::can_dial(&address) {
                 return Err(SdkError::config(
                     field,
-                    format!("{text:?} uses no transport {}", crate::transport::DIALABLE),
+                    format!(
+                        "{text:?} uses no transport {}",
+                        crate::config::addresses::DIALABLE
+                    ),
                 ));
             }
             bootstrap_nodes.push(BootstrapNode { peer_id, address });
@@ -264,12 +271,12 @@ impl SdkConfig {
         for (i, text) in p.listen_addresses.iter().enumerate() {
             let field = format!("p2pConfig.listenAddresses[{i}]");
             let address = parse_multiaddr(&field, text)?;
-            if !crate::transport::can_listen(&address) {
+            if !crate::config::addresses::can_listen(&address) {
                 return Err(SdkError::config(
                     field,
                     format!(
                         "{text:?} cannot be listened on {}",
-                        crate::transport::LISTENABLE
+                        crate::config::addresses::LISTENABLE
                     ),
                 ));
             }

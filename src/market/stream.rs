@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::error::SdkError;
 
-/// How often a silent stream is polled again (see [`crate::rt::timeout_polling`]).
+/// How often a silent stream is polled again (see [`crate::net::rt::timeout_polling`]).
 const REPOLL: Duration = Duration::from_millis(500);
 
 /// One generated token.
@@ -94,7 +94,7 @@ pub async fn open(
     };
     frame::write(&mut stream, &request)
         .await
-        .map_err(|e| failed(crate::dropped::write_failure(&e)))?;
+        .map_err(|e| failed(crate::net::dropped::write_failure(&e)))?;
     let (reader, writer) = stream.split();
     Ok((
         TokenReader::new(reader, peer, job_id, resume_from, stall).with_limit(max_tokens),
@@ -145,7 +145,7 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
         if self.done {
             return Err(self.failed("the stream already ended".into()));
         }
-        let read = crate::rt::timeout_polling(
+        let read = crate::net::rt::timeout_polling(
             self.stall,
             REPOLL,
             frame::read::<_, StreamFrame>(&mut self.reader),

@@ -94,7 +94,7 @@ pub struct Candidate {
     pub peer: PeerId,
     /// Its round trip in ms.
     pub latency: f64,
-    /// How reliable it has been (see [`crate::reliability`]): between equal prices, the more
+    /// How reliable it has been (see [`crate::market::reliability`]): between equal prices, the more
     /// reliable host wins.
     pub reliability: f64,
     /// Its advertised price (for `PRICE_TOO_HIGH`'s lowest price when it declines).
@@ -123,12 +123,12 @@ pub async fn negotiate(
         let control = control.clone();
         let request = request.clone();
         async move {
-            let asked = crate::dropped::retry_unanswered(|| {
+            let asked = crate::net::dropped::retry_unanswered(|| {
                 let mut control = control.clone();
                 let request = request.clone();
                 async move { ask(&mut control, c.peer, &request).await }
             });
-            match crate::rt::timeout(limit, asked).await {
+            match crate::net::rt::timeout(limit, asked).await {
                 Some(r) => r,
                 None => Err(SdkError::Timeout {
                     operation: format!("job offer from {}", c.peer),
@@ -234,7 +234,7 @@ async fn ask(
         .map_err(|e| failed(e.to_string()))?;
     frame::write(&mut stream, request)
         .await
-        .map_err(|e| failed(crate::dropped::write_failure(&e)))?;
+        .map_err(|e| failed(crate::net::dropped::write_failure(&e)))?;
     match frame::read::<_, JobResponse>(&mut stream).await {
         Ok(Some(JobResponse::Offer {
             job_id,
@@ -251,7 +251,7 @@ async fn ask(
         Ok(Some(JobResponse::Started { .. })) => {
             Err(failed("the host sent started before an offer".into()))
         }
-        Ok(None) => Err(failed(crate::dropped::UNANSWERED.into())),
+        Ok(None) => Err(failed(crate::net::dropped::UNANSWERED.into())),
         Err(e) => Err(failed(format!("{e} ({})", e.code()))),
     }
 }

@@ -1,12 +1,13 @@
 //! What this SDK instance remembers about its jobs and hosts: which host runs a job (for
 //! `createResponseStream`), how far each stream got, and each host's record (reliability and
-//! circuit breaker, see [`crate::reliability`]).
+//! circuit breaker, see [`crate::market::reliability`]).
 
 use std::collections::{HashMap, VecDeque};
 
 use libp2p::PeerId;
 
-use crate::reliability::{Change, HostRecord, NodeReliability, ReliabilityConfig};
+use crate::config::resilience::ReliabilityConfig;
+use crate::market::reliability::{Change, HostRecord, NodeReliability};
 
 /// Jobs remembered; the oldest are forgotten beyond this.
 const MAX_JOBS: usize = 1024;

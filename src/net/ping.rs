@@ -40,7 +40,8 @@ pub async fn answer_pings(mut control: libp2p_stream::Control) {
     };
     incoming
         .for_each_concurrent(MAX_CONCURRENT_ANSWERS, |(peer, stream)| async move {
-            if let Some(Err(e)) = crate::rt::timeout(ANSWER_TIMEOUT, ping::serve(stream)).await {
+            if let Some(Err(e)) = crate::net::rt::timeout(ANSWER_TIMEOUT, ping::serve(stream)).await
+            {
                 tracing::debug!(%peer, error = %e, "inbound ping failed");
             }
         })
@@ -51,7 +52,7 @@ pub async fn answer_pings(mut control: libp2p_stream::Control) {
 fn payload() -> [u8; ping::PAYLOAD_LEN] {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut x = (crate::rt::now_ms() as u64)
+    let mut x = (crate::net::rt::now_ms() as u64)
         ^ COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
         | 1;
     let mut out = [0u8; ping::PAYLOAD_LEN];

@@ -92,7 +92,7 @@ impl RetryOptions {
         let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
         let full = (self.initial_delay as f64 * self.backoff_factor.powi(exponent))
             .min(self.max_delay as f64);
-        crate::backoff::jitter(Duration::from_secs_f64(full / 1000.0), random)
+        crate::net::backoff::jitter(Duration::from_secs_f64(full / 1000.0), random)
     }
 }
 

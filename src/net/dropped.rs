@@ -50,7 +50,9 @@ where
 {
     for delay in BACKOFF_MS {
         match attempt().await {
-            Err(e) if is_unanswered(&e) => crate::rt::sleep(Duration::from_millis(delay)).await,
+            Err(e) if is_unanswered(&e) => {
+                crate::net::rt::sleep(Duration::from_millis(delay)).await
+            }
             other => return other,
         }
     }

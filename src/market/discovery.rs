@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
-use libp2p::PeerId;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::events::DiscoveredNode;
 
 /// What `discoverNodes(options)` asks for.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -30,44 +31,6 @@ pub struct DiscoverOptions {
     /// Ask the DHT again even when a cached answer is fresh.
     #[serde(default)]
     pub force_refresh: bool,
-}
-
-/// What a host offers for the model asked about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Capabilities {
-    /// Every model the host serves.
-    pub models: Vec<String>,
-    /// The most tokens one job of this model may ask for.
-    pub max_tokens: u32,
-    /// The host's price per token for this model.
-    pub price_per_token: u64,
-    /// What the host computes on, as its operator describes it.
-    pub compute_type: String,
-    /// Jobs the host runs at once.
-    pub max_concurrent_jobs: u32,
-    /// Jobs running or offered on the host when it was probed.
-    pub current_load: u32,
-    /// `demo` (the node's built-in deterministic generator) or `openai`.
-    pub backend: fabstir_protocol::messages::BackendKind,
-}
-
-/// One host found by `discoverNodes`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DiscoveredNode {
-    /// The host's peer id.
-    pub peer_id: String,
-    /// The addresses we reached it at (a `/p2p-circuit` address for a relayed host).
-    pub multiaddrs: Vec<String>,
-    /// What it offers.
-    pub capabilities: Capabilities,
-    /// Round trip measured with `/fabstir/ping/1.0.0` when it was probed, in ms.
-    pub latency: f64,
-    /// 0..1 from this SDK's own job outcomes with the host: (successes + 1) / (jobs + 2).
-    pub reputation: f64,
-    /// When it was probed (ms since the Unix epoch).
-    pub last_seen: f64,
 }
 
 /// Cached discovery answers per model id.
@@ -159,24 +122,10 @@ pub fn select(
     out
 }
 
-/// Parses a list of peer ids from `options`, naming the field on error.
-pub fn parse_peer_ids(field: &str, ids: &[String]) -> Result<Vec<PeerId>, crate::SdkError> {
-    ids.iter()
-        .enumerate()
-        .map(|(i, s)| {
-            s.parse().map_err(|e| {
-                crate::SdkError::argument(
-                    format!("{field}[{i}]"),
-                    format!("{s:?} is not a peer id: {e}"),
-                )
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Capabilities;
     use fabstir_protocol::messages::BackendKind;
 
     fn node(id: &str, price: u64, latency: f64) -> DiscoveredNode {

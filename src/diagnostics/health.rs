@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
-use crate::client::Client;
 use crate::error::SdkError;
-use crate::jobs::JobTotals;
-use crate::rt;
+use crate::market::jobs::JobTotals;
+use crate::market::Market;
+use crate::net::handle::Network;
+use crate::net::rt;
 
 /// `getSystemHealthReport()`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -129,26 +130,26 @@ pub fn assess(
 }
 
 /// The health report of a running SDK.
-pub async fn health_report(client: &Client) -> Result<HealthReport, SdkError> {
-    let metrics = client.metrics().await?;
-    let peers = client.connected_peers().await?;
+pub async fn health_report(market: &Market) -> Result<HealthReport, SdkError> {
+    let metrics = market.net().metrics().await?;
+    let peers = market.net().connected_peers().await?;
     let rtts: Vec<f64> = peers.iter().filter_map(|p| p.rtt).collect();
     let p2p = P2pHealth {
         started: true,
-        peer_id: client.peer_id().to_string(),
+        peer_id: market.net().peer_id().to_string(),
         connected_peers: metrics.connected_peers,
-        bootstrap_nodes: client.config().bootstrap_nodes.len() as u32,
+        bootstrap_nodes: market.net().config().bootstrap_nodes.len() as u32,
         bootstrap_connected: metrics.bootstrap_connected,
         relay_reservations: metrics.relay_reservations,
         uptime: metrics.uptime,
         failed_connections: metrics.failed_connections,
     };
     let discovery = DiscoveryHealth {
-        dht_enabled: client.config().enable_dht,
+        dht_enabled: market.net().config().enable_dht,
         dht_peers: metrics.dht_peers,
-        cached_models: client.cached_models() as u32,
+        cached_models: market.cached_models() as u32,
     };
-    let (jobs, ttft, rate) = client.job_statistics();
+    let (jobs, ttft, rate) = market.job_statistics();
     let (status, issues, recommendations) = assess(&p2p, &discovery, &jobs);
     Ok(HealthReport {
         status,
@@ -243,13 +244,13 @@ pub struct Reachability {
 }
 
 /// Runs the live checks.
-pub async fn connectivity(client: &Client) -> Result<ConnectivityReport, SdkError> {
-    let checks = client.config().bootstrap_nodes.iter().map(|b| async move {
+pub async fn connectivity(net: &Network) -> Result<ConnectivityReport, SdkError> {
+    let checks = net.config().bootstrap_nodes.iter().map(|b| async move {
         let result = async {
-            client.dial_fresh(b.address.clone()).await?;
-            client.ping(b.peer_id).await
+            net.dial_fresh(b.address.clone()).await?;
+            net.ping(b.peer_id).await
         };
-        let limit = client.config().dial_timeout;
+        let limit = net.config().dial_timeout;
         let outcome = rt::timeout(limit, result)
             .await
             .unwrap_or(Err(SdkError::Timeout {
@@ -265,7 +266,7 @@ pub async fn connectivity(client: &Client) -> Result<ConnectivityReport, SdkErro
         }
     });
     let bootstrap = futures::future::join_all(checks).await;
-    let discovery = match client.dht_check().await {
+    let discovery = match net.dht_check().await {
         Ok(n) => DiscoveryCheck {
             working: n > 0,
             peers_answered: n,
@@ -277,7 +278,7 @@ pub async fn connectivity(client: &Client) -> Result<ConnectivityReport, SdkErro
             error: Some(e.to_string()),
         },
     };
-    let addresses: Vec<String> = client
+    let addresses: Vec<String> = net
         .listen_addresses()
         .await?
         .into_iter()

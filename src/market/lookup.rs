@@ -1,0 +1,181 @@
+//! Finding the hosts of a model: one DHT lookup per model at a time (concurrent callers share
+//! its answer through the cache), the providers admitted by security probed for their info and
+//! round trip, and the answer filtered and ordered for the caller.
+
+use std::sync::Arc;
+
+use libp2p::PeerId;
+
+use crate::error::SdkError;
+use crate::events::{Capabilities, DiscoveredNode, SdkEvent};
+use crate::market::discovery::DiscoverOptions;
+use crate::market::Market;
+use crate::net::rt;
+
+/// Providers of one model probed per discovery (each costs a connection and two requests).
+const MAX_PROBES: usize = 20;
+/// How long a probe waits before its second and last try to reach a provider.
+const PROBE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(300);
+
+impl Market {
+    /// Hosts of `options.model_id`, from the cache when fresh, else from the DHT; filtered
+    /// and ordered as [`crate::market::discovery::select`] says.
+    pub async fn discover_nodes(
+        &self,
+        options: &DiscoverOptions,
+    ) -> Result<Vec<DiscoveredNode>, SdkError> {
+        crate::config::addresses::parse_peer_ids("preferredNodes", &options.preferred_nodes)?;
+        crate::config::addresses::parse_peer_ids("excludeNodes", &options.exclude_nodes)?;
+        let nodes = self
+            .hosts_of(&options.model_id, options.force_refresh)
+            .await?;
+        let registry = self.registry();
+        Ok(crate::market::discovery::select(nodes, options, |p| {
+            registry.reputation(p, rt::now_ms())
+        }))
+    }
+
+    /// Every reachable host of `model_id` (cached for `discoveryCacheTtl`).
+    pub(crate) async fn hosts_of(
+        &self,
+        model_id: &str,
+        refresh: bool,
+    ) -> Result<Vec<DiscoveredNode>, SdkError> {
+        if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
+            return Err(SdkError::argument(
+                "modelId",
+                format!(
+                    "must be 1 to {} bytes, got {}",
+                    fabstir_protocol::messages::MAX_MODEL_ID_LEN,
+                    model_id.len()
+                ),
+            ));
+        }
+        let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
+        if !refresh {
+            if let Some(nodes) = self.cache().get(model_id, rt::now_ms(), ttl) {
+                return Ok(nodes);
+            }
+        }
+        let turn = {
+            let mut lookups = self
+                .lookups
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if lookups.len() > 256 {
+                lookups.retain(|_, m| Arc::strong_count(m) > 1);
+            }
+            lookups.entry(model_id.to_string()).or_default().clone()
+        };
+        let started = rt::now_ms();
+        let _turn = turn.lock().await;
+        // Someone else looked while we waited: their answer is ours.
+        if let Some((nodes, at)) = self.cache().get_with_time(model_id, rt::now_ms(), ttl) {
+            if !refresh || at >= started {
+                return Ok(nodes);
+            }
+        }
+        let key = fabstir_protocol::messages::provider_key(model_id);
+        let providers = self.net.find_providers(key, model_id).await?;
+        self.net.debug("discovery", "info", || {
+            format!(
+                "the DHT lists {} provider(s) of {model_id}",
+                providers.len()
+            )
+        });
+        // An answer without a blacklisted host is not cached: the host may half-open before the
+        // cache would expire.
+        let now = rt::now_ms();
+        let cacheable = providers.iter().all(|p| self.registry().usable(p, now));
+        let admitted = futures::future::join_all(
+            providers
+                .into_iter()
+                .map(|peer| async move { self.admits(peer).await.then_some(peer) }),
+        )
+        .await;
+        let probes = admitted
+            .into_iter()
+            .flatten()
+            .take(MAX_PROBES)
+            .map(|peer| async move {
+                let probed = self.probe(peer, model_id).await;
+                if let Err(e) = &probed {
+                    self.net.debug("discovery", "warn", || {
+                        format!("provider {peer} did not qualify: {e}")
+                    });
+                }
+                probed.ok()
+            });
+        let nodes: Vec<DiscoveredNode> = futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        for node in &nodes {
+            self.net.emit(SdkEvent::NodeDiscovered {
+                model_id: model_id.to_string(),
+                node: node.clone(),
+            });
+        }
+        // "No host" is not cached: one may come (back) any moment, and a retry should see it.
+        if cacheable && !nodes.is_empty() {
+            self.cache().put(model_id, rt::now_ms(), nodes.clone());
+        }
+        Ok(nodes)
+    }
+
+    /// Connects to a provider, reads its node info and measures its round trip.
+    async fn probe(&self, peer: PeerId, model_id: &str) -> Result<DiscoveredNode, SdkError> {
+        // A provider named a moment ago may be unreachable for a moment (a relayed host between
+        // two reservations, a dial that lost a race): one more try before it is left out.
+        if let Err(first) = self.connect(peer).await {
+            if matches!(first, SdkError::CircuitOpen { .. }) {
+                return Err(first);
+            }
+            self.net.debug("discovery", "info", || {
+                format!("provider {peer} unreachable ({first}); trying once more")
+            });
+            rt::sleep(PROBE_RETRY_AFTER).await;
+            self.connect(peer).await?;
+        }
+        let info = self.node_info(peer).await?;
+        let Some(model) = info.models.iter().find(|m| m.id == model_id) else {
+            return Err(SdkError::NoNodesAvailable {
+                model_id: model_id.into(),
+                reason: format!("{peer} no longer serves it"),
+            });
+        };
+        let latency = self.net.ping(peer).await?;
+        let peer_text = peer.to_string();
+        let multiaddrs = self
+            .net
+            .connected_peers()
+            .await?
+            .into_iter()
+            .filter(|p| p.peer_id == peer_text)
+            .map(|p| {
+                if p.address.ends_with(&peer_text) {
+                    p.address
+                } else {
+                    format!("{}/p2p/{peer_text}", p.address)
+                }
+            })
+            .collect();
+        Ok(DiscoveredNode {
+            peer_id: peer_text,
+            multiaddrs,
+            capabilities: Capabilities {
+                models: info.models.iter().map(|m| m.id.clone()).collect(),
+                max_tokens: model.max_tokens,
+                price_per_token: model.price_per_token,
+                compute_type: info.compute_type.clone(),
+                max_concurrent_jobs: info.max_concurrent_jobs,
+                current_load: info.current_load,
+                backend: model.backend,
+            },
+            latency,
+            reputation: 0.5,
+            last_seen: rt::now_ms(),
+        })
+    }
+}

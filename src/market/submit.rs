@@ -1,0 +1,125 @@
+//! Submitting a job: the hosts of its model (cached or looked up), the best few reconnected at
+//! once, offers asked of those that answer, and the cheapest acceptable one started.
+
+use libp2p::PeerId;
+
+use crate::error::SdkError;
+use crate::events::{DiscoveredNode, SdkEvent};
+use crate::market::discovery::DiscoverOptions;
+use crate::market::jobs::JobRecord;
+use crate::market::negotiation::{Candidate, JobSpec, Negotiated};
+use crate::market::Market;
+use crate::net::rt;
+
+impl Market {
+    /// Finds hosts of the model, asks up to [`crate::market::negotiation::MAX_CANDIDATES`] of them for
+    /// offers at once and starts the job on the cheapest acceptable one. Emits `job:negotiated`.
+    pub async fn submit_job(&self, spec: &JobSpec) -> Result<Negotiated, SdkError> {
+        self.submit_job_excluding(spec, &[]).await
+    }
+
+    /// [`Client::submit_job`] without the hosts in `exclude`.
+    pub async fn submit_job_excluding(
+        &self,
+        spec: &JobSpec,
+        exclude: &[PeerId],
+    ) -> Result<Negotiated, SdkError> {
+        let request = spec.request()?;
+        let nodes = self.hosts_of(&spec.model_id, false).await?;
+        if nodes.is_empty() {
+            return Err(SdkError::NoNodesAvailable {
+                model_id: spec.model_id.clone(),
+                reason: "no usable host advertises it in the DHT (blacklisted hosts and hosts \
+                         the security settings refuse are left out)"
+                    .into(),
+            });
+        }
+        // A cached host may have gone: reconnect to the best few at once and ask those that answer.
+        let options = DiscoverOptions {
+            exclude_nodes: exclude.iter().map(|p| p.to_string()).collect(),
+            ..DiscoverOptions::default()
+        };
+        let best: Vec<DiscoveredNode> = crate::market::discovery::select(nodes, &options, |_| 0.5)
+            .into_iter()
+            .take(crate::market::negotiation::MAX_CANDIDATES)
+            .collect();
+        let reachable = futures::future::join_all(best.into_iter().map(|node| async move {
+            let peer = node.peer_id.parse::<PeerId>().ok()?;
+            if !self.admits(peer).await {
+                return None;
+            }
+            if let Err(e) = self.connect(peer).await {
+                self.net.debug("negotiation", "warn", || {
+                    format!("{peer} is unreachable: {e}")
+                });
+                self.record_host_failure(peer);
+                return None;
+            }
+            Some(Candidate {
+                peer,
+                reliability: self.registry().reputation(&node.peer_id, rt::now_ms()),
+                latency: node.latency,
+                advertised_price: node.capabilities.price_per_token,
+            })
+        }))
+        .await;
+        let candidates: Vec<Candidate> = reachable.into_iter().flatten().collect();
+        if candidates.is_empty() {
+            return Err(SdkError::NoNodesAvailable {
+                model_id: spec.model_id.clone(),
+                reason: "no host that advertises it could be reached".into(),
+            });
+        }
+        self.net.debug("negotiation", "info", || {
+            let peers: Vec<String> = candidates.iter().map(|c| c.peer.to_string()).collect();
+            format!(
+                "asking {} host(s) for offers: {}",
+                peers.len(),
+                peers.join(", ")
+            )
+        });
+        let negotiated = crate::market::negotiation::negotiate(
+            &self.net.control(),
+            candidates,
+            request,
+            spec.max_price,
+            self.net.config().request_timeout,
+        )
+        .await
+        .inspect_err(|e| {
+            self.net
+                .debug("negotiation", "warn", || format!("negotiation failed: {e}"))
+        })?;
+        self.net.debug("negotiation", "info", || {
+            format!(
+                "job {} accepted by {} at {} per token ({} offer(s) from {} host(s))",
+                negotiated.job_id,
+                negotiated.node_id,
+                negotiated.price_per_token,
+                negotiated.offers,
+                negotiated.candidates
+            )
+        });
+        let node: PeerId = negotiated
+            .node_id
+            .parse()
+            .map_err(|e| SdkError::Internal(format!("negotiated with a bad peer id: {e}")))?;
+        self.registry().add(
+            &negotiated.job_id,
+            JobRecord {
+                node,
+                price_per_token: negotiated.price_per_token,
+                received: 0,
+                max_tokens: spec.max_tokens,
+            },
+        );
+        self.net.emit(SdkEvent::JobNegotiated {
+            job_id: negotiated.job_id.clone(),
+            node_id: negotiated.node_id.clone(),
+            price_per_token: negotiated.price_per_token,
+            candidates: negotiated.candidates,
+            offers: negotiated.offers,
+        });
+        Ok(negotiated)
+    }
+}

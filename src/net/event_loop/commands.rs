@@ -1,0 +1,176 @@
+//! The event loop's handling of commands from the handles: dials, connects, the address book,
+//! listen addresses and the other queries.
+
+use crate::config::last_peer_id;
+use crate::error::SdkError;
+use crate::net::peers::P2pMetrics;
+use crate::net::rt::now_ms;
+use futures::channel::oneshot;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::DialError;
+use libp2p::{Multiaddr, PeerId};
+
+use super::*;
+
+impl EventLoop {
+    pub(super) fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Dial {
+                address,
+                always,
+                reply,
+            } => self.dial(address, always, reply),
+            Command::IsConnected { peer, reply } => {
+                let _ = reply.send(self.swarm.is_connected(&peer));
+            }
+            Command::Peers { reply } => {
+                let _ = reply.send(self.peers.values().cloned().collect());
+            }
+            Command::ListenAddresses { reply } => {
+                let _ = reply.send(self.listen_addresses());
+            }
+            Command::Metrics { reply } => {
+                let now = now_ms();
+                let _ = reply.send(P2pMetrics {
+                    total_peers: self.ever_connected.len() as u32,
+                    connected_peers: self.peers.len() as u32,
+                    listen_addresses: self.listen_addresses(),
+                    start_time: self.start_time,
+                    uptime: now - self.start_time,
+                    failed_connections: self.failed_connections,
+                    successful_connections: self.successful_connections,
+                    dropped_events: self.dropped_events,
+                    relay_reservations: self.reserved.len() as u32,
+                    bootstrap_connected: self
+                        .config
+                        .bootstrap_nodes
+                        .iter()
+                        .filter(|b| self.swarm.is_connected(&b.peer_id))
+                        .count() as u32,
+                    dht_peers: self.dht_peers(),
+                });
+            }
+            Command::FindProviders { key, reply } => self.find_providers(key, reply),
+            Command::Connect { peer, reply } => self.connect(peer, reply),
+            Command::DhtCheck { reply } => match self.swarm.behaviour_mut().kad.as_mut() {
+                Some(kad) => {
+                    let query = kad.get_closest_peers(PeerId::random());
+                    self.dht_checks.insert(query, reply);
+                }
+                None => {
+                    let _ = reply.send(Err(SdkError::Internal(
+                        "the DHT is disabled (p2pConfig.enableDHT is false)".into(),
+                    )));
+                }
+            },
+            Command::Disconnect { peer, reply } => {
+                let _ = reply.send(self.swarm.disconnect_peer_id(peer).is_ok());
+            }
+            Command::Stop { .. } => {}
+        }
+    }
+
+    pub(super) fn connect(&mut self, peer: PeerId, reply: oneshot::Sender<Result<(), SdkError>>) {
+        if self.swarm.is_connected(&peer) {
+            let _ = reply.send(Ok(()));
+            return;
+        }
+        let addresses = self.address_book.get(&peer).cloned().unwrap_or_default();
+        let opts = DialOpts::peer_id(peer)
+            .addresses(addresses)
+            .extend_addresses_through_behaviour()
+            .condition(PeerCondition::DisconnectedAndNotDialing)
+            .build();
+        match self.swarm.dial(opts) {
+            Ok(()) | Err(DialError::DialPeerConditionFalse(_)) => {
+                self.pending_connects.entry(peer).or_default().push(reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(SdkError::DialFailed {
+                    address: format!("/p2p/{peer}"),
+                    reason: e.to_string(),
+                }));
+            }
+        }
+    }
+
+    pub(super) fn remember_address(&mut self, peer: PeerId, address: &Multiaddr) {
+        if self.address_book.len() >= MAX_ADDRESS_BOOK_PEERS {
+            let swarm = &self.swarm;
+            self.address_book.retain(|p, _| swarm.is_connected(p));
+        }
+        let known = self.address_book.entry(peer).or_default();
+        known.retain(|a| a != address);
+        known.insert(0, address.clone());
+        known.truncate(MAX_ADDRESSES_PER_PEER);
+    }
+
+    /// Adds addresses not yet known for `peer` after the ones that worked before.
+    pub(super) fn remember_candidates(&mut self, peer: PeerId, addresses: &[Multiaddr]) {
+        if self.address_book.len() >= MAX_ADDRESS_BOOK_PEERS {
+            let swarm = &self.swarm;
+            self.address_book.retain(|p, _| swarm.is_connected(p));
+        }
+        let known = self.address_book.entry(peer).or_default();
+        for address in addresses {
+            if !known.contains(address) {
+                known.push(address.clone());
+            }
+        }
+        known.truncate(MAX_ADDRESSES_PER_PEER);
+    }
+
+    pub(super) fn listen_addresses(&self) -> Vec<String> {
+        let me = *self.swarm.local_peer_id();
+        self.swarm
+            .listeners()
+            .map(|a| {
+                let mut a = a.clone();
+                if last_peer_id(&a) != Some(me) {
+                    a.push(Protocol::P2p(me));
+                }
+                a.to_string()
+            })
+            .collect()
+    }
+
+    pub(super) fn dial(
+        &mut self,
+        address: Multiaddr,
+        always: bool,
+        reply: oneshot::Sender<Result<PeerId, SdkError>>,
+    ) {
+        let condition = if always {
+            PeerCondition::Always
+        } else {
+            PeerCondition::Disconnected
+        };
+        let opts = match last_peer_id(&address) {
+            Some(peer) => DialOpts::peer_id(peer)
+                .addresses(vec![address.clone()])
+                .condition(condition)
+                .build(),
+            None => DialOpts::unknown_peer_id().address(address.clone()).build(),
+        };
+        let connection_id = opts.connection_id();
+        match self.swarm.dial(opts) {
+            Ok(()) => {
+                self.pending_dials.insert(connection_id, (address, reply));
+            }
+            Err(DialError::DialPeerConditionFalse(_)) => {
+                // Already connected: the peer id is the one in the address.
+                let result = last_peer_id(&address)
+                    .ok_or_else(|| SdkError::Internal("dial condition without peer".into()));
+                let _ = reply.send(result);
+            }
+            Err(e) => {
+                self.failed_connections += 1;
+                let _ = reply.send(Err(SdkError::DialFailed {
+                    address: address.to_string(),
+                    reason: e.to_string(),
+                }));
+            }
+        }
+    }
+}
