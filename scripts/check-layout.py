@@ -9,6 +9,11 @@ from pathlib import Path
 MAX_LINES = 400
 
 
+def without_tests(text: str) -> str:
+    """The file up to its inline test module (`#[cfg(test)]` or `#[cfg(all(test, …))]`)."""
+    return re.split(r"#\[cfg\((?:all\()?test\b[^\n]*\n\s*mod tests", text)[0]
+
+
 def module_of(path: Path, root: Path) -> tuple:
     parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] in ("mod", "lib"):
@@ -21,7 +26,7 @@ def check_cycles(root: Path) -> list:
     deps = {}
     for module, path in files.items():
         text = path.read_text()
-        text = text.split("#[cfg(test)]\nmod tests")[0]
+        text = without_tests(text)
         text = re.sub(r"//.*", "", text)
         found = set()
         for m in re.finditer(r"\bcrate((?:::[a-z_][a-z0-9_]*)+)", text):
@@ -75,7 +80,7 @@ def long_files(roots) -> list:
     out = []
     for root in roots:
         for path in sorted(Path(root).rglob("*.rs")):
-            code = path.read_text().split("#[cfg(test)]\nmod tests")[0]
+            code = without_tests(path.read_text())
             n = code.count("\n")
             if n > MAX_LINES:
                 out.append(f"{path}: {n} lines before its tests (at most {MAX_LINES})")
