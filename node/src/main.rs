@@ -108,7 +108,7 @@ fn init(dir: &Path, listen: Vec<String>, mdns: bool) -> Result<(), NodeError> {
     } else {
         listen
     };
-    let text = config::default_yaml(&listen, mdns);
+    let text = config::template::default_yaml(&listen, mdns);
     // Validate before writing anything, so a bad --listen leaves no files behind.
     let loaded = config::parse(&config_path, &text)?;
     let identity = Identity::create(&loaded.key_file, &loaded.webrtc_cert_file)?;

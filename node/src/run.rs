@@ -11,7 +11,8 @@ use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, PeerId, Swarm};
 
 use crate::advertise::Advertiser;
-use crate::config::{LoadedConfig, Reachability};
+use crate::config::host::Reachability;
+use crate::config::LoadedConfig;
 use crate::error::NodeError;
 use crate::host::Host;
 use crate::identity::Identity;

@@ -11,7 +11,8 @@ use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{identify, kad, mdns, noise, ping, relay, tcp, yamux, StreamProtocol, Swarm};
 
-use crate::config::{LoadedConfig, Reachability};
+use crate::config::host::Reachability;
+use crate::config::LoadedConfig;
 use crate::error::NodeError;
 use crate::identity::Identity;
 
@@ -54,7 +55,7 @@ pub fn relay_config(config: &LoadedConfig) -> relay::Config {
         reservation_rate_limiters: Vec::new(),
         circuit_src_rate_limiters: Vec::new(),
     };
-    let bucket = |l: crate::config::RateLimit| {
+    let bucket = |l: crate::config::relay::RateLimit| {
         NonZeroU32::new(l.burst).map(|n| (n, Duration::from_secs(l.refill_secs)))
     };
     if let Some((n, d)) = bucket(r.reservation_rate.per_peer) {

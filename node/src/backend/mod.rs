@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::stream::BoxStream;
 
-use crate::config::BackendConfig;
+use crate::config::host::BackendConfig;
 use crate::error::NodeError;
 
 pub mod demo;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use libp2p::PeerId;
 
-use crate::config::RateLimit;
+use crate::config::relay::RateLimit;
 
 /// Peers tracked before full buckets are forgotten (a full bucket holds nothing worth keeping).
 const PRUNE_ABOVE: usize = 4096;

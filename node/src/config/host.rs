@@ -1,0 +1,121 @@
+//! The `host` section: the models a node serves, their backends and the host's limits.
+
+use super::*;
+use crate::config::relay::RateLimit;
+
+/// The LLM host role. With no models the node is a relay/bootstrap node only.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostConfig {
+    /// Models served.
+    pub models: Vec<HostedModel>,
+    /// Jobs run (or offered) at once.
+    pub max_concurrent_jobs: u32,
+    /// `direct` (peers dial our own addresses) or `relayed` (only through our bootstrap relays).
+    pub reachability: Reachability,
+    /// What we compute on, reported in node info (e.g. `cpu`, `gpu`).
+    pub compute_type: String,
+    /// How long a finished job's tokens are kept for clients that resume its stream.
+    pub token_retention_secs: u64,
+    /// How long an offer stays open for the client to accept it.
+    pub offer_ttl_secs: u64,
+    /// How often our models are announced again as DHT provider records.
+    pub advertise_interval_secs: u64,
+    /// The longest prompt accepted, in bytes (at most the protocol's 32 KiB).
+    pub max_prompt_bytes: usize,
+    /// Jobs one peer may run (or hold offers for) at once.
+    pub max_jobs_per_peer: u32,
+    /// How fast one peer may ask for offers (a token bucket; `burst: 0` turns it off).
+    pub request_rate: RateLimit,
+}
+
+/// How clients reach a host.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Reachability {
+    /// Clients dial our listen (or external) addresses.
+    Direct,
+    /// We reserve on our bootstrap relays and advertise only `/p2p-circuit` addresses.
+    Relayed,
+}
+
+/// One served model.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HostedModel {
+    /// The model id clients ask for.
+    pub id: String,
+    /// Price per generated token, in the network's smallest price unit.
+    pub price_per_token: u64,
+    /// The most tokens one job may generate.
+    pub max_tokens: u32,
+    /// What generates the tokens.
+    pub backend: BackendConfig,
+}
+
+/// What generates a model's tokens.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BackendConfig {
+    /// The built-in deterministic generator (`fabstir_protocol::demo`), for demos and tests.
+    Demo {
+        /// Mixed with each prompt; the same seed and prompt always give the same text.
+        #[serde(default)]
+        seed: u64,
+        /// Tokens generated per second; 0 means as fast as possible.
+        #[serde(default = "default_tokens_per_second")]
+        tokens_per_second: f64,
+    },
+    /// An OpenAI-compatible server's streaming `POST {base_url}/v1/chat/completions`.
+    Openai {
+        /// e.g. `http://127.0.0.1:8080` (llama.cpp server), `http://127.0.0.1:11434` (Ollama).
+        base_url: String,
+        /// The model name the server knows.
+        model: String,
+        /// The environment variable holding the API key, sent as a bearer token; none when unset.
+        #[serde(default)]
+        api_key_env: Option<String>,
+        /// Seconds to wait for the server's answer to start.
+        #[serde(default = "default_backend_timeout")]
+        connect_timeout_secs: u64,
+    },
+}
+
+fn default_tokens_per_second() -> f64 {
+    20.0
+}
+
+fn default_backend_timeout() -> u64 {
+    30
+}
+
+impl BackendConfig {
+    /// The kind reported in node info.
+    pub fn kind(&self) -> fabstir_protocol::messages::BackendKind {
+        use fabstir_protocol::messages::BackendKind;
+        match self {
+            BackendConfig::Demo { .. } => BackendKind::Demo,
+            BackendConfig::Openai { .. } => BackendKind::Openai,
+        }
+    }
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            models: Vec::new(),
+            max_concurrent_jobs: 4,
+            reachability: Reachability::Direct,
+            compute_type: "cpu".into(),
+            token_retention_secs: 600,
+            offer_ttl_secs: 30,
+            advertise_interval_secs: 300,
+            max_prompt_bytes: fabstir_protocol::messages::MAX_PROMPT_LEN,
+            max_jobs_per_peer: 4,
+            request_rate: RateLimit {
+                burst: 20,
+                refill_secs: 1,
+            },
+        }
+    }
+}
