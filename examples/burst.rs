@@ -1,5 +1,5 @@
 //! Many concurrent jobs from one native SDK client, to see whether a burst loses any (it found
-//! the node's accept slot dropping streams; see `src/dropped.rs`). With the test network up
+//! the node's accept slot dropping streams; see `src/net/dropped.rs`). With the test network up
 //! (`scripts/test-nodes.sh`):
 //!
 //! ```sh

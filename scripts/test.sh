@@ -15,6 +15,9 @@ rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
+log "layout: no import circle between the files of src/, no source file over 400 lines"
+python3 scripts/check-layout.py
+
 log "clippy (native, all targets) and clippy (wasm32)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --lib --tests --examples --target wasm32-unknown-unknown --locked -- -D warnings

@@ -96,7 +96,7 @@ async fn a_hundred_concurrent_jobs_from_four_sdks_through_one_relay() {
     console_log!("load: connections to the relay lost: {relay_lost}");
     assert_eq!(relay_lost, 0, "no page lost its relay connection");
     // Retries are the client's right under load, but many would mean streams are being lost
-    // again (see src/dropped.rs).
+    // again (see src/net/dropped.rs).
     assert!(retries.len() <= 5, "{} retries", retries.len());
     let took = js_sys::Date::now() - started;
     let mut per_host = std::collections::BTreeMap::new();

@@ -13,8 +13,10 @@ pub mod identity;
 pub mod metrics;
 pub mod observed;
 pub mod rejoin;
+pub mod relayed;
 pub mod run;
 pub mod security;
+pub mod serve;
 pub mod swarm;
 
 pub use error::NodeError;

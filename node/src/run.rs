@@ -5,8 +5,6 @@ use std::collections::{HashMap, HashSet};
 
 use fabstir_protocol::messages;
 use futures::StreamExt;
-use libp2p::core::transport::ListenerId;
-use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, PeerId, Swarm};
 
@@ -17,7 +15,12 @@ use crate::error::NodeError;
 use crate::host::Host;
 use crate::identity::Identity;
 use crate::metrics::HostMetrics;
+use crate::relayed::RelayedListeners;
 use crate::say;
+use crate::serve::{
+    send_info, serve_streams, MAX_CONCURRENT_PERF, MAX_CONCURRENT_STREAMS, PERF_TIMEOUT,
+    STREAM_TIMEOUT, SWEEP_INTERVAL,
+};
 use crate::swarm::{Behaviour, BehaviourEvent};
 
 /// Serves one token stream (`/fabstir/stream/1.0.0`) of a client peer.
@@ -262,174 +265,6 @@ fn record(metrics: &mut libp2p::metrics::Metrics, event: &SwarmEvent<BehaviourEv
         _ => {}
     }
 }
-
-/// Throughput measurements served at once (each can move 32 MiB).
-const MAX_CONCURRENT_PERF: usize = 4;
-/// How long one throughput measurement may take.
-const PERF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// How often finished jobs past their retention time are forgotten.
-const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Streams of one protocol handled at once; more wait (bounded memory under a flood).
-const MAX_CONCURRENT_STREAMS: usize = 256;
-/// How long one short request (ping, info, a job request) may take to be handled.
-const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Accepts every inbound stream of `protocol` and runs `handler` on it, `concurrency` at a time
-/// (more wait), each within `limit` when given.
-async fn serve_streams<F, Fut>(
-    mut control: libp2p_stream::Control,
-    protocol: &'static str,
-    concurrency: usize,
-    limit: Option<std::time::Duration>,
-    handler: F,
-) where
-    F: Fn(PeerId, libp2p::Stream) -> Fut,
-    Fut: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
-{
-    use futures::StreamExt;
-    let Ok(mut incoming) = control.accept(libp2p::StreamProtocol::new(protocol)) else {
-        tracing::error!(protocol, "protocol is already being served");
-        return;
-    };
-    // libp2p-stream hands streams over through a single slot and drops any that arrive while it
-    // is full, so this loop only takes them and spawns: each stream runs in its own task, at most
-    // `concurrency` at once, with up to as many again waiting their turn.
-    let running = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let admitted = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency * 2));
-    while let Some((peer, stream)) = incoming.next().await {
-        let Ok(place) = admitted.clone().try_acquire_owned() else {
-            tracing::debug!(%peer, protocol, "too many streams waiting; dropping one");
-            continue;
-        };
-        let handled = handler(peer, stream);
-        let running = running.clone();
-        tokio::spawn(async move {
-            let _place = place;
-            let Ok(_turn) = running.acquire_owned().await else {
-                return;
-            };
-            let result = match limit {
-                Some(limit) => tokio::time::timeout(limit, handled).await,
-                None => Ok(handled.await),
-            };
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, protocol, error = %e, "inbound stream failed")
-                }
-                Err(_) => tracing::debug!(%peer, protocol, "inbound stream timed out"),
-            }
-        });
-    }
-}
-
-/// Answers `/fabstir/info/1.0.0`: one `NodeInfo` frame, then close.
-async fn send_info(mut stream: libp2p::Stream, info: messages::NodeInfo) -> std::io::Result<()> {
-    use futures::AsyncWriteExt;
-    fabstir_protocol::frame::write(&mut stream, &info)
-        .await
-        .map_err(std::io::Error::other)?;
-    stream.close().await
-}
-
-/// A relayed host's reservations on its bootstrap relays.
-#[derive(Default)]
-struct RelayedListeners {
-    /// Relay → its bootstrap address and our circuit listener, if one is open.
-    relays: HashMap<PeerId, (Multiaddr, Option<ListenerId>)>,
-    /// Relay → the addresses it listens on (from identify).
-    addresses: HashMap<PeerId, Vec<Multiaddr>>,
-    /// When to try again to reserve on relays whose listener closed.
-    retry_at: Option<tokio::time::Instant>,
-}
-
-impl RelayedListeners {
-    fn listen(&mut self, swarm: &mut Swarm<Behaviour>, relay: PeerId, addr: Multiaddr) {
-        let listener = match swarm.listen_on(addr.clone().with(Protocol::P2pCircuit)) {
-            Ok(id) => Some(id),
-            Err(e) => {
-                tracing::warn!(%addr, error = %e, "cannot reserve on relay");
-                self.retry_at = Some(tokio::time::Instant::now() + RESERVE_RETRY);
-                None
-            }
-        };
-        self.relays.insert(relay, (addr, listener));
-    }
-
-    /// Reserves on `peer` if it is one of our relays and we hold no reservation there.
-    fn on_connected(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId) {
-        if let Some((addr, None)) = self.relays.get(&peer) {
-            let addr = addr.clone();
-            self.listen(swarm, peer, addr);
-        }
-    }
-
-    fn is_relay(&self, peer: &PeerId) -> bool {
-        self.relays.contains_key(peer)
-    }
-
-    /// Marks a circuit listener closed; true when it was one of ours.
-    fn closed(&mut self, listener: ListenerId) -> bool {
-        for (_, l) in self.relays.values_mut() {
-            if *l == Some(listener) {
-                *l = None;
-                self.retry_at = Some(tokio::time::Instant::now() + RESERVE_RETRY);
-                return true;
-            }
-        }
-        false
-    }
-
-    fn retry_due(&mut self, swarm: &mut Swarm<Behaviour>) {
-        if self
-            .retry_at
-            .is_none_or(|t| tokio::time::Instant::now() < t)
-        {
-            return;
-        }
-        self.retry_at = None;
-        let idle: Vec<(PeerId, Multiaddr)> = self
-            .relays
-            .iter()
-            .filter(|(_, (_, l))| l.is_none())
-            .map(|(p, (a, _))| (*p, a.clone()))
-            .collect();
-        for (relay, addr) in idle {
-            self.listen(swarm, relay, addr);
-        }
-    }
-
-    fn learn_addresses(&mut self, relay: PeerId, addrs: &[Multiaddr]) {
-        self.addresses.insert(relay, addrs.to_vec());
-    }
-
-    /// Every address through which peers can reach us via `relay`: each of the relay's own
-    /// addresses (so browsers find a WebSocket or WebRTC one), then `/p2p/<relay>/p2p-circuit`.
-    fn circuit_addresses(&self, relay: &PeerId) -> Vec<Multiaddr> {
-        let mut bases: Vec<Multiaddr> = self.addresses.get(relay).cloned().unwrap_or_default();
-        if let Some((addr, _)) = self.relays.get(relay) {
-            bases.push(addr.clone());
-        }
-        let mut out: Vec<Multiaddr> = Vec::new();
-        for base in bases {
-            let mut a: Multiaddr = base
-                .iter()
-                .filter(|p| !matches!(p, Protocol::P2p(_)))
-                .collect();
-            a.push(Protocol::P2p(*relay));
-            a.push(Protocol::P2pCircuit);
-            if !out.contains(&a) {
-                out.push(a);
-            }
-        }
-        out
-    }
-}
-
-/// How soon a failed reservation is tried again.
-const RESERVE_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, NodeError> {
     tokio::signal::unix::signal(kind)
