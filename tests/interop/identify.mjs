@@ -28,13 +28,27 @@ const node = await createLibp2p({
 const fail = (message) => { console.error(`js-libp2p interop: ${message}`); process.exitCode = 1; };
 try {
   const started = Date.now();
+  // js-libp2p identifies every new connection by itself (one outbound identify stream at a
+  // time): wait for that result.
+  const identified = new Promise((resolve) => {
+    node.addEventListener("peer:identify", (e) => {
+      if (e.detail.peerId.toString() === host) resolve(e.detail);
+    });
+  });
   const circuit = multiaddr(`${relay}/p2p-circuit/p2p/${host}`);
   const connection = await node.dial(circuit, { signal: AbortSignal.timeout(20_000) });
-  // Ask explicitly, so that a rejected answer surfaces as an error instead of a debug log line.
-  const result = await node.services.identify.identify(connection, {
-    signal: AbortSignal.timeout(20_000),
-    runOnLimitedConnection: true,
-  });
+  let result = await Promise.race([
+    identified,
+    new Promise((resolve) => setTimeout(() => resolve(null), 20_000)),
+  ]);
+  if (result === null) {
+    // It never completed: ask once more, explicitly, so that the reason surfaces as an error
+    // (js-libp2p only logs it) instead of a bare time-out.
+    result = await node.services.identify.identify(connection, {
+      signal: AbortSignal.timeout(20_000),
+      runOnLimitedConnection: true,
+    });
+  }
   const ms = Date.now() - started;
   const observed = result.observedAddr?.toString() ?? "(none)";
   if (!result.agentVersion?.startsWith("fabstir-node/")) fail(`agent is ${result.agentVersion}`);
