@@ -14,6 +14,9 @@ pub(crate) struct RelayedListeners {
     pub(crate) relays: HashMap<PeerId, (Multiaddr, Option<ListenerId>)>,
     /// Relay → the addresses it listens on (from identify).
     addresses: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Relay → the circuit addresses we added as external addresses while our reservation there
+    /// stands.
+    announced: HashMap<PeerId, Vec<Multiaddr>>,
     /// When to try again to reserve on relays whose listener closed.
     retry_at: Option<tokio::time::Instant>,
 }
@@ -43,16 +46,27 @@ impl RelayedListeners {
         self.relays.contains_key(peer)
     }
 
-    /// Marks a circuit listener closed; true when it was one of ours.
-    pub(crate) fn closed(&mut self, listener: ListenerId) -> bool {
-        for (_, l) in self.relays.values_mut() {
+    /// Marks a circuit listener closed. `None` when it was not one of ours; else the circuit
+    /// addresses through its relay that are gone with it (to remove from the external ones).
+    pub(crate) fn closed(&mut self, listener: ListenerId) -> Option<Vec<Multiaddr>> {
+        for (relay, (_, l)) in self.relays.iter_mut() {
             if *l == Some(listener) {
                 *l = None;
                 self.retry_at = Some(tokio::time::Instant::now() + RESERVE_RETRY);
-                return true;
+                return Some(self.announced.remove(relay).unwrap_or_default());
             }
         }
-        false
+        None
+    }
+
+    /// A reservation on `relay` was accepted: the circuit addresses through it that are new
+    /// (to add as external addresses).
+    pub(crate) fn reserved(&mut self, relay: PeerId, local: PeerId) -> Vec<Multiaddr> {
+        let all = self.circuit_addresses(&relay, local);
+        let announced = self.announced.entry(relay).or_default();
+        let new: Vec<Multiaddr> = all.into_iter().filter(|a| !announced.contains(a)).collect();
+        announced.extend(new.iter().cloned());
+        new
     }
 
     pub(crate) fn retry_due(&mut self, swarm: &mut Swarm<Behaviour>) {
@@ -74,13 +88,32 @@ impl RelayedListeners {
         }
     }
 
-    pub(crate) fn learn_addresses(&mut self, relay: PeerId, addrs: &[Multiaddr]) {
+    /// Records `relay`'s own addresses (from identify). If our reservation there already
+    /// stands, returns the circuit addresses this adds (identify may finish after the
+    /// reservation, which then knew only the bootstrap address).
+    pub(crate) fn learn_addresses(
+        &mut self,
+        relay: PeerId,
+        addrs: &[Multiaddr],
+        local: PeerId,
+    ) -> Vec<Multiaddr> {
         self.addresses.insert(relay, addrs.to_vec());
+        if self.announced.contains_key(&relay) {
+            self.reserved(relay, local)
+        } else {
+            Vec::new()
+        }
     }
 
-    /// Every address through which peers can reach us via `relay`: each of the relay's own
-    /// addresses (so browsers find a WebSocket or WebRTC one), then `/p2p/<relay>/p2p-circuit`.
-    pub(crate) fn circuit_addresses(&self, relay: &PeerId) -> Vec<Multiaddr> {
+    /// Every address through which peers can reach `local` via `relay`: each of the relay's own
+    /// addresses (so browsers find a WebSocket or WebRTC one), then
+    /// `/p2p/<relay>/p2p-circuit/p2p/<local>`, once each.
+    ///
+    /// The form is the one libp2p-relay's client itself confirms as an external address when a
+    /// reservation is accepted (`<reserved address>/p2p/<relay>/p2p-circuit/p2p/<local>`, in
+    /// `priv_client.rs`), so the swarm's set of external addresses, and with it the Kademlia
+    /// provider record, holds that one once and not also a second spelling without `/p2p/<local>`.
+    fn circuit_addresses(&self, relay: &PeerId, local: PeerId) -> Vec<Multiaddr> {
         let mut bases: Vec<Multiaddr> = self.addresses.get(relay).cloned().unwrap_or_default();
         if let Some((addr, _)) = self.relays.get(relay) {
             bases.push(addr.clone());
@@ -93,6 +126,7 @@ impl RelayedListeners {
                 .collect();
             a.push(Protocol::P2p(*relay));
             a.push(Protocol::P2pCircuit);
+            a.push(Protocol::P2p(local));
             if !out.contains(&a) {
                 out.push(a);
             }
@@ -103,3 +137,37 @@ impl RelayedListeners {
 
 /// How soon a failed reservation is tried again.
 const RESERVE_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn circuit_addresses_are_distinct_and_end_in_our_id() {
+        let relay = PeerId::random();
+        let local = PeerId::random();
+        let mut listeners = RelayedListeners::default();
+        let tcp: Multiaddr = format!("/ip4/127.0.0.1/tcp/1/p2p/{relay}").parse().unwrap();
+        listeners.relays.insert(relay, (tcp, None));
+        let text = |v: Vec<Multiaddr>| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let tcp_circuit = format!("/ip4/127.0.0.1/tcp/1/p2p/{relay}/p2p-circuit/p2p/{local}");
+        let ws_circuit = format!("/ip4/127.0.0.1/tcp/2/ws/p2p/{relay}/p2p-circuit/p2p/{local}");
+        // Reserved before identify: only the bootstrap address is known.
+        assert_eq!(
+            text(listeners.reserved(relay, local)),
+            std::slice::from_ref(&tcp_circuit)
+        );
+        let addrs: Vec<Multiaddr> = vec![
+            "/ip4/127.0.0.1/tcp/1".parse().unwrap(),
+            "/ip4/127.0.0.1/tcp/2/ws".parse().unwrap(),
+        ];
+        // Identify then adds only what is new; again, nothing.
+        assert_eq!(
+            text(listeners.learn_addresses(relay, &addrs, local)),
+            std::slice::from_ref(&ws_circuit)
+        );
+        assert!(listeners.learn_addresses(relay, &addrs, local).is_empty());
+        assert!(listeners.reserved(relay, local).is_empty());
+        assert!(listeners.reserved(PeerId::random(), local).is_empty());
+    }
+}

@@ -198,7 +198,11 @@ pub async fn run_serving(
                     tracing::error!(?listener_id, %error, "listener failed");
                 }
                 SwarmEvent::ListenerClosed { listener_id, reason, .. } => {
-                    if relays.closed(listener_id) {
+                    if let Some(gone) = relays.closed(listener_id) {
+                        // Peers must not be sent to a circuit that is gone.
+                        for address in gone {
+                            swarm.remove_external_address(&address);
+                        }
                         tracing::warn!(?reason, "relay reservation ended; reserving again soon");
                     } else if let Err(e) = reason {
                         return Err(NodeError::Network(format!("listener {listener_id:?} closed: {e}")));
@@ -232,14 +236,23 @@ pub async fn run_serving(
                 SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
                     relay::client::Event::ReservationReqAccepted { relay_peer_id, renewal: false, .. },
                 )) => {
-                    for address in relays.circuit_addresses(&relay_peer_id) {
-                        say(format_args!("reachable {}", identity.full_address(&address)));
+                    let local = *swarm.local_peer_id();
+                    for address in relays.reserved(relay_peer_id, local) {
+                        say(format_args!("reachable {address}"));
                         swarm.add_external_address(address);
                     }
                     advertiser.soon();
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, ref info, .. })) if relays.is_relay(&peer_id) => {
-                    relays.learn_addresses(peer_id, &info.listen_addrs);
+                    let local = *swarm.local_peer_id();
+                    let new = relays.learn_addresses(peer_id, &info.listen_addrs, local);
+                    if !new.is_empty() {
+                        advertiser.soon();
+                    }
+                    for address in new {
+                        say(format_args!("reachable {address}"));
+                        swarm.add_external_address(address);
+                    }
                     if let SwarmEvent::Behaviour(event) = event {
                         on_behaviour_event(&mut swarm, &mut liveness, event);
                     }
