@@ -46,22 +46,40 @@ impl RelayedListeners {
         self.relays.contains_key(peer)
     }
 
-    /// Marks a circuit listener closed. `None` when it was not one of ours; else the circuit
-    /// addresses through its relay that are gone with it (to remove from the external ones).
-    pub(crate) fn closed(&mut self, listener: ListenerId) -> Option<Vec<Multiaddr>> {
-        for (relay, (_, l)) in self.relays.iter_mut() {
-            if *l == Some(listener) {
+    /// Marks a circuit listener closed and removes the circuit addresses through its relay from
+    /// our external ones (peers must not be sent to a circuit that is gone); false when it was
+    /// not one of ours.
+    pub(crate) fn closed(&mut self, swarm: &mut Swarm<Behaviour>, listener: ListenerId) -> bool {
+        let Some(relay) = self
+            .relays
+            .iter_mut()
+            .find(|(_, (_, l))| *l == Some(listener))
+            .map(|(relay, (_, l))| {
                 *l = None;
-                self.retry_at = Some(tokio::time::Instant::now() + RESERVE_RETRY);
-                return Some(self.announced.remove(relay).unwrap_or_default());
-            }
+                *relay
+            })
+        else {
+            return false;
+        };
+        self.retry_at = Some(tokio::time::Instant::now() + RESERVE_RETRY);
+        for address in self.announced.remove(&relay).unwrap_or_default() {
+            swarm.remove_external_address(&address);
         }
-        None
+        true
     }
 
-    /// A reservation on `relay` was accepted: the circuit addresses through it that are new
-    /// (to add as external addresses).
-    pub(crate) fn reserved(&mut self, relay: PeerId, local: PeerId) -> Vec<Multiaddr> {
+    /// A reservation on `relay` was accepted: adds the circuit addresses through it as external
+    /// addresses and prints `reachable <address>` for each.
+    pub(crate) fn reserved(&mut self, swarm: &mut Swarm<Behaviour>, relay: PeerId) {
+        let local = *swarm.local_peer_id();
+        for address in self.new_circuits(relay, local) {
+            crate::say(format_args!("reachable {address}"));
+            swarm.add_external_address(address);
+        }
+    }
+
+    /// The circuit addresses through `relay` not announced yet, now marked announced.
+    fn new_circuits(&mut self, relay: PeerId, local: PeerId) -> Vec<Multiaddr> {
         let all = self.circuit_addresses(&relay, local);
         let announced = self.announced.entry(relay).or_default();
         let new: Vec<Multiaddr> = all.into_iter().filter(|a| !announced.contains(a)).collect();
@@ -89,20 +107,22 @@ impl RelayedListeners {
     }
 
     /// Records `relay`'s own addresses (from identify). If our reservation there already
-    /// stands, returns the circuit addresses this adds (identify may finish after the
-    /// reservation, which then knew only the bootstrap address).
+    /// stands, announces the circuit addresses this adds, as [`Self::reserved`] does (identify
+    /// may finish after the reservation, which then knew only the bootstrap address); true if
+    /// there were any.
     pub(crate) fn learn_addresses(
         &mut self,
+        swarm: &mut Swarm<Behaviour>,
         relay: PeerId,
         addrs: &[Multiaddr],
-        local: PeerId,
-    ) -> Vec<Multiaddr> {
+    ) -> bool {
         self.addresses.insert(relay, addrs.to_vec());
-        if self.announced.contains_key(&relay) {
-            self.reserved(relay, local)
-        } else {
-            Vec::new()
+        if !self.announced.contains_key(&relay) {
+            return false;
         }
+        let before = self.announced[&relay].len();
+        self.reserved(swarm, relay);
+        self.announced[&relay].len() > before
     }
 
     /// Every address through which peers can reach `local` via `relay`: each of the relay's own
@@ -154,7 +174,7 @@ mod tests {
         let ws_circuit = format!("/ip4/127.0.0.1/tcp/2/ws/p2p/{relay}/p2p-circuit/p2p/{local}");
         // Reserved before identify: only the bootstrap address is known.
         assert_eq!(
-            text(listeners.reserved(relay, local)),
+            text(listeners.new_circuits(relay, local)),
             std::slice::from_ref(&tcp_circuit)
         );
         let addrs: Vec<Multiaddr> = vec![
@@ -162,12 +182,12 @@ mod tests {
             "/ip4/127.0.0.1/tcp/2/ws".parse().unwrap(),
         ];
         // Identify then adds only what is new; again, nothing.
+        listeners.addresses.insert(relay, addrs);
         assert_eq!(
-            text(listeners.learn_addresses(relay, &addrs, local)),
+            text(listeners.new_circuits(relay, local)),
             std::slice::from_ref(&ws_circuit)
         );
-        assert!(listeners.learn_addresses(relay, &addrs, local).is_empty());
-        assert!(listeners.reserved(relay, local).is_empty());
-        assert!(listeners.reserved(PeerId::random(), local).is_empty());
+        assert!(listeners.new_circuits(relay, local).is_empty());
+        assert!(listeners.new_circuits(PeerId::random(), local).is_empty());
     }
 }

@@ -198,11 +198,7 @@ pub async fn run_serving(
                     tracing::error!(?listener_id, %error, "listener failed");
                 }
                 SwarmEvent::ListenerClosed { listener_id, reason, .. } => {
-                    if let Some(gone) = relays.closed(listener_id) {
-                        // Peers must not be sent to a circuit that is gone.
-                        for address in gone {
-                            swarm.remove_external_address(&address);
-                        }
+                    if relays.closed(&mut swarm, listener_id) {
                         tracing::warn!(?reason, "relay reservation ended; reserving again soon");
                     } else if let Err(e) = reason {
                         return Err(NodeError::Network(format!("listener {listener_id:?} closed: {e}")));
@@ -236,22 +232,12 @@ pub async fn run_serving(
                 SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
                     relay::client::Event::ReservationReqAccepted { relay_peer_id, renewal: false, .. },
                 )) => {
-                    let local = *swarm.local_peer_id();
-                    for address in relays.reserved(relay_peer_id, local) {
-                        say(format_args!("reachable {address}"));
-                        swarm.add_external_address(address);
-                    }
+                    relays.reserved(&mut swarm, relay_peer_id);
                     advertiser.soon();
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, ref info, .. })) if relays.is_relay(&peer_id) => {
-                    let local = *swarm.local_peer_id();
-                    let new = relays.learn_addresses(peer_id, &info.listen_addrs, local);
-                    if !new.is_empty() {
+                    if relays.learn_addresses(&mut swarm, peer_id, &info.listen_addrs) {
                         advertiser.soon();
-                    }
-                    for address in new {
-                        say(format_args!("reachable {address}"));
-                        swarm.add_external_address(address);
                     }
                     if let SwarmEvent::Behaviour(event) = event {
                         on_behaviour_event(&mut swarm, &mut liveness, event);
