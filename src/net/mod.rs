@@ -12,6 +12,7 @@ pub mod join;
 pub mod peers;
 pub mod ping;
 pub mod reconnect;
+pub mod refusal;
 pub mod rt;
 pub mod transport;
 #[cfg(target_arch = "wasm32")]

@@ -89,7 +89,7 @@ impl EventLoop {
             Err(e) => {
                 let _ = reply.send(Err(SdkError::DialFailed {
                     address: format!("/p2p/{peer}"),
-                    reason: e.to_string(),
+                    reason: crate::net::refusal::dial_reason(&e),
                 }));
             }
         }
@@ -168,7 +168,7 @@ impl EventLoop {
                 self.failed_connections += 1;
                 let _ = reply.send(Err(SdkError::DialFailed {
                     address: address.to_string(),
-                    reason: e.to_string(),
+                    reason: crate::net::refusal::dial_reason(&e),
                 }));
             }
         }

@@ -64,14 +64,14 @@ impl EventLoop {
                     for waiter in self.pending_connects.remove(&peer).unwrap_or_default() {
                         let _ = waiter.send(Err(SdkError::DialFailed {
                             address: format!("/p2p/{peer}"),
-                            reason: error.to_string(),
+                            reason: crate::net::refusal::dial_reason(&error),
                         }));
                     }
                 }
                 if let Some((address, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Err(SdkError::DialFailed {
                         address: address.to_string(),
-                        reason: error.to_string(),
+                        reason: crate::net::refusal::dial_reason(&error),
                     }));
                 }
             }
