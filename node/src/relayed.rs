@@ -68,14 +68,18 @@ impl RelayedListeners {
         true
     }
 
-    /// A reservation on `relay` was accepted: adds the circuit addresses through it as external
-    /// addresses and prints `reachable <address>` for each.
-    pub(crate) fn reserved(&mut self, swarm: &mut Swarm<Behaviour>, relay: PeerId) {
+    /// A reservation on `relay` was accepted: adds the circuit addresses through it that are not
+    /// added yet as external addresses and prints `reachable <address>` for each; true if there
+    /// were any.
+    pub(crate) fn reserved(&mut self, swarm: &mut Swarm<Behaviour>, relay: PeerId) -> bool {
         let local = *swarm.local_peer_id();
-        for address in self.new_circuits(relay, local) {
+        let new = self.new_circuits(relay, local);
+        let added = !new.is_empty();
+        for address in new {
             crate::say(format_args!("reachable {address}"));
             swarm.add_external_address(address);
         }
+        added
     }
 
     /// The circuit addresses through `relay` not announced yet, now marked announced.
@@ -117,12 +121,7 @@ impl RelayedListeners {
         addrs: &[Multiaddr],
     ) -> bool {
         self.addresses.insert(relay, addrs.to_vec());
-        if !self.announced.contains_key(&relay) {
-            return false;
-        }
-        let before = self.announced[&relay].len();
-        self.reserved(swarm, relay);
-        self.announced[&relay].len() > before
+        self.announced.contains_key(&relay) && self.reserved(swarm, relay)
     }
 
     /// Every address through which peers can reach `local` via `relay`: each of the relay's own

@@ -2,14 +2,7 @@
 // circuit and must complete identify with it: learn its agent and protocols, and get an observed
 // address js-libp2p accepts (a relayed host used to send `/p2p/<client>`, which it rejects).
 // usage: node identify.mjs RELAY_TCP_MULTIADDR HOST_PEER_ID
-// Node 20 lacks Promise.withResolvers, which current js-libp2p uses.
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function () {
-    let resolve, reject;
-    const promise = new this((res, rej) => { resolve = res; reject = rej; });
-    return { promise, resolve, reject };
-  };
-}
+import "./node20.mjs";
 const { createLibp2p } = await import("libp2p");
 const { tcp } = await import("@libp2p/tcp");
 const { noise } = await import("@chainsafe/libp2p-noise");

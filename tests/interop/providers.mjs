@@ -5,13 +5,7 @@
 // must list exactly one `<relay address>/p2p/<relay>/p2p-circuit/p2p/<host>` per address of the
 // relay and nothing else (a relay with three addresses once gave the TCP circuit twice).
 // usage: node providers.mjs MODEL_ID HOST_PEER_ID RELAY_MULTIADDR...  (the relay's full addresses)
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function () {
-    let resolve, reject;
-    const promise = new this((res, rej) => { resolve = res; reject = rej; });
-    return { promise, resolve, reject };
-  };
-}
+import "./node20.mjs";
 const { createLibp2p } = await import("libp2p");
 const { tcp } = await import("@libp2p/tcp");
 const { noise } = await import("@chainsafe/libp2p-noise");
