@@ -14,11 +14,18 @@ pub(crate) const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from
 
 /// Streams of one protocol handled at once; more wait (bounded memory under a flood).
 pub(crate) const MAX_CONCURRENT_STREAMS: usize = 256;
+/// The share of a protocol's places (running and waiting) one peer may hold: a quarter, at
+/// least one, so one connection's flood of streams cannot delay every other peer.
+pub(crate) fn per_peer_streams(concurrency: usize) -> usize {
+    (concurrency / 4).max(1)
+}
+
 /// How long one short request (ping, info, a job request) may take to be handled.
 pub(crate) const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Accepts every inbound stream of `protocol` and runs `handler` on it, `concurrency` at a time
-/// (more wait), each within `limit` when given.
+/// (as many again wait), each within `limit` when given. One peer holds at most
+/// [`per_peer_streams`] of those places; its streams beyond them are dropped (reset) at once.
 pub(crate) async fn serve_streams<F, Fut>(
     mut control: libp2p_stream::Control,
     protocol: &'static str,
@@ -39,7 +46,12 @@ pub(crate) async fn serve_streams<F, Fut>(
     // `concurrency` at once, with up to as many again waiting their turn.
     let running = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let admitted = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency * 2));
+    let peers = PeerPlaces::new(per_peer_streams(concurrency));
     while let Some((peer, stream)) = incoming.next().await {
+        let Some(peer_place) = peers.take(peer) else {
+            tracing::debug!(%peer, protocol, "this peer holds its share of streams; dropping one");
+            continue;
+        };
         let Ok(place) = admitted.clone().try_acquire_owned() else {
             tracing::debug!(%peer, protocol, "too many streams waiting; dropping one");
             continue;
@@ -47,7 +59,7 @@ pub(crate) async fn serve_streams<F, Fut>(
         let handled = handler(peer, stream);
         let running = running.clone();
         tokio::spawn(async move {
-            let _place = place;
+            let _place = (place, peer_place);
             let Ok(_turn) = running.acquire_owned().await else {
                 return;
             };
@@ -66,6 +78,51 @@ pub(crate) async fn serve_streams<F, Fut>(
     }
 }
 
+/// Places held per peer in one protocol's queue.
+#[derive(Clone)]
+struct PeerPlaces {
+    held: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PeerId, usize>>>,
+    max: usize,
+}
+
+/// One peer's place; given back when dropped.
+struct PeerPlace(PeerPlaces, PeerId);
+
+impl PeerPlaces {
+    fn new(max: usize) -> Self {
+        PeerPlaces {
+            held: Default::default(),
+            max,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<PeerId, usize>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take(&self, peer: PeerId) -> Option<PeerPlace> {
+        let mut held = self.lock();
+        let n = held.entry(peer).or_default();
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(PeerPlace(self.clone(), peer))
+    }
+}
+
+impl Drop for PeerPlace {
+    fn drop(&mut self) {
+        let mut held = self.0.lock();
+        if let Some(n) = held.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.1);
+            }
+        }
+    }
+}
+
 /// Answers `/fabstir/info/1.0.0`: one `NodeInfo` frame, then close.
 pub(crate) async fn send_info(
     mut stream: libp2p::Stream,
@@ -76,4 +133,23 @@ pub(crate) async fn send_info(
         .await
         .map_err(std::io::Error::other)?;
     stream.close().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_peer_holds_at_most_its_share_of_places() {
+        assert_eq!(per_peer_streams(256), 64);
+        assert_eq!(per_peer_streams(4), 1);
+        let places = PeerPlaces::new(2);
+        let (a, b) = (PeerId::random(), PeerId::random());
+        let first = places.take(a).unwrap();
+        let _second = places.take(a).unwrap();
+        assert!(places.take(a).is_none());
+        assert!(places.take(b).is_some(), "another peer has its own share");
+        drop(first);
+        assert!(places.take(a).is_some(), "a place comes back");
+    }
 }

@@ -167,7 +167,11 @@ pub async fn negotiate(
             continue;
         }
         match accept(&mut stream, c.peer, &job_id).await {
-            Ok(()) => {
+            // An offer is a quote: the host may be full by the time we accept.
+            Ok(Some((reason, message))) => {
+                rejections.push((c, reason, format!("when accepting: {message}")))
+            }
+            Ok(None) => {
                 chosen = Some(Negotiated {
                     job_id,
                     node_id: c.peer.to_string(),
@@ -256,7 +260,13 @@ async fn ask(
     }
 }
 
-async fn accept(stream: &mut Stream, peer: PeerId, job_id: &str) -> Result<(), SdkError> {
+/// Accepts an offer: `Ok(None)` when the host started the job, `Ok(Some(..))` when it refused
+/// (e.g. `busy`: an offer holds no slot).
+async fn accept(
+    stream: &mut Stream,
+    peer: PeerId,
+    job_id: &str,
+) -> Result<Option<(RejectReason, String)>, SdkError> {
     let failed = |reason: String| SdkError::StreamFailed {
         peer_id: peer.to_string(),
         reason,
@@ -270,10 +280,8 @@ async fn accept(stream: &mut Stream, peer: PeerId, job_id: &str) -> Result<(), S
     let answer = frame::read::<_, JobResponse>(stream).await;
     let _ = stream.close().await;
     match answer {
-        Ok(Some(JobResponse::Started { job_id: started })) if started == job_id => Ok(()),
-        Ok(Some(JobResponse::Rejected { message, .. })) => {
-            Err(failed(format!("the host did not start the job: {message}")))
-        }
+        Ok(Some(JobResponse::Started { job_id: started })) if started == job_id => Ok(None),
+        Ok(Some(JobResponse::Rejected { reason, message })) => Ok(Some((reason, message))),
         Ok(other) => Err(failed(format!("unexpected answer to accept: {other:?}"))),
         Err(e) => Err(failed(format!("{e} ({})", e.code()))),
     }

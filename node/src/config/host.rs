@@ -9,7 +9,7 @@ use crate::config::relay::RateLimit;
 pub struct HostConfig {
     /// Models served.
     pub models: Vec<HostedModel>,
-    /// Jobs run (or offered) at once.
+    /// Jobs run at once (an offer is a quote and holds none of them).
     pub max_concurrent_jobs: u32,
     /// `direct` (peers dial our own addresses) or `relayed` (only through our bootstrap relays).
     pub reachability: Reachability,
@@ -23,8 +23,18 @@ pub struct HostConfig {
     pub advertise_interval_secs: u64,
     /// The longest prompt accepted, in bytes (at most the protocol's 32 KiB).
     pub max_prompt_bytes: usize,
-    /// Jobs one peer may run (or hold offers for) at once.
-    pub max_jobs_per_peer: u32,
+    /// Jobs one peer may run at once; unset: half of `max_concurrent_jobs`, at least 1 (see
+    /// [`HostConfig::jobs_per_peer`]), so one peer id cannot take every slot.
+    pub max_jobs_per_peer: Option<u32>,
+    /// A started job whose client opens no token stream within this long is stopped.
+    pub stream_open_secs: u64,
+    /// A started job with no client reading it for this long (after its last stream closed) is
+    /// stopped; a client that comes back sooner resumes it.
+    pub client_grace_secs: u64,
+    /// Generation pauses while it is this many tokens ahead of the furthest a client has read.
+    pub max_tokens_ahead: u32,
+    /// The longest one job may run; then it ends with `finishReason: "length"`.
+    pub max_job_secs: u64,
     /// How fast one peer may ask for offers (a token bucket; `burst: 0` turns it off).
     pub request_rate: RateLimit,
 }
@@ -47,7 +57,8 @@ pub struct HostedModel {
     pub id: String,
     /// Price per generated token, in the network's smallest price unit.
     pub price_per_token: u64,
-    /// The most tokens one job may generate.
+    /// The most tokens one job may generate (default 4,096).
+    #[serde(default = "default_model_max_tokens")]
     pub max_tokens: u32,
     /// What generates the tokens.
     pub backend: BackendConfig,
@@ -81,6 +92,10 @@ pub enum BackendConfig {
     },
 }
 
+fn default_model_max_tokens() -> u32 {
+    4096
+}
+
 fn default_tokens_per_second() -> f64 {
     20.0
 }
@@ -111,11 +126,24 @@ impl Default for HostConfig {
             offer_ttl_secs: 30,
             advertise_interval_secs: 300,
             max_prompt_bytes: fabstir_protocol::messages::MAX_PROMPT_LEN,
-            max_jobs_per_peer: 4,
+            max_jobs_per_peer: None,
+            stream_open_secs: 10,
+            client_grace_secs: 30,
+            max_tokens_ahead: 256,
+            max_job_secs: 600,
             request_rate: RateLimit {
                 burst: 20,
                 refill_secs: 1,
             },
         }
+    }
+}
+
+impl HostConfig {
+    /// The jobs one peer may run at once: `max_jobs_per_peer`, or half of `max_concurrent_jobs`
+    /// (rounded down, at least 1) when it is unset.
+    pub fn jobs_per_peer(&self) -> u32 {
+        self.max_jobs_per_peer
+            .unwrap_or((self.max_concurrent_jobs / 2).max(1))
     }
 }

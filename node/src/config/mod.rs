@@ -554,6 +554,14 @@ mod tests {
                 "host.max_jobs_per_peer",
             ),
             (
+                "host:\n  max_concurrent_jobs: 4\n  max_jobs_per_peer: 5\n".into(),
+                "host.max_jobs_per_peer",
+            ),
+            ("host:\n  stream_open_secs: 0\n".into(), "host.stream_open_secs"),
+            ("host:\n  client_grace_secs: 0\n".into(), "host.client_grace_secs"),
+            ("host:\n  max_tokens_ahead: 0\n".into(), "host.max_tokens_ahead"),
+            ("host:\n  max_job_secs: 0\n".into(), "host.max_job_secs"),
+            (
                 "host:\n  request_rate: { burst: 3, refill_secs: 0 }\n".into(),
                 "host.request_rate.refill_secs",
             ),

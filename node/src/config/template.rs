@@ -98,7 +98,18 @@ host:
   # Limits per request and per client peer; a request over one is refused with a typed reason
   # (prompt_too_large, peer_limit, rate_limited).
   max_prompt_bytes: {mpb}
-  max_jobs_per_peer: {mjp}
+  # Jobs one peer may run at once. Unset: half of max_concurrent_jobs (at least 1), so that one
+  # peer id cannot take every slot. An offer is a quote: it holds no slot, and accepting when the
+  # slots are full is answered busy.
+  # max_jobs_per_peer: 2
+  # Jobs nobody reads are stopped: no token stream within stream_open_secs of the start, or none
+  # for client_grace_secs after the last one closed (a client back sooner resumes). Generation
+  # waits while max_tokens_ahead tokens ahead of the furthest a client read, and a job runs at
+  # most max_job_secs (then ends with finishReason length).
+  stream_open_secs: {sos}
+  client_grace_secs: {cgs}
+  max_tokens_ahead: {mta}
+  max_job_secs: {mjs}
   # Offer requests per peer: burst at once, then one more every refill_secs.
   request_rate: {{ burst: {rrb}, refill_secs: {rrr} }}
 
@@ -141,7 +152,10 @@ metrics:
         prt = d.kad.provider_record_ttl_secs,
         mcj = d.host.max_concurrent_jobs,
         mpb = d.host.max_prompt_bytes,
-        mjp = d.host.max_jobs_per_peer,
+        sos = d.host.stream_open_secs,
+        cgs = d.host.client_grace_secs,
+        mta = d.host.max_tokens_ahead,
+        mjs = d.host.max_job_secs,
         rrb = d.host.request_rate.burst,
         rrr = d.host.request_rate.refill_secs,
         ct = d.host.compute_type,

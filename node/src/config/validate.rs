@@ -119,11 +119,16 @@ pub(super) fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, Nod
             ),
         ));
     }
-    if h.max_jobs_per_peer == 0 {
-        return Err(err(
-            "host.max_jobs_per_peer",
-            "must be greater than 0".into(),
-        ));
+    if let Some(n) = h.max_jobs_per_peer {
+        if n == 0 || n > h.max_concurrent_jobs {
+            return Err(err(
+                "host.max_jobs_per_peer",
+                format!(
+                    "must be 1 to max_concurrent_jobs ({}), got {n}",
+                    h.max_concurrent_jobs
+                ),
+            ));
+        }
     }
     let security = crate::security::PeerLists::parse(path, &raw.security)?;
     for (i, model) in raw.host.models.iter().enumerate() {
@@ -179,6 +184,10 @@ pub(super) fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, Nod
     for (field, value) in [
         ("host.token_retention_secs", h.token_retention_secs),
         ("host.offer_ttl_secs", h.offer_ttl_secs),
+        ("host.stream_open_secs", h.stream_open_secs),
+        ("host.client_grace_secs", h.client_grace_secs),
+        ("host.max_tokens_ahead", u64::from(h.max_tokens_ahead)),
+        ("host.max_job_secs", h.max_job_secs),
         ("host.advertise_interval_secs", h.advertise_interval_secs),
         (
             "kad.provider_record_ttl_secs",

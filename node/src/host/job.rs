@@ -21,6 +21,21 @@ pub enum Outcome {
     Cancelled,
     /// The backend failed.
     Failed,
+    /// Nobody read it: no stream opened in time, or its client gone past the grace period.
+    Abandoned,
+}
+
+/// What bounds a job's run besides its `max_tokens`.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    /// Generation waits while this many tokens ahead of the furthest a client read.
+    pub ahead: u64,
+    /// Stopped when no stream opened this long after the start.
+    pub open_within: Duration,
+    /// Stopped when no stream was open for this long.
+    pub grace: Duration,
+    /// Ended (`length`) after running this long.
+    pub max_duration: Duration,
 }
 
 /// A running or finished job.
@@ -36,6 +51,45 @@ pub struct Job {
     /// Bumped whenever the output grows or ends.
     changed: watch::Sender<u64>,
     cancel: watch::Sender<bool>,
+    readers: Mutex<Readers>,
+    /// Bumped whenever a reader comes, goes or reads further.
+    progress: watch::Sender<u64>,
+}
+
+/// Who is reading a job.
+#[derive(Default)]
+struct Readers {
+    /// Token streams open now.
+    open: usize,
+    /// When the last one closed (`None`: none ever opened).
+    left_at: Option<Instant>,
+    /// The furthest token index a client was sent.
+    delivered: u64,
+}
+
+/// A token stream reading a job; the job counts it as present until it is dropped.
+pub struct Reader(std::sync::Arc<Job>);
+
+impl Reader {
+    /// The client was sent every token before `cursor`.
+    pub fn delivered(&self, cursor: u64) {
+        let mut r = self.0.readers();
+        if cursor > r.delivered {
+            r.delivered = cursor;
+            drop(r);
+            self.0.progress.send_modify(|v| *v += 1);
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let mut r = self.0.readers();
+        r.open = r.open.saturating_sub(1);
+        r.left_at = Some(Instant::now());
+        drop(r);
+        self.0.progress.send_modify(|v| *v += 1);
+    }
 }
 
 #[derive(Default)]
@@ -43,6 +97,14 @@ struct Output {
     tokens: Vec<(String, u64)>,
     end: Option<StreamFrame>,
     ended_at: Option<Instant>,
+}
+
+/// One turn of a job's run loop.
+enum Step {
+    Cancelled,
+    TimeUp,
+    Abandoned,
+    Token(Option<Result<String, BackendError>>),
 }
 
 /// A view of a job's output from some index on.
@@ -65,7 +127,34 @@ impl Job {
             output: Mutex::new(Output::default()),
             changed: watch::channel(0).0,
             cancel: watch::channel(false).0,
+            readers: Mutex::new(Readers::default()),
+            progress: watch::channel(0).0,
         }
+    }
+
+    fn readers(&self) -> std::sync::MutexGuard<'_, Readers> {
+        self.readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts a token stream as reading this job until the returned guard is dropped.
+    pub fn attach(self: &std::sync::Arc<Self>) -> Reader {
+        self.readers().open += 1;
+        self.progress.send_modify(|v| *v += 1);
+        Reader(self.clone())
+    }
+
+    /// When the job is to stop for want of a reader (`None` while one reads), and whether it
+    /// is too far ahead of the furthest one to generate more.
+    fn attendance(&self, limits: &RunLimits, generated: u64) -> (Option<Instant>, bool) {
+        let r = self.readers();
+        let deadline = match (r.open, r.left_at) {
+            (0, None) => Some(self.started + limits.open_within),
+            (0, Some(left)) => Some(left + limits.grace),
+            _ => None,
+        };
+        (deadline, generated >= r.delivered + limits.ahead)
     }
 
     fn output(&self) -> std::sync::MutexGuard<'_, Output> {
@@ -74,24 +163,56 @@ impl Job {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Drives `tokens` into the job's output until they end, fail or the job is cancelled;
+    /// Drives `tokens` into the job's output until they end, fail, the job is cancelled or
+    /// abandoned, or it reaches `limits.max_duration`; waits while too far ahead of its readers.
     /// `on_token` is called per token generated with the count so far and the time since start.
     pub(crate) async fn run(
         &self,
         mut tokens: BoxStream<'static, Result<String, BackendError>>,
         max_tokens: u32,
+        limits: RunLimits,
         on_token: impl Fn(usize, Duration),
     ) -> Outcome {
         let mut cancel = self.cancel.subscribe();
+        let mut progress = self.progress.subscribe();
+        let stop_at = self.started + limits.max_duration;
         let (end, outcome) = loop {
+            progress.borrow_and_update();
+            let generated = self.output().tokens.len() as u64;
+            let (abandon_at, ahead) = self.attendance(&limits, generated);
+            let abandoned = async {
+                match abandon_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => futures::future::pending().await,
+                }
+            };
             let next = tokio::select! {
                 biased;
-                _ = cancel.wait_for(|c| *c) => None,
-                t = tokens.next() => Some(t),
+                _ = cancel.wait_for(|c| *c) => Step::Cancelled,
+                _ = tokio::time::sleep_until(stop_at) => Step::TimeUp,
+                _ = abandoned => Step::Abandoned,
+                _ = progress.changed() => continue,
+                t = tokens.next(), if !ahead => Step::Token(t),
             };
             match next {
-                None => break (self.end_frame(FinishReason::Cancelled), Outcome::Cancelled),
-                Some(Some(Ok(token))) => {
+                Step::Cancelled => {
+                    break (self.end_frame(FinishReason::Cancelled), Outcome::Cancelled)
+                }
+                Step::TimeUp => break (self.end_frame(FinishReason::Length), Outcome::Completed),
+                Step::Abandoned => {
+                    let frame = StreamFrame::Error {
+                        code: "ABANDONED".into(),
+                        message: format!(
+                            "stopped after {generated} tokens: no client read the job (a stream \
+                             must open within {} s of the start and may be away {} s)",
+                            limits.open_within.as_secs(),
+                            limits.grace.as_secs()
+                        ),
+                        recoverable: false,
+                    };
+                    break (frame, Outcome::Abandoned);
+                }
+                Step::Token(Some(Ok(token))) => {
                     let n = {
                         let mut out = self.output();
                         out.tokens.push((token, super::unix_ms()));
@@ -100,7 +221,7 @@ impl Job {
                     on_token(n, self.started.elapsed());
                     self.changed.send_modify(|v| *v += 1);
                 }
-                Some(Some(Err(e))) => {
+                Step::Token(Some(Err(e))) => {
                     let frame = StreamFrame::Error {
                         code: "BACKEND_FAILED".into(),
                         message: e.message,
@@ -108,7 +229,7 @@ impl Job {
                     };
                     break (frame, Outcome::Failed);
                 }
-                Some(None) => {
+                Step::Token(None) => {
                     let n = self.output().tokens.len() as u64;
                     let reason = if n >= u64::from(max_tokens) {
                         FinishReason::Length

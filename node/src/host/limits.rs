@@ -61,6 +61,11 @@ impl PerPeer {
         true
     }
 
+    /// The places `peer` holds.
+    pub fn held(&self, peer: &PeerId) -> u32 {
+        self.held.get(peer).copied().unwrap_or(0)
+    }
+
     /// Gives one of `peer`'s places back.
     pub fn give_back(&mut self, peer: &PeerId) {
         if let Some(held) = self.held.get_mut(peer) {

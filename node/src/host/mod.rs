@@ -18,7 +18,7 @@ pub mod job_protocol;
 pub mod limits;
 pub mod stream_protocol;
 
-pub use job::Job;
+pub use job::{Job, Reader};
 
 /// How long a client may take to send a stream's first frame (its job or stream request).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,17 +69,17 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    /// Offers outstanding plus jobs running.
+    /// Jobs running (offers hold no slot).
     slots_used: u32,
     jobs: HashMap<String, Arc<Job>>,
-    /// Slots held per peer (of `max_jobs_per_peer`).
+    /// Slots held per peer (of `jobs_per_peer()`).
     per_peer: limits::PerPeer,
     /// Offer requests per peer (`request_rate`).
     requests: limits::RequestRate,
 }
 
-/// A job slot (of `max_concurrent_jobs`, and of its peer's `max_jobs_per_peer`), freed when
-/// dropped.
+/// A running job's slot (of `max_concurrent_jobs`, and of its peer's `jobs_per_peer()`), freed
+/// when dropped.
 pub struct Slot(Host, PeerId);
 
 impl Drop for Slot {
@@ -91,7 +91,8 @@ impl Drop for Slot {
     }
 }
 
-/// An offer made and not yet accepted; dropping it frees its slot.
+/// An offer made and not yet accepted: a quote, holding no slot. Accepting it takes one, or is
+/// answered `busy` / `peer_limit` when none is free at that moment.
 pub struct Offer {
     /// The job id offered.
     pub job_id: String,
@@ -101,7 +102,6 @@ pub struct Offer {
     pub expires_at: u64,
     peer: PeerId,
     request: JobRequest,
-    slot: Slot,
 }
 
 impl Host {
@@ -166,8 +166,8 @@ impl Host {
         self.inner.config.node_info(self.state().slots_used, stats)
     }
 
-    /// Checks `request` from `peer` and makes an offer, holding a slot until it is accepted or
-    /// dropped; or says why not.
+    /// Checks `request` from `peer` and makes an offer (refused `busy` or `peer_limit` when a
+    /// job could not start now); or says why not.
     pub fn offer(
         &self,
         peer: PeerId,
@@ -175,12 +175,7 @@ impl Host {
     ) -> Result<Offer, (RejectReason, String)> {
         let offer = self.make_offer(peer, request);
         if let Err((reason, _)) = &offer {
-            let reason = fabstir_protocol::messages::reject_reason_code(*reason).into();
-            self.inner
-                .metrics
-                .rejections
-                .get_or_create(&crate::metrics::Reason { reason })
-                .inc();
+            self.count_rejection(*reason);
         }
         offer
     }
@@ -241,35 +236,44 @@ impl Host {
                 ),
             ));
         }
-        {
-            let mut state = self.state();
-            let max = h.max_concurrent_jobs;
-            if state.slots_used >= max {
-                return Err((
-                    RejectReason::Busy,
-                    format!("all {max} job slots are in use"),
-                ));
-            }
-            if !state.per_peer.take(peer, h.max_jobs_per_peer) {
-                return Err((
-                    RejectReason::PeerLimit,
-                    format!(
-                        "this peer already holds {} job(s) here, the most one peer may",
-                        h.max_jobs_per_peer
-                    ),
-                ));
-            }
-            state.slots_used += 1;
-            self.inner.metrics.load.set(i64::from(state.slots_used));
-        }
+        self.check_slots(&self.state(), peer)?;
         Ok(Offer {
             job_id: format!("{:032x}", rand::random::<u128>()),
             price_per_token: model.price_per_token,
             expires_at: unix_ms() + self.inner.offer_ttl.as_millis() as u64,
             peer,
             request,
-            slot: Slot(self.clone(), peer),
         })
+    }
+
+    /// Whether `peer` could start a job now: a free slot, and fewer than its share in use.
+    fn check_slots(&self, state: &State, peer: PeerId) -> Result<(), (RejectReason, String)> {
+        let h = &self.inner.config.host;
+        let max = h.max_concurrent_jobs;
+        if state.slots_used >= max {
+            return Err((
+                RejectReason::Busy,
+                format!("all {max} job slots are in use"),
+            ));
+        }
+        let share = h.jobs_per_peer();
+        if state.per_peer.held(&peer) >= share {
+            return Err((
+                RejectReason::PeerLimit,
+                format!("this peer already runs {share} job(s) here, the most one peer may"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Takes a slot for `peer`, or says why there is none.
+    fn take_slot(&self, peer: PeerId) -> Result<Slot, (RejectReason, String)> {
+        let mut state = self.state();
+        self.check_slots(&state, peer)?;
+        state.per_peer.take(peer, u32::MAX);
+        state.slots_used += 1;
+        self.inner.metrics.load.set(i64::from(state.slots_used));
+        Ok(Slot(self.clone(), peer))
     }
 
     /// How long an offer stays open.
@@ -278,8 +282,26 @@ impl Host {
     }
 
     /// Starts an accepted offer's job; fails with `invalid_request` when the offer has expired
-    /// (as an accept after the offer's lifetime does), `unsupported_model` when the model went.
+    /// (as an accept after the offer's lifetime does), `unsupported_model` when the model went,
+    /// `busy` or `peer_limit` when no slot is free now.
     pub fn start(&self, offer: Offer) -> Result<Arc<Job>, (RejectReason, String)> {
+        let started = self.start_job(offer);
+        if let Err((reason, _)) = &started {
+            self.count_rejection(*reason);
+        }
+        started
+    }
+
+    fn count_rejection(&self, reason: RejectReason) {
+        let reason = fabstir_protocol::messages::reject_reason_code(reason).into();
+        self.inner
+            .metrics
+            .rejections
+            .get_or_create(&crate::metrics::Reason { reason })
+            .inc();
+    }
+
+    fn start_job(&self, offer: Offer) -> Result<Arc<Job>, (RejectReason, String)> {
         if unix_ms() > offer.expires_at {
             return Err((RejectReason::InvalidRequest, "the offer expired".into()));
         }
@@ -289,6 +311,7 @@ impl Host {
                 "the model is no longer served".into(),
             ));
         };
+        let slot = self.take_slot(offer.peer)?;
         let job = Arc::new(Job::new(
             offer.job_id.clone(),
             offer.peer,
@@ -308,10 +331,16 @@ impl Host {
         let host = self.clone();
         let running = job.clone();
         let max_tokens = r.max_tokens;
-        let slot = offer.slot;
+        let h = &self.inner.config.host;
+        let limits = job::RunLimits {
+            ahead: u64::from(h.max_tokens_ahead),
+            open_within: Duration::from_secs(h.stream_open_secs),
+            grace: Duration::from_secs(h.client_grace_secs),
+            max_duration: Duration::from_secs(h.max_job_secs),
+        };
         tokio::spawn(async move {
             let metrics = &host.inner.metrics;
-            let outcome = running.run(tokens, max_tokens, |n, since_start| {
+            let outcome = running.run(tokens, max_tokens, limits, |n, since_start| {
                 metrics.tokens.inc();
                 if n == 1 {
                     metrics
@@ -323,6 +352,7 @@ impl Host {
                 job::Outcome::Completed => "completed",
                 job::Outcome::Cancelled => "cancelled",
                 job::Outcome::Failed => "failed",
+                job::Outcome::Abandoned => "abandoned",
             });
             drop(slot);
         });
@@ -389,7 +419,7 @@ mod tests {
 
     #[tokio::test]
     async fn offers_are_refused_with_the_right_reason() {
-        let h = host(1, 0.0);
+        let h = host(1, 10.0);
         let peer = PeerId::random();
         let reason = |r: JobRequest| h.offer(peer, r).err().map(|e| e.0);
         assert_eq!(reason(request(10, 2)), Some(RejectReason::PriceTooLow));
@@ -400,20 +430,35 @@ mod tests {
             ..request(10, 9)
         };
         assert_eq!(reason(other), Some(RejectReason::UnsupportedModel));
-        let offer = h.offer(peer, request(10, 9)).unwrap();
-        assert_eq!(offer.price_per_token, 3);
+        let (first, second) = (
+            h.offer(peer, request(10, 9)).unwrap(),
+            h.offer(PeerId::random(), request(10, 9)).unwrap(),
+        );
+        assert_eq!(first.price_per_token, 3);
+        assert_eq!(
+            h.info().current_load,
+            0,
+            "an offer is a quote: no slot held"
+        );
+        let job = h.start(first).unwrap();
         assert_eq!(h.info().current_load, 1);
         assert_eq!(reason(request(10, 9)), Some(RejectReason::Busy));
-        drop(offer);
-        assert_eq!(h.info().current_load, 0, "a dropped offer frees its slot");
-        assert!(h.offer(peer, request(10, 9)).is_ok());
+        assert_eq!(
+            h.start(second).err().map(|e| e.0),
+            Some(RejectReason::Busy),
+            "accepting when full is busy at that moment"
+        );
+        job.cancel();
+        wait_end(&job).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(h.offer(peer, request(10, 9)).is_ok(), "the slot came back");
     }
 
     #[tokio::test]
     async fn per_peer_limits_refuse_with_their_own_reasons() {
         let h = host_with(
             10,
-            0.0,
+            10.0,
             "  max_prompt_bytes: 8\n  max_jobs_per_peer: 2\n  request_rate: { burst: 4, refill_secs: 60 }\n",
         );
         let (peer, other) = (PeerId::random(), PeerId::random());
@@ -425,10 +470,8 @@ mod tests {
             h.offer(peer, long).err().map(|e| e.0),
             Some(RejectReason::PromptTooLarge)
         );
-        let (a, b) = (
-            h.offer(peer, request(10, 9)).unwrap(),
-            h.offer(peer, request(10, 9)).unwrap(),
-        );
+        let _a = h.start(h.offer(peer, request(10, 9)).unwrap()).unwrap();
+        let _b = h.start(h.offer(peer, request(10, 9)).unwrap()).unwrap();
         assert_eq!(
             h.offer(peer, request(10, 9)).err().map(|e| e.0),
             Some(RejectReason::PeerLimit)
@@ -437,12 +480,119 @@ mod tests {
             h.offer(other, request(10, 9)).is_ok(),
             "another peer is not limited"
         );
-        drop((a, b));
         assert_eq!(
             h.offer(peer, request(10, 9)).err().map(|e| e.0),
             Some(RejectReason::RateLimited),
             "five requests in a row from one peer"
         );
+    }
+
+    #[tokio::test]
+    async fn by_default_one_peer_gets_half_the_slots() {
+        let h = host(5, 10.0);
+        let (peer, other) = (PeerId::random(), PeerId::random());
+        let mine: Vec<_> = (0..2)
+            .map(|_| h.start(h.offer(peer, request(10, 9)).unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            h.offer(peer, request(10, 9)).err().map(|e| e.0),
+            Some(RejectReason::PeerLimit),
+            "5 / 2 = 2 jobs per peer"
+        );
+        assert!(h.start(h.offer(other, request(10, 9)).unwrap()).is_ok());
+        assert_eq!(mine.len(), 2);
+        assert_eq!(host(1, 0.0).inner.config.host.jobs_per_peer(), 1);
+    }
+
+    async fn wait_end(job: &Job) -> StreamFrame {
+        let mut changed = job.subscribe();
+        loop {
+            if let Some(end) = job.snapshot(0, 0).end {
+                return end;
+            }
+            changed.changed().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn generation_waits_for_its_reader() {
+        let h = host_with(2, 0.0, "  max_tokens_ahead: 5\n");
+        let job = h
+            .start(h.offer(PeerId::random(), request(40, 9)).unwrap())
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(job.snapshot(0, 0).total, 5, "at most 5 ahead of nobody");
+        let reader = job.attach();
+        reader.delivered(5);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(job.snapshot(0, 0).total, 10, "5 ahead of what was read");
+        reader.delivered(40);
+        assert!(matches!(
+            wait_end(&job).await,
+            StreamFrame::End {
+                total_tokens: 40,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_job_nobody_reads_is_stopped_and_frees_its_slot() {
+        let h = host_with(1, 20.0, "  stream_open_secs: 1\n  client_grace_secs: 1\n");
+        // No stream ever opens.
+        let job = h
+            .start(h.offer(PeerId::random(), request(100, 9)).unwrap())
+            .unwrap();
+        let end = wait_end(&job).await;
+        assert!(
+            matches!(&end, StreamFrame::Error { code, .. } if code == "ABANDONED"),
+            "{end:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(h.info().current_load, 0);
+        assert_eq!(h.inner.metrics.jobs_with("abandoned"), 1);
+
+        // A reader that leaves and comes back within the grace keeps it; then it leaves for good.
+        let job = h
+            .start(h.offer(PeerId::random(), request(100, 9)).unwrap())
+            .unwrap();
+        let reader = job.attach();
+        drop(reader);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let reader = job.attach();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(job.snapshot(0, 0).end.is_none(), "back within the grace");
+        drop(reader);
+        let started = std::time::Instant::now();
+        let end = wait_end(&job).await;
+        assert!(matches!(&end, StreamFrame::Error { code, .. } if code == "ABANDONED"));
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(900), "{waited:?}");
+        let kept = job.snapshot(0, 1000).tokens.len();
+        assert!(kept > 0, "the tokens made stay for a resume");
+    }
+
+    #[tokio::test]
+    async fn a_job_ends_at_the_hosts_time_bound() {
+        let h = host_with(1, 20.0, "  max_job_secs: 1\n");
+        let job = h
+            .start(h.offer(PeerId::random(), request(100, 9)).unwrap())
+            .unwrap();
+        let _reader = job.attach();
+        match wait_end(&job).await {
+            StreamFrame::End {
+                total_tokens,
+                finish_reason,
+                ..
+            } => {
+                assert_eq!(
+                    finish_reason,
+                    fabstir_protocol::messages::FinishReason::Length
+                );
+                assert!(total_tokens < 100, "{total_tokens}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

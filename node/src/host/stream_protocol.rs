@@ -42,6 +42,8 @@ pub async fn serve(host: Host, peer: PeerId, stream: Stream) -> std::io::Result<
         return writer.close().await;
     };
     let mut changed = job.subscribe();
+    // The job counts this stream as its reader (it keeps generating) until it ends.
+    let reader_guard = job.attach();
     let mut cursor = request.resume_from;
     // The client's control frames; reading continues across loop turns, so no frame is torn.
     let mut control = Box::pin(read_control(reader)).fuse();
@@ -69,6 +71,7 @@ pub async fn serve(host: Host, peer: PeerId, stream: Stream) -> std::io::Result<
             write_all(&mut writer, &frames).await?;
         }
         cursor += sent;
+        reader_guard.delivered(cursor);
         if finished {
             return writer.close().await;
         }

@@ -1,6 +1,8 @@
 //! Running `fabstir-node` processes in tests: init, start until ready, signals, logs.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod client;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

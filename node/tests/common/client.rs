@@ -1,0 +1,149 @@
+//! A native client of the host's job and stream protocols, one peer id per `Client`: what the
+//! abuse tests use for both the honest side and the attackers.
+
+use std::time::{Duration, Instant};
+
+use fabstir_protocol::frame;
+use fabstir_protocol::messages::{
+    JobDecision, JobRequest, JobResponse, StreamFrame, StreamRequest, JOB_PROTOCOL, STREAM_PROTOCOL,
+};
+use futures::{AsyncWriteExt, StreamExt};
+use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Stream, StreamProtocol};
+
+/// A peer with its own identity, connected to one host.
+pub struct Client {
+    pub control: libp2p_stream::Control,
+    pub host: PeerId,
+}
+
+impl Client {
+    /// A new identity that dials `addr` (ending in `/p2p/<host>`) and keeps its swarm running.
+    pub async fn connect(addr: &str) -> Client {
+        let addr: Multiaddr = addr.parse().unwrap();
+        let host = match addr.iter().last() {
+            Some(libp2p::multiaddr::Protocol::P2p(id)) => id,
+            _ => panic!("{addr} has no /p2p/"),
+        };
+        let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .unwrap()
+            .with_behaviour(|_| libp2p_stream::Behaviour::new())
+            .unwrap()
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
+            .build();
+        swarm.dial(addr).unwrap();
+        let control = swarm.behaviour().new_control();
+        let (connected, mut is_connected) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Some(event) = swarm.next().await {
+                if let libp2p::swarm::SwarmEvent::ConnectionEstablished { .. } = event {
+                    connected.send_replace(true);
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(30), is_connected.wait_for(|c| *c))
+            .await
+            .expect("no connection to the host in 30 s")
+            .unwrap();
+        Client { control, host }
+    }
+
+    /// Opens a stream of `protocol` to the host.
+    pub async fn open(&self, protocol: &'static str) -> Stream {
+        let mut control = self.control.clone();
+        control
+            .open_stream(self.host, StreamProtocol::new(protocol))
+            .await
+            .unwrap()
+    }
+
+    /// Asks for an offer: the open negotiation stream and the host's answer.
+    pub async fn ask(&self, model: &str, max_tokens: u32) -> (Stream, JobResponse) {
+        let mut stream = self.open(JOB_PROTOCOL).await;
+        let request = JobRequest {
+            model_id: model.into(),
+            prompt: "abuse test".into(),
+            max_tokens,
+            temperature: 0.5,
+            top_p: 1.0,
+            max_price_per_token: 100,
+            continuation: None,
+        };
+        frame::write(&mut stream, &request).await.unwrap();
+        let answer = frame::read::<_, JobResponse>(&mut stream)
+            .await
+            .unwrap()
+            .expect("the host closed the negotiation without an answer");
+        (stream, answer)
+    }
+
+    /// Asks for an offer and accepts it: the job id, or the host's refusal.
+    pub async fn start(&self, model: &str, max_tokens: u32) -> Result<String, JobResponse> {
+        let (mut stream, answer) = self.ask(model, max_tokens).await;
+        let JobResponse::Offer { job_id, .. } = answer else {
+            return Err(answer);
+        };
+        let accept = JobDecision::Accept {
+            job_id: job_id.clone(),
+        };
+        frame::write(&mut stream, &accept).await.unwrap();
+        let answer = frame::read::<_, JobResponse>(&mut stream).await.unwrap();
+        let _ = stream.close().await;
+        match answer {
+            Some(JobResponse::Started { .. }) => Ok(job_id),
+            Some(other) => Err(other),
+            None => panic!("no answer to accept"),
+        }
+    }
+
+    /// Reads job `job_id`'s whole token stream: the token count and the last frame.
+    pub async fn read(&self, job_id: &str) -> (u64, StreamFrame) {
+        let mut stream = self.open(STREAM_PROTOCOL).await;
+        let request = StreamRequest {
+            job_id: job_id.into(),
+            resume_from: 0,
+        };
+        frame::write(&mut stream, &request).await.unwrap();
+        let mut tokens = 0;
+        loop {
+            match frame::read::<_, StreamFrame>(&mut stream).await.unwrap() {
+                Some(StreamFrame::Token { .. }) => tokens += 1,
+                Some(end) => return (tokens, end),
+                None => panic!("the stream ended without an end frame"),
+            }
+        }
+    }
+}
+
+/// An honest job from a fresh peer id: connect, negotiate, read `max_tokens` tokens to the end.
+/// Its time from the dial, or what went wrong.
+pub async fn honest_job(addr: &str, model: &str, max_tokens: u32) -> Result<Duration, String> {
+    let started = Instant::now();
+    let client = Client::connect(addr).await;
+    let job = client
+        .start(model, max_tokens)
+        .await
+        .map_err(|refused| format!("refused: {refused:?}"))?;
+    match client.read(&job).await {
+        (n, StreamFrame::End { .. }) if n == u64::from(max_tokens) => Ok(started.elapsed()),
+        (n, end) => Err(format!("{n} tokens, then {end:?}")),
+    }
+}
+
+/// A value of the host's Prometheus text at `http://<metrics>/metrics`, e.g.
+/// `fabstir_jobs_total{outcome="abandoned"}`; 0 when absent.
+pub fn metric(metrics: &str, name: &str) -> f64 {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(metrics).unwrap();
+    write!(conn, "GET /metrics HTTP/1.0\r\nHost: {metrics}\r\n\r\n").unwrap();
+    let mut body = String::new();
+    conn.read_to_string(&mut body).unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
