@@ -1,7 +1,8 @@
 //! One peer must not be able to shut a host down. A real `fabstir-node` host (4 slots, a demo
 //! model at 20 tokens/s) is attacked by native clients of ours while honest clients, each a fresh
 //! peer id, run 50-token jobs (2.5 s of generation); every honest job must complete, within
-//! `BOUND` of the unattacked baseline measured in the same run.
+//! `BOUND` of the unattacked baseline measured in the same run. Last, a peer squats the perf
+//! protocol's places while another runs a speed test.
 
 mod common;
 
@@ -197,5 +198,40 @@ async fn honest_jobs_complete_while_the_host_is_attacked() {
     eprintln!("stream flood: {} streams opened", flood.len());
     within(honest(&host.addr, 2, "stream flood").await, "stream flood");
     drop(flood);
+
+    // 6. Perf squatting: one peer opens 4 perf streams that announce 16 MiB and send nothing.
+    //    It holds one of the 4 places; another peer's 1 MiB speed test is served at once.
+    use fabstir_protocol::perf;
+    let big = perf::PerfRequest {
+        upload: perf::MAX_PERF_BYTES,
+        download: 0,
+    };
+    let hog = Client::connect(&host.addr).await;
+    let mut hogs = Vec::new();
+    for _ in 0..4 {
+        let mut s = hog.open(perf::PROTOCOL).await;
+        // Beyond its one place, the host drops this peer's streams: the write may fail.
+        let _ = fabstir_protocol::frame::write(&mut s, &big).await;
+        hogs.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let tester = Client::connect(&host.addr).await;
+    let small = perf::PerfRequest {
+        upload: 1 << 20,
+        download: 1 << 20,
+    };
+    let began = std::time::Instant::now();
+    let mut s = tester.open(perf::PROTOCOL).await;
+    tokio::time::timeout(baseline + BOUND, async {
+        perf::upload(&mut s, small).await.unwrap();
+        perf::download(&mut s, small.download).await.unwrap();
+    })
+    .await
+    .expect("an honest speed test waited behind another peer's perf streams");
+    eprintln!(
+        "perf squatting: an honest 1 MiB speed test took {:?}",
+        began.elapsed()
+    );
+    drop(hogs);
     host.node.terminate();
 }

@@ -62,9 +62,10 @@ impl Client {
             .unwrap()
     }
 
-    /// Asks for an offer: the open negotiation stream and the host's answer.
+    /// Asks for an offer: the open negotiation stream and the host's answer. A stream the node
+    /// dropped before reading it (libp2p-stream's single hand-over slot; docs/PROTOCOL.md,
+    /// "Dropped streams") is asked again, as the SDK does.
     pub async fn ask(&self, model: &str, max_tokens: u32) -> (Stream, JobResponse) {
-        let mut stream = self.open(JOB_PROTOCOL).await;
         let request = JobRequest {
             model_id: model.into(),
             prompt: "abuse test".into(),
@@ -74,12 +75,21 @@ impl Client {
             max_price_per_token: 100,
             continuation: None,
         };
-        frame::write(&mut stream, &request).await.unwrap();
-        let answer = frame::read::<_, JobResponse>(&mut stream)
-            .await
-            .unwrap()
-            .expect("the host closed the negotiation without an answer");
-        (stream, answer)
+        let mut last = String::new();
+        for _ in 0..6 {
+            let mut stream = self.open(JOB_PROTOCOL).await;
+            if let Err(e) = frame::write(&mut stream, &request).await {
+                last = e.to_string();
+            } else {
+                match frame::read::<_, JobResponse>(&mut stream).await {
+                    Ok(Some(answer)) => return (stream, answer),
+                    Ok(None) => last = "closed without an answer".into(),
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        panic!("no answer to a job request in 6 tries: {last}");
     }
 
     /// Asks for an offer and accepts it: the job id, or the host's refusal.
@@ -102,21 +112,27 @@ impl Client {
     }
 
     /// Reads job `job_id`'s whole token stream: the token count and the last frame.
+    /// (A stream dropped before it carried anything is opened again from where it got to.)
     pub async fn read(&self, job_id: &str) -> (u64, StreamFrame) {
-        let mut stream = self.open(STREAM_PROTOCOL).await;
-        let request = StreamRequest {
-            job_id: job_id.into(),
-            resume_from: 0,
-        };
-        frame::write(&mut stream, &request).await.unwrap();
         let mut tokens = 0;
-        loop {
-            match frame::read::<_, StreamFrame>(&mut stream).await.unwrap() {
-                Some(StreamFrame::Token { .. }) => tokens += 1,
-                Some(end) => return (tokens, end),
-                None => panic!("the stream ended without an end frame"),
+        for _ in 0..6 {
+            let mut stream = self.open(STREAM_PROTOCOL).await;
+            let request = StreamRequest {
+                job_id: job_id.into(),
+                resume_from: tokens,
+            };
+            if frame::write(&mut stream, &request).await.is_ok() {
+                loop {
+                    match frame::read::<_, StreamFrame>(&mut stream).await {
+                        Ok(Some(StreamFrame::Token { .. })) => tokens += 1,
+                        Ok(Some(end)) => return (tokens, end),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
             }
+            tokio::time::sleep(Duration::from_millis(300)).await;
         }
+        panic!("job {job_id}'s stream failed 6 times ({tokens} tokens read)");
     }
 }
 
