@@ -9,7 +9,7 @@ use crate::config::relay::RateLimit;
 pub struct HostConfig {
     /// Models served.
     pub models: Vec<HostedModel>,
-    /// Jobs run at once (an offer is a quote and holds none of them).
+    /// Jobs run (or held for a fresh offer) at once.
     pub max_concurrent_jobs: u32,
     /// `direct` (peers dial our own addresses) or `relayed` (only through our bootstrap relays).
     pub reachability: Reachability,
@@ -19,11 +19,14 @@ pub struct HostConfig {
     pub token_retention_secs: u64,
     /// How long an offer stays open for the client to accept it.
     pub offer_ttl_secs: u64,
+    /// How long a new offer holds a job slot; after that it is a quote whose accept takes a slot
+    /// only if one is free then (else `busy`).
+    pub offer_hold_secs: u64,
     /// How often our models are announced again as DHT provider records.
     pub advertise_interval_secs: u64,
     /// The longest prompt accepted, in bytes (at most the protocol's 32 KiB).
     pub max_prompt_bytes: usize,
-    /// Jobs one peer may run at once; unset: half of `max_concurrent_jobs`, at least 1 (see
+    /// Jobs one peer may run (or hold offers for) at once; unset: half of `max_concurrent_jobs`, at least 1 (see
     /// [`HostConfig::jobs_per_peer`]), so one peer id cannot take every slot.
     pub max_jobs_per_peer: Option<u32>,
     /// A started job whose client opens no token stream within this long is stopped.
@@ -124,6 +127,7 @@ impl Default for HostConfig {
             compute_type: "cpu".into(),
             token_retention_secs: 600,
             offer_ttl_secs: 30,
+            offer_hold_secs: 2,
             advertise_interval_secs: 300,
             max_prompt_bytes: fabstir_protocol::messages::MAX_PROMPT_LEN,
             max_jobs_per_peer: None,

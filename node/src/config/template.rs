@@ -93,14 +93,16 @@ host:
   # A job's tokens are kept this long after it ends, for clients that resume its stream.
   token_retention_secs: {trs}
   offer_ttl_secs: {ots}
+  # A new offer holds a job slot this long; then it is a quote (accepting it when the slots are
+  # full is answered busy), so a client that collects offers keeps a slot only briefly.
+  offer_hold_secs: {ohs}
   # Our models are announced again as DHT provider records this often.
   advertise_interval_secs: {ais}
   # Limits per request and per client peer; a request over one is refused with a typed reason
   # (prompt_too_large, peer_limit, rate_limited).
   max_prompt_bytes: {mpb}
   # Jobs one peer may run at once. Unset: half of max_concurrent_jobs (at least 1), so that one
-  # peer id cannot take every slot. An offer is a quote: it holds no slot, and accepting when the
-  # slots are full is answered busy.
+  # peer id cannot take every slot (offers held count too).
   # max_jobs_per_peer: 2
   # Jobs nobody reads are stopped: no token stream within stream_open_secs of the start, or none
   # for client_grace_secs after the last one closed (a client back sooner resumes). Generation
@@ -152,6 +154,7 @@ metrics:
         prt = d.kad.provider_record_ttl_secs,
         mcj = d.host.max_concurrent_jobs,
         mpb = d.host.max_prompt_bytes,
+        ohs = d.host.offer_hold_secs,
         sos = d.host.stream_open_secs,
         cgs = d.host.client_grace_secs,
         mta = d.host.max_tokens_ahead,

@@ -184,6 +184,7 @@ pub(super) fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, Nod
     for (field, value) in [
         ("host.token_retention_secs", h.token_retention_secs),
         ("host.offer_ttl_secs", h.offer_ttl_secs),
+        ("host.offer_hold_secs", h.offer_hold_secs),
         ("host.stream_open_secs", h.stream_open_secs),
         ("host.client_grace_secs", h.client_grace_secs),
         ("host.max_tokens_ahead", u64::from(h.max_tokens_ahead)),

@@ -37,9 +37,21 @@ pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Res
     frame::write(&mut stream, &response)
         .await
         .map_err(std::io::Error::other)?;
-    // Dropping `offer` on any early return frees its slot.
-    let decision =
-        tokio::time::timeout(host.offer_ttl(), frame::read::<_, JobDecision>(&mut stream)).await;
+    // The offer holds its slot for `offer_hold`, then stays open as a quote until its lifetime
+    // ends. Dropping `offer` on any early return frees a slot it still holds.
+    let mut offer = offer;
+    let decision = {
+        let read = frame::read::<_, JobDecision>(&mut stream);
+        futures::pin_mut!(read);
+        match tokio::time::timeout(host.offer_hold(), &mut read).await {
+            Ok(decision) => Ok(decision),
+            Err(_) => {
+                offer.release();
+                let rest = host.offer_ttl().saturating_sub(host.offer_hold());
+                tokio::time::timeout(rest, &mut read).await
+            }
+        }
+    };
     let answer = match decision {
         Ok(Ok(Some(JobDecision::Accept { job_id }))) if job_id == offer.job_id => {
             match host.start(offer) {

@@ -16,9 +16,11 @@ use crate::metrics::HostMetrics;
 pub mod job;
 pub mod job_protocol;
 pub mod limits;
+pub mod slots;
 pub mod stream_protocol;
 
 pub use job::{Job, Reader};
+pub use slots::{Offer, Slot};
 
 /// How long a client may take to send a stream's first frame (its job or stream request).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,6 +64,7 @@ struct Inner {
     config: NodeConfig,
     models: HashMap<String, Model>,
     offer_ttl: Duration,
+    offer_hold: Duration,
     retention: Duration,
     state: Mutex<State>,
     metrics: HostMetrics,
@@ -69,39 +72,13 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    /// Jobs running (offers hold no slot).
+    /// Jobs running plus slots held by fresh offers.
     slots_used: u32,
     jobs: HashMap<String, Arc<Job>>,
     /// Slots held per peer (of `jobs_per_peer()`).
     per_peer: limits::PerPeer,
     /// Offer requests per peer (`request_rate`).
     requests: limits::RequestRate,
-}
-
-/// A running job's slot (of `max_concurrent_jobs`, and of its peer's `jobs_per_peer()`), freed
-/// when dropped.
-pub struct Slot(Host, PeerId);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut state = self.0.state();
-        state.slots_used = state.slots_used.saturating_sub(1);
-        state.per_peer.give_back(&self.1);
-        self.0.inner.metrics.load.set(i64::from(state.slots_used));
-    }
-}
-
-/// An offer made and not yet accepted: a quote, holding no slot. Accepting it takes one, or is
-/// answered `busy` / `peer_limit` when none is free at that moment.
-pub struct Offer {
-    /// The job id offered.
-    pub job_id: String,
-    /// The price offered.
-    pub price_per_token: u64,
-    /// Unix ms after which accepting fails.
-    pub expires_at: u64,
-    peer: PeerId,
-    request: JobRequest,
 }
 
 impl Host {
@@ -125,6 +102,7 @@ impl Host {
                 config: config.raw.clone(),
                 models,
                 offer_ttl: Duration::from_secs(h.offer_ttl_secs),
+                offer_hold: Duration::from_secs(h.offer_hold_secs),
                 retention: Duration::from_secs(h.token_retention_secs),
                 state: Mutex::new(State::default()),
                 metrics,
@@ -166,8 +144,8 @@ impl Host {
         self.inner.config.node_info(self.state().slots_used, stats)
     }
 
-    /// Checks `request` from `peer` and makes an offer (refused `busy` or `peer_limit` when a
-    /// job could not start now); or says why not.
+    /// Checks `request` from `peer` and makes an offer holding a slot (refused `busy` or
+    /// `peer_limit` when none is free for it now); or says why not.
     pub fn offer(
         &self,
         peer: PeerId,
@@ -236,49 +214,25 @@ impl Host {
                 ),
             ));
         }
-        self.check_slots(&self.state(), peer)?;
+        let hold = Some(self.take_slot(peer)?);
         Ok(Offer {
             job_id: format!("{:032x}", rand::random::<u128>()),
             price_per_token: model.price_per_token,
             expires_at: unix_ms() + self.inner.offer_ttl.as_millis() as u64,
             peer,
             request,
+            hold,
         })
-    }
-
-    /// Whether `peer` could start a job now: a free slot, and fewer than its share in use.
-    fn check_slots(&self, state: &State, peer: PeerId) -> Result<(), (RejectReason, String)> {
-        let h = &self.inner.config.host;
-        let max = h.max_concurrent_jobs;
-        if state.slots_used >= max {
-            return Err((
-                RejectReason::Busy,
-                format!("all {max} job slots are in use"),
-            ));
-        }
-        let share = h.jobs_per_peer();
-        if state.per_peer.held(&peer) >= share {
-            return Err((
-                RejectReason::PeerLimit,
-                format!("this peer already runs {share} job(s) here, the most one peer may"),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Takes a slot for `peer`, or says why there is none.
-    fn take_slot(&self, peer: PeerId) -> Result<Slot, (RejectReason, String)> {
-        let mut state = self.state();
-        self.check_slots(&state, peer)?;
-        state.per_peer.take(peer, u32::MAX);
-        state.slots_used += 1;
-        self.inner.metrics.load.set(i64::from(state.slots_used));
-        Ok(Slot(self.clone(), peer))
     }
 
     /// How long an offer stays open.
     pub fn offer_ttl(&self) -> Duration {
         self.inner.offer_ttl
+    }
+
+    /// How long a new offer holds its slot.
+    pub fn offer_hold(&self) -> Duration {
+        self.inner.offer_hold
     }
 
     /// Starts an accepted offer's job; fails with `invalid_request` when the offer has expired
@@ -292,16 +246,7 @@ impl Host {
         started
     }
 
-    fn count_rejection(&self, reason: RejectReason) {
-        let reason = fabstir_protocol::messages::reject_reason_code(reason).into();
-        self.inner
-            .metrics
-            .rejections
-            .get_or_create(&crate::metrics::Reason { reason })
-            .inc();
-    }
-
-    fn start_job(&self, offer: Offer) -> Result<Arc<Job>, (RejectReason, String)> {
+    fn start_job(&self, mut offer: Offer) -> Result<Arc<Job>, (RejectReason, String)> {
         if unix_ms() > offer.expires_at {
             return Err((RejectReason::InvalidRequest, "the offer expired".into()));
         }
@@ -311,7 +256,10 @@ impl Host {
                 "the model is no longer served".into(),
             ));
         };
-        let slot = self.take_slot(offer.peer)?;
+        let slot = match offer.hold.take() {
+            Some(held) => held,
+            None => self.take_slot(offer.peer)?,
+        };
         let job = Arc::new(Job::new(
             offer.job_id.clone(),
             offer.peer,
@@ -430,24 +378,21 @@ mod tests {
             ..request(10, 9)
         };
         assert_eq!(reason(other), Some(RejectReason::UnsupportedModel));
-        let (first, second) = (
-            h.offer(peer, request(10, 9)).unwrap(),
-            h.offer(PeerId::random(), request(10, 9)).unwrap(),
-        );
+        let first = h.offer(peer, request(10, 9)).unwrap();
         assert_eq!(first.price_per_token, 3);
-        assert_eq!(
-            h.info().current_load,
-            0,
-            "an offer is a quote: no slot held"
-        );
-        let job = h.start(first).unwrap();
-        assert_eq!(h.info().current_load, 1);
+        assert_eq!(h.info().current_load, 1, "a fresh offer holds a slot");
         assert_eq!(reason(request(10, 9)), Some(RejectReason::Busy));
+        let mut first = first;
+        first.release();
+        assert_eq!(h.info().current_load, 0, "a released offer is a quote");
+        let second = h.offer(PeerId::random(), request(10, 9)).unwrap();
         assert_eq!(
-            h.start(second).err().map(|e| e.0),
+            h.start(first).err().map(|e| e.0),
             Some(RejectReason::Busy),
-            "accepting when full is busy at that moment"
+            "accepting a quote when full is busy at that moment"
         );
+        let job = h.start(second).unwrap();
+        assert_eq!(h.info().current_load, 1);
         job.cancel();
         wait_end(&job).await;
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use fabstir_protocol::frame;
 use fabstir_protocol::messages::{
-    JobDecision, JobRequest, JobResponse, StreamFrame, StreamRequest, JOB_PROTOCOL, STREAM_PROTOCOL,
+    JobDecision, JobRequest, JobResponse, RejectReason, StreamFrame, StreamRequest, JOB_PROTOCOL,
+    STREAM_PROTOCOL,
 };
 use futures::{AsyncWriteExt, StreamExt};
 use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Stream, StreamProtocol};
@@ -141,10 +142,19 @@ impl Client {
 pub async fn honest_job(addr: &str, model: &str, max_tokens: u32) -> Result<Duration, String> {
     let started = Instant::now();
     let client = Client::connect(addr).await;
-    let job = client
-        .start(model, max_tokens)
-        .await
-        .map_err(|refused| format!("refused: {refused:?}"))?;
+    // A host that is full right now (`busy`) is asked again, as `submitJobWithRetry` does.
+    let job = loop {
+        match client.start(model, max_tokens).await {
+            Ok(job) => break job,
+            Err(JobResponse::Rejected {
+                reason: RejectReason::Busy,
+                ..
+            }) if started.elapsed() < Duration::from_secs(30) => {
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
+            Err(refused) => return Err(format!("refused: {refused:?}")),
+        }
+    };
     match client.read(&job).await {
         (n, StreamFrame::End { .. }) if n == u64::from(max_tokens) => Ok(started.elapsed()),
         (n, end) => Err(format!("{n} tokens, then {end:?}")),
