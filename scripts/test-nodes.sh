@@ -11,7 +11,7 @@
 #   relay-2 49171-49173: a second relay (bootstrapped from the first) that the relay-restart
 #           fault test kills and restarts, so the other tests' relay is never disturbed.
 #   host-e 49141 tcp only: relayed like host-b; load-1 at 1 (seed 44, at most 5 jobs per client
-#           peer), which host-b also serves at 2: the load test's 100 jobs fill both.
+#           peer), which host-b (100 job slots) also serves at 2: the load test's 100 jobs fill both.
 #   host-f 49181-49182: limited-1 with small per-peer limits (1 KiB prompts, 2 jobs per peer, 5
 #           requests then 1 a minute) for the over-limit tests.
 #   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
@@ -66,8 +66,14 @@ $no_peer_limits
     - { id: demo-1, price_per_token: 5, max_tokens: 4096, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
     - { id: direct-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
 YAML
+  # host-b takes what host-e cannot of the load test's 100 simultaneous jobs (host-e: 5 per page,
+  # 20 in all). A job holds its slot until its page has read it (generation waits for its reader),
+  # and one page reads ~2,000 tokens/s in all, so all 100 jobs hold slots at once: host-b has room
+  # for 80 and more.
   host_config host-b "/ip4/127.0.0.1/tcp/49121" relayed 'metrics: { enabled: true, listen: "127.0.0.1:49129" }' <<YAML
-$no_peer_limits
+  max_concurrent_jobs: 100
+  max_jobs_per_peer: 100
+  request_rate: { burst: 0, refill_secs: 1 }
   models:
     - { id: demo-1, price_per_token: 3, max_tokens: 4096, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
     - { id: relayed-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }

@@ -18,16 +18,40 @@ use crate::error::NodeError;
 /// A job outcome label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Outcome {
-    /// `started`, `completed`, `cancelled` or `failed`.
+    /// `started`, `completed`, `cancelled`, `failed` or `abandoned` (nobody read it).
     pub outcome: String,
 }
 
 /// A rejection reason label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Reason {
-    /// `busy`, `price_too_low`, `unsupported_model` or `invalid_request`.
+    /// A [`fabstir_protocol::messages::RejectReason`]'s wire name, e.g. `peer_limit`.
     pub reason: String,
 }
+
+/// Why an inbound stream was dropped before it was read.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Dropped {
+    /// The protocol, e.g. `/fabstir/job/1.0.0`.
+    pub protocol: String,
+    /// `peer_share` (its peer held its share of the protocol's places) or `full` (every place
+    /// was taken).
+    pub why: String,
+}
+
+/// Every [`fabstir_protocol::messages::RejectReason`], so that each shows from the start.
+const REASONS: [fabstir_protocol::messages::RejectReason; 7] = {
+    use fabstir_protocol::messages::RejectReason::*;
+    [
+        Busy,
+        PriceTooLow,
+        UnsupportedModel,
+        InvalidRequest,
+        PromptTooLarge,
+        PeerLimit,
+        RateLimited,
+    ]
+};
 
 /// The host's counters; also the source of `stats` in node info.
 #[derive(Clone)]
@@ -40,8 +64,10 @@ pub struct HostMetrics {
     pub tokens: Counter,
     /// Seconds from a job's start to its first token.
     pub time_to_first_token: Histogram,
-    /// Job slots in use (offers outstanding plus jobs running).
+    /// Job slots in use (offers holding one plus jobs running).
     pub load: Gauge,
+    /// Inbound streams dropped unread, by protocol and why.
+    pub streams_dropped: Family<Dropped, Counter>,
 }
 
 impl Default for HostMetrics {
@@ -53,6 +79,7 @@ impl Default for HostMetrics {
             // 1 ms .. ~16 s.
             time_to_first_token: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             load: Gauge::default(),
+            streams_dropped: Family::default(),
         }
     }
 }
@@ -61,17 +88,12 @@ impl HostMetrics {
     /// Adds the metrics to `registry` (under the `fabstir` prefix the caller chose).
     pub fn register(&self, registry: &mut Registry) {
         // Every outcome and reason shows from the start (as 0), not only once it happened.
-        for outcome in ["started", "completed", "cancelled", "failed"] {
+        for outcome in ["started", "completed", "cancelled", "failed", "abandoned"] {
             self.jobs_with(outcome);
         }
-        for reason in [
-            "busy",
-            "price_too_low",
-            "unsupported_model",
-            "invalid_request",
-        ] {
+        for reason in REASONS {
             let _ = self.rejections.get_or_create(&Reason {
-                reason: reason.into(),
+                reason: fabstir_protocol::messages::reject_reason_code(reason).into(),
             });
         }
         registry.register("jobs", "Jobs by outcome", self.jobs.clone());
@@ -88,8 +110,13 @@ impl HostMetrics {
         );
         registry.register(
             "job_slots_used",
-            "Offers outstanding plus jobs running",
+            "Offers holding a slot plus jobs running",
             self.load.clone(),
+        );
+        registry.register(
+            "streams_dropped",
+            "Inbound streams dropped unread, by protocol and why (peer_share, full)",
+            self.streams_dropped.clone(),
         );
     }
 
@@ -100,6 +127,16 @@ impl HostMetrics {
                 outcome: outcome.into(),
             })
             .get()
+    }
+
+    /// Counts one inbound stream of `protocol` dropped unread, `why`.
+    pub fn stream_dropped(&self, protocol: &str, why: &str) {
+        self.streams_dropped
+            .get_or_create(&Dropped {
+                protocol: protocol.into(),
+                why: why.into(),
+            })
+            .inc();
     }
 
     /// Counts one job with `outcome`.

@@ -3,10 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use fabstir_protocol::messages;
 use futures::StreamExt;
 use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, PeerId, Swarm};
+use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, Swarm};
 
 use crate::advertise::Advertiser;
 use crate::config::host::Reachability;
@@ -17,15 +16,9 @@ use crate::identity::Identity;
 use crate::metrics::HostMetrics;
 use crate::relayed::RelayedListeners;
 use crate::say;
-use crate::serve::{
-    send_info, serve_streams, MAX_CONCURRENT_PERF, MAX_CONCURRENT_STREAMS, PERF_TIMEOUT,
-    STREAM_TIMEOUT, SWEEP_INTERVAL,
-};
 use crate::swarm::{Behaviour, BehaviourEvent};
 
-/// Serves one token stream (`/fabstir/stream/1.0.0`) of a client peer.
-pub type StreamServer =
-    fn(Host, PeerId, libp2p::Stream) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
+pub use crate::serve::StreamServer;
 
 /// Runs the node until SIGINT or SIGTERM.
 pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
@@ -45,7 +38,7 @@ pub async fn run_serving(
     let mut registry = prometheus_client::registry::Registry::default();
     let host_metrics = HostMetrics::default();
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));
-    let host = Host::new(&config, host_metrics)?;
+    let host = Host::new(&config, host_metrics.clone())?;
     let mut swarm = crate::swarm::build(&config, &identity, &mut registry).await?;
     let mut p2p_metrics = libp2p::metrics::Metrics::new(&mut registry);
     if config.raw.metrics.enabled {
@@ -59,62 +52,12 @@ pub async fn run_serving(
         let bound = crate::metrics::serve(addr, std::sync::Arc::new(registry)).await?;
         say(format_args!("metrics http://{bound}/metrics"));
     }
-    let control = swarm.behaviour().stream.new_control();
-    tokio::spawn(serve_streams(
-        control.clone(),
-        fabstir_protocol::ping::PROTOCOL,
-        MAX_CONCURRENT_STREAMS,
-        Some(STREAM_TIMEOUT),
-        |_, stream| fabstir_protocol::ping::serve(stream),
-    ));
-    tokio::spawn(serve_streams(
-        control.clone(),
-        fabstir_protocol::perf::PROTOCOL,
-        MAX_CONCURRENT_PERF,
-        Some(PERF_TIMEOUT),
-        |_, stream| async move {
-            fabstir_protocol::perf::serve(stream)
-                .await
-                .map_err(std::io::Error::other)
-        },
-    ));
-    let info_host = host.clone();
-    tokio::spawn(serve_streams(
-        control.clone(),
-        messages::INFO_PROTOCOL,
-        MAX_CONCURRENT_STREAMS,
-        Some(STREAM_TIMEOUT),
-        move |_, stream| send_info(stream, info_host.info()),
-    ));
-    if host.serves_models() {
-        let h = host.clone();
-        // Negotiation waits at most the offer's lifetime for the client's decision.
-        let negotiation_limit = host.offer_ttl() + STREAM_TIMEOUT;
-        tokio::spawn(serve_streams(
-            control.clone(),
-            messages::JOB_PROTOCOL,
-            MAX_CONCURRENT_STREAMS,
-            Some(negotiation_limit),
-            move |peer, stream| crate::host::job_protocol::serve(h.clone(), peer, stream),
-        ));
-        let h = host.clone();
-        // Token streams last as long as their job; their writes have their own timeout.
-        tokio::spawn(serve_streams(
-            control,
-            messages::STREAM_PROTOCOL,
-            MAX_CONCURRENT_STREAMS,
-            None,
-            move |peer, stream| serve_tokens(h.clone(), peer, stream),
-        ));
-        let h = host.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(SWEEP_INTERVAL);
-            loop {
-                every.tick().await;
-                h.sweep();
-            }
-        });
-    }
+    crate::serve::spawn_protocols(
+        swarm.behaviour().stream.new_control(),
+        &host,
+        &host_metrics,
+        serve_tokens,
+    );
     let relayed = config.raw.host.reachability == Reachability::Relayed;
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client
     // rejects a reservation without them); with none configured, the listen addresses serve.

@@ -1,8 +1,12 @@
-//! Serving inbound streams of one protocol: taken from libp2p-stream's single slot at once and
-//! run each in its own task, bounded in number and time; the info answer; the perf limits.
+//! Serving the node's protocols: each protocol's inbound streams taken from libp2p-stream's
+//! single slot at once and run each in its own task, bounded in number, per peer and in time;
+//! the info answer; the perf limits.
 
 use fabstir_protocol::messages;
 use libp2p::PeerId;
+
+use crate::host::Host;
+use crate::metrics::HostMetrics;
 
 /// Throughput measurements served at once (each can move 32 MiB).
 pub(crate) const MAX_CONCURRENT_PERF: usize = 4;
@@ -23,20 +27,139 @@ pub(crate) fn per_peer_streams(concurrency: usize) -> usize {
 /// How long one short request (ping, info, a job request) may take to be handled.
 pub(crate) const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Accepts every inbound stream of `protocol` and runs `handler` on it, `concurrency` at a time
-/// (as many again wait), each within `limit` when given. One peer holds at most
-/// [`per_peer_streams`] of those places; its streams beyond them are dropped (reset) at once.
+/// Serves one token stream (`/fabstir/stream/1.0.0`) of a client peer.
+pub type StreamServer =
+    fn(Host, PeerId, libp2p::Stream) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
+
+/// Serves ping, perf and info on `control`, and when `host` serves models the job and token
+/// stream protocols (tokens through `serve_tokens`) and the sweep of finished jobs.
+pub(crate) fn spawn_protocols(
+    control: libp2p_stream::Control,
+    host: &Host,
+    metrics: &HostMetrics,
+    serve_tokens: StreamServer,
+) {
+    let m = metrics;
+    tokio::spawn(serve_streams(
+        control.clone(),
+        Queue::new(
+            fabstir_protocol::ping::PROTOCOL,
+            MAX_CONCURRENT_STREAMS,
+            Some(STREAM_TIMEOUT),
+            m,
+        ),
+        |_, stream| fabstir_protocol::ping::serve(stream),
+    ));
+    tokio::spawn(serve_streams(
+        control.clone(),
+        Queue::new(
+            fabstir_protocol::perf::PROTOCOL,
+            MAX_CONCURRENT_PERF,
+            Some(PERF_TIMEOUT),
+            m,
+        ),
+        |_, stream| async move {
+            fabstir_protocol::perf::serve(stream)
+                .await
+                .map_err(std::io::Error::other)
+        },
+    ));
+    let info_host = host.clone();
+    tokio::spawn(serve_streams(
+        control.clone(),
+        Queue::new(
+            messages::INFO_PROTOCOL,
+            MAX_CONCURRENT_STREAMS,
+            Some(STREAM_TIMEOUT),
+            m,
+        ),
+        move |_, stream| send_info(stream, info_host.info()),
+    ));
+    if host.serves_models() {
+        let h = host.clone();
+        // Negotiation waits at most the offer's lifetime for the client's decision.
+        let negotiation_limit = host.offer_ttl() + STREAM_TIMEOUT;
+        tokio::spawn(serve_streams(
+            control.clone(),
+            Queue::new(
+                messages::JOB_PROTOCOL,
+                MAX_CONCURRENT_STREAMS,
+                Some(negotiation_limit),
+                m,
+            ),
+            move |peer, stream| crate::host::job_protocol::serve(h.clone(), peer, stream),
+        ));
+        let h = host.clone();
+        // Token streams last as long as their job (their writes have their own timeout); a
+        // peer may read each of the jobs it may run.
+        let mut tokens = Queue::new(messages::STREAM_PROTOCOL, MAX_CONCURRENT_STREAMS, None, m);
+        tokens.per_peer = tokens.per_peer.max(host.jobs_per_peer() as usize);
+        tokio::spawn(serve_streams(control, tokens, move |peer, stream| {
+            serve_tokens(h.clone(), peer, stream)
+        }));
+        let h = host.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_INTERVAL);
+            loop {
+                every.tick().await;
+                h.sweep();
+            }
+        });
+    }
+}
+
+/// How one protocol's inbound streams are served.
+pub(crate) struct Queue {
+    /// The protocol.
+    pub protocol: &'static str,
+    /// Streams handled at once (as many again wait).
+    pub concurrency: usize,
+    /// Places (running and waiting) one peer may hold; see [`per_peer_streams`].
+    pub per_peer: usize,
+    /// How long one stream may take, when bounded.
+    pub limit: Option<std::time::Duration>,
+    /// Where dropped streams are counted.
+    pub metrics: crate::metrics::HostMetrics,
+}
+
+impl Queue {
+    /// A queue of `concurrency` places, a quarter of them per peer, each stream within `limit`.
+    pub(crate) fn new(
+        protocol: &'static str,
+        concurrency: usize,
+        limit: Option<std::time::Duration>,
+        metrics: &crate::metrics::HostMetrics,
+    ) -> Self {
+        Queue {
+            protocol,
+            concurrency,
+            per_peer: per_peer_streams(concurrency),
+            limit,
+            metrics: metrics.clone(),
+        }
+    }
+}
+
+/// Accepts every inbound stream of `queue.protocol` and runs `handler` on it,
+/// `queue.concurrency` at a time (as many again wait), each within `queue.limit` when given. One
+/// peer holds at most `queue.per_peer` of those places; its streams beyond them are dropped
+/// (reset) at once, and counted in `fabstir_streams_dropped_total`.
 pub(crate) async fn serve_streams<F, Fut>(
     mut control: libp2p_stream::Control,
-    protocol: &'static str,
-    concurrency: usize,
-    limit: Option<std::time::Duration>,
+    queue: Queue,
     handler: F,
 ) where
     F: Fn(PeerId, libp2p::Stream) -> Fut,
     Fut: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
 {
     use futures::StreamExt;
+    let Queue {
+        protocol,
+        concurrency,
+        per_peer,
+        limit,
+        metrics,
+    } = queue;
     let Ok(mut incoming) = control.accept(libp2p::StreamProtocol::new(protocol)) else {
         tracing::error!(protocol, "protocol is already being served");
         return;
@@ -46,14 +169,16 @@ pub(crate) async fn serve_streams<F, Fut>(
     // `concurrency` at once, with up to as many again waiting their turn.
     let running = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let admitted = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency * 2));
-    let peers = PeerPlaces::new(per_peer_streams(concurrency));
+    let peers = PeerPlaces::new(per_peer);
     while let Some((peer, stream)) = incoming.next().await {
         let Some(peer_place) = peers.take(peer) else {
             tracing::debug!(%peer, protocol, "this peer holds its share of streams; dropping one");
+            metrics.stream_dropped(protocol, "peer_share");
             continue;
         };
         let Ok(place) = admitted.clone().try_acquire_owned() else {
             tracing::debug!(%peer, protocol, "too many streams waiting; dropping one");
+            metrics.stream_dropped(protocol, "full");
             continue;
         };
         let handled = handler(peer, stream);

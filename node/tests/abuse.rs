@@ -85,6 +85,14 @@ async fn honest_jobs_complete_while_the_host_is_attacked() {
         .filter(|(_, a)| matches!(a, JobResponse::Offer { .. }))
         .count();
     assert_eq!(offers, 2, "one peer holds at most half the slots");
+    let peer_limit = metric(
+        &host.metrics,
+        "fabstir_job_rejections_total{reason=\"peer_limit\"}",
+    );
+    assert!(
+        peer_limit >= 6.0,
+        "{peer_limit} peer_limit refusals counted"
+    );
     within(
         honest(&host.addr, 2, "offer squatting, one peer").await,
         "offer squatting",
@@ -201,8 +209,19 @@ async fn honest_jobs_complete_while_the_host_is_attacked() {
             _ => break,
         }
     }
-    eprintln!("stream flood: {} streams opened", flood.len());
     within(honest(&host.addr, 2, "stream flood").await, "stream flood");
+    let dropped = metric(
+        &host.metrics,
+        "fabstir_streams_dropped_total{protocol=\"/fabstir/job/1.0.0\",why=\"peer_share\"}",
+    );
+    eprintln!(
+        "stream flood: {} streams opened, {dropped} dropped for the peer's share",
+        flood.len()
+    );
+    assert!(
+        dropped >= 1.0,
+        "the flood's streams beyond its share were dropped"
+    );
     drop(flood);
 
     // 6. Perf squatting: one peer opens 4 perf streams that announce 16 MiB and send nothing.

@@ -200,12 +200,20 @@ pub async fn negotiate(
             lowest,
         });
     }
-    if let Some((c, reason, message)) = rejections.into_iter().next() {
-        // What went wrong with the other hosts belongs in the story too.
-        let message = if failures.is_empty() {
+    let mut rejections = rejections.into_iter();
+    if let Some((c, reason, message)) = rejections.next() {
+        // What the other hosts said, or what went wrong with them, belongs in the story too.
+        let others: Vec<String> = rejections
+            .map(|(c, reason, message)| {
+                let code = fabstir_protocol::messages::reject_reason_code(reason);
+                format!("{} rejected it ({code}): {message}", c.peer)
+            })
+            .chain(failures)
+            .collect();
+        let message = if others.is_empty() {
             message
         } else {
-            format!("{message} (other hosts: {})", failures.join("; "))
+            format!("{message} (other hosts: {})", others.join("; "))
         };
         return Err(SdkError::NodeRejected {
             peer_id: c.peer.to_string(),

@@ -110,6 +110,11 @@ impl Host {
         })
     }
 
+    /// The jobs one peer may run here at once.
+    pub fn jobs_per_peer(&self) -> u32 {
+        self.inner.config.host.jobs_per_peer()
+    }
+
     /// Whether any model is served.
     pub fn serves_models(&self) -> bool {
         !self.inner.models.is_empty()

@@ -60,7 +60,9 @@ impl Host {
         if state.per_peer.held(&peer) >= share {
             return Err((
                 RejectReason::PeerLimit,
-                format!("this peer already runs {share} job(s) here, the most one peer may"),
+                format!(
+                    "this peer already runs {share} job(s) here, the most one peer may run at once"
+                ),
             ));
         }
         Ok(())
