@@ -12,6 +12,8 @@
 #           fault test kills and restarts, so the other tests' relay is never disturbed.
 #   host-e 49141 tcp only: relayed like host-b; load-1 at 1 (seed 44, at most 5 jobs per client
 #           peer), which host-b (100 job slots) also serves at 2: the load test's 100 jobs fill both.
+#           Its per-IP share is the default (5), which its 4 pages' 20 jobs pass only because
+#           peers through a relay are not counted per IP.
 #   host-f 49181-49182: limited-1 with small per-peer limits (1 KiB prompts, 2 jobs per peer, 5
 #           requests then 1 a minute) for the over-limit tests.
 #   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
@@ -91,6 +93,8 @@ YAML
   max_concurrent_jobs: 8
   max_prompt_bytes: 1024
   max_jobs_per_peer: 2
+  # Every test page comes from 127.0.0.1: the per-IP share (native abuse test) is not this one's.
+  max_jobs_per_ip: 8
   request_rate: { burst: 5, refill_secs: 60 }
   models:
     - { id: limited-1, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 55, tokens_per_second: 50 } }

@@ -148,6 +148,7 @@ pub async fn run_serving(
                     }
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
+                    host.connected(peer_id, connection_id, endpoint.get_remote_address());
                     relays.on_connected(&mut swarm, peer_id);
                     if rejoin.connected(&peer_id) {
                         say(format_args!("rejoined {peer_id}"));
@@ -158,6 +159,7 @@ pub async fn run_serving(
                 }
                 SwarmEvent::ConnectionClosed { peer_id, connection_id, cause, num_established, .. } => {
                     liveness.failures.remove(&connection_id);
+                    host.disconnected(peer_id, connection_id);
                     if num_established == 0 {
                         rejoin.disconnected(&peer_id, tokio::time::Instant::now());
                     }

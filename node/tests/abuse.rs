@@ -1,12 +1,14 @@
 //! One peer must not be able to shut a host down. A real `fabstir-node` host (4 slots, a demo
-//! model at 20 tokens/s) is attacked by native clients of ours while honest clients, each a fresh
-//! peer id, run 50-token jobs (2.5 s of generation; a `busy` host is asked again every 200 ms, as
+//! model at 20 tokens/s) is attacked by native clients of ours from 127.0.0.1 while honest
+//! clients, each a fresh peer id dialing from its own loopback address (127.0.0.10, .11, ...),
+//! run 50-token jobs (2.5 s of generation; a `busy` host is asked again every 200 ms, as
 //! `submitJobWithRetry` does); every honest job must complete, within `BOUND` of the unattacked
 //! baseline measured in the same run. Last, a peer squats the perf
 //! protocol's places while another runs a speed test.
 
 mod common;
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use common::client::{honest_job, metric, Client};
@@ -49,7 +51,10 @@ fn start_host() -> Host {
 
 /// Runs `n` honest jobs at once; panics naming any that failed; returns the slowest time.
 async fn honest(addr: &str, n: usize, what: &str) -> Duration {
-    let runs = futures::future::join_all((0..n).map(|_| honest_job(addr, MODEL, 50))).await;
+    let runs = futures::future::join_all(
+        (0..n).map(|i| honest_job(addr, Ipv4Addr::new(127, 0, 0, 10 + i as u8), MODEL, 50)),
+    )
+    .await;
     let mut slowest = Duration::ZERO;
     for (i, run) in runs.into_iter().enumerate() {
         match run {
@@ -99,14 +104,26 @@ async fn honest_jobs_complete_while_the_host_is_attacked() {
     );
     drop(held);
 
-    // 2. The same from 20 peer ids, 4 offers each.
-    let mut squatters = Vec::new();
+    // 2. The same from 20 peer ids on one IP address, 4 offers each at once: together they hold
+    //    what one peer may (the per-IP share, 2 slots), never more.
+    let mut clients = Vec::new();
     for _ in 0..20 {
-        let c = Client::connect(&host.addr).await;
-        for _ in 0..4 {
-            squatters.push(c.ask(MODEL, 4000).await.0);
-        }
+        clients.push(Client::connect(&host.addr).await);
     }
+    let asked = futures::future::join_all(
+        clients
+            .iter()
+            .flat_map(|c| (0..4).map(move |_| c.ask(MODEL, 4000))),
+    )
+    .await;
+    let held_now = metric(&host.metrics, "fabstir_job_slots_used");
+    let offers = asked
+        .iter()
+        .filter(|(_, a)| matches!(a, JobResponse::Offer { .. }))
+        .count();
+    eprintln!("offer squatting, 20 peers on one IP: {offers} of 80 asks got an offer; {held_now} slots held");
+    assert!(held_now <= 2.0, "one IP address holds {held_now} slots");
+    let squatters: Vec<_> = asked.into_iter().map(|(s, _)| s).collect();
     within(
         honest(&host.addr, 2, "offer squatting, 20 peers").await,
         "20 squatters",

@@ -29,6 +29,10 @@ pub struct HostConfig {
     /// Jobs one peer may run (or hold offers for) at once; unset: half of `max_concurrent_jobs`, at least 1 (see
     /// [`HostConfig::jobs_per_peer`]), so one peer id cannot take every slot.
     pub max_jobs_per_peer: Option<u32>,
+    /// Jobs (and fresh offers) the peers connected directly from one IP address may hold at once;
+    /// unset: as many as one peer may (see [`HostConfig::jobs_per_ip`]). Peers that come through
+    /// a relay have no address of their own here and are not counted.
+    pub max_jobs_per_ip: Option<u32>,
     /// A started job whose client opens no token stream within this long is stopped.
     pub stream_open_secs: u64,
     /// A started job with no client reading it for this long (after its last stream closed) is
@@ -131,6 +135,7 @@ impl Default for HostConfig {
             advertise_interval_secs: 300,
             max_prompt_bytes: fabstir_protocol::messages::MAX_PROMPT_LEN,
             max_jobs_per_peer: None,
+            max_jobs_per_ip: None,
             stream_open_secs: 10,
             client_grace_secs: 30,
             max_tokens_ahead: 256,
@@ -149,5 +154,12 @@ impl HostConfig {
     pub fn jobs_per_peer(&self) -> u32 {
         self.max_jobs_per_peer
             .unwrap_or((self.max_concurrent_jobs / 2).max(1))
+    }
+
+    /// The jobs the direct peers of one IP address may run at once: `max_jobs_per_ip`, or
+    /// [`HostConfig::jobs_per_peer`] when it is unset (20 peer ids from one machine get what one
+    /// would).
+    pub fn jobs_per_ip(&self) -> u32 {
+        self.max_jobs_per_ip.unwrap_or(self.jobs_per_peer())
     }
 }

@@ -557,6 +557,10 @@ mod tests {
                 "host:\n  max_concurrent_jobs: 4\n  max_jobs_per_peer: 5\n".into(),
                 "host.max_jobs_per_peer",
             ),
+            (
+                "host:\n  max_concurrent_jobs: 4\n  max_jobs_per_ip: 5\n".into(),
+                "host.max_jobs_per_ip",
+            ),
             ("host:\n  offer_hold_secs: 0\n".into(), "host.offer_hold_secs"),
             ("host:\n  stream_open_secs: 0\n".into(), "host.stream_open_secs"),
             ("host:\n  client_grace_secs: 0\n".into(), "host.client_grace_secs"),

@@ -104,6 +104,10 @@ host:
   # Jobs one peer may run at once. Unset: half of max_concurrent_jobs (at least 1), so that one
   # peer id cannot take every slot (offers held count too).
   # max_jobs_per_peer: 2
+  # Jobs the peers connected directly from one IP address may run at once (20 peer ids from one
+  # machine get what one would). Unset: as max_jobs_per_peer. Raise it when many users reach this
+  # host through one NAT; peers that come through a relay are counted per peer id only.
+  # max_jobs_per_ip: 2
   # Jobs nobody reads are stopped: no token stream within stream_open_secs of the start, or none
   # for client_grace_secs after the last one closed (a client back sooner resumes). Generation
   # waits while max_tokens_ahead tokens ahead of the furthest a client read, and a job runs at

@@ -119,15 +119,20 @@ pub(super) fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, Nod
             ),
         ));
     }
-    if let Some(n) = h.max_jobs_per_peer {
-        if n == 0 || n > h.max_concurrent_jobs {
-            return Err(err(
-                "host.max_jobs_per_peer",
-                format!(
-                    "must be 1 to max_concurrent_jobs ({}), got {n}",
-                    h.max_concurrent_jobs
-                ),
-            ));
+    for (field, value) in [
+        ("host.max_jobs_per_peer", h.max_jobs_per_peer),
+        ("host.max_jobs_per_ip", h.max_jobs_per_ip),
+    ] {
+        if let Some(n) = value {
+            if n == 0 || n > h.max_concurrent_jobs {
+                return Err(err(
+                    field,
+                    format!(
+                        "must be 1 to max_concurrent_jobs ({}), got {n}",
+                        h.max_concurrent_jobs
+                    ),
+                ));
+            }
         }
     }
     let security = crate::security::PeerLists::parse(path, &raw.security)?;

@@ -1,4 +1,5 @@
-//! Per-peer limits on offers: a token bucket of requests per peer, and jobs held at once per peer.
+//! Per-peer limits on offers: a token bucket of requests per peer, and jobs held at once per peer
+//! and per IP address.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -44,15 +45,25 @@ impl RequestRate {
     }
 }
 
-/// Jobs (and offers) held per peer.
-#[derive(Default)]
-pub struct PerPeer {
-    held: HashMap<PeerId, u32>,
+/// Jobs (and offers) held per key: a peer id, or an IP address.
+pub struct Held<K> {
+    held: HashMap<K, u32>,
 }
 
-impl PerPeer {
+/// Jobs (and offers) held per peer.
+pub type PerPeer = Held<PeerId>;
+
+impl<K> Default for Held<K> {
+    fn default() -> Self {
+        Held {
+            held: HashMap::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Held<K> {
     /// Takes one of `peer`'s `max` places; false when it holds them all.
-    pub fn take(&mut self, peer: PeerId, max: u32) -> bool {
+    pub fn take(&mut self, peer: K, max: u32) -> bool {
         let held = self.held.entry(peer).or_default();
         if *held >= max {
             return false;
@@ -62,12 +73,12 @@ impl PerPeer {
     }
 
     /// The places `peer` holds.
-    pub fn held(&self, peer: &PeerId) -> u32 {
+    pub fn held(&self, peer: &K) -> u32 {
         self.held.get(peer).copied().unwrap_or(0)
     }
 
     /// Gives one of `peer`'s places back.
-    pub fn give_back(&mut self, peer: &PeerId) {
+    pub fn give_back(&mut self, peer: &K) {
         if let Some(held) = self.held.get_mut(peer) {
             *held = held.saturating_sub(1);
             if *held == 0 {

@@ -13,6 +13,7 @@ use crate::config::{LoadedConfig, NodeConfig};
 use crate::error::NodeError;
 use crate::metrics::HostMetrics;
 
+pub mod addresses;
 pub mod job;
 pub mod job_protocol;
 pub mod limits;
@@ -77,6 +78,10 @@ struct State {
     jobs: HashMap<String, Arc<Job>>,
     /// Slots held per peer (of `jobs_per_peer()`).
     per_peer: limits::PerPeer,
+    /// Slots held per IP address of direct peers (of `jobs_per_ip()`).
+    per_ip: limits::Held<std::net::IpAddr>,
+    /// Where each peer is connected from.
+    addresses: addresses::Addresses,
     /// Offer requests per peer (`request_rate`).
     requests: limits::RequestRate,
 }
@@ -113,6 +118,21 @@ impl Host {
     /// The jobs one peer may run here at once.
     pub fn jobs_per_peer(&self) -> u32 {
         self.inner.config.host.jobs_per_peer()
+    }
+
+    /// Notes a new connection of `peer` from `remote`, for the per-IP share of slots.
+    pub fn connected(
+        &self,
+        peer: PeerId,
+        connection: libp2p::swarm::ConnectionId,
+        remote: &libp2p::Multiaddr,
+    ) {
+        self.state().addresses.connected(peer, connection, remote);
+    }
+
+    /// Forgets a closed connection (slots already held keep counting against their address).
+    pub fn disconnected(&self, peer: PeerId, connection: libp2p::swarm::ConnectionId) {
+        self.state().addresses.closed(&peer, connection);
     }
 
     /// Whether any model is served.

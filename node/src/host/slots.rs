@@ -1,21 +1,35 @@
 //! Job slots: who holds them (running jobs, and fresh offers for `offer_hold_secs`), each
 //! peer's share of them, and the offer that may hold one.
 
+use std::net::IpAddr;
+
 use fabstir_protocol::messages::{JobRequest, RejectReason};
 use libp2p::PeerId;
 
 use super::{Host, State};
 
-/// A job slot (of `max_concurrent_jobs`, and of its peer's `jobs_per_peer()`), held by a running
-/// job or briefly by a fresh offer; freed when dropped.
-pub struct Slot(Host, PeerId);
+/// A job slot (of `max_concurrent_jobs`, of its peer's `jobs_per_peer()` and, for a direct
+/// peer, of its address's `jobs_per_ip()`), held by a running job or briefly by a fresh offer;
+/// freed when dropped.
+pub struct Slot {
+    host: Host,
+    peer: PeerId,
+    ip: Option<IpAddr>,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut state = self.0.state();
+        let mut state = self.host.state();
         state.slots_used = state.slots_used.saturating_sub(1);
-        state.per_peer.give_back(&self.1);
-        self.0.inner.metrics.load.set(i64::from(state.slots_used));
+        state.per_peer.give_back(&self.peer);
+        if let Some(ip) = &self.ip {
+            state.per_ip.give_back(ip);
+        }
+        self.host
+            .inner
+            .metrics
+            .load
+            .set(i64::from(state.slots_used));
     }
 }
 
@@ -42,11 +56,13 @@ impl Offer {
 }
 
 impl Host {
-    /// Whether `peer` could start a job now: a free slot, and fewer than its share in use.
+    /// Whether `peer` (connected from `ip` when direct) could start a job now: a free slot, and
+    /// fewer than its share and its address's share in use.
     pub(super) fn check_slots(
         &self,
         state: &State,
         peer: PeerId,
+        ip: Option<IpAddr>,
     ) -> Result<(), (RejectReason, String)> {
         let h = &self.inner.config.host;
         let max = h.max_concurrent_jobs;
@@ -65,17 +81,37 @@ impl Host {
                 ),
             ));
         }
+        if let Some(ip) = ip {
+            let share = h.jobs_per_ip();
+            if state.per_ip.held(&ip) >= share {
+                return Err((
+                    RejectReason::PeerLimit,
+                    format!(
+                        "the peers connected from {ip} already run {share} job(s) here, the most \
+                         one address may run at once"
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
     /// Takes a slot for `peer`, or says why there is none.
     pub(super) fn take_slot(&self, peer: PeerId) -> Result<Slot, (RejectReason, String)> {
         let mut state = self.state();
-        self.check_slots(&state, peer)?;
+        let ip = state.addresses.ip_of(&peer);
+        self.check_slots(&state, peer, ip)?;
         state.per_peer.take(peer, u32::MAX);
+        if let Some(ip) = ip {
+            state.per_ip.take(ip, u32::MAX);
+        }
         state.slots_used += 1;
         self.inner.metrics.load.set(i64::from(state.slots_used));
-        Ok(Slot(self.clone(), peer))
+        Ok(Slot {
+            host: self.clone(),
+            peer,
+            ip,
+        })
     }
 
     pub(super) fn count_rejection(&self, reason: RejectReason) {

@@ -9,7 +9,9 @@ use fabstir_protocol::messages::{
     STREAM_PROTOCOL,
 };
 use futures::{AsyncWriteExt, StreamExt};
-use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Stream, StreamProtocol};
+use libp2p::core::Transport;
+use libp2p::{noise, yamux, Multiaddr, PeerId, Stream, StreamProtocol};
+use std::net::Ipv4Addr;
 
 /// A peer with its own identity, connected to one host.
 pub struct Client {
@@ -18,8 +20,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// A new identity that dials `addr` (ending in `/p2p/<host>`) and keeps its swarm running.
+    /// A new identity that dials `addr` (ending in `/p2p/<host>`) from 127.0.0.1 and keeps its
+    /// swarm running.
     pub async fn connect(addr: &str) -> Client {
+        Client::connect_from(addr, Ipv4Addr::LOCALHOST).await
+    }
+
+    /// [`Client::connect`] from the loopback address `from` (e.g. 127.0.0.2).
+    pub async fn connect_from(addr: &str, from: Ipv4Addr) -> Client {
         let addr: Multiaddr = addr.parse().unwrap();
         let host = match addr.iter().last() {
             Some(libp2p::multiaddr::Protocol::P2p(id)) => id,
@@ -27,11 +35,13 @@ impl Client {
         };
         let mut swarm = libp2p::SwarmBuilder::with_new_identity()
             .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
+            .with_other_transport(|key| {
+                use libp2p::core::upgrade::Version;
+                Ok(super::from_ip::FromIp(from)
+                    .upgrade(Version::V1)
+                    .authenticate(noise::Config::new(key)?)
+                    .multiplex(yamux::Config::default()))
+            })
             .unwrap()
             .with_behaviour(|_| libp2p_stream::Behaviour::new())
             .unwrap()
@@ -137,11 +147,16 @@ impl Client {
     }
 }
 
-/// An honest job from a fresh peer id: connect, negotiate, read `max_tokens` tokens to the end.
-/// Its time from the dial, or what went wrong.
-pub async fn honest_job(addr: &str, model: &str, max_tokens: u32) -> Result<Duration, String> {
+/// An honest job from a fresh peer id connected from `from`: connect, negotiate, read
+/// `max_tokens` tokens to the end. Its time from the dial, or what went wrong.
+pub async fn honest_job(
+    addr: &str,
+    from: Ipv4Addr,
+    model: &str,
+    max_tokens: u32,
+) -> Result<Duration, String> {
     let started = Instant::now();
-    let client = Client::connect(addr).await;
+    let client = Client::connect_from(addr, from).await;
     // A host that is full right now (`busy`) is asked again, as `submitJobWithRetry` does.
     let job = loop {
         match client.start(model, max_tokens).await {
