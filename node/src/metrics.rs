@@ -34,8 +34,8 @@ pub struct Reason {
 pub struct Dropped {
     /// The protocol, e.g. `/fabstir/job/1.0.0`.
     pub protocol: String,
-    /// `peer_share` (its peer held its share of the protocol's places) or `full` (every place
-    /// was taken).
+    /// `peer_share` (its peer held its share of the protocol's places), `ip_share` (the direct
+    /// peers of its IP address held theirs) or `full` (every place was taken).
     pub why: String,
 }
 

@@ -38,7 +38,7 @@ pub async fn run_serving(
     let mut registry = prometheus_client::registry::Registry::default();
     let host_metrics = HostMetrics::default();
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));
-    let host = Host::new(&config, host_metrics.clone())?;
+    let host = Host::new(&config, host_metrics)?;
     let mut swarm = crate::swarm::build(&config, &identity, &mut registry).await?;
     let mut p2p_metrics = libp2p::metrics::Metrics::new(&mut registry);
     if config.raw.metrics.enabled {
@@ -52,12 +52,7 @@ pub async fn run_serving(
         let bound = crate::metrics::serve(addr, std::sync::Arc::new(registry)).await?;
         say(format_args!("metrics http://{bound}/metrics"));
     }
-    crate::serve::spawn_protocols(
-        swarm.behaviour().stream.new_control(),
-        &host,
-        &host_metrics,
-        serve_tokens,
-    );
+    crate::serve::spawn_protocols(swarm.behaviour().stream.new_control(), &host, serve_tokens);
     let relayed = config.raw.host.reachability == Reachability::Relayed;
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client
     // rejects a reservation without them); with none configured, the listen addresses serve.

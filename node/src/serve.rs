@@ -6,7 +6,6 @@ use fabstir_protocol::messages;
 use libp2p::PeerId;
 
 use crate::host::Host;
-use crate::metrics::HostMetrics;
 
 /// Throughput measurements served at once (each can move 32 MiB).
 pub(crate) const MAX_CONCURRENT_PERF: usize = 4;
@@ -36,17 +35,15 @@ pub type StreamServer =
 pub(crate) fn spawn_protocols(
     control: libp2p_stream::Control,
     host: &Host,
-    metrics: &HostMetrics,
     serve_tokens: StreamServer,
 ) {
-    let m = metrics;
     tokio::spawn(serve_streams(
         control.clone(),
         Queue::new(
             fabstir_protocol::ping::PROTOCOL,
             MAX_CONCURRENT_STREAMS,
             Some(STREAM_TIMEOUT),
-            m,
+            host,
         ),
         |_, stream| fabstir_protocol::ping::serve(stream),
     ));
@@ -56,7 +53,7 @@ pub(crate) fn spawn_protocols(
             fabstir_protocol::perf::PROTOCOL,
             MAX_CONCURRENT_PERF,
             Some(PERF_TIMEOUT),
-            m,
+            host,
         ),
         |_, stream| async move {
             fabstir_protocol::perf::serve(stream)
@@ -71,7 +68,7 @@ pub(crate) fn spawn_protocols(
             messages::INFO_PROTOCOL,
             MAX_CONCURRENT_STREAMS,
             Some(STREAM_TIMEOUT),
-            m,
+            host,
         ),
         move |_, stream| send_info(stream, info_host.info()),
     ));
@@ -85,15 +82,21 @@ pub(crate) fn spawn_protocols(
                 messages::JOB_PROTOCOL,
                 MAX_CONCURRENT_STREAMS,
                 Some(negotiation_limit),
-                m,
+                host,
             ),
             move |peer, stream| crate::host::job_protocol::serve(h.clone(), peer, stream),
         ));
         let h = host.clone();
         // Token streams last as long as their job (their writes have their own timeout); a
         // peer may read each of the jobs it may run.
-        let mut tokens = Queue::new(messages::STREAM_PROTOCOL, MAX_CONCURRENT_STREAMS, None, m);
+        let mut tokens = Queue::new(
+            messages::STREAM_PROTOCOL,
+            MAX_CONCURRENT_STREAMS,
+            None,
+            host,
+        );
         tokens.per_peer = tokens.per_peer.max(host.jobs_per_peer() as usize);
+        tokens.per_ip = tokens.per_ip.max(host.jobs_per_ip() as usize);
         tokio::spawn(serve_streams(control, tokens, move |peer, stream| {
             serve_tokens(h.clone(), peer, stream)
         }));
@@ -116,34 +119,40 @@ pub(crate) struct Queue {
     pub concurrency: usize,
     /// Places (running and waiting) one peer may hold; see [`per_peer_streams`].
     pub per_peer: usize,
+    /// Places all peers connected directly from one IP address may hold (a fresh peer id costs
+    /// nothing); peers through a relay circuit are not counted.
+    pub per_ip: usize,
     /// How long one stream may take, when bounded.
     pub limit: Option<std::time::Duration>,
-    /// Where dropped streams are counted.
-    pub metrics: crate::metrics::HostMetrics,
+    /// Where peers' addresses are known and dropped streams counted.
+    pub host: Host,
 }
 
 impl Queue {
-    /// A queue of `concurrency` places, a quarter of them per peer, each stream within `limit`.
+    /// A queue of `concurrency` places, a quarter of them per peer and per IP address, each
+    /// stream within `limit`.
     pub(crate) fn new(
         protocol: &'static str,
         concurrency: usize,
         limit: Option<std::time::Duration>,
-        metrics: &crate::metrics::HostMetrics,
+        host: &Host,
     ) -> Self {
         Queue {
             protocol,
             concurrency,
             per_peer: per_peer_streams(concurrency),
+            per_ip: per_peer_streams(concurrency),
             limit,
-            metrics: metrics.clone(),
+            host: host.clone(),
         }
     }
 }
 
 /// Accepts every inbound stream of `queue.protocol` and runs `handler` on it,
 /// `queue.concurrency` at a time (as many again wait), each within `queue.limit` when given. One
-/// peer holds at most `queue.per_peer` of those places; its streams beyond them are dropped
-/// (reset) at once, and counted in `fabstir_streams_dropped_total`.
+/// peer holds at most `queue.per_peer` of those places, and the direct peers of one IP address
+/// `queue.per_ip`; streams beyond them are dropped (reset) at once, and counted in
+/// `fabstir_streams_dropped_total`.
 pub(crate) async fn serve_streams<F, Fut>(
     mut control: libp2p_stream::Control,
     queue: Queue,
@@ -157,9 +166,11 @@ pub(crate) async fn serve_streams<F, Fut>(
         protocol,
         concurrency,
         per_peer,
+        per_ip,
         limit,
-        metrics,
+        host,
     } = queue;
+    let metrics = host.metrics();
     let Ok(mut incoming) = control.accept(libp2p::StreamProtocol::new(protocol)) else {
         tracing::error!(protocol, "protocol is already being served");
         return;
@@ -169,12 +180,24 @@ pub(crate) async fn serve_streams<F, Fut>(
     // `concurrency` at once, with up to as many again waiting their turn.
     let running = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let admitted = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency * 2));
-    let peers = PeerPlaces::new(per_peer);
+    let peers = Places::new(per_peer);
+    let ips = Places::new(per_ip);
     while let Some((peer, stream)) = incoming.next().await {
         let Some(peer_place) = peers.take(peer) else {
             tracing::debug!(%peer, protocol, "this peer holds its share of streams; dropping one");
             metrics.stream_dropped(protocol, "peer_share");
             continue;
+        };
+        let ip_place = match host.ip_of(&peer) {
+            Some(ip) => match ips.take(ip) {
+                Some(place) => Some(place),
+                None => {
+                    tracing::debug!(%peer, %ip, protocol, "this address holds its share of streams; dropping one");
+                    metrics.stream_dropped(protocol, "ip_share");
+                    continue;
+                }
+            },
+            None => None,
         };
         let Ok(place) = admitted.clone().try_acquire_owned() else {
             tracing::debug!(%peer, protocol, "too many streams waiting; dropping one");
@@ -184,7 +207,7 @@ pub(crate) async fn serve_streams<F, Fut>(
         let handled = handler(peer, stream);
         let running = running.clone();
         tokio::spawn(async move {
-            let _place = (place, peer_place);
+            let _place = (place, peer_place, ip_place);
             let Ok(_turn) = running.acquire_owned().await else {
                 return;
             };
@@ -203,40 +226,48 @@ pub(crate) async fn serve_streams<F, Fut>(
     }
 }
 
-/// Places held per peer in one protocol's queue.
-#[derive(Clone)]
-struct PeerPlaces {
-    held: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PeerId, usize>>>,
+/// Places held per peer (or per IP address) in one protocol's queue.
+struct Places<K> {
+    held: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<K, usize>>>,
     max: usize,
 }
 
-/// One peer's place; given back when dropped.
-struct PeerPlace(PeerPlaces, PeerId);
+impl<K> Clone for Places<K> {
+    fn clone(&self) -> Self {
+        Places {
+            held: self.held.clone(),
+            max: self.max,
+        }
+    }
+}
 
-impl PeerPlaces {
+/// One peer's (or address's) place; given back when dropped.
+struct Place<K: std::hash::Hash + Eq + Copy>(Places<K>, K);
+
+impl<K: std::hash::Hash + Eq + Copy> Places<K> {
     fn new(max: usize) -> Self {
-        PeerPlaces {
+        Places {
             held: Default::default(),
             max,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<PeerId, usize>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<K, usize>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn take(&self, peer: PeerId) -> Option<PeerPlace> {
+    fn take(&self, key: K) -> Option<Place<K>> {
         let mut held = self.lock();
-        let n = held.entry(peer).or_default();
+        let n = held.entry(key).or_default();
         if *n >= self.max {
             return None;
         }
         *n += 1;
-        Some(PeerPlace(self.clone(), peer))
+        Some(Place(self.clone(), key))
     }
 }
 
-impl Drop for PeerPlace {
+impl<K: std::hash::Hash + Eq + Copy> Drop for Place<K> {
     fn drop(&mut self) {
         let mut held = self.0.lock();
         if let Some(n) = held.get_mut(&self.1) {
@@ -268,7 +299,7 @@ mod tests {
     fn one_peer_holds_at_most_its_share_of_places() {
         assert_eq!(per_peer_streams(256), 64);
         assert_eq!(per_peer_streams(4), 1);
-        let places = PeerPlaces::new(2);
+        let places = Places::new(2);
         let (a, b) = (PeerId::random(), PeerId::random());
         let first = places.take(a).unwrap();
         let _second = places.take(a).unwrap();

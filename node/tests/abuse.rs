@@ -241,8 +241,57 @@ async fn honest_jobs_complete_while_the_host_is_attacked() {
     );
     drop(flood);
 
-    // 6. Perf squatting: one peer opens 4 perf streams that announce 16 MiB and send nothing.
-    //    It holds one of the 4 places; another peer's 1 MiB speed test is served at once.
+    // 6. Slowloris from 8 peer ids on one address: 64 job streams each, announcing a 1 KiB
+    //    request and dripping one byte of it every 500 ms. Each peer holds its share (64 of the
+    //    256 running places), and together only what one address may: the honest job (another
+    //    address) is served at once, not after the 10 s request timeout.
+    let mut drippers = Vec::new();
+    let mut drips = Vec::new();
+    for _ in 0..8 {
+        let c = Client::connect(&host.addr).await;
+        for _ in 0..64 {
+            let mut control = c.control.clone();
+            let opened = tokio::time::timeout(
+                Duration::from_secs(2),
+                control.open_stream(c.host, libp2p::StreamProtocol::new(JOB_PROTOCOL)),
+            )
+            .await;
+            if let Ok(Ok(mut s)) = opened {
+                if s.write_all(&1024u32.to_be_bytes()).await.is_ok() {
+                    drips.push(s);
+                }
+            }
+        }
+        drippers.push(c);
+    }
+    let dripping = tokio::spawn(async move {
+        loop {
+            for s in drips.iter_mut() {
+                let _ = s.write_all(b"{").await;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ip_dropped = metric(
+        &host.metrics,
+        "fabstir_streams_dropped_total{protocol=\"/fabstir/job/1.0.0\",why=\"ip_share\"}",
+    );
+    within(
+        honest(&host.addr, 2, "slowloris, 8 peers on one IP").await,
+        "slowloris",
+    );
+    eprintln!("slowloris: {ip_dropped} streams dropped for the address's share");
+    assert!(
+        ip_dropped >= 1.0,
+        "the address's streams beyond its share were dropped"
+    );
+    dripping.abort();
+    drop(drippers);
+
+    // 7. Perf squatting: one peer opens 4 perf streams that announce 16 MiB and send nothing.
+    //    It holds one of the 4 places (its address's share too); another peer's 1 MiB speed test,
+    //    from another address, is served at once.
     use fabstir_protocol::perf;
     let big = perf::PerfRequest {
         upload: perf::MAX_PERF_BYTES,
@@ -257,7 +306,7 @@ async fn honest_jobs_complete_while_the_host_is_attacked() {
         hogs.push(s);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let tester = Client::connect(&host.addr).await;
+    let tester = Client::connect_from(&host.addr, Ipv4Addr::new(127, 0, 0, 20)).await;
     let small = perf::PerfRequest {
         upload: 1 << 20,
         download: 1 << 20,

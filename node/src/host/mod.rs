@@ -135,6 +135,21 @@ impl Host {
         self.state().addresses.closed(&peer, connection);
     }
 
+    /// The jobs the direct peers of one IP address may run here at once.
+    pub fn jobs_per_ip(&self) -> u32 {
+        self.inner.config.host.jobs_per_ip()
+    }
+
+    /// The IP address `peer` is connected from directly (`None` through a relay circuit).
+    pub fn ip_of(&self, peer: &PeerId) -> Option<std::net::IpAddr> {
+        self.state().addresses.ip_of(peer)
+    }
+
+    /// The host's counters.
+    pub fn metrics(&self) -> &HostMetrics {
+        &self.inner.metrics
+    }
+
     /// Whether any model is served.
     pub fn serves_models(&self) -> bool {
         !self.inner.models.is_empty()
