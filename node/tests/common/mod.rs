@@ -53,6 +53,16 @@ pub struct Node {
     pub log: mpsc::Receiver<String>,
 }
 
+/// A node still running when its test ends (e.g. a test that panicked) is killed, not left behind.
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Node {
     /// Starts the node of `config` and waits until it prints `ready`.
     pub fn start(config: &Path) -> Node {
