@@ -39,20 +39,6 @@ pub struct Dropped {
     pub why: String,
 }
 
-/// Every [`fabstir_protocol::messages::RejectReason`], so that each shows from the start.
-const REASONS: [fabstir_protocol::messages::RejectReason; 7] = {
-    use fabstir_protocol::messages::RejectReason::*;
-    [
-        Busy,
-        PriceTooLow,
-        UnsupportedModel,
-        InvalidRequest,
-        PromptTooLarge,
-        PeerLimit,
-        RateLimited,
-    ]
-};
-
 /// The host's counters; also the source of `stats` in node info.
 #[derive(Clone)]
 pub struct HostMetrics {
@@ -91,7 +77,7 @@ impl HostMetrics {
         for outcome in ["started", "completed", "cancelled", "failed", "abandoned"] {
             self.jobs_with(outcome);
         }
-        for reason in REASONS {
+        for reason in fabstir_protocol::messages::RejectReason::ALL {
             let _ = self.rejections.get_or_create(&Reason {
                 reason: fabstir_protocol::messages::reject_reason_code(reason).into(),
             });
@@ -115,7 +101,7 @@ impl HostMetrics {
         );
         registry.register(
             "streams_dropped",
-            "Inbound streams dropped unread, by protocol and why (peer_share, full)",
+            "Inbound streams dropped unread, by protocol and why (peer_share, ip_share, full)",
             self.streams_dropped.clone(),
         );
     }

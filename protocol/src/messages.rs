@@ -187,6 +187,19 @@ pub enum RejectReason {
     RateLimited,
 }
 
+impl RejectReason {
+    /// Every reason (e.g. for counters that show each from the start).
+    pub const ALL: [RejectReason; 7] = [
+        RejectReason::Busy,
+        RejectReason::PriceTooLow,
+        RejectReason::UnsupportedModel,
+        RejectReason::InvalidRequest,
+        RejectReason::PromptTooLarge,
+        RejectReason::PeerLimit,
+        RejectReason::RateLimited,
+    ];
+}
+
 /// The wire name of a rejection reason, e.g. `price_too_low`.
 pub fn reject_reason_code(reason: RejectReason) -> &'static str {
     match reason {
@@ -313,6 +326,28 @@ pub enum StreamFrame {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_reject_reason_is_listed_once_under_its_wire_name() {
+        use super::RejectReason;
+        // Adding a variant breaks this match: list it in `RejectReason::ALL` too.
+        let index = |r: RejectReason| match r {
+            RejectReason::Busy => 0,
+            RejectReason::PriceTooLow => 1,
+            RejectReason::UnsupportedModel => 2,
+            RejectReason::InvalidRequest => 3,
+            RejectReason::PromptTooLarge => 4,
+            RejectReason::PeerLimit => 5,
+            RejectReason::RateLimited => 6,
+        };
+        for (i, reason) in RejectReason::ALL.into_iter().enumerate() {
+            assert_eq!(index(reason), i);
+            assert_eq!(
+                serde_json::to_value(reason).unwrap(),
+                super::reject_reason_code(reason)
+            );
+        }
+    }
+
     use super::*;
     use crate::frame::{decode, encode};
 
