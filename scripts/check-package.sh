@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The packaging test: builds the npm package, `npm pack`s it, installs the tarball into a fresh
 # app, builds it for production with Vite and with webpack 5, serves each build and drives it in
-# headless Chromium (playwright-core with Debian's chromium) against the running test network:
+# headless Chromium (playwright-core with Debian's chromium) and in headless Firefox ESR
+# (geckodriver's WebDriver API) against the running test network:
 # connect, discover both hosts of demo-1, run a job, and show exactly the text of the host that
 # ran it. Needs scripts/test-nodes.sh's nodes up. Keeps screenshots in
-# artifacts/packaged-app-dist.png (Vite) and artifacts/packaged-app-dist-webpack.png.
+# artifacts/packaged-app-dist{,-webpack}{,-firefox}.png (Vite, webpack; Chromium, Firefox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 tools="$FABSTIR_CACHE/e2e"
 mkdir -p "$tools" artifacts
-cp tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/drive.mjs webdriver.json "$tools/"
+cp tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/*.mjs webdriver.json webdriver-firefox.json "$tools/"
 if ! cmp -s tests/e2e/package-lock.json "$tools/node_modules/.package-lock.json.installed" 2>/dev/null; then
   # npm ci rejects this lock (npm leaves other platforms' optional rollup/esbuild binaries out of it
   # on this machine), so install from it with npm install, which follows it.
@@ -53,5 +54,7 @@ for build in dist dist-webpack; do
   for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
   log "driving the $([ "$build" = dist ] && echo Vite || echo webpack) build"
   (cd "$tools" && node drive.mjs "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app-$build.png")
+  log "driving the $([ "$build" = dist ] && echo Vite || echo webpack) build in Firefox ESR"
+  (cd "$tools" && node drive-webdriver.mjs firefox "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app-$build-firefox.png")
   port=$((port + 1))
 done

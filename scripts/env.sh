@@ -10,4 +10,6 @@ WASM_PACK_VERSION=0.15.1
 # cargo-fuzz for the codec fuzzer (scripts/fuzz.sh); it runs on stable Rust with `-s none`.
 CARGO_FUZZ_VERSION=0.13.2
 export WASM_PACK_VERSION
+# geckodriver for the browser tests in Firefox ESR (Debian's firefox-esr).
+GECKODRIVER_VERSION=0.37.1
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -32,15 +32,18 @@ node_wait() {
   echo "fabstir-node $1 did not print '$2' within 30 s:" >&2; cat "$FABSTIR_CACHE/nodes/$1.log" >&2; return 1
 }
 
-# node_start NAME [BINARY]: starts the node (default: fabstir-node) in the background and waits
-# until it prints "ready".
+# node_start NAME [BINARY] [NETNS]: starts the node (default: fabstir-node) in the background,
+# inside network namespace NETNS if given (see netns_up), and waits until it prints "ready".
 node_start() {
   local dir="$FABSTIR_CACHE/nodes/$1" out="$FABSTIR_CACHE/nodes/$1.out" bin="${2:-$FABSTIR_NODE_BIN}"
-  "$bin" start --config "$dir/config.yaml" >"$out" 2>"$FABSTIR_CACHE/nodes/$1.log" &
+  local cmd=("$bin" start --config "$dir/config.yaml")
+  # `ip netns exec` execs the node in place, so $! is the node's own pid.
+  [ -n "${3:-}" ] && cmd=(ip netns exec "$3" "${cmd[@]}")
+  "${cmd[@]}" >"$out" 2>"$FABSTIR_CACHE/nodes/$1.log" &
   NODE_PIDS+=("$!")
   # For scripts/fault-control.py, which kills and restarts nodes during the fault tests.
   echo "$!" >"$FABSTIR_CACHE/nodes/$1.pid"
-  printf '%s\0' "$bin" start --config "$dir/config.yaml" >"$FABSTIR_CACHE/nodes/$1.cmd"
+  printf '%s\0' "${cmd[@]}" >"$FABSTIR_CACHE/nodes/$1.cmd"
   for _ in $(seq 1 200); do
     if grep -qx ready "$out"; then return 0; fi
     if ! kill -0 "$!" 2>/dev/null; then
@@ -63,8 +66,29 @@ for a in json.load(sys.stdin)["multiaddrs"]:
 ' "$2"
 }
 
+# netns_up NAME HOST_ADDR NS_ADDR: a network namespace NAME joined to this host by a veth pair,
+# HOST_ADDR (here) and NS_ADDR (there), both /30, with its default route back through here: a
+# test host that is not on loopback (Firefox sends WebRTC to no loopback address). Made anew each
+# time; nodes_stop removes it. Needs root (as CI is) and iproute2.
+NETNS_UP=()
+netns_up() {
+  local veth="${1:0:10}"
+  ip netns del "$1" 2>/dev/null || true
+  ip link del "$veth-h" 2>/dev/null || true
+  ip netns add "$1"
+  NETNS_UP+=("$1")
+  ip link add "$veth-h" type veth peer name "$veth-n"
+  ip link set "$veth-n" netns "$1"
+  ip addr add "$2/30" dev "$veth-h"
+  ip link set "$veth-h" up
+  ip -n "$1" addr add "$3/30" dev "$veth-n"
+  ip -n "$1" link set "$veth-n" up
+  ip -n "$1" link set lo up
+  ip -n "$1" route add default via "$2"
+}
+
 # nodes_stop: stops every node started by node_start (SIGTERM, then waits), and those the fault
-# injector restarted (their pid files).
+# injector restarted (their pid files), then removes the namespaces of netns_up.
 nodes_stop() {
   local pid file
   for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -75,4 +99,10 @@ nodes_stop() {
     rm -f "$file"
   done
   NODE_PIDS=()
+  local ns
+  for ns in "${NETNS_UP[@]}"; do
+    ip netns del "$ns" 2>/dev/null || true
+    ip link del "${ns:0:10}-h" 2>/dev/null || true
+  done
+  NETNS_UP=()
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, skipping what is already there:
 # the wasm32 Rust target, wasm-bindgen-cli of the exact locked version, wasm-pack, cargo-fuzz,
-# and Debian's chromium + chromium-driver.
+# geckodriver, and Debian's chromium + chromium-driver, firefox-esr and iproute2 (the test
+# network's namespace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -34,10 +35,20 @@ if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VE
   cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --force
 fi
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  log "installing Debian's chromium and chromium-driver"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR == 1 {print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  log "installing geckodriver $GECKODRIVER_VERSION (several minutes, once)"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked --force
 fi
 
-log "toolchain ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, $(wasm-pack --version), $(/usr/bin/chromedriver --version | cut -d' ' -f1-2)"
+missing=()
+for need in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver \
+  firefox-esr:/usr/bin/firefox-esr iproute2:/usr/sbin/ip; do
+  [ -x "${need#*:}" ] || missing+=("${need%%:*}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing Debian's ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+log "toolchain ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, $(wasm-pack --version), $(/usr/bin/chromedriver --version | cut -d' ' -f1-2), $(/usr/bin/firefox-esr --version 2>/dev/null), geckodriver $GECKODRIVER_VERSION"

@@ -16,6 +16,9 @@
 #           peers through a relay are not counted per IP.
 #   host-f 49181-49182: limited-1 with small per-peer limits (1 KiB prompts, 2 jobs per peer, 5
 #           requests then 1 a minute) for the over-limit tests.
+#   relay-ns 10.213.77.2, ports 49195-49197: a relay like the first, in a network namespace of
+#           ours (scripts/nodes.sh netns_up; this host is 10.213.77.1), so that a browser reaches
+#           WebRTC-direct off loopback: Firefox sends WebRTC to no loopback address.
 #   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
 #   host-b  49121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
@@ -31,6 +34,7 @@ test_nodes_start() {
   node_init host-e 49141 49142 49143
   node_init host-f 49181 49182 49183
   node_init host-d 49161 49162 49163
+  node_init relay-ns 49195 49196 49197
   node_config relay <<YAML
 listen: [/ip4/127.0.0.1/tcp/49101, /ip4/127.0.0.1/tcp/49102/ws, /ip4/127.0.0.1/udp/49103/webrtc-direct]
 mdns: { enabled: false }
@@ -121,6 +125,12 @@ bootstrap_nodes: [$relay_tcp]
 mdns: { enabled: false }
 YAML
   node_start relay-2
+  netns_up fabstir-ns 10.213.77.1 10.213.77.2
+  node_config relay-ns <<YAML
+listen: [/ip4/10.213.77.2/tcp/49195, /ip4/10.213.77.2/tcp/49196/ws, /ip4/10.213.77.2/udp/49197/webrtc-direct]
+mdns: { enabled: false }
+YAML
+  node_start relay-ns "" fabstir-ns
   node_start host-a
   node_start host-b
   node_start host-c
@@ -147,6 +157,7 @@ YAML
   done
   export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"
   export FABSTIR_TEST_RELAY_WEBRTC="$(node_addr relay webrtc)"
+  export FABSTIR_TEST_NS_RELAY_WEBRTC="$(node_addr relay-ns webrtc)"
   # Nothing listens on port 49199: dials there are refused.
   export FABSTIR_TEST_UNREACHABLE_WS="/ip4/127.0.0.1/tcp/49199/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
   export FABSTIR_TEST_HOST_A_WS="$(node_addr host-a ws)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, checks formatting and lints for both targets,
-# runs the native tests, then the browser tests in headless Chromium against real nodes.
+# runs the native tests, then the browser tests in headless Chromium and Firefox against real nodes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -49,6 +49,12 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
 # Any panic in the SDK fails the suite, even in a test that passed; the only one allowed is the
 # hook test's own deliberate panic (tests/panic_hook.rs).
 python3 scripts/check-panics.py artifacts/browser-tests.log
+
+log "browser tests in Firefox ESR (wasm-pack test --headless --firefox, the same tests and nodes)"
+WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/webdriver-firefox.json" WASM_BINDGEN_TEST_TIMEOUT=180 \
+  wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" . -- --nocapture \
+  2>&1 | tee artifacts/browser-tests-firefox.log
+python3 scripts/check-panics.py artifacts/browser-tests-firefox.log
 
 log "interop: a stock js-libp2p peer identifies the relayed host through the circuit"
 scripts/check-interop.sh

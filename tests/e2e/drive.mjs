@@ -4,6 +4,7 @@
 // usage: node drive.mjs URL EXPECTED_JSON_FILE SCREENSHOT (EXPECTED_JSON: { peerId: text })
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
+import { checkResult } from "./check-result.mjs";
 
 const [url, expectedFile, screenshot] = process.argv.slice(2);
 const expectedByHost = JSON.parse(readFileSync(expectedFile, "utf8"));
@@ -33,15 +34,8 @@ try {
   }));
   await page.screenshot({ path: screenshot, fullPage: true });
   const ms = Date.now() - started;
-  if (result.state !== "done") throw new Error(`the app ended in state ${result.state}`);
-  // Every live host of the model must be found, not just one that can run the job.
-  const hosts = Object.keys(expectedByHost).length;
-  if (result.hosts !== String(hosts)) throw new Error(`discovery found ${result.hosts} of the ${hosts} live hosts`);
-  const expected = expectedByHost[result.host];
-  if (expected === undefined) throw new Error(`the job ran on an unknown host ${result.host}`);
-  if (result.text !== expected) throw new Error(`streamed text differs:\n${result.text}\nexpected:\n${expected}`);
-  if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
-  console.log(`packaged app: ${result.hosts} host(s) found, job on ${result.host}, ${expected.split(" ").length} tokens exact, ${ms} ms from load to done`);
+  const tokens = checkResult(result, expectedByHost, errors);
+  console.log(`packaged app: ${result.hosts} host(s) found, job on ${result.host}, ${tokens} tokens exact, ${ms} ms from load to done`);
 } finally {
   await browser.close();
 }

@@ -16,6 +16,8 @@ pub fn node_addr(which: &str) -> String {
     let value = match which {
         "ws" => option_env!("FABSTIR_TEST_RELAY_WS"),
         "webrtc" => option_env!("FABSTIR_TEST_RELAY_WEBRTC"),
+        // The same kind of relay in a network namespace of the test script's, off loopback.
+        "webrtc-off-loopback" => option_env!("FABSTIR_TEST_NS_RELAY_WEBRTC"),
         "unreachable" => option_env!("FABSTIR_TEST_UNREACHABLE_WS"),
         "host-a" => option_env!("FABSTIR_TEST_HOST_A_WS"),
         "relay-2" => option_env!("FABSTIR_TEST_RELAY2_WS"),
@@ -27,6 +29,13 @@ pub fn node_addr(which: &str) -> String {
             "FABSTIR_TEST_* addresses are not set: run the browser tests through scripts/test.sh"
         )
     })
+}
+
+/// Whether the tests run in Firefox (`scripts/test.sh` runs them in Chromium, then Firefox).
+pub fn in_firefox() -> bool {
+    web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .is_some_and(|ua| ua.contains("Firefox"))
 }
 
 /// The relay's peer id (the last `/p2p/` component of its address).

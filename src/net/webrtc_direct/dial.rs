@@ -12,11 +12,15 @@ use libp2p::{Multiaddr, PeerId};
 use libp2p_webrtc_utils::Fingerprint;
 use send_wrapper::SendWrapper;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{RtcConfiguration, RtcDataChannelInit, RtcSdpType, RtcSessionDescriptionInit};
+use web_sys::{
+    RtcConfiguration, RtcDataChannelInit, RtcIceConnectionState, RtcSdpType,
+    RtcSessionDescriptionInit,
+};
 
 use super::channel::DataChannel;
 use super::connection::{Connection, PeerConnection, Stream};
 use super::error::Error;
+use super::firefox;
 
 type BoxedUpgrade = Pin<Box<dyn Future<Output = Result<(PeerId, Connection), Error>> + Send>>;
 
@@ -61,6 +65,9 @@ impl libp2p::core::Transport for Transport {
         };
         if socket.port() == 0 || socket.ip().is_unspecified() {
             return Err(TransportError::MultiaddrNotSupported(addr));
+        }
+        if let Some(reason) = firefox::unreachable_reason(socket.ip()) {
+            return Err(TransportError::Other(Error::Unreachable(reason)));
         }
         let keypair = self.keypair.clone();
         Ok(SendWrapper::new(connect(socket, fingerprint, keypair)).boxed())
@@ -110,8 +117,16 @@ async fn connect(
         .unwrap_or_default();
     let local_fingerprint = parse_fingerprint(&local_sdp)
         .ok_or_else(|| Error::Js("no sha-256 fingerprint in the local SDP".into()))?;
-    let peer =
-        libp2p_webrtc_utils::noise::outbound(keypair, handshake, remote, local_fingerprint).await?;
+    let peer = libp2p_webrtc_utils::noise::outbound(keypair, handshake, remote, local_fingerprint)
+        .await
+        .map_err(|e| {
+            // A handshake channel that closed because ICE gave up says only "broken pipe".
+            if pc.inner.ice_connection_state() == RtcIceConnectionState::Failed {
+                Error::IceFailed(socket)
+            } else {
+                Error::from(e)
+            }
+        })?;
     Ok((peer, Connection::new(pc)))
 }
 

@@ -9,6 +9,12 @@ pub enum Error {
     /// The Noise handshake failed (e.g. the peer id or certificate did not match).
     #[error("noise handshake: {0}")]
     Noise(#[from] libp2p_webrtc_utils::noise::Error),
+    /// This browser cannot reach the address over WebRTC-direct at all (see `firefox.rs`).
+    #[error("{0}")]
+    Unreachable(String),
+    /// ICE found no working path to the node (nothing answered its connectivity checks).
+    #[error("ICE failed: no candidate pair to {0} succeeded (is the node's UDP port reachable from this browser?)")]
+    IceFailed(std::net::SocketAddr),
     /// The connection is closed.
     #[error("connection closed")]
     Closed,

@@ -11,6 +11,7 @@ mod channel;
 mod connection;
 mod dial;
 mod error;
+mod firefox;
 
 pub use connection::{Connection, Stream};
 pub use dial::Transport;
