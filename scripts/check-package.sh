@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The packaging test: builds the npm package, `npm pack`s it, installs the tarball into a fresh
 # app, builds it for production with Vite and with webpack 5, serves each build and drives it in
-# headless Chromium (playwright-core with Debian's chromium) and in headless Firefox ESR
-# (geckodriver's WebDriver API) against the running test network:
+# headless Chromium (playwright-core with Debian's chromium), headless Firefox ESR (geckodriver)
+# and WebKitGTK's MiniBrowser (WebKitWebDriver, on Xvfb) against the running test network:
 # connect, discover both hosts of demo-1, run a job, and show exactly the text of the host that
 # ran it. Needs scripts/test-nodes.sh's nodes up. Keeps screenshots in
-# artifacts/packaged-app-dist{,-webpack}{,-firefox}.png (Vite, webpack; Chromium, Firefox).
+# artifacts/packaged-app-dist{,-webpack}{,-firefox,-webkit}.png (Vite, webpack; each browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -56,5 +56,8 @@ for build in dist dist-webpack; do
   (cd "$tools" && node drive.mjs "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app-$build.png")
   log "driving the $([ "$build" = dist ] && echo Vite || echo webpack) build in Firefox ESR"
   (cd "$tools" && node drive-webdriver.mjs firefox "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app-$build-firefox.png")
+  # WebKitGTK's MiniBrowser has no headless mode: it runs on a virtual X display.
+  log "driving the $([ "$build" = dist ] && echo Vite || echo webpack) build in WebKitGTK"
+  (cd "$tools" && xvfb-run -a node drive-webdriver.mjs webkit "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app-$build-webkit.png")
   port=$((port + 1))
 done

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, skipping what is already there:
 # the wasm32 Rust target, wasm-bindgen-cli of the exact locked version, wasm-pack, cargo-fuzz,
-# geckodriver, and Debian's chromium + chromium-driver, firefox-esr and iproute2 (the test
-# network's namespace).
+# geckodriver, and Debian's chromium + chromium-driver, firefox-esr, webkit2gtk-driver + xvfb
+# (the packaged app in WebKitGTK) and iproute2 (the test network's namespace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -42,7 +42,8 @@ fi
 
 missing=()
 for need in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver \
-  firefox-esr:/usr/bin/firefox-esr iproute2:/usr/sbin/ip; do
+  firefox-esr:/usr/bin/firefox-esr webkit2gtk-driver:/usr/bin/WebKitWebDriver \
+  xvfb:/usr/bin/xvfb-run iproute2:/usr/sbin/ip; do
   [ -x "${need#*:}" ] || missing+=("${need%%:*}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -66,6 +66,13 @@ impl libp2p::core::Transport for Transport {
         if socket.port() == 0 || socket.ip().is_unspecified() {
             return Err(TransportError::MultiaddrNotSupported(addr));
         }
+        if !has_webrtc() {
+            return Err(TransportError::Other(Error::Unreachable(
+                "this browser has no WebRTC (RTCPeerConnection is not defined), so it cannot dial \
+                 WebRTC-direct; dial the node's /ws address"
+                    .into(),
+            )));
+        }
         if let Some(reason) = firefox::unreachable_reason(socket.ip()) {
             return Err(TransportError::Other(Error::Unreachable(reason)));
         }
@@ -128,6 +135,11 @@ async fn connect(
             }
         })?;
     Ok((peer, Connection::new(pc)))
+}
+
+/// Whether the page has WebRTC at all (some builds, e.g. Debian's WebKitGTK, leave it out).
+fn has_webrtc() -> bool {
+    js_sys::Reflect::has(&js_sys::global(), &"RTCPeerConnection".into()).unwrap_or(false)
 }
 
 async fn new_rtc_peer_connection(hash: &str) -> Result<web_sys::RtcPeerConnection, Error> {
