@@ -49,9 +49,9 @@ log "starting the network on 127.0.0.1 (release nodes)"
 test_nodes_start 2>/dev/null
 idle=()
 for i in 1 2 3 4 5 6 7 8; do
-  node_init "idle-$i" $((49400 + i * 3)) $((49401 + i * 3)) $((49402 + i * 3))
+  node_init "idle-$i" $((29400 + i * 3)) $((29401 + i * 3)) $((29402 + i * 3))
   node_config "idle-$i" <<YAML
-listen: [/ip4/127.0.0.1/tcp/$((49401 + i * 3))/ws]
+listen: [/ip4/127.0.0.1/tcp/$((29401 + i * 3))/ws]
 mdns: { enabled: false }
 relay: { enabled: false }
 YAML
@@ -84,9 +84,9 @@ log "2–6. browser scenarios (headless Chromium, release wasm)"
 nodes_stop
 
 log "7. relay capacity: concurrent WebSocket + Noise + Yamux connections held by one node"
-node_init capacity 49501 49502 49503
+node_init capacity 29501 29502 29503
 node_config capacity <<YAML
-listen: [/ip4/127.0.0.1/tcp/49502/ws]
+listen: [/ip4/127.0.0.1/tcp/29502/ws]
 mdns: { enabled: false }
 YAML
 capacity=()
@@ -102,7 +102,7 @@ done
 
 log "7. circuits relayed at once (limits raised, rate limits off; 2 circuits per reserving peer)"
 node_config capacity <<YAML
-listen: [/ip4/127.0.0.1/tcp/49502/ws]
+listen: [/ip4/127.0.0.1/tcp/29502/ws]
 mdns: { enabled: false }
 relay:
   max_circuits: 20000

@@ -31,7 +31,7 @@ def expect(label, value, minimum):
         failures.append(label)
 
 
-host_b, relay = scrape(49129), scrape(49109)
+host_b, relay = scrape(29129), scrape(29109)
 print("host-b:")
 expect("jobs completed", total(host_b, r'fabstir_jobs_total\{outcome="completed"\}'), 1)
 expect("jobs cancelled", total(host_b, r'fabstir_jobs_total\{outcome="cancelled"\}'), 2)

@@ -12,4 +12,5 @@ CARGO_FUZZ_VERSION=0.13.2
 export WASM_PACK_VERSION
 # geckodriver for the browser tests in Firefox ESR (Debian's firefox-esr).
 GECKODRIVER_VERSION=0.37.1
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each line carries the time of day, so a run's log shows where its minutes went.
+log() { printf '\033[1m==> %s %s\033[0m\n' "$(date +%T)" "$*" >&2; }

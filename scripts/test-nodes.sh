@@ -1,42 +1,45 @@
 # The test network on 127.0.0.1; source it after env.sh and nodes.sh, then call test_nodes_start.
-#   relay   49101 tcp, 49102 ws, 49103 webrtc-direct: relay, bootstrap and DHT server, no models.
-#   host-a  49111-49113: hosts demo-1 at 5 per token, directly reachable (DHT server).
+# Its ports are below 32768, outside Linux's ephemeral range (32768-60999): a port in that range
+# can be taken by any outgoing TCP connection or browser UDP socket while its node is down (the
+# fault tests kill and restart nodes), and the node would then not start again.
+#   relay   29101 tcp, 29102 ws, 29103 webrtc-direct: relay, bootstrap and DHT server, no models.
+#   host-a  29111-29113: hosts demo-1 at 5 per token, directly reachable (DHT server).
 #           (direct-1 on host-a and relayed-1 on host-b, unpaced, are for the benchmarks.)
-#   hostile 49131-49132: fabstir-hostile, whose token streams misbehave on purpose (one model per
+#   hostile 29131-29132: fabstir-hostile, whose token streams misbehave on purpose (one model per
 #           misbehaviour: hostile-malformed, -oversized, -order, -endless, -stall, -slowloris,
 #           -total, -garbage; see node/src/bin/fabstir-hostile.rs).
-#   host-c 49151-49152, host-d 49161-49162: both serve demo-fo (seed 33, 300 tokens/s, price 2),
+#   host-c 29151-29152, host-d 29161-29162: both serve demo-fo (seed 33, 300 tokens/s, price 2),
 #           replicas for the failover test, which kills one mid-stream through the fault
-#           injector (scripts/fault-control.py, 127.0.0.1:49190).
-#   relay-2 49171-49173: a second relay (bootstrapped from the first) that the relay-restart
+#           injector (scripts/fault-control.py, 127.0.0.1:29190).
+#   relay-2 29171-29173: a second relay (bootstrapped from the first) that the relay-restart
 #           fault test kills and restarts, so the other tests' relay is never disturbed.
-#   host-e 49141 tcp only: relayed like host-b; load-1 at 1 (seed 44, at most 5 jobs per client
+#   host-e 29141 tcp only: relayed like host-b; load-1 at 1 (seed 44, at most 5 jobs per client
 #           peer), which host-b (100 job slots) also serves at 2: the load test's 100 jobs fill both.
 #           Its per-IP share is the default (5), which its 4 pages' 20 jobs pass only because
 #           peers through a relay are not counted per IP.
-#   host-f 49181-49182: limited-1 with small per-peer limits (1 KiB prompts, 2 jobs per peer, 5
+#   host-f 29181-29182: limited-1 with small per-peer limits (1 KiB prompts, 2 jobs per peer, 5
 #           requests then 1 a minute) for the over-limit tests.
-#   relay-ns 10.213.77.2, ports 49195-49197: a relay like the first, in a network namespace of
+#   relay-ns 10.213.77.2, ports 29195-29197: a relay like the first, in a network namespace of
 #           ours (scripts/nodes.sh netns_up; this host is 10.213.77.1), so that a browser reaches
 #           WebRTC-direct off loopback: Firefox sends WebRTC to no loopback address.
-#   (Prometheus metrics: relay 49109, host-a 49119, host-b 49129.)
-#   host-b  49121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
+#   (Prometheus metrics: relay 29109, host-a 29119, host-b 29129.)
+#   host-b  29121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
 # Exports the addresses the browser tests are compiled with (FABSTIR_TEST_*).
 
 test_nodes_start() {
-  node_init relay 49101 49102 49103
-  node_init host-a 49111 49112 49113
-  node_init host-b 49121 49122 49123
-  node_init hostile 49131 49132 49133
-  node_init host-c 49151 49152 49153
-  node_init relay-2 49171 49172 49173
-  node_init host-e 49141 49142 49143
-  node_init host-f 49181 49182 49183
-  node_init host-d 49161 49162 49163
-  node_init relay-ns 49195 49196 49197
+  node_init relay 29101 29102 29103
+  node_init host-a 29111 29112 29113
+  node_init host-b 29121 29122 29123
+  node_init hostile 29131 29132 29133
+  node_init host-c 29151 29152 29153
+  node_init relay-2 29171 29172 29173
+  node_init host-e 29141 29142 29143
+  node_init host-f 29181 29182 29183
+  node_init host-d 29161 29162 29163
+  node_init relay-ns 29195 29196 29197
   node_config relay <<YAML
-listen: [/ip4/127.0.0.1/tcp/49101, /ip4/127.0.0.1/tcp/49102/ws, /ip4/127.0.0.1/udp/49103/webrtc-direct]
+listen: [/ip4/127.0.0.1/tcp/29101, /ip4/127.0.0.1/tcp/29102/ws, /ip4/127.0.0.1/udp/29103/webrtc-direct]
 mdns: { enabled: false }
 # Short reservations, so that the browser tests see the SDK renew one. libp2p's relay counts every
 # renewal against the reservation buckets, and with 8 s reservations each relayed host renews
@@ -48,7 +51,7 @@ relay:
   reservation_duration_secs: 8
   reservation_rate: { per_peer: { burst: 0, refill_secs: 1 }, per_ip: { burst: 0, refill_secs: 1 } }
   circuit_rate: { per_ip: { burst: 0, refill_secs: 1 } }
-metrics: { enabled: true, listen: "127.0.0.1:49109" }
+metrics: { enabled: true, listen: "127.0.0.1:29109" }
 YAML
   node_start relay
   local relay_tcp
@@ -65,8 +68,8 @@ YAML
   local no_peer_limits="  max_concurrent_jobs: 64
   max_jobs_per_peer: 64
   request_rate: { burst: 0, refill_secs: 1 }"
-  host_config host-a "/ip4/127.0.0.1/tcp/49111, /ip4/127.0.0.1/tcp/49112/ws, /ip4/127.0.0.1/udp/49113/webrtc-direct" \
-    direct 'metrics: { enabled: true, listen: "127.0.0.1:49119" }' <<YAML
+  host_config host-a "/ip4/127.0.0.1/tcp/29111, /ip4/127.0.0.1/tcp/29112/ws, /ip4/127.0.0.1/udp/29113/webrtc-direct" \
+    direct 'metrics: { enabled: true, listen: "127.0.0.1:29119" }' <<YAML
 $no_peer_limits
   models:
     - { id: demo-1, price_per_token: 5, max_tokens: 4096, backend: { kind: demo, seed: 11, tokens_per_second: 0 } }
@@ -76,7 +79,7 @@ YAML
   # 20 in all). A job holds its slot until its page has read it (generation waits for its reader),
   # and one page reads ~2,000 tokens/s in all, so all 100 jobs hold slots at once: host-b has room
   # for 80 and more.
-  host_config host-b "/ip4/127.0.0.1/tcp/49121" relayed 'metrics: { enabled: true, listen: "127.0.0.1:49129" }' <<YAML
+  host_config host-b "/ip4/127.0.0.1/tcp/29121" relayed 'metrics: { enabled: true, listen: "127.0.0.1:29129" }' <<YAML
   max_concurrent_jobs: 100
   max_jobs_per_peer: 100
   request_rate: { burst: 0, refill_secs: 1 }
@@ -86,14 +89,14 @@ YAML
     - { id: demo-slow, price_per_token: 1, max_tokens: 60000, backend: { kind: demo, seed: 22, tokens_per_second: 200 } }
     - { id: load-1, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 44, tokens_per_second: 500 } }
 YAML
-  host_config host-e "/ip4/127.0.0.1/tcp/49141" relayed <<YAML
+  host_config host-e "/ip4/127.0.0.1/tcp/29141" relayed <<YAML
   max_concurrent_jobs: 64
   max_jobs_per_peer: 5
   request_rate: { burst: 0, refill_secs: 1 }
   models:
     - { id: load-1, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 44, tokens_per_second: 500 } }
 YAML
-  host_config host-f "/ip4/127.0.0.1/tcp/49181, /ip4/127.0.0.1/tcp/49182/ws" direct <<YAML
+  host_config host-f "/ip4/127.0.0.1/tcp/29181, /ip4/127.0.0.1/tcp/29182/ws" direct <<YAML
   max_concurrent_jobs: 8
   max_prompt_bytes: 1024
   max_jobs_per_peer: 2
@@ -109,10 +112,10 @@ YAML
     for mode in malformed oversized order endless stall slowloris total garbage; do
       echo "    - { id: hostile-$mode, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }"
     done
-  } | host_config hostile "/ip4/127.0.0.1/tcp/49131, /ip4/127.0.0.1/tcp/49132/ws" direct
+  } | host_config hostile "/ip4/127.0.0.1/tcp/29131, /ip4/127.0.0.1/tcp/29132/ws" direct
   local replica port
   for replica in c d; do
-    port=$([ "$replica" = c ] && echo 4915 || echo 4916)
+    port=$([ "$replica" = c ] && echo 2915 || echo 2916)
     host_config "host-$replica" "/ip4/127.0.0.1/tcp/${port}1, /ip4/127.0.0.1/tcp/${port}2/ws" direct <<YAML
 $no_peer_limits
   models:
@@ -120,14 +123,14 @@ $no_peer_limits
 YAML
   done
   node_config relay-2 <<YAML
-listen: [/ip4/127.0.0.1/tcp/49171, /ip4/127.0.0.1/tcp/49172/ws]
+listen: [/ip4/127.0.0.1/tcp/29171, /ip4/127.0.0.1/tcp/29172/ws]
 bootstrap_nodes: [$relay_tcp]
 mdns: { enabled: false }
 YAML
   node_start relay-2
   netns_up fabstir-ns 10.213.77.1 10.213.77.2
   node_config relay-ns <<YAML
-listen: [/ip4/10.213.77.2/tcp/49195, /ip4/10.213.77.2/tcp/49196/ws, /ip4/10.213.77.2/udp/49197/webrtc-direct]
+listen: [/ip4/10.213.77.2/tcp/29195, /ip4/10.213.77.2/tcp/29196/ws, /ip4/10.213.77.2/udp/29197/webrtc-direct]
 mdns: { enabled: false }
 YAML
   node_start relay-ns "" fabstir-ns
@@ -149,7 +152,7 @@ YAML
   node_wait host-f "advertised limited-1"
   node_wait host-c "advertised demo-fo"
   node_wait host-d "advertised demo-fo"
-  python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 49190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
+  python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
   for mode in malformed oversized order endless stall slowloris total garbage; do
@@ -158,8 +161,8 @@ YAML
   export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"
   export FABSTIR_TEST_RELAY_WEBRTC="$(node_addr relay webrtc)"
   export FABSTIR_TEST_NS_RELAY_WEBRTC="$(node_addr relay-ns webrtc)"
-  # Nothing listens on port 49199: dials there are refused.
-  export FABSTIR_TEST_UNREACHABLE_WS="/ip4/127.0.0.1/tcp/49199/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
+  # Nothing listens on port 29199: dials there are refused.
+  export FABSTIR_TEST_UNREACHABLE_WS="/ip4/127.0.0.1/tcp/29199/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
   export FABSTIR_TEST_HOST_A_WS="$(node_addr host-a ws)"
   export FABSTIR_TEST_RELAY2_WS="$(node_addr relay-2 ws)"
   export FABSTIR_TEST_HOST_B_ID="$(node_addr host-b tcp)"

@@ -1,6 +1,6 @@
 //! Fault tests in the browser against real processes: a host killed mid-stream (the job fails
 //! over to a replica and the page gets the exact text). The processes are killed and restarted
-//! by the fault injector of scripts/test-nodes.sh (scripts/fault-control.py on 127.0.0.1:49190).
+//! by the fault injector of scripts/test-nodes.sh (scripts/fault-control.py on 127.0.0.1:29190).
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -25,7 +25,7 @@ const REPLICA_SEED: u64 = 33;
 async fn fault(query: &str) -> JsValue {
     let fetch = Function::new_with_args(
         "q",
-        "return fetch('http://127.0.0.1:49190/' + q).then(r => r.json())",
+        "return fetch('http://127.0.0.1:29190/' + q).then(r => r.json())",
     );
     let promise: js_sys::Promise = fetch.call1(&JsValue::NULL, &query.into()).unwrap().into();
     let answer = JsFuture::from(promise).await.unwrap();

@@ -25,7 +25,7 @@ const SEED: u64 = 44;
 async fn rss_kib(name: &str) -> f64 {
     let fetch = Function::new_with_args(
         "q",
-        "return fetch('http://127.0.0.1:49190/rss?name=' + q).then(r => r.json())",
+        "return fetch('http://127.0.0.1:29190/rss?name=' + q).then(r => r.json())",
     );
     let promise: js_sys::Promise = fetch.call1(&JsValue::NULL, &name.into()).unwrap().into();
     get_num(&JsFuture::from(promise).await.unwrap(), "rssKiB")
