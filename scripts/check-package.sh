@@ -52,12 +52,14 @@ for build in dist dist-webpack; do
   python3 -m http.server "$port" --bind 127.0.0.1 --directory "$app/$build" >/dev/null 2>&1 &
   servers+=("$!")
   for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-  log "driving the $([ "$build" = dist ] && echo Vite || echo webpack) build"
-  (cd "$tools" && node drive.mjs "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app-$build.png")
-  log "driving the $([ "$build" = dist ] && echo Vite || echo webpack) build in Firefox ESR"
-  (cd "$tools" && node drive-webdriver.mjs firefox "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app-$build-firefox.png")
+  bundler=$([ "$build" = dist ] && echo Vite || echo webpack)
+  page="http://127.0.0.1:$port/?$query" shots="$PWD/artifacts/packaged-app-$build"
+  log "driving the $bundler build"
+  (cd "$tools" && node drive.mjs "$page" "$app/expected.json" "$shots.png")
+  log "driving the $bundler build in Firefox ESR"
+  (cd "$tools" && node drive-webdriver.mjs firefox "$page" "$app/expected.json" "$shots-firefox.png")
   # WebKitGTK's MiniBrowser has no headless mode: it runs on a virtual X display.
-  log "driving the $([ "$build" = dist ] && echo Vite || echo webpack) build in WebKitGTK"
-  (cd "$tools" && xvfb-run -a node drive-webdriver.mjs webkit "http://127.0.0.1:$port/?$query" "$app/expected.json" "$OLDPWD/artifacts/packaged-app-$build-webkit.png")
+  log "driving the $bundler build in WebKitGTK"
+  (cd "$tools" && xvfb-run -a node drive-webdriver.mjs webkit "$page" "$app/expected.json" "$shots-webkit.png")
   port=$((port + 1))
 done

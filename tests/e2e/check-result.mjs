@@ -1,4 +1,4 @@
-// What the packaging test's drivers (drive.mjs for Chromium, drive-firefox.mjs) check of the app's
+// What the packaging test's drivers (drive.mjs for Chromium, drive-webdriver.mjs for Firefox and WebKit) check of the app's
 // final state: it finished, found every live host of the model, and showed exactly the text of
 // the host that ran the job. Returns the number of tokens; throws what went wrong.
 export function checkResult(result, expectedByHost, errors) {
