@@ -99,6 +99,21 @@ pub enum SdkError {
         /// The host's explanation.
         message: String,
     },
+    /// The host's model server failed the job (down, an error, an answer cut short); the SDK
+    /// fails over to another host when `failover` allows.
+    #[error("the model server of {peer_id} failed: {message}")]
+    BackendFailed {
+        /// The host.
+        peer_id: String,
+        /// The host's explanation.
+        message: String,
+    },
+    /// The conversation does not fit the model's context on that host.
+    #[error("the prompt is too long for the model: {message}")]
+    PromptTooLong {
+        /// Which model and host, and the sizes.
+        message: String,
+    },
     /// The job is unknown (to this SDK instance, or to its host, e.g. after its retention).
     #[error("job {job_id} not found: {message}")]
     JobNotFound {
@@ -143,6 +158,8 @@ impl SdkError {
             SdkError::NoNodesAvailable { .. } => "NO_NODES_AVAILABLE",
             SdkError::PriceTooHigh { .. } => "PRICE_TOO_HIGH",
             SdkError::NodeRejected { .. } => "NODE_REJECTED",
+            SdkError::BackendFailed { .. } => "BACKEND_FAILED",
+            SdkError::PromptTooLong { .. } => "PROMPT_TOO_LONG",
             SdkError::JobNotFound { .. } => "JOB_NOT_FOUND",
             SdkError::Cancelled(_) => "CANCELLED",
             SdkError::CircuitOpen { .. } => "CIRCUIT_OPEN",

@@ -230,6 +230,10 @@ pub enum SdkEvent {
         duration: u64,
         /// `stop`, `length` or `cancelled`.
         finish_reason: fabstir_protocol::messages::FinishReason,
+        /// Tokens read and generated (`completionTokens`: every token the page received).
+        usage: Option<fabstir_protocol::chat::Usage>,
+        /// What the job cost, every host's part together.
+        cost: Option<u64>,
     },
 }
 
@@ -313,6 +317,10 @@ pub struct Capabilities {
     pub max_tokens: u32,
     /// The host's price per token for this model.
     pub price_per_token: u64,
+    /// The host's price per prompt token for this model.
+    pub price_per_prompt_token: u64,
+    /// The model's context in tokens (prompt and answer), when the host announces it.
+    pub context_tokens: Option<u32>,
     /// What the host computes on, as its operator describes it.
     pub compute_type: String,
     /// Jobs the host runs at once.

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod chat;
 pub mod client;
 pub mod config;
 pub mod diagnostics;

@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use fabstir_node::backend::openai::OpenAiBackend;
-use fabstir_node::backend::{Backend, BackendError, Generation};
+use fabstir_node::backend::openai::{OpenAiBackend, Timeouts};
+use fabstir_node::backend::{Backend, BackendError, Generation, Piece};
+use fabstir_protocol::chat::{ChatMessage, Role, Usage};
+use fabstir_protocol::messages::{Continuation, FinishReason};
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -67,33 +69,66 @@ fn event(content: &str) -> String {
     )
 }
 
+fn finish(reason: &str) -> String {
+    format!(
+        "data: {}\n\n",
+        serde_json::json!({ "choices": [{ "index": 0, "delta": {}, "finish_reason": reason }] })
+    )
+}
+
+const DONE: &str = "data: [DONE]\n\n";
+
 fn generation(max_tokens: u32) -> Generation {
     Generation {
-        prompt: "Say hi".into(),
+        messages: vec![ChatMessage::new(Role::User, "Say hi")],
         max_tokens,
         temperature: 0.5,
         top_p: 0.9,
-        continuation: None,
+        ..Generation::default()
     }
 }
 
-async fn run(url: &str, key: Option<&str>, max_tokens: u32) -> (Vec<String>, Option<BackendError>) {
+/// What a generation yielded: its tokens, its finish, or the error it ended with.
+struct Ran {
+    tokens: Vec<String>,
+    finished: Option<(FinishReason, Usage)>,
+    error: Option<BackendError>,
+}
+
+async fn run(url: &str, key: Option<&str>, max_tokens: u32) -> Ran {
+    run_with(url, key, generation(max_tokens), 5).await
+}
+
+async fn run_with(url: &str, key: Option<&str>, request: Generation, idle_secs: u64) -> Ran {
     let backend = OpenAiBackend::new(
         url,
         "llama-test",
         key.map(str::to_string),
-        Duration::from_secs(5),
+        Timeouts {
+            connect: Duration::from_secs(5),
+            idle: Duration::from_secs(idle_secs),
+        },
     )
     .unwrap();
-    let mut tokens = Vec::new();
-    let mut stream = backend.generate(generation(max_tokens));
+    let mut ran = Ran {
+        tokens: Vec::new(),
+        finished: None,
+        error: None,
+    };
+    let mut stream = backend.generate(request);
     while let Some(item) = stream.next().await {
+        assert!(ran.finished.is_none(), "nothing may follow the finish");
         match item {
-            Ok(t) => tokens.push(t),
-            Err(e) => return (tokens, Some(e)),
+            Ok(Piece::Token(t)) => ran.tokens.push(t),
+            Ok(Piece::Finished { reason, usage }) => ran.finished = Some((reason, usage)),
+            Err(e) => {
+                ran.error = Some(e);
+                assert!(stream.next().await.is_none(), "nothing may follow an error");
+                break;
+            }
         }
     }
-    (tokens, None)
+    ran
 }
 
 #[tokio::test]
@@ -107,16 +142,36 @@ async fn streams_deltas_until_done_and_sends_the_openai_request() {
     let split = event("!").replace('\n', "\r\n");
     pieces.push(split[..10].to_string());
     pieces.push(split[10..].to_string());
-    pieces.push("data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n".into());
-    pieces.push("data: [DONE]\n\n".into());
+    pieces.push(finish("stop"));
+    // llama-server's usage chunk: no choices.
+    pieces.push(
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5}}\n\n"
+            .into(),
+    );
+    pieces.push(DONE.into());
     let (url, request) = serve_once(Reply {
         status: "200 OK",
         pieces,
     })
     .await;
-    let (tokens, error) = run(&url, Some("sk-test"), 100).await;
-    assert_eq!(error, None);
-    assert_eq!(tokens, ["Hel", "lo", ",", " world", "!"]);
+    let conversation = Generation {
+        messages: vec![
+            ChatMessage::new(Role::System, "be brief"),
+            ChatMessage::new(Role::User, "Say hi"),
+        ],
+        stop: vec!["\n\n".into()],
+        seed: Some(42),
+        presence_penalty: Some(0.5),
+        frequency_penalty: Some(-0.5),
+        ..generation(100)
+    };
+    let ran = run_with(&url, Some("sk-test"), conversation, 5).await;
+    assert_eq!(ran.error, None);
+    assert_eq!(ran.tokens, ["Hel", "lo", ",", " world", "!"]);
+    let (reason, usage) = ran.finished.unwrap();
+    assert_eq!(reason, FinishReason::Stop);
+    assert_eq!((usage.prompt_tokens, usage.completion_tokens), (12, 5));
+    assert!(!usage.prompt_estimated);
     let request = request.await.unwrap();
     assert!(
         request.starts_with("POST /v1/chat/completions HTTP/1.1"),
@@ -129,9 +184,127 @@ async fn streams_deltas_until_done_and_sends_the_openai_request() {
         serde_json::from_str(request.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["model"], "llama-test");
     assert_eq!(body["stream"], true);
+    assert_eq!(body["stream_options"]["include_usage"], true);
     assert_eq!(body["max_tokens"], 100);
-    assert_eq!(body["messages"][0]["content"], "Say hi");
-    assert_eq!(body["messages"][0]["role"], "user");
+    assert_eq!(body["messages"][0]["role"], "system");
+    assert_eq!(body["messages"][1]["content"], "Say hi");
+    assert_eq!(body["messages"][1]["role"], "user");
+    assert_eq!(body["stop"][0], "\n\n");
+    assert_eq!(body["seed"], 42);
+    assert_eq!(body["presence_penalty"], 0.5);
+    assert_eq!(body["frequency_penalty"], -0.5);
+}
+
+#[tokio::test]
+async fn without_usage_in_the_stream_the_host_counts() {
+    // llama-cpp-python: no usage chunk even when asked for one.
+    let pieces = vec![event("a"), event(" b"), finish("length"), DONE.into()];
+    let (url, _) = serve_once(Reply {
+        status: "200 OK",
+        pieces,
+    })
+    .await;
+    let ran = run(&url, None, 2).await;
+    let (reason, usage) = ran.finished.unwrap();
+    assert_eq!(reason, FinishReason::Length);
+    assert_eq!(
+        usage,
+        Usage {
+            prompt_tokens: 6,
+            completion_tokens: 2,
+            prompt_estimated: true
+        },
+        "completion: the chunks sent; prompt: 4 + 2 words"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_cut_short_or_empty_is_a_failure_not_a_finish() {
+    // llama-cpp-python with --interrupt_requests True, when a second request comes.
+    let (url, _) = serve_once(Reply {
+        status: "200 OK",
+        pieces: vec![event("a"), event(" b"), DONE.into()],
+    })
+    .await;
+    let ran = run(&url, None, 10).await;
+    assert_eq!(ran.tokens, ["a", " b"]);
+    let error = ran.error.unwrap();
+    assert!(error.message.contains("no finish_reason"), "{error}");
+    assert!(error.recoverable());
+    // llama-cpp-python's answer to a prompt beyond its context: 200 and no events.
+    let (url, _) = serve_once(Reply {
+        status: "200 OK",
+        pieces: vec![DONE.into()],
+    })
+    .await;
+    let error = run(&url, None, 10).await.error.unwrap();
+    assert!(error.message.contains("empty event stream"), "{error}");
+}
+
+#[tokio::test]
+async fn a_prompt_beyond_the_context_is_its_own_error() {
+    // llama-server's answer.
+    let body = r#"{"error":{"code":400,"message":"request (9000 tokens) exceeds the available context size (2048 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9000,"n_ctx":2048}}"#;
+    let (url, _) = serve_once(Reply {
+        status: "400 Bad Request",
+        pieces: vec![body.into()],
+    })
+    .await;
+    let error = run(&url, None, 10).await.error.unwrap();
+    assert_eq!(error.code(), "PROMPT_TOO_LONG");
+    assert!(!error.recoverable());
+    assert!(error.message.contains("exceeds the available context"));
+}
+
+#[tokio::test]
+async fn an_echoed_assistant_prefix_is_stripped() {
+    // llama-server repeats the assistant message it continues at the start of its answer.
+    let pieces = vec![
+        event(" one two three"),
+        event(" four"),
+        finish("stop"),
+        DONE.into(),
+    ];
+    let (url, request) = serve_once(Reply {
+        status: "200 OK",
+        pieces,
+    })
+    .await;
+    let continued = Generation {
+        messages: vec![
+            ChatMessage::new(Role::User, "count"),
+            ChatMessage::new(Role::Assistant, " one"),
+        ],
+        continuation: Some(Continuation {
+            text: " two".into(),
+            tokens: 1,
+        }),
+        ..generation(10)
+    };
+    let ran = run_with(&url, None, continued, 5).await;
+    assert_eq!(ran.tokens, [" three", " four"]);
+    let body = request.await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(
+        body["messages"][1]["content"], " one two",
+        "prefix and continuation"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_server_fails_on_the_idle_timeout_and_says_so() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts and never answers.
+    let held = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(socket);
+    });
+    let error = run_with(&url, None, generation(3), 1).await.error.unwrap();
+    assert!(error.message.contains("idle_timeout_secs (1 s)"), "{error}");
+    held.abort();
 }
 
 #[tokio::test]
@@ -143,9 +316,9 @@ async fn an_http_error_names_the_status_and_the_servers_message() {
         pieces: vec![body.into()],
     })
     .await;
-    let (tokens, error) = run(&url, None, 10).await;
-    assert!(tokens.is_empty());
-    let message = error.unwrap().message;
+    let ran = run(&url, None, 10).await;
+    assert!(ran.tokens.is_empty());
+    let message = ran.error.unwrap().message;
     assert!(
         message.contains("404") && message.contains("not loaded"),
         "{message}"
@@ -165,9 +338,9 @@ async fn an_error_event_mid_stream_ends_with_that_error() {
         pieces,
     })
     .await;
-    let (tokens, error) = run(&url, None, 10).await;
-    assert_eq!(tokens, ["a", "b"]);
-    assert!(error.unwrap().message.contains("out of memory"));
+    let ran = run(&url, None, 10).await;
+    assert_eq!(ran.tokens, ["a", "b"]);
+    assert!(ran.error.unwrap().message.contains("out of memory"));
 }
 
 #[tokio::test]
@@ -177,9 +350,9 @@ async fn a_stream_that_ends_without_done_is_an_error() {
         pieces: vec![event("a")],
     })
     .await;
-    let (tokens, error) = run(&url, None, 10).await;
-    assert_eq!(tokens, ["a"]);
-    assert!(error.unwrap().message.contains("[DONE]"));
+    let ran = run(&url, None, 10).await;
+    assert_eq!(ran.tokens, ["a"]);
+    assert!(ran.error.unwrap().message.contains("[DONE]"));
 }
 
 #[tokio::test]
@@ -189,9 +362,9 @@ async fn malformed_events_and_ignored_limits_are_handled() {
         pieces: vec![event("a"), "data: {not json\n\n".into()],
     })
     .await;
-    let (tokens, error) = run(&url, None, 10).await;
-    assert_eq!(tokens, ["a"]);
-    assert!(error.unwrap().message.contains("malformed"));
+    let ran = run(&url, None, 10).await;
+    assert_eq!(ran.tokens, ["a"]);
+    assert!(ran.error.unwrap().message.contains("malformed"));
     // A server that ignores max_tokens cannot make the host exceed it.
     let pieces: Vec<String> = (0..10)
         .map(|i| event(&i.to_string()))
@@ -202,8 +375,9 @@ async fn malformed_events_and_ignored_limits_are_handled() {
         pieces,
     })
     .await;
-    let (tokens, error) = run(&url, None, 3).await;
-    assert_eq!((tokens.len(), error), (3, None));
+    let ran = run(&url, None, 3).await;
+    assert_eq!((ran.tokens.len(), ran.error), (3, None));
+    assert_eq!(ran.finished.unwrap().0, FinishReason::Length);
 }
 
 #[tokio::test]
@@ -211,7 +385,7 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let (tokens, error) = run(&url, None, 3).await;
-    assert!(tokens.is_empty());
-    assert!(error.unwrap().message.contains("POST"));
+    let ran = run(&url, None, 3).await;
+    assert!(ran.tokens.is_empty());
+    assert!(ran.error.unwrap().message.contains("POST"));
 }

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::chat::{ChatMessage, Role, Usage};
+
 /// `/fabstir/info/1.0.0`: the dialer opens the stream, the host writes one [`NodeInfo`] and closes.
 pub const INFO_PROTOCOL: &str = "/fabstir/info/1.0.0";
 /// `/fabstir/job/1.0.0`: [`JobRequest`] → [`JobResponse`] → (on an offer) [`JobDecision`] →
@@ -39,10 +41,20 @@ pub struct ModelInfo {
     pub id: String,
     /// Price per generated token.
     pub price_per_token: u64,
+    /// Price per prompt token (read, not generated); absent means 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub price_per_prompt_token: u64,
     /// The most tokens one job may generate.
     pub max_tokens: u32,
+    /// The model's context in tokens (prompt and answer together), when the host knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_tokens: Option<u32>,
     /// The backend that serves it.
     pub backend: BackendKind,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A host's capabilities and load (the info protocol's answer).
@@ -87,13 +99,19 @@ pub fn provider_key(model_id: &str) -> Vec<u8> {
 }
 
 /// A request for an offer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobRequest {
     /// Which model.
     pub model_id: String,
-    /// The prompt, at most [`MAX_PROMPT_LEN`] bytes.
+    /// The prompt: shorthand for one user message. Exactly one of `prompt` and `messages` is
+    /// given (an empty `prompt` is absent).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub prompt: String,
+    /// The conversation, oldest first; a last `assistant` message is a prefix the model
+    /// continues. At most [`crate::chat::MAX_MESSAGES`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<ChatMessage>,
     /// Tokens to generate, 1..=[`MAX_TOKENS_LIMIT`].
     pub max_tokens: u32,
     /// Sampling temperature, 0..=2.
@@ -102,6 +120,21 @@ pub struct JobRequest {
     pub top_p: f32,
     /// The highest price per token the client accepts.
     pub max_price_per_token: u64,
+    /// The highest price per prompt token the client accepts; absent: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_prompt_price_per_token: Option<u64>,
+    /// Generation stops before any of these (at most [`crate::chat::MAX_STOP_SEQUENCES`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+    /// A sampling seed, for repeatable answers where the backend supports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u32>,
+    /// Penalises tokens already present, -2..=2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f32>,
+    /// Penalises tokens by how often they occurred, -2..=2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f32>,
     /// Continue output another host began (failover): generate what follows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continuation: Option<Continuation>,
@@ -118,9 +151,21 @@ pub struct Continuation {
 }
 
 impl JobRequest {
-    /// Bytes of prompt plus continuation text: what the model must read.
+    /// Bytes of the prompt (every message's content) plus continuation text: what the model
+    /// must read.
     pub fn context_len(&self) -> usize {
-        self.prompt.len() + self.continuation.as_ref().map_or(0, |c| c.text.len())
+        self.prompt.len()
+            + self.messages.iter().map(|m| m.content.len()).sum::<usize>()
+            + self.continuation.as_ref().map_or(0, |c| c.text.len())
+    }
+
+    /// The conversation as the client gave it: `messages`, or `prompt` as one user message.
+    pub fn conversation(&self) -> Vec<ChatMessage> {
+        if self.messages.is_empty() {
+            vec![ChatMessage::new(Role::User, self.prompt.clone())]
+        } else {
+            self.messages.clone()
+        }
     }
 
     /// Checks the limits every host enforces; the error says which field and value.
@@ -131,6 +176,21 @@ impl JobRequest {
                 self.model_id.len()
             ));
         }
+        match (self.prompt.is_empty(), self.messages.is_empty()) {
+            (false, false) => {
+                return Err("messages and prompt are exclusive: give one of them".into())
+            }
+            (true, true) => return Err("messages or prompt is required".into()),
+            _ => {}
+        }
+        crate::chat::validate(
+            &self.messages,
+            &self.stop,
+            [
+                ("presencePenalty", self.presence_penalty),
+                ("frequencyPenalty", self.frequency_penalty),
+            ],
+        )?;
         if self.context_len() > MAX_PROMPT_LEN {
             return Err(format!(
                 "prompt (with any continuation) must be at most {MAX_PROMPT_LEN} bytes, got {}",
@@ -224,6 +284,9 @@ pub enum JobResponse {
         job_id: String,
         /// The price per token.
         price_per_token: u64,
+        /// The price per prompt token; absent means 0.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        price_per_prompt_token: u64,
         /// When the offer lapses.
         expires_at: u64,
     },
@@ -282,7 +345,7 @@ pub enum StreamControl {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FinishReason {
-    /// The model finished.
+    /// The model finished, or generated a stop sequence.
     Stop,
     /// `maxTokens` was reached.
     Length,
@@ -312,6 +375,12 @@ pub enum StreamFrame {
         duration: u64,
         /// Why it ended.
         finish_reason: FinishReason,
+        /// Tokens read and generated (absent from hosts before conversations).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Usage>,
+        /// What the job cost at the agreed prices, from `usage`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost: Option<u64>,
     },
     /// The job failed; no frame follows.
     Error {
@@ -367,7 +436,7 @@ mod tests {
             temperature: 0.7,
             top_p: 1.0,
             max_price_per_token: 5,
-            continuation: None,
+            ..JobRequest::default()
         }
     }
 
@@ -378,7 +447,9 @@ mod tests {
             models: vec![ModelInfo {
                 id: "demo-1".into(),
                 price_per_token: 3,
+                price_per_prompt_token: 0,
                 max_tokens: 4096,
+                context_tokens: None,
                 backend: BackendKind::Demo,
             }],
             max_concurrent_jobs: 4,
@@ -391,6 +462,7 @@ mod tests {
         let offer = JobResponse::Offer {
             job_id: "j1".into(),
             price_per_token: 3,
+            price_per_prompt_token: 1,
             expires_at: 9,
         };
         assert_eq!(round_trip(offer)["type"], "offer");
@@ -432,8 +504,17 @@ mod tests {
             total_tokens: 2,
             duration: 5,
             finish_reason: FinishReason::Length,
+            usage: Some(Usage {
+                prompt_tokens: 7,
+                completion_tokens: 2,
+                prompt_estimated: false,
+            }),
+            cost: Some(6),
         };
-        assert_eq!(round_trip(end)["finishReason"], "length");
+        let end = round_trip(end);
+        assert_eq!(end["finishReason"], "length");
+        assert_eq!(end["usage"]["promptTokens"], 7);
+        assert!(end["usage"].get("promptEstimated").is_none());
         let error = StreamFrame::Error {
             code: "JOB_NOT_FOUND".into(),
             message: "x".into(),
@@ -450,6 +531,33 @@ mod tests {
         .is_err());
         assert!(decode::<StreamFrame>(br#"{"type":"confetti"}"#).is_err());
         assert!(decode::<StreamRequest>(br#"{"jobId":"j","resumeFrom":-1}"#).is_err());
+    }
+
+    #[test]
+    fn conversations_and_continuations() {
+        let old = r#"{"modelId":"m","prompt":"hi","maxTokens":1,"temperature":0.0,"topP":1.0,"maxPricePerToken":1}"#;
+        let r: JobRequest = decode(old.as_bytes()).unwrap();
+        assert_eq!(r.conversation(), vec![ChatMessage::new(Role::User, "hi")]);
+        let frame = encode(&r).unwrap();
+        assert_eq!(
+            &frame[4..],
+            old.as_bytes(),
+            "a prompt request keeps its old shape"
+        );
+        let chat = JobRequest {
+            prompt: String::new(),
+            messages: vec![
+                ChatMessage::new(Role::User, "q"),
+                ChatMessage::new(Role::Assistant, "ab"),
+            ],
+            continuation: Some(Continuation {
+                text: "cd".into(),
+                tokens: 1,
+            }),
+            ..request()
+        };
+        assert!(chat.validate().is_ok());
+        assert_eq!(chat.context_len(), 5);
     }
 
     #[test]
@@ -486,6 +594,18 @@ mod tests {
             },
             JobRequest {
                 top_p: f32::NAN,
+                ..request()
+            },
+            JobRequest {
+                messages: vec![ChatMessage::new(Role::User, "x")],
+                ..request()
+            },
+            JobRequest {
+                prompt: String::new(),
+                ..request()
+            },
+            JobRequest {
+                stop: vec!["a".into(); 5],
                 ..request()
             },
         ];

@@ -136,6 +136,8 @@ mod tests {
                 models: vec!["m".into()],
                 max_tokens: 10,
                 price_per_token: price,
+                price_per_prompt_token: 0,
+                context_tokens: None,
                 compute_type: "cpu".into(),
                 max_concurrent_jobs: 1,
                 current_load: 0,

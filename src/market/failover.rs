@@ -21,7 +21,10 @@ const RESUME_PAUSE: Duration = Duration::from_millis(250);
 pub fn recoverable(error: &SdkError) -> bool {
     !matches!(
         error,
-        SdkError::Cancelled(_) | SdkError::InvalidArgument { .. } | SdkError::Stopped
+        SdkError::Cancelled(_)
+            | SdkError::InvalidArgument { .. }
+            | SdkError::Stopped
+            | SdkError::PromptTooLong { .. }
     )
 }
 

@@ -19,6 +19,8 @@ pub struct JobRecord {
     pub node: PeerId,
     /// The agreed price per token.
     pub price_per_token: u64,
+    /// The agreed price per prompt token.
+    pub price_per_prompt_token: u64,
     /// The highest number of tokens any of its streams delivered.
     pub received: u64,
     /// The most tokens the job may generate (its `maxTokens`).
@@ -242,6 +244,7 @@ mod tests {
         let rec = JobRecord {
             node,
             price_per_token: 1,
+            price_per_prompt_token: 0,
             received: 0,
             max_tokens: 10,
         };

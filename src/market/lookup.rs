@@ -168,6 +168,8 @@ impl Market {
                 models: info.models.iter().map(|m| m.id.clone()).collect(),
                 max_tokens: model.max_tokens,
                 price_per_token: model.price_per_token,
+                price_per_prompt_token: model.price_per_prompt_token,
+                context_tokens: model.context_tokens,
                 compute_type: info.compute_type.clone(),
                 max_concurrent_jobs: info.max_concurrent_jobs,
                 current_load: info.current_load,

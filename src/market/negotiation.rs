@@ -22,8 +22,12 @@ pub const MAX_CANDIDATES: usize = 5;
 pub struct JobSpec {
     /// The model.
     pub model_id: String,
-    /// The prompt.
+    /// The prompt (one user message); exactly one of `prompt` and `messages`.
+    #[serde(default)]
     pub prompt: String,
+    /// The conversation, oldest first; a last assistant message is a prefix to continue.
+    #[serde(default)]
+    pub messages: Vec<fabstir_protocol::chat::ChatMessage>,
     /// Tokens to generate. Default 256.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: u32,
@@ -36,6 +40,27 @@ pub struct JobSpec {
     /// The highest price per token accepted; none: any price.
     #[serde(default)]
     pub max_price: Option<u64>,
+    /// The highest price per prompt token accepted; none: any price.
+    #[serde(default)]
+    pub max_prompt_price: Option<u64>,
+    /// Generation stops before any of these (up to 4).
+    #[serde(default)]
+    pub stop: Vec<String>,
+    /// A sampling seed (0 to 4294967295), for repeatable answers.
+    #[serde(default)]
+    pub seed: Option<u32>,
+    /// -2..2.
+    #[serde(default)]
+    pub presence_penalty: Option<f32>,
+    /// -2..2.
+    #[serde(default)]
+    pub frequency_penalty: Option<f32>,
+    /// Peer ids asked first when they serve the model.
+    #[serde(default)]
+    pub preferred_nodes: Vec<String>,
+    /// Peer ids never asked.
+    #[serde(default)]
+    pub exclude_nodes: Vec<String>,
     /// Set by failover (never by the page): output another host already produced.
     #[serde(skip)]
     pub continuation: Option<fabstir_protocol::messages::Continuation>,
@@ -57,10 +82,16 @@ impl JobSpec {
         let request = JobRequest {
             model_id: self.model_id.clone(),
             prompt: self.prompt.clone(),
+            messages: self.messages.clone(),
             max_tokens: self.max_tokens,
             temperature: self.temperature,
             top_p: self.top_p,
             max_price_per_token: self.max_price.unwrap_or(u64::MAX),
+            max_prompt_price_per_token: self.max_prompt_price,
+            stop: self.stop.clone(),
+            seed: self.seed,
+            presence_penalty: self.presence_penalty,
+            frequency_penalty: self.frequency_penalty,
             continuation: self.continuation.clone(),
         };
         request.validate().map_err(|m| {
@@ -81,6 +112,8 @@ pub struct Negotiated {
     pub node_id: String,
     /// The agreed price per token.
     pub price_per_token: u64,
+    /// The agreed price per prompt token.
+    pub price_per_prompt_token: u64,
     /// Hosts asked.
     pub candidates: usize,
     /// Offers received.
@@ -106,6 +139,7 @@ enum Answer {
         stream: Stream,
         job_id: String,
         price: u64,
+        prompt_price: u64,
     },
     Rejected(RejectReason, String),
 }
@@ -147,13 +181,15 @@ pub async fn negotiate(
                 stream,
                 job_id,
                 price,
-            }) => offers.push((c, stream, job_id, price)),
+                prompt_price,
+            }) => offers.push((c, stream, job_id, price, prompt_price)),
             Ok(Answer::Rejected(reason, message)) => rejections.push((c, reason, message)),
             Err(e) => failures.push(e.to_string()),
         }
     }
     let offered = offers.len();
     let max = max_price.unwrap_or(u64::MAX);
+    let max_prompt = request.max_prompt_price_per_token.unwrap_or(u64::MAX);
     offers.sort_by(|a, b| {
         a.3.cmp(&b.3)
             .then(b.0.reliability.total_cmp(&a.0.reliability))
@@ -161,8 +197,8 @@ pub async fn negotiate(
     });
     let lowest_offer = offers.first().map(|o| o.3);
     let mut chosen = None;
-    for (c, mut stream, job_id, price) in offers {
-        if chosen.is_some() || price > max {
+    for (c, mut stream, job_id, price, prompt_price) in offers {
+        if chosen.is_some() || price > max || prompt_price > max_prompt {
             decline(stream, job_id).await;
             continue;
         }
@@ -176,6 +212,7 @@ pub async fn negotiate(
                     job_id,
                     node_id: c.peer.to_string(),
                     price_per_token: price,
+                    price_per_prompt_token: prompt_price,
                     candidates: asked,
                     offers: offered,
                 })
@@ -251,11 +288,13 @@ async fn ask(
         Ok(Some(JobResponse::Offer {
             job_id,
             price_per_token,
+            price_per_prompt_token,
             ..
         })) => Ok(Answer::Offer {
             stream,
             job_id,
             price: price_per_token,
+            prompt_price: price_per_prompt_token,
         }),
         Ok(Some(JobResponse::Rejected { reason, message })) => {
             Ok(Answer::Rejected(reason, message))
@@ -318,5 +357,30 @@ mod tests {
             Err(SdkError::InvalidArgument { name, .. }) => assert_eq!(name, "maxTokens"),
             other => panic!("{other:?}"),
         }
+        let chat: JobSpec = serde_json::from_value(serde_json::json!({
+            "modelId": "m",
+            "messages": [{ "role": "system", "content": "s" }, { "role": "user", "content": "u" }],
+            "stop": ["\n"], "seed": 7, "presencePenalty": 0.5, "maxPromptPrice": 2
+        }))
+        .unwrap();
+        let r = chat.request().unwrap();
+        assert_eq!(
+            (r.messages.len(), r.seed, r.max_prompt_price_per_token),
+            (2, Some(7), Some(2))
+        );
+        let both = JobSpec {
+            prompt: "p".into(),
+            ..chat.clone()
+        };
+        match both.request() {
+            Err(SdkError::InvalidArgument { name, message }) => {
+                assert_eq!(name, "messages", "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad_role = serde_json::from_value::<JobSpec>(serde_json::json!({
+            "modelId": "m", "messages": [{ "role": "tool", "content": "x" }]
+        }));
+        assert!(bad_role.is_err());
     }
 }

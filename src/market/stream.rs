@@ -41,6 +41,11 @@ pub struct StreamEnd {
     pub duration: u64,
     /// `stop`, `length` or `cancelled`.
     pub finish_reason: FinishReason,
+    /// Tokens read and generated, as the host reports them (none from hosts before
+    /// conversations).
+    pub usage: Option<fabstir_protocol::chat::Usage>,
+    /// What the host charges for the job at the agreed prices.
+    pub cost: Option<u64>,
 }
 
 /// What reading a stream yields.
@@ -198,6 +203,8 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
                 total_tokens,
                 duration,
                 finish_reason,
+                usage,
+                cost,
             } => {
                 if total_tokens != self.next_index {
                     return Err(self.failed(format!(
@@ -209,12 +216,25 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
                     total_tokens,
                     duration,
                     finish_reason,
+                    usage,
+                    cost,
                 }))
             }
             StreamFrame::Error { code, message, .. } if code == "JOB_NOT_FOUND" => {
                 Err(SdkError::JobNotFound {
                     job_id: self.job_id.clone(),
                     message,
+                })
+            }
+            StreamFrame::Error { code, message, .. } if code == "BACKEND_FAILED" => {
+                Err(SdkError::BackendFailed {
+                    peer_id: self.peer.to_string(),
+                    message,
+                })
+            }
+            StreamFrame::Error { code, message, .. } if code == "PROMPT_TOO_LONG" => {
+                Err(SdkError::PromptTooLong {
+                    message: format!("job {} on {}: {message}", self.job_id, self.peer),
                 })
             }
             StreamFrame::Error { code, message, .. } => {
@@ -285,6 +305,8 @@ mod tests {
             total_tokens,
             duration: 5,
             finish_reason: FinishReason::Length,
+            usage: None,
+            cost: None,
         }
     }
 
@@ -352,8 +374,15 @@ mod tests {
         };
         let (_, r) = read_all(reader(&[token(0), failed], 0)).await;
         let e = r.unwrap_err();
-        assert_eq!(e.code(), "STREAM_FAILED");
-        assert!(e.to_string().contains("BACKEND_FAILED: oom"));
+        assert_eq!(e.code(), "BACKEND_FAILED");
+        assert!(e.to_string().contains("oom"));
+        let too_long = StreamFrame::Error {
+            code: "PROMPT_TOO_LONG".into(),
+            message: "9000 tokens".into(),
+            recoverable: false,
+        };
+        let (_, r) = read_all(reader(&[too_long], 0)).await;
+        assert_eq!(r.unwrap_err().code(), "PROMPT_TOO_LONG");
         let (n, r) = read_all(reader(&[token(0)], 0)).await;
         assert_eq!((n, r.unwrap_err().code()), (1, "STREAM_FAILED"));
         let mut bytes = encode(&token(0)).unwrap();

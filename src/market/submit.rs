@@ -34,9 +34,15 @@ impl Market {
                     .into(),
             });
         }
+        let nodes = fitting(nodes, &request)?;
         // A cached host may have gone: reconnect to the best few at once and ask those that answer.
         let options = DiscoverOptions {
-            exclude_nodes: exclude.iter().map(|p| p.to_string()).collect(),
+            exclude_nodes: exclude
+                .iter()
+                .map(|p| p.to_string())
+                .chain(spec.exclude_nodes.iter().cloned())
+                .collect(),
+            preferred_nodes: spec.preferred_nodes.clone(),
             ..DiscoverOptions::default()
         };
         let best: Vec<DiscoveredNode> = crate::market::discovery::select(nodes, &options, |_| 0.5)
@@ -109,6 +115,7 @@ impl Market {
             JobRecord {
                 node,
                 price_per_token: negotiated.price_per_token,
+                price_per_prompt_token: negotiated.price_per_prompt_token,
                 received: 0,
                 max_tokens: spec.max_tokens,
             },
@@ -122,4 +129,39 @@ impl Market {
         });
         Ok(negotiated)
     }
+}
+
+/// The hosts whose model context can hold the conversation: at least
+/// `fabstir_protocol::chat::estimate_prompt_tokens` tokens (a lower bound: every word is at
+/// least one token, every message a few more). `PROMPT_TOO_LONG` when none can.
+fn fitting(
+    nodes: Vec<DiscoveredNode>,
+    request: &fabstir_protocol::messages::JobRequest,
+) -> Result<Vec<DiscoveredNode>, SdkError> {
+    let mut messages = request.conversation();
+    if let Some(c) = &request.continuation {
+        messages.push(fabstir_protocol::chat::ChatMessage::new(
+            fabstir_protocol::chat::Role::Assistant,
+            c.text.clone(),
+        ));
+    }
+    let least = fabstir_protocol::chat::estimate_prompt_tokens(&messages);
+    let largest = nodes
+        .iter()
+        .map(|n| n.capabilities.context_tokens.map_or(u64::MAX, u64::from))
+        .max()
+        .unwrap_or(u64::MAX);
+    if least > largest {
+        return Err(SdkError::PromptTooLong {
+            message: format!(
+                "the conversation is at least {least} tokens; the largest context any host of \
+                 {} announces is {largest}",
+                request.model_id
+            ),
+        });
+    }
+    Ok(nodes
+        .into_iter()
+        .filter(|n| n.capabilities.context_tokens.map_or(u64::MAX, u64::from) >= least)
+        .collect())
 }

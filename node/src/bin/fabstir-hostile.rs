@@ -133,6 +133,8 @@ async fn serve_badly(
                 total_tokens: 99,
                 duration: 1,
                 finish_reason: FinishReason::Stop,
+                usage: None,
+                cost: None,
             };
             send(&mut stream, &[token(0), token(1), token(2), end]).await?;
         }

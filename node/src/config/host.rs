@@ -64,9 +64,16 @@ pub struct HostedModel {
     pub id: String,
     /// Price per generated token, in the network's smallest price unit.
     pub price_per_token: u64,
+    /// Price per prompt token (read, not generated); default 0.
+    #[serde(default)]
+    pub price_per_prompt_token: u64,
     /// The most tokens one job may generate (default 4,096).
     #[serde(default = "default_model_max_tokens")]
     pub max_tokens: u32,
+    /// The model's context in tokens (prompt and answer together), announced to clients so they
+    /// can keep a conversation that cannot fit away from this host; unset: not announced.
+    #[serde(default)]
+    pub context_tokens: Option<u32>,
     /// What generates the tokens.
     pub backend: BackendConfig,
 }
@@ -93,9 +100,17 @@ pub enum BackendConfig {
         /// The environment variable holding the API key, sent as a bearer token; none when unset.
         #[serde(default)]
         api_key_env: Option<String>,
-        /// Seconds to wait for the server's answer to start.
-        #[serde(default = "default_backend_timeout")]
+        /// Seconds to wait for a TCP connection to the server.
+        #[serde(default = "default_connect_timeout")]
         connect_timeout_secs: u64,
+        /// Seconds to wait for the server's answer to start, and then for each next part of it.
+        #[serde(default = "default_idle_timeout")]
+        idle_timeout_secs: u64,
+        /// Generations the server runs at once (llama-server's `-np`; 1 for llama-cpp-python);
+        /// the host answers `busy` for this model while they are all taken. Unset: only
+        /// `max_concurrent_jobs` bounds it.
+        #[serde(default)]
+        parallel: Option<u32>,
     },
 }
 
@@ -107,8 +122,12 @@ fn default_tokens_per_second() -> f64 {
     20.0
 }
 
-fn default_backend_timeout() -> u64 {
-    30
+fn default_connect_timeout() -> u64 {
+    5
+}
+
+fn default_idle_timeout() -> u64 {
+    120
 }
 
 impl BackendConfig {
@@ -118,6 +137,14 @@ impl BackendConfig {
         match self {
             BackendConfig::Demo { .. } => BackendKind::Demo,
             BackendConfig::Openai { .. } => BackendKind::Openai,
+        }
+    }
+
+    /// Generations the backend runs at once, when it is bounded.
+    pub fn parallel(&self) -> Option<u32> {
+        match self {
+            BackendConfig::Demo { .. } => None,
+            BackendConfig::Openai { parallel, .. } => *parallel,
         }
     }
 }

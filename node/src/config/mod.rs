@@ -191,7 +191,9 @@ impl NodeConfig {
                 .map(|m| ModelInfo {
                     id: m.id.clone(),
                     price_per_token: m.price_per_token,
+                    price_per_prompt_token: m.price_per_prompt_token,
                     max_tokens: m.max_tokens,
+                    context_tokens: m.context_tokens,
                     backend: m.backend.kind(),
                 })
                 .collect(),
@@ -623,7 +625,9 @@ mod tests {
                 base_url: "http://127.0.0.1:1".into(),
                 model: "llama".into(),
                 api_key_env: Some("KEY".into()),
-                connect_timeout_secs: 30,
+                connect_timeout_secs: 5,
+                idle_timeout_secs: 120,
+                parallel: None,
             }
         );
     }

@@ -80,9 +80,16 @@ log:
 #       backend: {{ kind: demo, seed: 1, tokens_per_second: 20 }}
 #     - id: llama-3-8b
 #       price_per_token: 10
+#       # Prompt tokens may be priced apart from generated ones (default 0).
+#       price_per_prompt_token: 1
 #       max_tokens: 4096
-#       # Any OpenAI-compatible streaming server: llama.cpp server, vLLM, Ollama, exo.
-#       backend: {{ kind: openai, base_url: http://127.0.0.1:8080, model: llama-3-8b, api_key_env: OPENAI_API_KEY }}
+#       # The model's context (prompt + answer), announced so clients can tell what fits.
+#       context_tokens: 8192
+#       # Any OpenAI-compatible streaming server: llama.cpp's llama-server, llama-cpp-python,
+#       # vLLM, Ollama. parallel: generations it runs at once (llama-server's -np); the host says
+#       # busy beyond it. connect_timeout_secs (5) bounds connecting, idle_timeout_secs (120) the
+#       # wait for the answer to start and for each next part of it.
+#       backend: {{ kind: openai, base_url: http://127.0.0.1:8080, model: llama-3-8b, api_key_env: OPENAI_API_KEY, parallel: 2 }}
 host:
   models: []
   max_concurrent_jobs: {mcj}

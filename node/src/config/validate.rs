@@ -168,6 +168,8 @@ pub(super) fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, Nod
             BackendConfig::Openai {
                 base_url,
                 connect_timeout_secs,
+                idle_timeout_secs,
+                parallel,
                 ..
             } => {
                 if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
@@ -180,6 +182,18 @@ pub(super) fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, Nod
                     return Err(err(
                         &field("backend.connect_timeout_secs"),
                         "must be greater than 0".into(),
+                    ));
+                }
+                if *idle_timeout_secs == 0 {
+                    return Err(err(
+                        &field("backend.idle_timeout_secs"),
+                        "must be greater than 0".into(),
+                    ));
+                }
+                if *parallel == Some(0) {
+                    return Err(err(
+                        &field("backend.parallel"),
+                        "must be at least 1 (or unset)".into(),
                     ));
                 }
             }

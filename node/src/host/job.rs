@@ -3,6 +3,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use fabstir_protocol::chat::Usage;
 use fabstir_protocol::messages::{FinishReason, StreamFrame};
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -10,7 +11,7 @@ use libp2p::PeerId;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Piece};
 
 /// How a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,18 @@ pub struct RunLimits {
     pub grace: Duration,
     /// Ended (`length`) after running this long.
     pub max_duration: Duration,
+}
+
+/// What a job costs: the agreed prices, and the prompt-token count to bill when the backend
+/// reports none (a job cancelled or cut short).
+#[derive(Debug, Clone, Copy)]
+pub struct Billing {
+    /// Per generated token.
+    pub price_per_token: u64,
+    /// Per prompt token.
+    pub price_per_prompt_token: u64,
+    /// The prompt tokens by `fabstir_protocol::chat::estimate_prompt_tokens`.
+    pub prompt_estimate: u64,
 }
 
 /// A running or finished job.
@@ -104,7 +117,7 @@ enum Step {
     Cancelled,
     TimeUp,
     Abandoned,
-    Token(Option<Result<String, BackendError>>),
+    Token(Option<Result<Piece, BackendError>>),
 }
 
 /// A view of a job's output from some index on.
@@ -168,9 +181,10 @@ impl Job {
     /// `on_token` is called per token generated with the count so far and the time since start.
     pub(crate) async fn run(
         &self,
-        mut tokens: BoxStream<'static, Result<String, BackendError>>,
+        mut tokens: BoxStream<'static, Result<Piece, BackendError>>,
         max_tokens: u32,
         limits: RunLimits,
+        billing: Billing,
         on_token: impl Fn(usize, Duration),
     ) -> Outcome {
         let mut cancel = self.cancel.subscribe();
@@ -196,9 +210,13 @@ impl Job {
             };
             match next {
                 Step::Cancelled => {
-                    break (self.end_frame(FinishReason::Cancelled), Outcome::Cancelled)
+                    let end = self.end_frame(FinishReason::Cancelled, None, &billing);
+                    break (end, Outcome::Cancelled);
                 }
-                Step::TimeUp => break (self.end_frame(FinishReason::Length), Outcome::Completed),
+                Step::TimeUp => {
+                    let end = self.end_frame(FinishReason::Length, None, &billing);
+                    break (end, Outcome::Completed);
+                }
                 Step::Abandoned => {
                     let frame = StreamFrame::Error {
                         code: "ABANDONED".into(),
@@ -212,7 +230,11 @@ impl Job {
                     };
                     break (frame, Outcome::Abandoned);
                 }
-                Step::Token(Some(Ok(token))) => {
+                Step::Token(Some(Ok(Piece::Finished { reason, usage }))) => {
+                    let end = self.end_frame(reason, Some(usage), &billing);
+                    break (end, Outcome::Completed);
+                }
+                Step::Token(Some(Ok(Piece::Token(token)))) => {
                     let n = {
                         let mut out = self.output();
                         out.tokens.push((token, super::unix_ms()));
@@ -223,9 +245,9 @@ impl Job {
                 }
                 Step::Token(Some(Err(e))) => {
                     let frame = StreamFrame::Error {
-                        code: "BACKEND_FAILED".into(),
+                        code: e.code().into(),
+                        recoverable: e.recoverable(),
                         message: e.message,
-                        recoverable: false,
                     };
                     break (frame, Outcome::Failed);
                 }
@@ -236,7 +258,7 @@ impl Job {
                     } else {
                         FinishReason::Stop
                     };
-                    break (self.end_frame(reason), Outcome::Completed);
+                    break (self.end_frame(reason, None, &billing), Outcome::Completed);
                 }
             }
         };
@@ -251,11 +273,26 @@ impl Job {
         outcome
     }
 
-    fn end_frame(&self, finish_reason: FinishReason) -> StreamFrame {
+    /// The end frame: `usage` as the backend reported it, else the tokens sent and the
+    /// estimated prompt; the cost from that usage.
+    fn end_frame(
+        &self,
+        finish_reason: FinishReason,
+        usage: Option<Usage>,
+        billing: &Billing,
+    ) -> StreamFrame {
+        let total_tokens = self.output().tokens.len() as u64;
+        let usage = usage.unwrap_or(Usage {
+            prompt_tokens: billing.prompt_estimate,
+            completion_tokens: total_tokens,
+            prompt_estimated: true,
+        });
         StreamFrame::End {
-            total_tokens: self.output().tokens.len() as u64,
+            total_tokens,
             duration: self.started.elapsed().as_millis() as u64,
             finish_reason,
+            usage: Some(usage),
+            cost: Some(usage.cost(billing.price_per_token, billing.price_per_prompt_token)),
         }
     }
 

@@ -32,6 +32,7 @@ pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Res
     let response = JobResponse::Offer {
         job_id: offer.job_id.clone(),
         price_per_token: offer.price_per_token,
+        price_per_prompt_token: offer.price_per_prompt_token,
         expires_at: offer.expires_at,
     };
     frame::write(&mut stream, &response)

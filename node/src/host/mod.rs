@@ -50,8 +50,13 @@ where
 
 /// A served model and its backend.
 struct Model {
+    /// Its place in the config (the key of its slots in `State::per_model`).
+    index: usize,
     price_per_token: u64,
+    price_per_prompt_token: u64,
     max_tokens: u32,
+    /// Generations its backend runs at once, when bounded.
+    parallel: Option<u32>,
     backend: Arc<dyn Backend>,
 }
 
@@ -80,6 +85,8 @@ struct State {
     per_peer: limits::PerPeer,
     /// Slots held per IP address of direct peers (of `jobs_per_ip()`).
     per_ip: limits::Held<std::net::IpAddr>,
+    /// Slots held per model (of its backend's `parallel`), by the model's index.
+    per_model: limits::Held<usize>,
     /// Where each peer is connected from.
     addresses: addresses::Addresses,
     /// Offer requests per peer (`request_rate`).
@@ -95,8 +102,11 @@ impl Host {
             models.insert(
                 m.id.clone(),
                 Model {
+                    index: i,
                     price_per_token: m.price_per_token,
+                    price_per_prompt_token: m.price_per_prompt_token,
                     max_tokens: m.max_tokens,
+                    parallel: m.backend.parallel(),
                     backend: backend::build(&m.backend, &field)?,
                 },
             );
@@ -254,10 +264,22 @@ impl Host {
                 ),
             ));
         }
-        let hold = Some(self.take_slot(peer)?);
+        if let Some(max) = request.max_prompt_price_per_token {
+            if model.price_per_prompt_token > max {
+                return Err((
+                    RejectReason::PriceTooLow,
+                    format!(
+                        "the price is {} per prompt token, above the maximum {max}",
+                        model.price_per_prompt_token
+                    ),
+                ));
+            }
+        }
+        let hold = Some(self.take_slot(peer, (model.index, model.parallel))?);
         Ok(Offer {
             job_id: format!("{:032x}", rand::random::<u128>()),
             price_per_token: model.price_per_token,
+            price_per_prompt_token: model.price_per_prompt_token,
             expires_at: unix_ms() + self.inner.offer_ttl.as_millis() as u64,
             peer,
             request,
@@ -298,7 +320,7 @@ impl Host {
         };
         let slot = match offer.hold.take() {
             Some(held) => held,
-            None => self.take_slot(offer.peer)?,
+            None => self.take_slot(offer.peer, (model.index, model.parallel))?,
         };
         let job = Arc::new(Job::new(
             offer.job_id.clone(),
@@ -308,12 +330,13 @@ impl Host {
         self.state().jobs.insert(job.id.clone(), job.clone());
         self.inner.metrics.job("started");
         let r = &offer.request;
-        let generation = Generation {
-            prompt: r.prompt.clone(),
-            max_tokens: r.max_tokens,
-            temperature: r.temperature,
-            top_p: r.top_p,
-            continuation: r.continuation.clone(),
+        let generation = Generation::of(r);
+        let billing = job::Billing {
+            price_per_token: offer.price_per_token,
+            price_per_prompt_token: offer.price_per_prompt_token,
+            prompt_estimate: fabstir_protocol::chat::estimate_prompt_tokens(
+                &generation.to_continue(),
+            ),
         };
         let tokens = model.backend.generate(generation);
         let host = self.clone();
@@ -328,7 +351,7 @@ impl Host {
         };
         tokio::spawn(async move {
             let metrics = &host.inner.metrics;
-            let outcome = running.run(tokens, max_tokens, limits, |n, since_start| {
+            let outcome = running.run(tokens, max_tokens, limits, billing, |n, since_start| {
                 metrics.tokens.inc();
                 if n == 1 {
                     metrics
@@ -401,7 +424,7 @@ mod tests {
             temperature: 0.5,
             top_p: 1.0,
             max_price_per_token: max_price,
-            continuation: None,
+            ..Default::default()
         }
     }
 

@@ -15,6 +15,7 @@ pub struct Slot {
     host: Host,
     peer: PeerId,
     ip: Option<IpAddr>,
+    model: usize,
 }
 
 impl Drop for Slot {
@@ -25,6 +26,7 @@ impl Drop for Slot {
         if let Some(ip) = &self.ip {
             state.per_ip.give_back(ip);
         }
+        state.per_model.give_back(&self.model);
         self.host
             .inner
             .metrics
@@ -41,6 +43,8 @@ pub struct Offer {
     pub job_id: String,
     /// The price offered.
     pub price_per_token: u64,
+    /// The price per prompt token offered.
+    pub price_per_prompt_token: u64,
     /// Unix ms after which accepting fails.
     pub expires_at: u64,
     pub(super) peer: PeerId,
@@ -96,11 +100,25 @@ impl Host {
         Ok(())
     }
 
-    /// Takes a slot for `peer`, or says why there is none.
-    pub(super) fn take_slot(&self, peer: PeerId) -> Result<Slot, (RejectReason, String)> {
+    /// Takes a slot for `peer` on `model` (its index, and how many generations its backend runs
+    /// at once), or says why there is none.
+    pub(super) fn take_slot(
+        &self,
+        peer: PeerId,
+        (model, parallel): (usize, Option<u32>),
+    ) -> Result<Slot, (RejectReason, String)> {
         let mut state = self.state();
         let ip = state.addresses.ip_of(&peer);
         self.check_slots(&state, peer, ip)?;
+        if let Some(max) = parallel {
+            if state.per_model.held(&model) >= max {
+                return Err((
+                    RejectReason::Busy,
+                    format!("this model's server runs {max} generation(s) at once, all in use"),
+                ));
+            }
+        }
+        state.per_model.take(model, u32::MAX);
         state.per_peer.take(peer, u32::MAX);
         if let Some(ip) = ip {
             state.per_ip.take(ip, u32::MAX);
@@ -111,6 +129,7 @@ impl Host {
             host: self.clone(),
             peer,
             ip,
+            model,
         })
     }
 

@@ -84,7 +84,7 @@ impl Client {
             temperature: 0.5,
             top_p: 1.0,
             max_price_per_token: 100,
-            continuation: None,
+            ..Default::default()
         };
         let mut last = String::new();
         for _ in 0..6 {

@@ -94,7 +94,8 @@ impl Job {
             offset: Cell::new(0),
             spec,
             failovers: Cell::new(0),
-            price_per_token: record.price_per_token,
+            prices: Cell::new((record.price_per_token, record.price_per_prompt_token)),
+            billed: Cell::new(0),
             resumed_from: reader.next_index(),
             client,
             emitter,
@@ -136,7 +137,34 @@ impl Job {
     /// The agreed price per token.
     #[wasm_bindgen(getter, js_name = pricePerToken)]
     pub fn price_per_token(&self) -> f64 {
-        self.state.price_per_token as f64
+        self.state.prices.get().0 as f64
+    }
+
+    /// The agreed price per prompt token (of the host streaming it now).
+    #[wasm_bindgen(getter, js_name = pricePerPromptToken)]
+    pub fn price_per_prompt_token(&self) -> f64 {
+        self.state.prices.get().1 as f64
+    }
+
+    /// Tokens read and generated, once the job ended (`null` before, and from hosts that do not
+    /// report it); `completionTokens` counts every token this stream received.
+    #[wasm_bindgen(getter, unchecked_return_type = "Usage | null")]
+    pub fn usage(&self) -> JsValue {
+        match &*self.state.outcome.borrow() {
+            Some(Ok(StreamEnd {
+                usage: Some(usage), ..
+            })) => to_plain(usage),
+            _ => JsValue::NULL,
+        }
+    }
+
+    /// What the job cost once it ended, every host's part together (`null` before).
+    #[wasm_bindgen(getter, unchecked_return_type = "number | null")]
+    pub fn cost(&self) -> JsValue {
+        match &*self.state.outcome.borrow() {
+            Some(Ok(StreamEnd { cost: Some(c), .. })) => JsValue::from(*c as f64),
+            _ => JsValue::NULL,
+        }
     }
 
     /// The index of this stream's first token (0 unless resumed).

@@ -15,7 +15,10 @@ pub(crate) struct JobState {
     /// What was asked, for a failover; none for a stream opened by job id.
     pub(super) spec: Option<crate::market::negotiation::JobSpec>,
     pub(super) failovers: Cell<u32>,
-    pub(super) price_per_token: u64,
+    /// The prices agreed with the host streaming it now.
+    pub(super) prices: Cell<(u64, u64)>,
+    /// What the hosts before a failover delivered, at their prices (they sent no end).
+    pub(super) billed: Cell<u64>,
     pub(super) resumed_from: u64,
     pub(super) client: Client,
     pub(super) emitter: Rc<Emitter>,
@@ -120,8 +123,17 @@ impl JobState {
     }
 
     pub(super) fn finish(&self, outcome: Result<StreamEnd, SdkError>, bytes: u64) {
+        // The whole job's figures: every token the page received, every host's part of the cost.
         let outcome = outcome.map(|mut end| {
             end.total_tokens += self.offset.get();
+            if let Some(usage) = end.usage.as_mut() {
+                usage.completion_tokens += self.offset.get();
+            }
+            let (price, _) = self.prices.get();
+            let this_host = end
+                .cost
+                .unwrap_or_else(|| (end.total_tokens - self.offset.get()).saturating_mul(price));
+            end.cost = Some(self.billed.get().saturating_add(this_host));
             end
         });
         let cancelled = self.cancelling.get()
@@ -154,6 +166,8 @@ impl JobState {
                     total_tokens: end.total_tokens,
                     duration: end.duration,
                     finish_reason: end.finish_reason,
+                    usage: end.usage,
+                    cost: end.cost,
                 });
                 let value = to_plain(&EndEvent {
                     job_id: &self.job_id,
@@ -236,11 +250,17 @@ pub(super) async fn recover(
     }
     let within = std::time::Duration::from_millis(config.resume_within);
     let host_job = state.host_job_id.borrow().clone();
-    let resumed = state
-        .client
-        .market()
-        .resume_within(&host_job, next, within)
-        .await;
+    // A job its host failed (its model server did) ends the same way on every resume there.
+    let resumed = match &error {
+        SdkError::BackendFailed { .. } => Err(error.clone()),
+        _ => {
+            state
+                .client
+                .market()
+                .resume_within(&host_job, next, within)
+                .await
+        }
+    };
     let resume_error = match resumed {
         Ok((reader, canceller)) => {
             *state.canceller.borrow_mut() = Some(canceller);
@@ -275,6 +295,18 @@ pub(super) async fn recover(
         .parse()
         .map_err(|e| SdkError::Internal(format!("negotiated with a bad peer id: {e}")))?;
     state.failovers.set(state.failovers.get() + 1);
+    let (price, _) = state.prices.get();
+    let delivered = received - state.offset.get();
+    state.billed.set(
+        state
+            .billed
+            .get()
+            .saturating_add(delivered.saturating_mul(price)),
+    );
+    state.prices.set((
+        negotiated.price_per_token,
+        negotiated.price_per_prompt_token,
+    ));
     state.node.set(to);
     state.offset.set(received);
     *state.host_job_id.borrow_mut() = negotiated.job_id;
@@ -296,6 +328,10 @@ pub(super) fn with_note(error: SdkError, resume: &SdkError, failover: &SdkError)
         SdkError::StreamFailed { peer_id, reason } => SdkError::StreamFailed {
             peer_id,
             reason: reason + &note,
+        },
+        SdkError::BackendFailed { peer_id, message } => SdkError::BackendFailed {
+            peer_id,
+            message: message + &note,
         },
         other => other,
     }

@@ -1,0 +1,88 @@
+# llama.cpp's own OpenAI-compatible server (`llama-server`) and a tiny model for it; source it.
+#
+# No prebuilt binary and no model weights can be downloaded here, so:
+# - llama.cpp's sources come from the llama-cpp-python sdist on PyPI (it vendors llama.cpp),
+#   and `llama-server` is built from them with cmake and ninja from PyPI, once per machine
+#   (7-15 minutes on 2 cores), under $FABSTIR_CACHE/llama (outside the clone);
+# - the model is made by scripts/make-tiny-model.py: a llama-architecture GGUF of a few MB with
+#   weights from a fixed seed and llama.cpp's own 32,000-token SentencePiece vocabulary. Its
+#   text is meaningless, but every token of it comes from a real model server.
+LLAMA_CPP_PYTHON_VERSION=0.3.36
+LLAMA_DIR="$FABSTIR_CACHE/llama"
+LLAMA_SERVER="$LLAMA_DIR/llama-server-$LLAMA_CPP_PYTHON_VERSION"
+LLAMA_VENV="$LLAMA_DIR/venv"
+LLAMA_MODEL="$LLAMA_DIR/tiny-llama.gguf"
+
+# Builds llama-server and the model unless they are already there.
+llama_install() {
+  mkdir -p "$LLAMA_DIR"
+  if [ ! -x "$LLAMA_VENV/bin/python" ] || ! "$LLAMA_VENV/bin/python" -c 'import gguf, numpy' 2>/dev/null; then
+    log "llama.cpp: a virtualenv with gguf, numpy, cmake and ninja (PyPI)"
+    python3 -m venv "$LLAMA_VENV"
+    "$LLAMA_VENV/bin/pip" install -q --disable-pip-version-check 'gguf==0.17.1' 'numpy<3' 'cmake<5' ninja
+  fi
+  local src="$LLAMA_DIR/src-$LLAMA_CPP_PYTHON_VERSION"
+  if [ ! -d "$src/vendor/llama.cpp" ]; then
+    log "llama.cpp: the sources (llama-cpp-python $LLAMA_CPP_PYTHON_VERSION sdist from PyPI)"
+    local dl="$LLAMA_DIR/download"
+    rm -rf "$dl" && mkdir -p "$dl"
+    "$LLAMA_VENV/bin/pip" download -q --disable-pip-version-check --no-deps \
+      --no-binary llama-cpp-python "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" -d "$dl"
+    rm -rf "$src.part" && mkdir -p "$src.part"
+    tar -xzf "$dl"/llama_cpp_python-*.tar.gz -C "$src.part" --strip-components=1
+    mv "$src.part" "$src" && rm -rf "$dl"
+  fi
+  if [ ! -x "$LLAMA_SERVER" ]; then
+    log "llama.cpp: building llama-server (7-15 minutes on 2 cores, once per machine)"
+    local build="$LLAMA_DIR/build-$LLAMA_CPP_PYTHON_VERSION"
+    # LLAMA_USE_PREBUILT_UI=OFF: the build would otherwise download a web UI; no CURL: the
+    # server never fetches models here; static libraries: one binary that runs on its own.
+    PATH="$LLAMA_VENV/bin:$PATH" cmake -S "$src/vendor/llama.cpp" -B "$build" -G Ninja \
+      -DCMAKE_BUILD_TYPE=Release -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_CURL=OFF \
+      -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF >"$LLAMA_DIR/cmake.log" 2>&1 ||
+      { tail -30 "$LLAMA_DIR/cmake.log"; return 1; }
+    PATH="$LLAMA_VENV/bin:$PATH" nice -n 5 cmake --build "$build" --target llama-server -j 2 \
+      >"$LLAMA_DIR/build.log" 2>&1 || { tail -30 "$LLAMA_DIR/build.log"; return 1; }
+    cp "$build/bin/llama-server" "$LLAMA_SERVER.part" && mv "$LLAMA_SERVER.part" "$LLAMA_SERVER"
+    rm -rf "$build"
+  fi
+  local maker
+  maker="$(dirname "${BASH_SOURCE[0]}")/make-tiny-model.py"
+  # The model is remade when the script that makes it changes.
+  local stamp
+  stamp="$(sha256sum "$maker" | cut -c1-16)"
+  if [ "$(cat "$LLAMA_MODEL.stamp" 2>/dev/null)" != "$stamp" ]; then
+    log "llama.cpp: making the tiny model (seeded, a few seconds)"
+    "$LLAMA_VENV/bin/python" "$maker" \
+      --vocab "$src/vendor/llama.cpp/models/ggml-vocab-llama-spm.gguf" --out "$LLAMA_MODEL"
+    echo "$stamp" >"$LLAMA_MODEL.stamp"
+  fi
+}
+
+# llama_start NAME PORT SLOTS [EXTRA ARGS...]: starts llama-server on 127.0.0.1:PORT running SLOTS
+# generations at once, beside the test nodes (its pid and command where nodes_stop and
+# scripts/fault-control.py find them), and waits until it answers /health.
+llama_start() {
+  local name="$1" port="$2" slots="$3"
+  shift 3
+  local dir="$FABSTIR_CACHE/nodes"
+  mkdir -p "$dir"
+  # One thread per generation and 2,048 tokens of context per slot keep it light beside the
+  # browsers; `-a tiny-llama` names the model in its answers.
+  local cmd=("$LLAMA_SERVER" -m "$LLAMA_MODEL" -a tiny-llama --host 127.0.0.1 --port "$port"
+    -c $((2048 * slots)) -np "$slots" -t 1 -tb 1 --no-webui "$@")
+  "${cmd[@]}" >"$dir/$name.out" 2>"$dir/$name.log" &
+  NODE_PIDS+=("$!")
+  echo "$!" >"$dir/$name.pid"
+  printf '%s\0' "${cmd[@]}" >"$dir/$name.cmd"
+  local _
+  for _ in $(seq 1 600); do
+    if curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$!" 2>/dev/null; then
+      echo "llama-server $name exited early:" >&2; tail -20 "$dir/$name.log" >&2; return 1
+    fi
+    sleep 0.1
+  done
+  echo "llama-server $name did not answer /health within 60 s:" >&2; tail -20 "$dir/$name.log" >&2
+  return 1
+}
