@@ -4,7 +4,8 @@ restarts the test network's node processes on request (a browser test cannot kil
 
   GET /kill?name=<node> or /kill?peer=<peer id>   SIGKILL the node; answers {"name", "pid"}
   GET /start?name=<node>                          start it again with the same command line and
-                                                  wait for "ready"; answers {"name", "pid", "ms"}
+                                                  wait for "ready" (a model server: for its
+                                                  <name>.health URL); answers {"name", "pid", "ms"}
   GET /rss?name=<node>                            its resident memory: {"name", "pid", "rssKiB",
                                                   "peakKiB"} (VmRSS, VmHWM of /proc/<pid>/status)
 
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 
 NODES = pathlib.Path(sys.argv[1])
 PORT = int(sys.argv[2])
@@ -64,8 +66,16 @@ def start(name):
     proc = subprocess.Popen(cmd, stdout=open(out, "w"), stderr=open(NODES / f"{name}.log", "a"))
     started.append(proc)
     (NODES / f"{name}.pid").write_text(str(proc.pid))
+    health = NODES / f"{name}.health"  # a model server: ready when this URL answers 200
     for _ in range(200):
-        if "ready" in out.read_text(errors="replace").splitlines():
+        if health.exists():
+            try:
+                with urllib.request.urlopen(health.read_text().strip(), timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+        elif "ready" in out.read_text(errors="replace").splitlines():
             break
         time.sleep(0.05)
     return {"name": name, "pid": proc.pid, "ms": round((time.time() - began) * 1000)}

@@ -75,6 +75,8 @@ llama_start() {
   NODE_PIDS+=("$!")
   echo "$!" >"$dir/$name.pid"
   printf '%s\0' "${cmd[@]}" >"$dir/$name.cmd"
+  # scripts/fault-control.py restarts it and waits for this URL (it prints no "ready").
+  echo "http://127.0.0.1:$port/health" >"$dir/$name.health"
   local _
   for _ in $(seq 1 600); do
     if curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; then return 0; fi

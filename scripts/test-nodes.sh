@@ -22,7 +22,13 @@
 #   relay-ns 10.213.77.2, ports 29195-29197: a relay like the first, in a network namespace of
 #           ours (scripts/nodes.sh netns_up; this host is 10.213.77.1), so that a browser reaches
 #           WebRTC-direct off loopback: Firefox sends WebRTC to no loopback address.
-#   (Prometheus metrics: relay 29109, host-a 29119, host-b 29129.)
+#   llama-1 29301: llama.cpp's own llama-server (scripts/llama.sh) with the tiny model, one slot
+#           (so its answers are deterministic); llama-2 29302: another, which a test stops.
+#   host-g 29201-29202: tiny-llama (openai backend on llama-1, price 2, prompt price 1, parallel
+#           1, context 2048), tiny-llama-2 (on llama-2) and demo-g, directly reachable.
+#   host-h 29211 tcp only: tiny-llama on llama-1 too, at price 1 (so the cheapest), reachable only
+#           through the relay; the failover test kills it mid-answer.
+#   (Prometheus metrics: relay 29109, host-a 29119, host-b 29129, host-g 29209.)
 #   host-b  29121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
 # Exports the addresses the browser tests are compiled with (FABSTIR_TEST_*).
@@ -38,6 +44,8 @@ test_nodes_start() {
   node_init host-f 29181 29182 29183
   node_init host-d 29161 29162 29163
   node_init relay-ns 29195 29196 29197
+  node_init host-g 29201 29202 29203
+  node_init host-h 29211 29212 29213
   node_config relay <<YAML
 listen: [/ip4/127.0.0.1/tcp/29101, /ip4/127.0.0.1/tcp/29102/ws, /ip4/127.0.0.1/udp/29103/webrtc-direct]
 mdns: { enabled: false }
@@ -122,6 +130,26 @@ $no_peer_limits
     - { id: demo-fo, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 33, tokens_per_second: 300 } }
 YAML
   done
+  # Both hosts of tiny-llama front the same one-slot server: parallel 1 makes the host answer busy
+  # rather than queue a second job behind the first. A small lead over the reader keeps a
+  # killed host's answer mid-way.
+  local llama_model="tiny-llama, max_tokens: 1900, context_tokens: 2048"
+  local llama_backend="kind: openai, base_url: \"http://127.0.0.1:29301\", model: tiny-llama, parallel: 1"
+  host_config host-g "/ip4/127.0.0.1/tcp/29201, /ip4/127.0.0.1/tcp/29202/ws" direct \
+    'metrics: { enabled: true, listen: "127.0.0.1:29209" }' <<YAML
+$no_peer_limits
+  max_tokens_ahead: 32
+  models:
+    - { id: $llama_model, price_per_token: 2, price_per_prompt_token: 1, backend: { $llama_backend } }
+    - { id: tiny-llama-2, price_per_token: 2, max_tokens: 1000, backend: { kind: openai, base_url: "http://127.0.0.1:29302", model: tiny-llama } }
+    - { id: demo-g, price_per_token: 1, max_tokens: 1000, backend: { kind: demo, seed: 66, tokens_per_second: 0 } }
+YAML
+  host_config host-h "/ip4/127.0.0.1/tcp/29211" relayed <<YAML
+$no_peer_limits
+  max_tokens_ahead: 32
+  models:
+    - { id: $llama_model, price_per_token: 1, price_per_prompt_token: 1, backend: { $llama_backend } }
+YAML
   node_config relay-2 <<YAML
 listen: [/ip4/127.0.0.1/tcp/29171, /ip4/127.0.0.1/tcp/29172/ws]
 bootstrap_nodes: [$relay_tcp]
@@ -141,6 +169,10 @@ YAML
   node_start host-e
   node_start host-f
   node_start hostile "$(dirname "$FABSTIR_NODE_BIN")/fabstir-hostile"
+  llama_start llama-1 29301 1
+  llama_start llama-2 29302 1
+  node_start host-g
+  node_start host-h
   # Discovery tests need the provider records in the DHT before they run.
   node_wait host-a "advertised demo-1"
   node_wait host-b "advertised demo-1"
@@ -152,6 +184,8 @@ YAML
   node_wait host-f "advertised limited-1"
   node_wait host-c "advertised demo-fo"
   node_wait host-d "advertised demo-fo"
+  node_wait host-g "advertised tiny-llama"
+  node_wait host-h "advertised tiny-llama"
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
@@ -165,6 +199,10 @@ YAML
   export FABSTIR_TEST_UNREACHABLE_WS="/ip4/127.0.0.1/tcp/29199/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
   export FABSTIR_TEST_HOST_A_WS="$(node_addr host-a ws)"
   export FABSTIR_TEST_RELAY2_WS="$(node_addr relay-2 ws)"
+  export FABSTIR_TEST_HOST_G_ID="$(node_addr host-g tcp)"
+  FABSTIR_TEST_HOST_G_ID="${FABSTIR_TEST_HOST_G_ID##*/p2p/}"
+  export FABSTIR_TEST_HOST_H_ID="$(node_addr host-h tcp)"
+  FABSTIR_TEST_HOST_H_ID="${FABSTIR_TEST_HOST_H_ID##*/p2p/}"
   export FABSTIR_TEST_HOST_B_ID="$(node_addr host-b tcp)"
   FABSTIR_TEST_HOST_B_ID="${FABSTIR_TEST_HOST_B_ID##*/p2p/}"
   echo "relay:  $FABSTIR_TEST_RELAY_WS" >&2

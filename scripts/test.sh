@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh
 source scripts/nodes.sh
+source scripts/llama.sh
+# llama.cpp's server and the tiny model, built once per machine (7-15 minutes the first time).
+llama_install
 started=$(date +%s)
 # Chromium and chromedriver leave a ~100 MB profile folder in the temp folder per session; keep
 # them in one place that each run empties, so repeated runs cannot fill the disk.
@@ -35,7 +38,7 @@ scripts/check-wasm-imports.sh "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/fa
 log "TypeScript types (tsc --strict on tests/ts/example.ts)"
 scripts/check-types.sh
 
-log "starting test nodes on 127.0.0.1 (relay, direct host, relayed host)"
+log "starting test nodes on 127.0.0.1 (relays, hosts, llama.cpp servers)"
 cargo build -p fabstir-node --locked
 trap nodes_stop EXIT
 source scripts/test-nodes.sh

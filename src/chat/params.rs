@@ -195,14 +195,14 @@ impl ChatRequest {
             Some(Value::String(m)) if !m.is_empty() => m.clone(),
             _ => return Err(bad("model", "is required: the model id")),
         };
-        if let Some(n) = whole(&p, "n", u64::MAX)? {
+        if let Some(n) = whole(p, "n", u64::MAX)? {
             if n != 1 {
                 return Err(bad("n", format!("only 1 choice is supported, got {n}")));
             }
         }
         let max_tokens = match (
-            whole(&p, "max_tokens", u64::from(u32::MAX))?,
-            whole(&p, "max_completion_tokens", u64::from(u32::MAX))?,
+            whole(p, "max_tokens", u64::from(u32::MAX))?,
+            whole(p, "max_completion_tokens", u64::from(u32::MAX))?,
         ) {
             (Some(a), Some(b)) if a != b => {
                 return Err(bad(
@@ -269,7 +269,7 @@ impl ChatRequest {
             Some(RetryChoice::On(true)) => Some(RetryOptions::default()),
             Some(RetryChoice::Options(o)) => Some(o),
         };
-        let float = |name: &str| number(&p, name).map(|v| v.map(|v| v as f32));
+        let float = |name: &str| number(p, name).map(|v| v.map(|v| v as f32));
         let spec = JobSpec {
             model_id: model,
             prompt: String::new(),
@@ -281,7 +281,7 @@ impl ChatRequest {
             max_price: fabstir.max_price,
             max_prompt_price: fabstir.max_prompt_price,
             stop,
-            seed: whole(&p, "seed", u64::from(u32::MAX))?.map(|s| s as u32),
+            seed: whole(p, "seed", u64::from(u32::MAX))?.map(|s| s as u32),
             presence_penalty: float("presence_penalty")?,
             frequency_penalty: float("frequency_penalty")?,
             preferred_nodes: fabstir.preferred_nodes,

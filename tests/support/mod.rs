@@ -22,6 +22,8 @@ pub fn node_addr(which: &str) -> String {
         "host-a" => option_env!("FABSTIR_TEST_HOST_A_WS"),
         "relay-2" => option_env!("FABSTIR_TEST_RELAY2_WS"),
         "host-b-id" => option_env!("FABSTIR_TEST_HOST_B_ID"),
+        "host-h-id" => option_env!("FABSTIR_TEST_HOST_H_ID"),
+        "host-g-id" => option_env!("FABSTIR_TEST_HOST_G_ID"),
         _ => None,
     };
     value.map(str::to_string).unwrap_or_else(|| {
@@ -185,6 +187,8 @@ pub fn host_id(name: &str) -> String {
     match name {
         "host-a" => peer_of(&node_addr("host-a")),
         "host-b" => node_addr("host-b-id"),
+        "host-g" => node_addr("host-g-id"),
+        "host-h" => node_addr("host-h-id"),
         other => panic!("no test host named {other}"),
     }
 }

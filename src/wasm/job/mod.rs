@@ -4,9 +4,11 @@
 //! A driver task reads the stream from the moment the `Job` exists and keeps every token, so
 //! nothing is lost whichever way (or however late) the page consumes them.
 
+mod chat;
 mod state;
 mod tokens;
 
+pub(crate) use chat::{completion, ChatStream};
 pub(crate) use state::JobState;
 use state::{drive, EndEvent};
 pub use tokens::JobTokens;
@@ -33,7 +35,7 @@ export function makeAsyncIterable(object, method) {
   const proto = Object.getPrototypeOf(object);
   if (!Object.prototype.hasOwnProperty.call(proto, Symbol.asyncIterator)) {
     Object.defineProperty(proto, Symbol.asyncIterator, {
-      value: function () { return method === null ? this : this[method](); },
+      value: function () { return method == null ? this : this[method](); },
     });
   }
   return object;
@@ -41,7 +43,7 @@ export function makeAsyncIterable(object, method) {
 ")]
 extern "C" {
     /// Gives `object`'s class a `[Symbol.asyncIterator]` that calls `method` (or returns the
-    /// object itself when `method` is null).
+    /// object itself when `method` is none: wasm-bindgen passes it as `undefined`).
     #[wasm_bindgen(js_name = makeAsyncIterable)]
     fn make_async_iterable(object: JsValue, method: Option<String>) -> JsValue;
 }

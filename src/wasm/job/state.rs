@@ -39,6 +39,11 @@ pub(crate) struct JobState {
 pub(super) type AbortListener = (web_sys::AbortSignal, Closure<dyn FnMut()>);
 
 impl JobState {
+    /// The job's id.
+    pub(crate) fn job_id(&self) -> String {
+        self.job_id.clone()
+    }
+
     /// Keeps `listener` (registered on `signal`) until the job ends.
     pub(crate) fn own_abort_listener(
         &self,
@@ -69,7 +74,7 @@ impl JobState {
     }
 
     /// Resolves at the next token or at the end.
-    pub(super) async fn changed(&self) {
+    pub(crate) async fn changed(&self) {
         let (tx, rx) = oneshot::channel();
         self.waiters.borrow_mut().push(tx);
         let _ = rx.await;

@@ -4,6 +4,7 @@
 //! to `.free()` while a promise is pending cannot pull the state out from under it.
 
 mod abort;
+mod chat;
 mod diagnostics;
 mod start;
 mod submit;

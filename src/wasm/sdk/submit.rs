@@ -35,9 +35,21 @@ pub(super) async fn submit(
     request: JsValue,
     retry: Option<crate::market::retry::RetryOptions>,
 ) -> Result<JsValue, JsValue> {
-    let requested_at = rt::now_ms();
     let (request, signal) = split_signal(request)?;
     let spec: JobSpec = options_from_js("request", request)?;
+    submit_spec(inner, spec, signal, retry)
+        .await
+        .map(|(job, _)| job)
+}
+
+/// [`submit`] of a checked job: the `Job` object and its state.
+pub(crate) async fn submit_spec(
+    inner: Rc<Shared>,
+    spec: JobSpec,
+    signal: Option<web_sys::AbortSignal>,
+    retry: Option<crate::market::retry::RetryOptions>,
+) -> Result<(JsValue, Rc<crate::wasm::job::JobState>), JsValue> {
+    let requested_at = rt::now_ms();
     let client = inner.client().map_err(to_js)?;
     let abort = Abort::watch(signal.as_ref());
     if abort.aborted() {
@@ -107,7 +119,7 @@ pub(super) async fn submit(
     };
     let (job, state) = Job::start(client, inner.emitter.clone(), opened);
     abort.cancel_job_on_abort(&state);
-    Ok(job)
+    Ok((job, state))
 }
 
 /// `createResponseStream` / `resumeResponseStream` options.

@@ -1,0 +1,421 @@
+//! Chat completions from a real model server through the network: llama.cpp's `llama-server`
+//! with the suite's tiny model (scripts/llama.sh), fronted by host-g (direct) and host-h (only
+//! through the relay), asked from the page with `sdk.chat.completions.create` in the shape of
+//! the `openai` package. Every expected text comes from the same server over plain HTTP.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use fabstir_sdk::wasm::FabstirSdk;
+use js_sys::{Function, JSON};
+use support::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// llama-1, the one-slot server both tiny-llama hosts front.
+const LLAMA: &str = "http://127.0.0.1:29301";
+
+/// The conversation the tests hold: system, user, assistant, user.
+const MESSAGES: &str = r#"[
+  { "role": "system", "content": "You are a terse assistant." },
+  { "role": "user", "content": "Name a colour." },
+  { "role": "assistant", "content": "Blue." },
+  { "role": "user", "content": "And another one, please." }
+]"#;
+
+/// POSTs `body` (JSON text) to llama-1 directly and returns its JSON answer.
+async fn direct(path: &str, body: &str) -> JsValue {
+    let post = Function::new_with_args(
+        "url, body",
+        "return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+           .then(r => r.json())",
+    );
+    let promise: js_sys::Promise = post
+        .call2(
+            &JsValue::NULL,
+            &format!("{LLAMA}{path}").into(),
+            &body.into(),
+        )
+        .unwrap()
+        .into();
+    JsFuture::from(promise).await.unwrap()
+}
+
+/// The server's own answer to the conversation over plain HTTP: (text, completion tokens).
+async fn reference(max_tokens: u32, extra: &str) -> (String, f64) {
+    let answer = direct(
+        "/v1/chat/completions",
+        &format!(
+            r#"{{ "messages": {MESSAGES}, "max_tokens": {max_tokens}, "temperature": 0, "seed": 7 {extra} }}"#
+        ),
+    )
+    .await;
+    let choice = JSON::parse(
+        &JSON::stringify(&get(&answer, "choices"))
+            .unwrap()
+            .as_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let choice = js_sys::Array::from(&choice).get(0);
+    let text = get_str(&get(&choice, "message"), "content");
+    (text, get_num(&get(&answer, "usage"), "completion_tokens"))
+}
+
+/// Asks the conversation through the SDK (`params` adds to model, messages, temperature, seed).
+async fn create(sdk: &FabstirSdk, params: &str, options: JsValue) -> Result<JsValue, JsValue> {
+    let params = js_config(&format!(
+        r#"{{ "model": "tiny-llama", "messages": {MESSAGES}, "temperature": 0, "seed": 7, {params} }}"#
+    ));
+    call(sdk.chat().completions().create(params, options)).await
+}
+
+/// Every chunk of a `ChatStream`, read with `for await` as a page does.
+async fn chunks(stream: &JsValue) -> Result<Vec<JsValue>, JsValue> {
+    let read = Function::new_with_args(
+        "s",
+        "return (async () => { const out = []; for await (const c of s) out.push(c); return out; })()",
+    );
+    let promise: js_sys::Promise = read.call1(&JsValue::NULL, stream).unwrap().into();
+    let all = JsFuture::from(promise).await?;
+    Ok(js_sys::Array::from(&all).iter().collect())
+}
+
+fn choice(chunk: &JsValue) -> JsValue {
+    js_sys::Array::from(&get(chunk, "choices")).get(0)
+}
+
+async fn started() -> FabstirSdk {
+    let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
+    call(sdk.start()).await.unwrap();
+    sdk
+}
+
+#[wasm_bindgen_test]
+async fn a_conversation_through_the_relay_is_the_servers_text_byte_for_byte() {
+    let (expected, server_tokens) = reference(40, "").await;
+    assert!(!expected.is_empty());
+    let sdk = started().await;
+    let began = js_sys::Date::now();
+    let stream = create(
+        &sdk,
+        r#""max_tokens": 40, "stream": true, "stream_options": { "include_usage": true }"#,
+        JsValue::UNDEFINED,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("create: {}", get_str(&e, "message")));
+    let all = chunks(&stream).await.unwrap();
+    let took = js_sys::Date::now() - began;
+    // First the role, then one chunk per token, the finish, and the usage.
+    let first = choice(&all[0]);
+    assert_eq!(get_str(&get(&first, "delta"), "role"), "assistant");
+    assert_eq!(get_str(&all[0], "object"), "chat.completion.chunk");
+    let served = get(&all[0], "fabstir");
+    assert_eq!(
+        get_str(&served, "nodeId"),
+        node_addr("host-h-id"),
+        "the cheapest host, reachable only through the relay"
+    );
+    let n = all.len();
+    let tokens: Vec<String> = all[1..n - 2]
+        .iter()
+        .map(|c| get_str(&get(&choice(c), "delta"), "content"))
+        .collect();
+    let text: String = tokens.concat();
+    assert_eq!(text, expected, "the page's text is the server's");
+    assert_eq!(get_str(&choice(&all[n - 2]), "finish_reason"), "length");
+    let usage = get(&all[n - 1], "usage");
+    assert_eq!(
+        js_sys::Array::from(&get(&all[n - 1], "choices")).length(),
+        0
+    );
+    assert_eq!(get_num(&usage, "completion_tokens"), server_tokens);
+    assert_eq!(tokens.len() as f64, server_tokens, "one chunk per token");
+    let prompt = get_num(&usage, "prompt_tokens");
+    assert!(prompt > 20.0, "{prompt} prompt tokens");
+    // Price 1 per token and 1 per prompt token (scripts/test-nodes.sh).
+    let last = get(&all[n - 2], "fabstir");
+    assert_eq!(get_num(&last, "cost"), server_tokens + prompt);
+    console_log!(
+        "llama.cpp through the relay: {} tokens in {took:.0} ms from create() to the last chunk; {prompt} prompt tokens",
+        tokens.len()
+    );
+    call(sdk.stop()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_stop_sequence_ends_the_answer_and_a_completion_has_the_openai_shape() {
+    let (reference_text, _) = reference(40, "").await;
+    // The fourth word of the reference, as a stop sequence: the answer ends right before it.
+    let word = reference_text.split_inclusive(' ').nth(3).unwrap_or(" x");
+    let stop = format!(" {}", word.trim());
+    let cut = reference_text.find(&stop).unwrap();
+    let sdk = started().await;
+    let done = create(
+        &sdk,
+        &format!(r#""max_tokens": 40, "stop": ["{stop}"]"#),
+        JsValue::UNDEFINED,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("create: {}", get_str(&e, "message")));
+    assert_eq!(get_str(&done, "object"), "chat.completion");
+    let c = choice(&done);
+    assert_eq!(get_str(&c, "finish_reason"), "stop");
+    let message = get(&c, "message");
+    assert_eq!(get_str(&message, "role"), "assistant");
+    assert_eq!(get_str(&message, "content"), reference_text[..cut]);
+    assert!(get_num(&get(&done, "usage"), "completion_tokens") >= 1.0);
+    call(sdk.stop()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn unsupported_parameters_and_long_prompts_are_typed_errors() {
+    let sdk = started().await;
+    let error = create(&sdk, r#""tools": []"#, JsValue::UNDEFINED)
+        .await
+        .unwrap_err();
+    assert_eq!(get_str(&error, "code"), "INVALID_ARGUMENT");
+    assert!(get_str(&error, "message").contains("tools"));
+    // More words than the announced context (2048): refused before anything is sent.
+    let long = "word ".repeat(3000);
+    let params = js_config(&format!(
+        r#"{{ "model": "tiny-llama", "messages": [{{ "role": "user", "content": "{long}" }}] }}"#
+    ));
+    let error = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        get_str(&error, "code"),
+        "PROMPT_TOO_LONG",
+        "{}",
+        get_str(&error, "message")
+    );
+    // Few words, many tokens each: only the server can tell, and its answer reaches the page typed.
+    let long = "xqzvbwkp ".repeat(1200);
+    let params = js_config(&format!(
+        r#"{{ "model": "tiny-llama", "messages": [{{ "role": "user", "content": "{long}" }}] }}"#
+    ));
+    let error = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        get_str(&error, "code"),
+        "PROMPT_TOO_LONG",
+        "{}",
+        get_str(&error, "message")
+    );
+    assert!(get_str(&error, "message").contains("context"));
+    call(sdk.stop()).await.unwrap();
+}
+
+/// Whether llama-1 is generating for any request now (its `/slots` endpoint).
+async fn server_busy() -> bool {
+    let slots = Function::new_with_args(
+        "url",
+        "return fetch(url + '/slots').then(r => r.json()).then(s => s.some(x => x.is_processing))",
+    );
+    let promise: js_sys::Promise = slots.call1(&JsValue::NULL, &LLAMA.into()).unwrap().into();
+    JsFuture::from(promise).await.unwrap().as_bool().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn aborting_stops_the_servers_generation() {
+    let sdk = started().await;
+    let controller = web_sys::AbortController::new().unwrap();
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"signal".into(), &controller.signal()).unwrap();
+    let stream = create(
+        &sdk,
+        r#""max_tokens": 1900, "stream": true"#,
+        options.into(),
+    )
+    .await
+    .unwrap();
+    let job = get(&stream, "job");
+    let next = || call_method(&stream, "next", &[]);
+    for _ in 0..3 {
+        assert!(!get(&next().await.unwrap(), "done").as_bool().unwrap());
+    }
+    controller.abort();
+    let mut error = None;
+    for _ in 0..2000 {
+        match next().await {
+            Ok(r) if get(&r, "done").as_bool().unwrap() => break,
+            Ok(_) => {}
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    let error = error.expect("the stream throws once aborted");
+    assert_eq!(get_str(&error, "code"), "CANCELLED");
+    let received = get_num(&job, "tokenCount");
+    assert!(received < 1900.0, "{received} tokens");
+    // The host closed its request, and llama.cpp stopped generating.
+    let mut idle = false;
+    for _ in 0..50 {
+        if !server_busy().await {
+            idle = true;
+            break;
+        }
+        sleep_ms(100).await;
+    }
+    assert!(idle, "llama-server still generating after the abort");
+    let info = call(sdk.get_node_info(get_str(&job, "nodeId")))
+        .await
+        .unwrap();
+    assert!(get_num(&get(&info, "stats"), "jobsCancelled") >= 1.0);
+    console_log!("aborted after {received} of 1900 tokens; the server's slot is idle");
+    call(sdk.stop()).await.unwrap();
+}
+
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+/// Asks the fault injector (scripts/fault-control.py) and returns its JSON answer.
+async fn fault(query: &str) -> JsValue {
+    let fetch = Function::new_with_args(
+        "q",
+        "return fetch('http://127.0.0.1:29190/' + q).then(r => r.json())",
+    );
+    let promise: js_sys::Promise = fetch.call1(&JsValue::NULL, &query.into()).unwrap().into();
+    let answer = JsFuture::from(promise).await.unwrap();
+    assert!(
+        get(&answer, "error").is_undefined(),
+        "fault injector: {}",
+        get_str(&answer, "error")
+    );
+    answer
+}
+
+#[wasm_bindgen_test]
+async fn a_llama_host_killed_mid_answer_fails_over_to_the_other() {
+    let (expected, _) = reference(1500, "").await;
+    let sdk = started().await;
+    let recorder = Recorder::attach(&sdk, &["job:failover"]);
+    let stream = create(
+        &sdk,
+        r#""max_tokens": 1500, "stream": true"#,
+        JsValue::UNDEFINED,
+    )
+    .await
+    .unwrap();
+    let job = get(&stream, "job");
+    let first = get_str(&job, "nodeId");
+    assert_eq!(
+        first,
+        node_addr("host-h-id"),
+        "the cheaper, relayed host first"
+    );
+    // Kill it at its 100th token.
+    let killed = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = killed.clone();
+    let kill = Closure::<dyn FnMut(JsValue)>::new(move |t: JsValue| {
+        if get_num(&t, "index") == 100.0 {
+            let flag = flag.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                fault("kill?name=host-h").await;
+                flag.set(true);
+            });
+        }
+    });
+    method(&job, "on")
+        .call2(&job, &"token".into(), kill.as_ref())
+        .unwrap();
+    let all = chunks(&stream).await;
+    if killed.get() {
+        fault("start?name=host-h").await;
+    }
+    let all = all.unwrap_or_else(|e| panic!("the answer failed: {}", get_str(&e, "message")));
+    let text: String = all
+        .iter()
+        .filter_map(|c| {
+            let c = choice(c);
+            get(&get(&c, "delta"), "content").as_string()
+        })
+        .collect();
+    let events = recorder.of("job:failover");
+    assert_eq!(events.len(), 1, "one failover");
+    let at = get_num(&events[0], "resumedAt");
+    assert!((100.0..1500.0).contains(&at), "resumed at {at}");
+    assert_eq!(get_str(&job, "nodeId"), host_id("host-g"));
+    // The other host asked llama-1 to continue the conversation after the text received; its
+    // echo of that text was stripped, and greedy decoding continues it as it would have gone on.
+    assert_eq!(
+        text, expected,
+        "the answer after failover is the uninterrupted one"
+    );
+    console_log!("llama failover: host-h killed at token 100, host-g went on from token {at}; 1500 tokens exact");
+    drop(kill);
+    call(sdk.stop()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_stopped_model_server_fails_its_model_while_the_hosts_demo_model_works() {
+    let sdk = started().await;
+    fault("kill?name=llama-2").await;
+    let params = js_config(
+        r#"{ "model": "tiny-llama-2", "messages": [{ "role": "user", "content": "hi" }], "max_tokens": 5 }"#,
+    );
+    let failed = call(sdk.chat().completions().create(params, JsValue::UNDEFINED)).await;
+    let demo = js_config(
+        r#"{ "model": "demo-g", "messages": [{ "role": "user", "content": "hi" }], "max_tokens": 5 }"#,
+    );
+    let worked = call(sdk.chat().completions().create(demo, JsValue::UNDEFINED)).await;
+    fault("start?name=llama-2").await;
+    let error = failed.expect_err("a job on a stopped server");
+    assert_eq!(
+        get_str(&error, "code"),
+        "BACKEND_FAILED",
+        "{}",
+        get_str(&error, "message")
+    );
+    let worked = worked.unwrap_or_else(|e| panic!("demo-g: {}", get_str(&e, "message")));
+    let content = get_str(&get(&choice(&worked), "message"), "content");
+    assert_eq!(content.split(' ').count(), 5);
+    call(sdk.stop()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn two_answers_at_once_on_a_one_slot_server_both_complete() {
+    let (expected, _) = reference(400, "").await;
+    let sdk = started().await;
+    let recorder = Recorder::attach(&sdk, &["job:retry"]);
+    // Each host runs one generation of tiny-llama at once (parallel: 1) and both share one server
+    // slot: a second answer is told busy and retried, or waits in the server's queue; it never
+    // fails on a read timeout.
+    let ask = || {
+        create(
+            &sdk,
+            r#""max_tokens": 400, "fabstir": { "retry": { "maxRetries": 10, "initialDelay": 200 } }"#,
+            JsValue::UNDEFINED,
+        )
+    };
+    let began = js_sys::Date::now();
+    let (a, b) = futures::join!(ask(), ask());
+    let took = js_sys::Date::now() - began;
+    for done in [a, b] {
+        let done =
+            done.unwrap_or_else(|e| panic!("{}: {}", get_str(&e, "code"), get_str(&e, "message")));
+        assert_eq!(
+            get_str(&get(&choice(&done), "message"), "content"),
+            expected
+        );
+    }
+    console_log!(
+        "two answers at once on one slot: both exact in {took:.0} ms, {} busy retries",
+        recorder.of("job:retry").len()
+    );
+    call(sdk.stop()).await.unwrap();
+}
