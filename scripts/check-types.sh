@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Compiles tests/ts/example.ts with tsc --strict against the .d.ts that wasm-bindgen generates
-# for the SDK, so the TypeScript surface (config, events, errors, results) is checked.
+# for the SDK, so the TypeScript surface (config, events, errors, results) is checked; and
+# tests/ts/openai-compat.ts against the real `openai` package's types.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 dir="$FABSTIR_CACHE/ts"
 mkdir -p "$dir"
-cp tests/ts/package.json tests/ts/package-lock.json tests/ts/tsconfig.json tests/ts/example.ts tests/ts/must-fail.ts "$dir/"
+cp tests/ts/package.json tests/ts/package-lock.json tests/ts/tsconfig.json tests/ts/example.ts \
+  tests/ts/openai-compat.ts tests/ts/must-fail.ts "$dir/"
 if ! cmp -s tests/ts/package-lock.json "$dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   cp tests/ts/package-lock.json "$dir/node_modules/.package-lock.json.installed"
@@ -18,7 +20,7 @@ if grep -nE '(:|<|\()\s*any\b' "$dir/pkg/fabstir_sdk.d.ts" | grep -v 'readonly\|
   echo "the public .d.ts uses 'any' (listed above)" >&2; exit 1
 fi
 (cd "$dir" && node_modules/.bin/tsc -p tsconfig.json)
-log "TypeScript: example.ts compiles with tsc --strict against the generated types"
+log "TypeScript: example.ts compiles with tsc --strict against the generated types, and openai-compat.ts proves our chat types assignable to and from the openai package's"
 # must-fail.ts: every line marked @expect-error must fail to compile, and no other line.
 set +e
 errors="$(cd "$dir" && node_modules/.bin/tsc --strict --noEmit --target ES2022 --module ES2022 \

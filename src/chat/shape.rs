@@ -129,6 +129,7 @@ pub struct ChatCompletion {
     /// One choice.
     pub choices: Vec<Choice>,
     /// Tokens read and generated, when the host reported them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<CompletionUsage>,
     /// Who served it and what it cost.
     pub fabstir: ChatServed,

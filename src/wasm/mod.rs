@@ -1,13 +1,14 @@
 //! The JavaScript binding: `FabstirSDK` and the conversions between JS values and the core's types.
 
 mod authenticate;
+mod chat_types;
 mod emitter;
 mod job;
 mod js_error;
 mod sdk;
 mod types;
 
-pub use job::{Job, JobTokens};
+pub use job::{ChatStream, Job, JobTokens};
 pub use sdk::FabstirSdk;
 
 thread_local! {

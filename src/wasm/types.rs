@@ -93,7 +93,7 @@ export type FabstirErrorCode =
   | "INVALID_CONFIG" | "INVALID_ARGUMENT" | "NOT_STARTED" | "ALREADY_STARTED" | "STOPPED"
   | "BOOTSTRAP_FAILED" | "DIAL_FAILED" | "TIMEOUT" | "NOT_CONNECTED" | "PING_FAILED" | "STREAM_FAILED"
   | "NO_NODES_AVAILABLE" | "PRICE_TOO_HIGH" | "NODE_REJECTED" | "JOB_NOT_FOUND" | "CANCELLED"
-  | "CIRCUIT_OPEN" | "INTERNAL";
+  | "CIRCUIT_OPEN" | "BACKEND_FAILED" | "PROMPT_TOO_LONG" | "INTERNAL";
 
 /** Every error the SDK throws or rejects with. */
 export interface FabstirError extends Error {
@@ -187,7 +187,11 @@ export interface PerfReport {
 export interface ModelInfo {
   id: string;
   pricePerToken: number;
+  /** Per prompt token; absent means 0. */
+  pricePerPromptToken?: number;
   maxTokens: number;
+  /** The model's context in tokens (prompt and answer), when the host announces it. */
+  contextTokens?: number;
   /** "demo" is the node's built-in deterministic generator. */
   backend: "demo" | "openai";
 }
@@ -236,6 +240,10 @@ export interface NodeCapabilities {
   maxTokens: number;
   /** For the model asked about. */
   pricePerToken: number;
+  /** For the model asked about. */
+  pricePerPromptToken: number;
+  /** The model's context in tokens, when announced. */
+  contextTokens: number | null;
   computeType: string;
   maxConcurrentJobs: number;
   currentLoad: number;
@@ -257,10 +265,30 @@ export interface DiscoveredNode {
   lastSeen: number;
 }
 
-/** `submitJobWithNegotiation(request)`. */
-export interface JobRequestOptions {
+/** `submitJobWithNegotiation(request)`: a `prompt` (one user message) or `messages`. */
+export type JobRequestOptions = JobRequestCommon &
+  ({ prompt: string; messages?: undefined } | { messages: ChatMessage[]; prompt?: undefined });
+
+/** A message of a conversation; a last `assistant` message is a prefix the model continues. */
+export interface ChatMessage { role: "system" | "user" | "assistant"; content: string }
+
+/** What every job request may say besides its prompt or messages. */
+export interface JobRequestCommon {
   modelId: string;
-  prompt: string;
+  /** Generation stops before any of these (up to 4, 1..256 bytes each). */
+  stop?: string[];
+  /** A sampling seed, 0..4294967295, for repeatable answers where the host's server supports it. */
+  seed?: number;
+  /** -2..2. */
+  presencePenalty?: number;
+  /** -2..2. */
+  frequencyPenalty?: number;
+  /** The highest price per prompt token accepted. Default: no limit. */
+  maxPromptPrice?: number;
+  /** Peer ids asked first. */
+  preferredNodes?: string[];
+  /** Peer ids never asked. */
+  excludeNodes?: string[];
   /** 1..65536. Default 256. */
   maxTokens?: number;
   /** 0..2. Default 0.7. */
@@ -282,7 +310,10 @@ export interface ResponseStreamOptions {
 
 export interface JobToken { index: number; content: string; timestamp: number }
 export type FinishReason = "stop" | "length" | "cancelled";
-export interface JobEnd { jobId: string; totalTokens: number; duration: number; finishReason: FinishReason }
+/** Tokens a job read and generated. `promptEstimated`: the host's model server reported no count, so the host counted by rule (words + 4 per message). */
+export interface Usage { promptTokens: number; completionTokens: number; promptEstimated?: boolean }
+/** `usage` and `cost` are null from hosts that predate them; `completionTokens` and `cost` cover every host of a failed-over job. */
+export interface JobEnd { jobId: string; totalTokens: number; duration: number; finishReason: FinishReason; usage: Usage | null; cost: number | null }
 export type JobEventName = "token" | "end" | "error";
 
 /** Job event name → payload. */
@@ -315,7 +346,7 @@ export interface FabstirEvents {
   "node:discovered": { type: "node:discovered"; modelId: string; node: DiscoveredNode };
   "job:negotiated": { type: "job:negotiated"; jobId: string; nodeId: string; pricePerToken: number; candidates: number; offers: number };
   "stream:token": { type: "stream:token"; jobId: string; nodeId: string; index: number; content: string };
-  "stream:end": { type: "stream:end"; jobId: string; nodeId: string; totalTokens: number; duration: number; finishReason: FinishReason };
+  "stream:end": { type: "stream:end"; jobId: string; nodeId: string; totalTokens: number; duration: number; finishReason: FinishReason; usage: Usage | null; cost: number | null };
   "node:blacklisted": { type: "node:blacklisted"; peerId: string; until: number; failedJobs: number };
   "job:failover": { type: "job:failover"; jobId: string; fromNode: string; toNode: string; reason: string; resumedAt: number };
   "job:retry": { type: "job:retry"; attempt: number; maxRetries: number; delay: number; code: FabstirErrorCode; error: string };

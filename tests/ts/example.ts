@@ -17,6 +17,9 @@ import init, {
   type NodeInfo,
   type P2PMetrics,
   type PeerInfo,
+  type ChatCompletion,
+  type ChatCompletionChunk,
+  type Usage,
 } from "./pkg/fabstir_sdk.js";
 
 const config: FabstirConfig = {
@@ -152,6 +155,51 @@ export async function main(): Promise<void> {
     },
   });
   console.log(guarded.isStarted());
+
+  // Conversations, in the openai package's shape and as jobs
+  const messages = [
+    { role: "system", content: "Be brief." },
+    { role: "user", content: "Hi" },
+    { role: "assistant", content: "Hello." },
+    { role: "user", content: [{ type: "text", text: "More" }] },
+  ] as const;
+  const stream = await sdk.chat.completions.create(
+    {
+      model: "tiny-llama",
+      messages,
+      max_tokens: 64,
+      temperature: 0,
+      seed: 7,
+      stop: ["\n\n"],
+      stream: true,
+      stream_options: { include_usage: true },
+      fabstir: { maxPrice: 10, maxPromptPrice: 1, retry: { maxRetries: 2 } },
+    },
+    { signal: controller.signal },
+  );
+  for await (const chunk of stream) {
+    const c: ChatCompletionChunk = chunk;
+    console.log(c.choices[0]?.delta.content ?? "", c.choices[0]?.finish_reason, c.usage?.total_tokens, c.fabstir?.cost);
+  }
+  console.log(stream.job.usage?.completionTokens, stream.job.cost, stream.job.pricePerPromptToken);
+  const completion: ChatCompletion = await sdk.chat.completions.create({
+    model: "tiny-llama",
+    messages: [{ role: "user", content: "Hi" }],
+    max_completion_tokens: 16,
+  });
+  console.log(completion.choices[0].message.content, completion.usage?.prompt_tokens, completion.fabstir.nodeId);
+  const chat: Job = await sdk.submitJobWithNegotiation({
+    modelId: "tiny-llama",
+    messages: [{ role: "user", content: "Hi" }],
+    stop: ["."],
+    seed: 1,
+    presencePenalty: 0.5,
+    frequencyPenalty: 0.5,
+    maxPromptPrice: 2,
+  });
+  chat.on("end", (e: JobEnd) => console.log(e.usage?.promptTokens, e.cost));
+  const usage: Usage | null = chat.usage;
+  console.log(usage?.promptEstimated);
   off();
   await sdk.stop();
 }

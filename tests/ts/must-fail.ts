@@ -17,3 +17,7 @@ sdk.submitJobWithRetry({ modelId: "m", prompt: "p" }, { retries: 3 }); // @expec
 sdk.on("job:failover", (e) => e.nodeId); // @expect-error job:failover has fromNode/toNode, no nodeId
 new FabstirSDK({ p2pConfig: { bootstrapNodes: [], security: { authenticate: "yes" } } }); // @expect-error authenticate is a function
 sdk.getNodeReliability("p").circuit === "broken"; // @expect-error circuit is closed | open | half-open
+sdk.chat.completions.create({ model: "m", messages: [{ role: "tool", content: "x" }] }); // @expect-error no tool messages
+sdk.chat.completions.create({ model: "m", messages: [], tools: [] }); // @expect-error tools are not supported
+sdk.submitJobWithNegotiation({ modelId: "m", prompt: "p", messages: [] }); // @expect-error prompt or messages, not both
+sdk.chat.completions.create({ model: "m", messages: [], stream: true }).then((s) => s.choices); // @expect-error a stream is no completion

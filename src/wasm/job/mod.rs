@@ -8,7 +8,8 @@ mod chat;
 mod state;
 mod tokens;
 
-pub(crate) use chat::{completion, ChatStream};
+pub(crate) use chat::completion;
+pub use chat::ChatStream;
 pub(crate) use state::JobState;
 use state::{drive, EndEvent};
 pub use tokens::JobTokens;

@@ -17,7 +17,7 @@ pub struct Completions {
     inner: Rc<Shared>,
 }
 
-#[wasm_bindgen]
+#[wasm_bindgen(js_class = FabstirSDK)]
 impl FabstirSdk {
     /// Chat completions in the shape of the `openai` package (`sdk.chat.completions.create`).
     #[wasm_bindgen(getter)]
