@@ -1,5 +1,6 @@
-// Demo page: connects to the local relay listed in nodes.json (written by scripts/demo.sh), finds
-// hosts of a model through the DHT, negotiates a price and streams the generated tokens; shows
+// Demo page: a chat. Connects to the local relay listed in nodes.json (written by scripts/demo.sh),
+// finds hosts of a model through the DHT, and holds a conversation (system prompt and turns) with
+// sdk.chat.completions.create, streaming each answer with its host, price, usage and cost; shows
 // peers, hosts, metrics and diagnostics. With ?autorun=1 it asks once on load (the demo check).
 import init, { FabstirSDK } from "./pkg/fabstir_sdk.js";
 
@@ -23,7 +24,9 @@ function explain(e) {
     STREAM_FAILED: "The connection to the host broke while streaming.",
     BOOTSTRAP_FAILED: "Could not reach the relay node; is the demo command still running?",
     INVALID_ARGUMENT: "One of the inputs is not valid.",
-    CANCELLED: "Cancelled.",
+    CANCELLED: "Stopped.",
+    BACKEND_FAILED: "The host's model server failed.",
+    PROMPT_TOO_LONG: "The conversation is too long for this model; start a new one.",
   };
   return `${words[e.code] ?? "Something went wrong."} (${e.code ?? "error"}: ${e.message})`;
 }
@@ -63,40 +66,84 @@ async function findHosts(sdk) {
 }
 
 let running = null;
+/** The conversation so far: { role, content } in the openai package's shape. */
+let turns = [];
 
-async function generate(sdk) {
-  $("output").textContent = "";
+/** Adds a turn to the transcript and returns the element its text goes into. */
+function showTurn(role, text) {
+  const div = document.createElement("div");
+  div.className = `turn ${role}`;
+  const who = document.createElement("b");
+  who.textContent = role === "user" ? "You" : "Assistant";
+  const body = document.createElement("span");
+  body.textContent = text;
+  div.append(who, body);
+  $("output").append(div);
+  return { div, body };
+}
+
+/** Sends the typed message with the whole conversation and streams the answer into it. */
+async function send(sdk) {
+  const text = $("prompt").value.trim();
+  if (!text) return;
   $("job-error").textContent = "";
+  $("job-stats").textContent = "";
   setState("job-state", "negotiating", "negotiating…");
+  showTurn("user", text);
+  const system = $("system").value.trim();
+  const messages = [...(system ? [{ role: "system", content: system }] : []), ...turns, { role: "user", content: text }];
   const controller = new AbortController();
   const started = performance.now();
   let first = 0;
   let count = 0;
+  let answer = "";
+  let usage = null;
   running = controller;
+  const shown = showTurn("assistant", "");
   try {
-    const job = await sdk.submitJobWithNegotiation({
-      modelId: $("model").value,
-      prompt: $("prompt").value,
-      maxTokens: Number($("max-tokens").value),
-      maxPrice: Number($("max-price").value),
-      signal: controller.signal,
-    });
-    $("job-host").textContent = `${job.nodeId} at ${job.pricePerToken} per token (job ${job.jobId})`;
+    const stream = await sdk.chat.completions.create({
+      model: $("model").value,
+      messages,
+      max_tokens: Number($("max-tokens").value),
+      stream: true,
+      stream_options: { include_usage: true },
+      fabstir: { maxPrice: Number($("max-price").value) },
+    }, { signal: controller.signal });
+    const job = stream.job;
+    $("job-host").textContent = `${job.nodeId} at ${job.pricePerToken} per token, ${job.pricePerPromptToken} per prompt token (job ${job.jobId})`;
     setState("job-state", "streaming", "streaming…");
-    for await (const token of job) {
+    let finish = null;
+    let cost = null;
+    for await (const chunk of stream) {
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices[0];
+      if (!choice) continue;
+      if (choice.finish_reason) { finish = choice.finish_reason; cost = chunk.fabstir?.cost ?? null; }
+      const piece = choice.delta.content;
+      if (!piece) continue;
       if (count === 0) first = performance.now();
       count += 1;
-      $("output").textContent += token.content;
+      answer += piece;
+      shown.body.textContent = answer;
     }
+    turns.push({ role: "user", content: text }, { role: "assistant", content: answer });
+    $("prompt").value = "";
     const end = performance.now();
     const rate = count > 1 ? ((count - 1) / ((end - first) / 1000)).toFixed(1) : "–";
+    const used = usage ? `; usage ${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion tokens` : "";
     $("job-stats").textContent =
-      `${count} tokens; first token ${(first - started).toFixed(0)} ms after asking; ${rate} tokens/s`;
+      `${count} tokens; first token ${(first - started).toFixed(0)} ms after asking; ${rate} tokens/s${used}; cost ${cost ?? "–"}; finish ${finish}`;
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = `host ${job.nodeId.slice(-8)} · ${job.pricePerToken}/token · ${usage ? usage.total_tokens : "?"} tokens · cost ${cost ?? "–"}`;
+    shown.div.append(meta);
     setState("job-state", "done", "done");
   } catch (e) {
-    setState("job-state", "error", "error");
+    // An answer stopped or failed part-way is not kept in the conversation.
+    shown.div.remove();
+    setState("job-state", "error", e.code === "CANCELLED" ? "stopped" : "error");
     $("job-error").textContent = explain(e);
-    log(`job failed: ${e.code ?? ""} ${e.message}`);
+    log(`answer failed: ${e.code ?? ""} ${e.message}`);
   } finally {
     running = null;
     refreshMetrics(sdk).catch(() => {});
@@ -123,7 +170,8 @@ async function measureSpeed(sdk) {
 
 try {
   await init();
-  const { bootstrapNodes } = await (await fetch("nodes.json")).json();
+  const { bootstrapNodes, note } = await (await fetch("nodes.json")).json();
+  if (note) $("note").textContent = note;
   const sdk = new FabstirSDK({ p2pConfig: { bootstrapNodes } });
   window.fabstir = sdk;
   $("peer-id").textContent = sdk.getPeerId();
@@ -138,14 +186,15 @@ try {
   await Promise.all([refreshPeers(sdk), refreshMetrics(sdk)]);
   const report = (p) => p.catch((e) => { $("diagnostics").textContent = explain(e); });
   $("find").onclick = () => report(findHosts(sdk));
-  $("ask").onclick = () => { if (!running) generate(sdk); };
+  $("ask").onclick = () => { if (!running) send(sdk); };
   $("cancel").onclick = () => running?.abort();
+  $("clear").onclick = () => { if (!running) { turns = []; $("output").replaceChildren(); } };
   $("check").onclick = () => report(checkConnectivity(sdk));
   $("speed").onclick = () => report(measureSpeed(sdk));
-  for (const id of ["find", "ask", "cancel", "check", "speed"]) $(id).disabled = false;
+  for (const id of ["find", "ask", "cancel", "clear", "check", "speed"]) $(id).disabled = false;
   if (new URLSearchParams(location.search).has("autorun")) {
     await findHosts(sdk);
-    await generate(sdk);
+    await send(sdk);
     await refreshMetrics(sdk);
   }
 } catch (e) {
