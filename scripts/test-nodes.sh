@@ -28,6 +28,9 @@
 #           1, context 2048), tiny-llama-2 (on llama-2) and demo-g, directly reachable.
 #   host-h 29211 tcp only: tiny-llama on llama-1 too, at price 1 (so the cheapest), reachable only
 #           through the relay; the failover test kills it mid-answer.
+#   cut-proxy 29303: scripts/interrupting-proxy.py in front of llama-1, cutting every answer after
+#           20 chunks with [DONE] and no finish_reason (llama-cpp-python's interruption); host-h
+#           serves tiny-llama-cut through it at 1, host-g on llama-1 itself at 2.
 #   (Prometheus metrics: relay 29109, host-a 29119, host-b 29129, host-g 29209.)
 #   host-b  29121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
@@ -143,12 +146,14 @@ $no_peer_limits
     - { id: $llama_model, price_per_token: 2, price_per_prompt_token: 1, backend: { $llama_backend } }
     - { id: tiny-llama-2, price_per_token: 2, max_tokens: 1000, backend: { kind: openai, base_url: "http://127.0.0.1:29302", model: tiny-llama } }
     - { id: demo-g, price_per_token: 1, max_tokens: 1000, backend: { kind: demo, seed: 66, tokens_per_second: 0 } }
+    - { id: tiny-llama-cut, price_per_token: 2, max_tokens: 1000, backend: { $llama_backend } }
 YAML
   host_config host-h "/ip4/127.0.0.1/tcp/29211" relayed <<YAML
 $no_peer_limits
   max_tokens_ahead: 32
   models:
     - { id: $llama_model, price_per_token: 1, price_per_prompt_token: 1, backend: { $llama_backend } }
+    - { id: tiny-llama-cut, price_per_token: 1, max_tokens: 1000, backend: { kind: openai, base_url: "http://127.0.0.1:29303", model: tiny-llama } }
 YAML
   node_config relay-2 <<YAML
 listen: [/ip4/127.0.0.1/tcp/29171, /ip4/127.0.0.1/tcp/29172/ws]
@@ -171,6 +176,9 @@ YAML
   node_start hostile "$(dirname "$FABSTIR_NODE_BIN")/fabstir-hostile"
   llama_start llama-1 29301 1
   llama_start llama-2 29302 1
+  python3 scripts/interrupting-proxy.py 29303 http://127.0.0.1:29301 20 \
+    >"$FABSTIR_CACHE/nodes/cut-proxy.out" 2>"$FABSTIR_CACHE/nodes/cut-proxy.log" &
+  NODE_PIDS+=("$!")
   node_start host-g
   node_start host-h
   # Discovery tests need the provider records in the DHT before they run.
@@ -186,6 +194,8 @@ YAML
   node_wait host-d "advertised demo-fo"
   node_wait host-g "advertised tiny-llama"
   node_wait host-h "advertised tiny-llama"
+  node_wait host-g "advertised tiny-llama-cut"
+  node_wait host-h "advertised tiny-llama-cut"
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done

@@ -419,3 +419,109 @@ async fn two_answers_at_once_on_a_one_slot_server_both_complete() {
     );
     call(sdk.stop()).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn an_answer_cut_short_without_a_finish_reason_fails_over_instead_of_ending() {
+    let (expected, _) = reference(200, "").await;
+    let sdk = started().await;
+    let recorder = Recorder::attach(&sdk, &["job:failover"]);
+    // host-h (the cheaper) serves tiny-llama-cut through a proxy that ends every answer after 20
+    // tokens with [DONE] and no finish_reason, as llama-cpp-python does when interrupted.
+    let params = js_config(&format!(
+        r#"{{ "model": "tiny-llama-cut", "messages": {MESSAGES}, "temperature": 0, "seed": 7, "max_tokens": 200 }}"#
+    ));
+    let done = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
+        .await
+        .unwrap_or_else(|e| panic!("{}: {}", get_str(&e, "code"), get_str(&e, "message")));
+    let events = recorder.of("job:failover");
+    assert_eq!(events.len(), 1, "the cut answer failed over");
+    assert_eq!(get_str(&events[0], "fromNode"), node_addr("host-h-id"));
+    assert!(get_str(&events[0], "reason").contains("no finish_reason"));
+    assert_eq!(get_num(&events[0], "resumedAt"), 20.0);
+    let c = choice(&done);
+    assert_eq!(get_str(&c, "finish_reason"), "length");
+    assert_eq!(get_str(&get(&c, "message"), "content"), expected);
+    call(sdk.stop()).await.unwrap();
+}
+
+/// A figure for the record, not a bound: the same answer's time to first token and tokens per
+/// second from llama.cpp, through the network (relayed host) and over plain HTTP from this page.
+#[wasm_bindgen_test]
+async fn measures_llama_through_the_relay_beside_plain_http() {
+    let sdk = started().await;
+    let direct_stream = Function::new_with_args(
+        "url, body",
+        "return (async () => {
+           const t0 = performance.now();
+           const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+           const reader = r.body.getReader(); const dec = new TextDecoder();
+           let first = 0, n = 0, rest = '';
+           for (;;) {
+             const { value, done } = await reader.read(); if (done) break;
+             rest += dec.decode(value, { stream: true });
+             const lines = rest.split('\\n'); rest = lines.pop();
+             for (const l of lines) if (l.startsWith('data: {') && l.includes('\"content\":\"')) { if (!n) first = performance.now(); n++; }
+           }
+           return [first - t0, n, performance.now() - first];
+         })()",
+    );
+    let through_relay = Function::new_with_args(
+        "stream",
+        "return (async () => {
+           const t0 = performance.now(); let first = 0, n = 0;
+           for await (const c of stream) { if (c.choices[0]?.delta.content) { if (!n) first = performance.now(); n++; } }
+           return [first - t0, n, performance.now() - first];
+         })()",
+    );
+    let tokens = 400;
+    let body = format!(
+        r#"{{ "messages": {MESSAGES}, "max_tokens": {tokens}, "temperature": 0, "seed": 7, "stream": true }}"#
+    );
+    let (mut relay, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let began = js_sys::Date::now();
+        let stream = create(
+            &sdk,
+            &format!(r#""max_tokens": {tokens}, "stream": true"#),
+            JsValue::UNDEFINED,
+        )
+        .await
+        .unwrap();
+        let created = js_sys::Date::now() - began;
+        let promise: js_sys::Promise = through_relay.call1(&JsValue::NULL, &stream).unwrap().into();
+        let r = js_sys::Array::from(&JsFuture::from(promise).await.unwrap());
+        let n = r.get(1).as_f64().unwrap();
+        assert_eq!(n, f64::from(tokens));
+        relay.push((
+            created + r.get(0).as_f64().unwrap(),
+            (n - 1.0) / (r.get(2).as_f64().unwrap() / 1000.0),
+        ));
+        let promise: js_sys::Promise = direct_stream
+            .call2(
+                &JsValue::NULL,
+                &format!("{LLAMA}/v1/chat/completions").into(),
+                &body.clone().into(),
+            )
+            .unwrap()
+            .into();
+        let d = js_sys::Array::from(&JsFuture::from(promise).await.unwrap());
+        let n = d.get(1).as_f64().unwrap();
+        plain.push((
+            d.get(0).as_f64().unwrap(),
+            (n - 1.0) / (d.get(2).as_f64().unwrap() / 1000.0),
+        ));
+    }
+    let median = |v: &mut Vec<(f64, f64)>, i: usize| {
+        let mut x: Vec<f64> = v.iter().map(|p| if i == 0 { p.0 } else { p.1 }).collect();
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    console_log!(
+        "llama.cpp, {tokens} tokens, median of 3: through the relay (create() to first chunk, incl. discovery and negotiation) {:.0} ms, {:.0} tokens/s; plain HTTP from the page {:.0} ms, {:.0} tokens/s",
+        median(&mut relay, 0),
+        median(&mut relay, 1),
+        median(&mut plain, 0),
+        median(&mut plain, 1)
+    );
+    call(sdk.stop()).await.unwrap();
+}
