@@ -179,6 +179,15 @@ async fn unsupported_parameters_and_long_prompts_are_typed_errors() {
         .unwrap_err();
     assert_eq!(get_str(&error, "code"), "INVALID_ARGUMENT");
     assert!(get_str(&error, "message").contains("tools"));
+    let error = create(
+        &sdk,
+        r#""max_tokens": 1"#,
+        js_config(r#"{ "timeout": 5000 }"#),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(get_str(&error, "code"), "INVALID_ARGUMENT");
+    assert!(get_str(&error, "message").contains("options.timeout"));
     // More words than the announced context (2048): refused before anything is sent.
     let long = "word ".repeat(3000);
     let params = js_config(&format!(
@@ -283,6 +292,23 @@ async fn sleep_ms(ms: i32) {
     JsFuture::from(promise).await.unwrap();
 }
 
+/// Waits (up to 30 s) until a fresh lookup of tiny-llama finds and reaches `peer`.
+async fn wait_for_host(sdk: &FabstirSdk, peer: &str) {
+    for _ in 0..60 {
+        let options = js_config(r#"{ "modelId": "tiny-llama", "forceRefresh": true }"#);
+        if let Ok(found) = call(sdk.discover_nodes(options)).await {
+            if js_sys::Array::from(&found)
+                .iter()
+                .any(|n| get_str(&n, "peerId") == peer)
+            {
+                return;
+            }
+        }
+        sleep_ms(500).await;
+    }
+    panic!("{peer} was not reachable again within 30 s of its restart");
+}
+
 /// Asks the fault injector (scripts/fault-control.py) and returns its JSON answer.
 async fn fault(query: &str) -> JsValue {
     let fetch = Function::new_with_args(
@@ -336,6 +362,8 @@ async fn a_llama_host_killed_mid_answer_fails_over_to_the_other() {
     let all = chunks(&stream).await;
     if killed.get() {
         fault("start?name=host-h").await;
+        // The next tests expect host-h back: reachable through the relay and serving again.
+        wait_for_host(&sdk, &node_addr("host-h-id")).await;
     }
     let all = all.unwrap_or_else(|e| panic!("the answer failed: {}", get_str(&e, "message")));
     let text: String = all

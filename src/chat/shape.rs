@@ -213,18 +213,14 @@ impl ChatShaper {
     }
 
     /// The usage chunk: no choices.
-    pub fn usage(&self, usage: Option<Usage>) -> ChatCompletionChunk {
+    pub fn usage(&self, usage: Usage) -> ChatCompletionChunk {
         ChatCompletionChunk {
             id: self.id.clone(),
             object: "chat.completion.chunk",
             created: self.created,
             model: self.model.clone(),
             choices: Vec::new(),
-            usage: Some(usage.map(CompletionUsage::from).unwrap_or(CompletionUsage {
-                prompt_tokens: 0,
-                completion_tokens: 0,
-                total_tokens: 0,
-            })),
+            usage: Some(usage.into()),
             fabstir: None,
         }
     }
@@ -295,7 +291,7 @@ mod tests {
             completion_tokens: 4,
             prompt_estimated: false,
         };
-        let u = serde_json::to_value(s.usage(Some(usage))).unwrap();
+        let u = serde_json::to_value(s.usage(usage)).unwrap();
         assert_eq!(u["choices"].as_array().unwrap().len(), 0);
         assert_eq!(u["usage"]["total_tokens"], 7);
         let c =

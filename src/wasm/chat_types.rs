@@ -88,7 +88,7 @@ export interface ChatCompletionChunk {
     logprobs: null;
     finish_reason: "stop" | "length" | null;
   }>;
-  /** Only in the last chunk, with `stream_options.include_usage` (then `choices` is empty). */
+  /** Only in the last chunk, with `stream_options.include_usage` (then `choices` is empty); absent when the host reported no usage. */
   usage?: CompletionUsage;
   fabstir?: FabstirServed;
 }

@@ -123,7 +123,8 @@ async fn chunk_at(
     let reason = finish_reason(end.finish_reason).unwrap_or("stop");
     Ok(match after {
         0 => Some(to_plain(&shaper.finish(reason, state.served()))),
-        1 if include_usage => Some(to_plain(&shaper.usage(end.usage))),
+        // A host that predates usage reports none: no usage chunk rather than made-up counts.
+        1 if include_usage => end.usage.map(|u| to_plain(&shaper.usage(u))),
         _ => None,
     })
 }

@@ -58,7 +58,19 @@ impl Completions {
             let signal = if options.is_undefined() || options.is_null() {
                 None
             } else {
-                split_signal(options)?.1
+                let (rest, signal) = split_signal(options)?;
+                // Only `signal` is served (the openai package's timeout, maxRetries, headers …
+                // are not): say so rather than ignore them.
+                if let Some(key) = js_sys::Object::keys(rest.unchecked_ref())
+                    .get(0)
+                    .as_string()
+                {
+                    return Err(to_js(SdkError::argument(
+                        format!("options.{key}"),
+                        "is not supported (only signal is); retries are fabstir.retry",
+                    )));
+                }
+                signal
             };
             let retry = match request.retry {
                 Some(r) => Some(r.validate().map_err(to_js)?),
