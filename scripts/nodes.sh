@@ -88,9 +88,18 @@ netns_up() {
 }
 
 # nodes_stop: stops every node started by node_start (SIGTERM, then waits), and those the fault
-# injector restarted (their pid files), then removes the namespaces of netns_up.
+# injector restarted (their pid files), then removes the namespaces of netns_up. A node lets its
+# running jobs finish for host.shutdown_grace_secs after SIGTERM; one still running after 3 s gets
+# a second SIGTERM, which ends it at once.
 nodes_stop() {
   local pid file
+  for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 30); do
+    local alive=0
+    for pid in "${NODE_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
   for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${NODE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   for file in "$FABSTIR_CACHE"/nodes/*.pid; do

@@ -108,6 +108,15 @@ pub enum SdkError {
         /// The host's explanation.
         message: String,
     },
+    /// The host shut down (gracefully) before the job ended; the SDK fails over to another host
+    /// when `failover` allows.
+    #[error("{peer_id} shut down during the job: {message}")]
+    HostShutDown {
+        /// The host.
+        peer_id: String,
+        /// The host's explanation.
+        message: String,
+    },
     /// The conversation does not fit the model's context on that host.
     #[error("the prompt is too long for the model: {message}")]
     PromptTooLong {
@@ -160,6 +169,7 @@ impl SdkError {
             SdkError::NodeRejected { .. } => "NODE_REJECTED",
             SdkError::BackendFailed { .. } => "BACKEND_FAILED",
             SdkError::PromptTooLong { .. } => "PROMPT_TOO_LONG",
+            SdkError::HostShutDown { .. } => "HOST_SHUT_DOWN",
             SdkError::JobNotFound { .. } => "JOB_NOT_FOUND",
             SdkError::Cancelled(_) => "CANCELLED",
             SdkError::CircuitOpen { .. } => "CIRCUIT_OPEN",

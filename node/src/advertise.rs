@@ -60,6 +60,11 @@ impl Advertiser {
         self.next = Some(Instant::now() + self.interval);
     }
 
+    /// Whether every model was announced at least once.
+    pub fn all_announced(&self) -> bool {
+        self.announced.len() == self.models.len()
+    }
+
     /// Handles the end of an announcement; returns the model id when it was announced for the
     /// first time.
     pub fn on_result(

@@ -8,6 +8,7 @@ pub mod advertise;
 pub mod backend;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod host;
 pub mod identity;
 pub mod metrics;
@@ -17,6 +18,7 @@ pub mod relayed;
 pub mod run;
 pub mod security;
 pub mod serve;
+mod shutdown;
 pub mod swarm;
 
 pub use error::NodeError;

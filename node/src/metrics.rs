@@ -1,6 +1,6 @@
 //! Prometheus metrics: libp2p's (connections, bandwidth by transport, identify, ping, Kademlia,
 //! relay), the host's (jobs by outcome, rejections, tokens, time to first token), and the HTTP
-//! endpoint that serves them.
+//! endpoint that serves them with `/healthz` and `/readyz` (see [`crate::health`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -140,7 +140,11 @@ const MAX_REQUEST: usize = 8 * 1024;
 
 /// Serves `GET /metrics` (Prometheus text format) on `addr` until the process ends; returns the
 /// bound address.
-pub async fn serve(addr: SocketAddr, registry: Arc<Registry>) -> Result<SocketAddr, NodeError> {
+pub async fn serve(
+    addr: SocketAddr,
+    registry: Arc<Registry>,
+    health: Arc<crate::health::Health>,
+) -> Result<SocketAddr, NodeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| NodeError::Network(format!("cannot serve metrics on {addr}: {e}")))?;
@@ -153,10 +157,11 @@ pub async fn serve(addr: SocketAddr, registry: Arc<Registry>) -> Result<SocketAd
                 continue;
             };
             let registry = registry.clone();
+            let health = health.clone();
             tokio::spawn(async move {
                 let answered = tokio::time::timeout(
                     std::time::Duration::from_secs(10),
-                    answer(socket, &registry),
+                    answer(socket, &registry, &health),
                 );
                 if let Ok(Err(e)) = answered.await {
                     tracing::debug!(error = %e, "metrics request failed");
@@ -167,7 +172,11 @@ pub async fn serve(addr: SocketAddr, registry: Arc<Registry>) -> Result<SocketAd
     Ok(bound)
 }
 
-async fn answer(mut socket: tokio::net::TcpStream, registry: &Registry) -> std::io::Result<()> {
+async fn answer(
+    mut socket: tokio::net::TcpStream,
+    registry: &Registry,
+    health: &crate::health::Health,
+) -> std::io::Result<()> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
@@ -192,8 +201,23 @@ async fn answer(mut socket: tokio::net::TcpStream, registry: &Registry) -> std::
                 format!("cannot encode metrics: {e}\n"),
             ),
         }
+    } else if line.starts_with("GET /healthz ") {
+        ("200 OK", "text/plain", "ok\n".into())
+    } else if line.starts_with("GET /readyz ") {
+        match health.ready() {
+            Ok(()) => ("200 OK", "text/plain", "ready\n".into()),
+            Err(missing) => (
+                "503 Service Unavailable",
+                "text/plain",
+                format!("not ready: {}\n", missing.join("; ")),
+            ),
+        }
     } else {
-        ("404 Not Found", "text/plain", "only GET /metrics\n".into())
+        (
+            "404 Not Found",
+            "text/plain",
+            "only GET /metrics, /healthz and /readyz\n".into(),
+        )
     };
     let response = format!(
         "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

@@ -16,11 +16,12 @@ use crate::identity::Identity;
 use crate::metrics::HostMetrics;
 use crate::relayed::RelayedListeners;
 use crate::say;
+use crate::shutdown::{Shutdown, Step};
 use crate::swarm::{Behaviour, BehaviourEvent};
 
 pub use crate::serve::StreamServer;
 
-/// Runs the node until SIGINT or SIGTERM.
+/// Runs the node until SIGINT or SIGTERM (graceful: see `host.shutdown_grace_secs`).
 pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
     run_serving(config, identity, |host, peer, stream| {
         Box::pin(crate::host::stream_protocol::serve(host, peer, stream))
@@ -40,6 +41,11 @@ pub async fn run_serving(
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));
     let host = Host::new(&config, host_metrics)?;
     let mut swarm = crate::swarm::build(&config, &identity, &mut registry).await?;
+    let has_bootstrap = !config.bootstrap_nodes.is_empty();
+    let health = std::sync::Arc::new(crate::health::Health::new(
+        has_bootstrap,
+        has_bootstrap && host.serves_models() && swarm.behaviour().kad.is_enabled(),
+    ));
     let mut p2p_metrics = libp2p::metrics::Metrics::new(&mut registry);
     if config.raw.metrics.enabled {
         // Validated at load.
@@ -49,7 +55,8 @@ pub async fn run_serving(
             .listen
             .parse()
             .map_err(|e| NodeError::Network(format!("metrics.listen: {e}")))?;
-        let bound = crate::metrics::serve(addr, std::sync::Arc::new(registry)).await?;
+        let bound =
+            crate::metrics::serve(addr, std::sync::Arc::new(registry), health.clone()).await?;
         say(format_args!("metrics http://{bound}/metrics"));
     }
     crate::serve::spawn_protocols(swarm.behaviour().stream.new_control(), &host, serve_tokens);
@@ -101,11 +108,17 @@ pub async fn run_serving(
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let grace = std::time::Duration::from_secs(config.raw.host.shutdown_grace_secs);
+    let mut shutdown = Shutdown::Running;
     loop {
-        tokio::select! {
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
+        let signalled = tokio::select! {
+            _ = terminate.recv() => true,
+            _ = interrupt.recv() => true,
             _ = tick.tick() => {
+                match shutdown.step(&host) {
+                    Step::Wait => {}
+                    Step::Exit => break,
+                }
                 let has_addresses = swarm.external_addresses().next().is_some();
                 if let Some(kad) = swarm.behaviour_mut().kad.as_mut() {
                     let knows_peers = kad.kbuckets().any(|b| b.num_entries() > 0);
@@ -118,6 +131,7 @@ pub async fn run_serving(
                         tracing::warn!(%addr, error = %e, "cannot dial bootstrap node");
                     }
                 }
+                false
             }
             event = swarm.select_next_some() => {
                 record(&mut p2p_metrics, &event);
@@ -129,6 +143,7 @@ pub async fn run_serving(
                         advertiser.soon();
                     }
                     if pending_listeners.remove(&listener_id) && pending_listeners.is_empty() {
+                        health.set_listening();
                         say(format_args!("ready"));
                     }
                 }
@@ -144,6 +159,9 @@ pub async fn run_serving(
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
                     host.connected(peer_id, connection_id, endpoint.get_remote_address());
+                    if config.bootstrap_nodes.iter().any(|(p, _)| *p == peer_id) {
+                        health.set_bootstrap_connected(true);
+                    }
                     relays.on_connected(&mut swarm, peer_id);
                     if rejoin.connected(&peer_id) {
                         say(format_args!("rejoined {peer_id}"));
@@ -157,6 +175,10 @@ pub async fn run_serving(
                     host.disconnected(peer_id, connection_id);
                     if num_established == 0 {
                         rejoin.disconnected(&peer_id, tokio::time::Instant::now());
+                        if has_bootstrap {
+                            let any = config.bootstrap_nodes.iter().any(|(p, _)| swarm.is_connected(p));
+                            health.set_bootstrap_connected(any);
+                        }
                     }
                     tracing::info!(%peer_id, ?connection_id, cause = ?cause.map(|c| c.to_string()), "connection closed");
                 }
@@ -167,6 +189,9 @@ pub async fn run_serving(
                 })) => {
                     if let Some(model) = advertiser.on_result(id, &result) {
                         say(format_args!("advertised {model}"));
+                        if advertiser.all_announced() {
+                            health.set_models_announced();
+                        }
                     }
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
@@ -185,7 +210,23 @@ pub async fn run_serving(
                 }
                 SwarmEvent::Behaviour(event) => on_behaviour_event(&mut swarm, &mut liveness, event),
                 _ => {}
-            }},
+            }
+            false
+            },
+        };
+        if signalled {
+            if !matches!(shutdown, Shutdown::Running) {
+                say(format_args!("second signal: exiting now"));
+                break;
+            }
+            health.set_draining();
+            host.drain();
+            say(format_args!(
+                "draining: no new jobs; {} running may finish within {} s",
+                host.running(),
+                grace.as_secs()
+            ));
+            shutdown = Shutdown::Draining(tokio::time::Instant::now() + grace);
         }
     }
     say(format_args!("shutting down"));

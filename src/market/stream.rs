@@ -232,6 +232,12 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
                     message,
                 })
             }
+            StreamFrame::Error { code, message, .. } if code == "SHUTTING_DOWN" => {
+                Err(SdkError::HostShutDown {
+                    peer_id: self.peer.to_string(),
+                    message,
+                })
+            }
             StreamFrame::Error { code, message, .. } if code == "PROMPT_TOO_LONG" => {
                 Err(SdkError::PromptTooLong {
                     message: format!("job {} on {}: {message}", self.job_id, self.peer),
@@ -383,6 +389,15 @@ mod tests {
         };
         let (_, r) = read_all(reader(&[too_long], 0)).await;
         assert_eq!(r.unwrap_err().code(), "PROMPT_TOO_LONG");
+        let shut_down = StreamFrame::Error {
+            code: "SHUTTING_DOWN".into(),
+            message: "grace over".into(),
+            recoverable: true,
+        };
+        let (_, r) = read_all(reader(&[token(0), shut_down], 0)).await;
+        let e = r.unwrap_err();
+        assert_eq!(e.code(), "HOST_SHUT_DOWN");
+        assert!(crate::market::failover::recoverable(&e));
         let (n, r) = read_all(reader(&[token(0)], 0)).await;
         assert_eq!((n, r.unwrap_err().code()), (1, "STREAM_FAILED"));
         let mut bytes = encode(&token(0)).unwrap();

@@ -42,6 +42,9 @@ pub struct HostConfig {
     pub max_tokens_ahead: u32,
     /// The longest one job may run; then it ends with `finishReason: "length"`.
     pub max_job_secs: u64,
+    /// On SIGTERM/SIGINT, how long running jobs may go on finishing; then the rest end with the
+    /// recoverable error `SHUTTING_DOWN` (their clients fail over) and the node exits.
+    pub shutdown_grace_secs: u64,
     /// How fast one peer may ask for offers (a token bucket; `burst: 0` turns it off).
     pub request_rate: RateLimit,
 }
@@ -167,6 +170,7 @@ impl Default for HostConfig {
             client_grace_secs: 30,
             max_tokens_ahead: 256,
             max_job_secs: 600,
+            shutdown_grace_secs: 30,
             request_rate: RateLimit {
                 burst: 20,
                 refill_secs: 1,

@@ -123,6 +123,10 @@ host:
   client_grace_secs: {cgs}
   max_tokens_ahead: {mta}
   max_job_secs: {mjs}
+  # On SIGTERM or SIGINT the node takes no new jobs (and /readyz says not ready), lets running
+  # jobs finish for up to shutdown_grace_secs, ends the rest with a recoverable error their
+  # clients fail over on, and exits 0. A second signal exits at once.
+  shutdown_grace_secs: {sgs}
   # Offer requests per peer: burst at once, then one more every refill_secs.
   request_rate: {{ burst: {rrb}, refill_secs: {rrr} }}
 
@@ -170,6 +174,7 @@ metrics:
         cgs = d.host.client_grace_secs,
         mta = d.host.max_tokens_ahead,
         mjs = d.host.max_job_secs,
+        sgs = d.host.shutdown_grace_secs,
         rrb = d.host.request_rate.burst,
         rrr = d.host.request_rate.refill_secs,
         ct = d.host.compute_type,

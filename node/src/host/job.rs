@@ -51,6 +51,15 @@ pub struct Billing {
     pub prompt_estimate: u64,
 }
 
+/// Why a job stops before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    /// Its client cancelled it.
+    Cancel,
+    /// The node shuts down: the job ends with the recoverable error `SHUTTING_DOWN`.
+    Shutdown,
+}
+
 /// A running or finished job.
 pub struct Job {
     /// Its id.
@@ -63,7 +72,8 @@ pub struct Job {
     output: Mutex<Output>,
     /// Bumped whenever the output grows or ends.
     changed: watch::Sender<u64>,
-    cancel: watch::Sender<bool>,
+    /// Why the job is to stop early, once it is.
+    stop: watch::Sender<Option<StopReason>>,
     readers: Mutex<Readers>,
     /// Bumped whenever a reader comes, goes or reads further.
     progress: watch::Sender<u64>,
@@ -115,6 +125,7 @@ struct Output {
 /// One turn of a job's run loop.
 enum Step {
     Cancelled,
+    ShutDown,
     TimeUp,
     Abandoned,
     Token(Option<Result<Piece, BackendError>>),
@@ -139,7 +150,7 @@ impl Job {
             started: Instant::now(),
             output: Mutex::new(Output::default()),
             changed: watch::channel(0).0,
-            cancel: watch::channel(false).0,
+            stop: watch::channel(None).0,
             readers: Mutex::new(Readers::default()),
             progress: watch::channel(0).0,
         }
@@ -187,7 +198,7 @@ impl Job {
         billing: Billing,
         on_token: impl Fn(usize, Duration),
     ) -> Outcome {
-        let mut cancel = self.cancel.subscribe();
+        let mut stop = self.stop.subscribe();
         let mut progress = self.progress.subscribe();
         let stop_at = self.started + limits.max_duration;
         let (end, outcome) = loop {
@@ -202,7 +213,10 @@ impl Job {
             };
             let next = tokio::select! {
                 biased;
-                _ = cancel.wait_for(|c| *c) => Step::Cancelled,
+                reason = stop.wait_for(Option::is_some) => match reason.map(|r| *r) {
+                    Ok(Some(StopReason::Shutdown)) => Step::ShutDown,
+                    _ => Step::Cancelled,
+                },
                 _ = tokio::time::sleep_until(stop_at) => Step::TimeUp,
                 _ = abandoned => Step::Abandoned,
                 _ = progress.changed() => continue,
@@ -212,6 +226,17 @@ impl Job {
                 Step::Cancelled => {
                     let end = self.end_frame(FinishReason::Cancelled, None, &billing);
                     break (end, Outcome::Cancelled);
+                }
+                Step::ShutDown => {
+                    let frame = StreamFrame::Error {
+                        code: "SHUTTING_DOWN".into(),
+                        message: format!(
+                            "the host shut down after {generated} tokens; another host may \
+                             continue the job"
+                        ),
+                        recoverable: true,
+                    };
+                    break (frame, Outcome::Failed);
                 }
                 Step::TimeUp => {
                     let end = self.end_frame(FinishReason::Length, None, &billing);
@@ -298,7 +323,28 @@ impl Job {
 
     /// Asks the generation to stop; the job then ends with `finishReason: "cancelled"`.
     pub fn cancel(&self) {
-        self.cancel.send_replace(true);
+        self.stop_for(StopReason::Cancel);
+    }
+
+    /// Ends the job now because the node shuts down (`SHUTTING_DOWN`, recoverable).
+    pub fn shut_down(&self) {
+        self.stop_for(StopReason::Shutdown);
+    }
+
+    /// Asks the run loop to stop for `reason`, unless it was already asked.
+    fn stop_for(&self, reason: StopReason) {
+        self.stop.send_if_modified(|s| {
+            let first = s.is_none();
+            if first {
+                *s = Some(reason);
+            }
+            first
+        });
+    }
+
+    /// Whether the job has ended.
+    pub fn ended(&self) -> bool {
+        self.output().end.is_some()
     }
 
     /// A receiver that changes whenever the output grows or ends.

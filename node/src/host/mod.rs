@@ -92,6 +92,8 @@ struct State {
     addresses: addresses::Addresses,
     /// Offer requests per peer (`request_rate`).
     requests: limits::RequestRate,
+    /// The node shuts down: no new offers or jobs.
+    draining: bool,
 }
 
 impl Host {
@@ -231,6 +233,9 @@ impl Host {
     }
 
     fn start_job(&self, mut offer: Offer) -> Result<Arc<Job>, (RejectReason, String)> {
+        if self.draining() {
+            return Err((RejectReason::Busy, "the host is shutting down".into()));
+        }
         if unix_ms() > offer.expires_at {
             return Err((RejectReason::InvalidRequest, "the offer expired".into()));
         }
@@ -299,6 +304,38 @@ impl Host {
             .get(job_id)
             .filter(|j| j.owner == *peer)
             .cloned()
+    }
+
+    /// Takes no new offers or jobs from now on (`busy`, saying the host shuts down); running jobs
+    /// go on.
+    pub fn drain(&self) {
+        self.state().draining = true;
+    }
+
+    /// Whether the host is draining.
+    pub fn draining(&self) -> bool {
+        self.state().draining
+    }
+
+    /// Jobs still running.
+    pub fn running(&self) -> usize {
+        self.state().jobs.values().filter(|j| !j.ended()).count()
+    }
+
+    /// Ends every running job with the recoverable error `SHUTTING_DOWN` (its client fails
+    /// over); returns how many.
+    pub fn shut_down_running(&self) -> usize {
+        let running: Vec<Arc<Job>> = self
+            .state()
+            .jobs
+            .values()
+            .filter(|j| !j.ended())
+            .cloned()
+            .collect();
+        for job in &running {
+            job.shut_down();
+        }
+        running.len()
     }
 
     /// Forgets jobs that ended more than the retention time ago; run it periodically.

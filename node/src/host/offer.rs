@@ -13,6 +13,9 @@ impl Host {
         peer: PeerId,
         request: JobRequest,
     ) -> Result<Offer, (RejectReason, String)> {
+        if self.draining() {
+            return Err((RejectReason::Busy, "the host is shutting down".into()));
+        }
         let h = &self.inner.config.host;
         if !self
             .state()

@@ -255,9 +255,10 @@ pub(super) async fn recover(
     }
     let within = std::time::Duration::from_millis(config.resume_within);
     let host_job = state.host_job_id.borrow().clone();
-    // A job its host failed (its model server did) ends the same way on every resume there.
+    // A job its host failed (its model server did, or it shut down) ends the same way on every
+    // resume there.
     let resumed = match &error {
-        SdkError::BackendFailed { .. } => Err(error.clone()),
+        SdkError::BackendFailed { .. } | SdkError::HostShutDown { .. } => Err(error.clone()),
         _ => {
             state
                 .client
