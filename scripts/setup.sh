@@ -2,7 +2,8 @@
 # Installs everything the demo and the tests need, skipping what is already there:
 # the wasm32 Rust target, wasm-bindgen-cli of the exact locked version, wasm-pack, cargo-fuzz,
 # geckodriver, and Debian's chromium + chromium-driver, firefox-esr, webkit2gtk-driver + xvfb
-# (the packaged app in WebKitGTK) and iproute2 (the test network's namespace).
+# (the packaged app in WebKitGTK), iproute2 (the test network's namespace) and systemd (for
+# `systemd-analyze verify` of deploy/fabstir-node.service).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -43,7 +44,7 @@ fi
 missing=()
 for need in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver \
   firefox-esr:/usr/bin/firefox-esr webkit2gtk-driver:/usr/bin/WebKitWebDriver \
-  xvfb:/usr/bin/xvfb-run iproute2:/usr/sbin/ip; do
+  xvfb:/usr/bin/xvfb-run iproute2:/usr/sbin/ip systemd:/usr/bin/systemd-analyze; do
   [ -x "${need#*:}" ] || missing+=("${need%%:*}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

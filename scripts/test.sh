@@ -68,8 +68,11 @@ python3 scripts/check-metrics.py
 log "packaging: npm pack → fresh Vite app → vite build → headless Chromium (playwright-core)"
 scripts/check-package.sh
 
-log "demo: the README's demo command serves a page that connects"
 nodes_stop
+log "deploy: the systemd unit verifies, and the node runs and stops the way the unit runs it"
+python3 scripts/check-deploy.py "$CARGO_TARGET_DIR/debug/fabstir-node"
+
+log "demo: the README's demo command serves a page that connects"
 scripts/check-demo.sh
 
 log "all tests passed in $(( $(date +%s) - started )) s (after setup)"
