@@ -40,6 +40,36 @@ pub fn can_listen(addr: &Multiaddr) -> bool {
     circuit || (!cfg!(target_arch = "wasm32") && addr.iter().any(|p| matches!(p, Protocol::Tcp(_))))
 }
 
+/// Why a page served over `https:` may not use an address (mixed content), or `None`: a plain
+/// `/ws` WebSocket (not `/tls/ws` or `/wss`) to anything but a loopback host, which browsers
+/// refuse from a secure page. A `/p2p-circuit` address counts by its first hop.
+pub fn mixed_content(addr: &Multiaddr) -> Option<String> {
+    let mut parts = addr.iter();
+    let loopback = match parts.next()? {
+        Protocol::Ip4(ip) => ip.is_loopback(),
+        Protocol::Ip6(ip) => ip.is_loopback(),
+        Protocol::Dns(h) | Protocol::Dns4(h) | Protocol::Dns6(h) => {
+            h == "localhost" || h.ends_with(".localhost")
+        }
+        _ => return None,
+    };
+    let mut tls = false;
+    for p in parts {
+        match p {
+            Protocol::Tls => tls = true,
+            Protocol::Ws(_) if !tls && !loopback => {
+                return Some(format!(
+                    "{addr} is a plain /ws WebSocket, which a page served over https: may not \
+                     open (mixed content); use /tls/ws (wss) or WebRTC-direct"
+                ))
+            }
+            Protocol::P2pCircuit => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// How a connection to `addr` is carried: `relayed`, `webrtc-direct`, `websocket`, `tcp` or `other`.
 pub fn kind(addr: &Multiaddr) -> &'static str {
     let mut kind = "other";
@@ -72,6 +102,20 @@ pub fn parse_peer_ids(field: &str, ids: &[String]) -> Result<Vec<PeerId>, crate:
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plain_websockets_are_mixed_content_but_to_loopback() {
+        let m = |a: &str| mixed_content(&a.parse().unwrap()).is_some();
+        assert!(m("/dns4/relay.example.com/tcp/80/ws/p2p/12D3KooWGEi7W5k2iNKu2zGVAaeJsV5SwcriWyVm8MUwpva74p11"));
+        assert!(m("/ip4/203.0.113.7/tcp/4002/ws"));
+        assert!(m("/ip4/203.0.113.7/tcp/4002/ws/p2p/12D3KooWGEi7W5k2iNKu2zGVAaeJsV5SwcriWyVm8MUwpva74p11/p2p-circuit"));
+        assert!(!m("/dns4/relay.example.com/tcp/443/tls/ws"));
+        assert!(!m("/dns4/relay.example.com/tcp/443/wss"));
+        assert!(!m("/ip4/127.0.0.1/tcp/4002/ws"));
+        assert!(!m("/ip6/::1/tcp/4002/ws"));
+        assert!(!m("/dns/localhost/tcp/4002/ws"));
+        assert!(!m("/ip4/203.0.113.7/udp/4003/webrtc-direct"));
+    }
+
     use super::*;
 
     #[test]

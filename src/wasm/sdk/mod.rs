@@ -6,6 +6,7 @@
 mod abort;
 mod chat;
 mod diagnostics;
+mod secure_page;
 mod start;
 mod submit;
 
@@ -89,6 +90,7 @@ impl FabstirSdk {
             ))
         })?;
         let config = SdkConfig::from_deserializer(value).map_err(to_js)?;
+        secure_page::check_bootstrap_nodes(&config).map_err(to_js)?;
         let emitter = Rc::new(Emitter::new(config.debug));
         super::install_panic_hook(&emitter);
         let inner = Shared {
@@ -189,6 +191,7 @@ impl FabstirSdk {
                     format!("{multiaddr:?} is not a multiaddr: {e}"),
                 ))
             })?;
+            secure_page::check_dial(&address).map_err(to_js)?;
             let peer = inner
                 .client()
                 .map_err(to_js)?
