@@ -68,6 +68,9 @@ python3 scripts/check-metrics.py
 log "packaging: npm pack → fresh Vite app → vite build → headless Chromium (playwright-core)"
 scripts/check-package.sh
 
+log "https page: app.fabstir.test over TLS in Chromium; ws:// refused by the browser and by the SDK, WebRTC-direct works"
+scripts/check-secure-page.sh
+
 nodes_stop
 log "deploy: the systemd unit verifies, and the node runs and stops the way the unit runs it"
 python3 scripts/check-deploy.py "$CARGO_TARGET_DIR/debug/fabstir-node"

@@ -1,0 +1,50 @@
+// Drives tests/e2e/secure/ in headless Chromium (playwright-core, Debian's chromium) as a page of
+// https://app.fabstir.test: *.fabstir.test resolves to 127.0.0.1 (--host-resolver-rules) and only
+// the suite's own certificate is trusted (--ignore-certificate-errors-spki-list with its SPKI
+// hash, not a blanket --ignore-certificate-errors). Checks what the page found.
+// usage: node drive-secure.mjs URL SPKI_HASH EXPECTED_JSON_FILE SCREENSHOT
+import { readFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const [url, spki, expectedFile, screenshot] = process.argv.slice(2);
+const expectedByHost = JSON.parse(readFileSync(expectedFile, "utf8"));
+const { args } = JSON.parse(readFileSync(new URL("./webdriver.json", import.meta.url), "utf8"))["goog:chromeOptions"];
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: [
+    ...args.filter((a) => a !== "--headless=new" && a !== "--headless"),
+    "--host-resolver-rules=MAP *.fabstir.test 127.0.0.1",
+    `--ignore-certificate-errors-spki-list=${spki}`,
+  ],
+  headless: true,
+});
+const fail = (why, result) => { console.error(`secure page: ${why}\n${JSON.stringify(result, null, 2)}`); process.exit(1); };
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => { if (m.text().includes("fabstir-sdk panicked")) errors.push(m.text()); });
+  await page.goto(url);
+  await page.waitForFunction(() => document.getElementById("result").dataset.state !== "running", null, { timeout: 60_000 });
+  const result = JSON.parse(await page.evaluate(() => document.getElementById("result").textContent));
+  await page.screenshot({ path: screenshot, fullPage: true });
+  if (errors.length) fail(`page errors: ${errors.join("; ")}`, result);
+  if (result.failed) fail("the page failed", result);
+  if (!result.secureContext || result.protocol !== "https:" || !result.origin.startsWith("https://app.fabstir.test")) {
+    fail("not a secure https page on app.fabstir.test", result);
+  }
+  if (result.rawWebSocket.opened) fail("the browser opened ws:// from an https page", result);
+  const b = result.wsBootstrap;
+  if (!b.refused || b.code !== "INVALID_CONFIG" || !b.message.includes("bootstrapNodes[0]") || !b.message.includes("/tls/ws")) {
+    fail("the SDK did not refuse the /ws bootstrap address as it should", result);
+  }
+  const d = result.wsDial;
+  if (!d.refused || d.code !== "DIAL_FAILED" || !d.message.includes("mixed content")) fail("dial() of /ws was not refused", result);
+  if (!result.peers.includes("webrtc-direct")) fail("not connected over WebRTC-direct", result);
+  const expected = expectedByHost[result.job.nodeId];
+  if (expected === undefined || result.job.text !== expected) fail("the job's text is not its host's", result);
+  console.log(`secure page ${result.origin}: raw ws:// refused by the browser (${result.rawWebSocket.thrown?.name ?? result.rawWebSocket.error}); ` +
+    `/ws bootstrap refused with ${b.code}, dial with ${d.code}; WebRTC-direct connected; a job streamed exactly from ${result.job.nodeId}`);
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,53 @@
+// The browser's rules for a page served over https: from a host that is not localhost (a secure
+// context that gets none of localhost's exemptions): a plain ws:// WebSocket to another host is
+// refused by the browser itself, the SDK refuses such an address up front with a typed error
+// saying what to use instead, and WebRTC-direct works alongside. scripts/check-secure-page.sh
+// serves this page at https://app.fabstir.test and drives it (tests/e2e/drive-secure.mjs).
+import { init, FabstirSDK } from "./pkg/index.js";
+
+const params = new URLSearchParams(location.search);
+const result = { secureContext: window.isSecureContext, protocol: location.protocol, origin: location.origin };
+const show = (state) => {
+  const el = document.getElementById("result");
+  el.textContent = JSON.stringify(result, null, 2);
+  el.dataset.state = state;
+};
+const code = (e) => ({ name: e?.name ?? null, code: e?.code ?? null, message: String(e?.message ?? e) });
+
+try {
+  // 1. The browser itself: a raw ws:// to relay.fabstir.test.
+  try {
+    const socket = new WebSocket(params.get("rawWs"));
+    result.rawWebSocket = await new Promise((resolve) => {
+      socket.onopen = () => resolve({ opened: true });
+      socket.onerror = () => resolve({ opened: false, error: "error event" });
+    });
+  } catch (e) {
+    result.rawWebSocket = { opened: false, thrown: code(e) };
+  }
+  await init();
+  // 2. The SDK refuses the plain /ws bootstrap address at once.
+  try {
+    new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("ws")] } });
+    result.wsBootstrap = { refused: false };
+  } catch (e) {
+    result.wsBootstrap = { refused: true, ...code(e) };
+  }
+  // 3. WebRTC-direct to the relay works alongside, and a job streams through it.
+  const sdk = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("webrtc")] } });
+  await sdk.start();
+  result.peers = (await sdk.getConnectedPeers()).map((p) => p.transport);
+  try {
+    await sdk.dial(params.get("ws"));
+    result.wsDial = { refused: false };
+  } catch (e) {
+    result.wsDial = { refused: true, ...code(e) };
+  }
+  const job = await sdk.submitJobWithNegotiation({ modelId: "demo-1", prompt: params.get("prompt"), maxTokens: 32 });
+  result.job = { nodeId: job.nodeId, text: await job.text() };
+  await sdk.stop();
+  show("done");
+} catch (e) {
+  result.failed = code(e);
+  show("error");
+}
