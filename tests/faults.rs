@@ -10,32 +10,14 @@ use std::rc::Rc;
 
 use fabstir_protocol::demo::demo_text;
 use fabstir_sdk::wasm::FabstirSdk;
-use js_sys::Function;
 use support::*;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// The replicas' demo seed (scripts/test-nodes.sh: host-c and host-d serve demo-fo).
 const REPLICA_SEED: u64 = 33;
-
-/// Asks the fault injector (`kill?peer=…`, `start?name=…`) and returns its JSON answer.
-async fn fault(query: &str) -> JsValue {
-    let fetch = Function::new_with_args(
-        "q",
-        "return fetch('http://127.0.0.1:29190/' + q).then(r => r.json())",
-    );
-    let promise: js_sys::Promise = fetch.call1(&JsValue::NULL, &query.into()).unwrap().into();
-    let answer = JsFuture::from(promise).await.unwrap();
-    assert!(
-        get(&answer, "error").is_undefined(),
-        "fault injector: {}",
-        get_str(&answer, "error")
-    );
-    answer
-}
 
 #[wasm_bindgen_test]
 async fn a_host_killed_mid_stream_fails_over_with_the_exact_text() {

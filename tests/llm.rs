@@ -189,35 +189,25 @@ async fn unsupported_parameters_and_long_prompts_are_typed_errors() {
     assert_eq!(get_str(&error, "code"), "INVALID_ARGUMENT");
     assert!(get_str(&error, "message").contains("options.timeout"));
     // More words than the announced context (2048): refused before anything is sent.
-    let long = "word ".repeat(3000);
-    let params = js_config(&format!(
-        r#"{{ "model": "tiny-llama", "messages": [{{ "role": "user", "content": "{long}" }}] }}"#
-    ));
-    let error = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        get_str(&error, "code"),
-        "PROMPT_TOO_LONG",
-        "{}",
-        get_str(&error, "message")
-    );
+    too_long(&sdk, "word ", 3000).await;
     // Few words, many tokens each: only the server can tell, and its answer reaches the page typed.
-    let long = "xqzvbwkp ".repeat(1200);
-    let params = js_config(&format!(
-        r#"{{ "model": "tiny-llama", "messages": [{{ "role": "user", "content": "{long}" }}] }}"#
-    ));
-    let error = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        get_str(&error, "code"),
-        "PROMPT_TOO_LONG",
-        "{}",
-        get_str(&error, "message")
-    );
+    let error = too_long(&sdk, "xqzvbwkp ", 1200).await;
     assert!(get_str(&error, "message").contains("context"));
     call(sdk.stop()).await.unwrap();
+}
+
+/// Asks tiny-llama with one user message of `word` repeated `times`; the `PROMPT_TOO_LONG` error.
+async fn too_long(sdk: &FabstirSdk, word: &str, times: usize) -> JsValue {
+    let long = word.repeat(times);
+    let params = js_config(&format!(
+        r#"{{ "model": "tiny-llama", "messages": [{{ "role": "user", "content": "{long}" }}] }}"#
+    ));
+    let error = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    let message = get_str(&error, "message");
+    assert_eq!(get_str(&error, "code"), "PROMPT_TOO_LONG", "{message}");
+    error
 }
 
 /// Whether llama-1 is generating for any request now (its `/slots` endpoint).
@@ -307,22 +297,6 @@ async fn wait_for_host(sdk: &FabstirSdk, peer: &str) {
         sleep_ms(500).await;
     }
     panic!("{peer} was not reachable again within 30 s of its restart");
-}
-
-/// Asks the fault injector (scripts/fault-control.py) and returns its JSON answer.
-async fn fault(query: &str) -> JsValue {
-    let fetch = Function::new_with_args(
-        "q",
-        "return fetch('http://127.0.0.1:29190/' + q).then(r => r.json())",
-    );
-    let promise: js_sys::Promise = fetch.call1(&JsValue::NULL, &query.into()).unwrap().into();
-    let answer = JsFuture::from(promise).await.unwrap();
-    assert!(
-        get(&answer, "error").is_undefined(),
-        "fault injector: {}",
-        get_str(&answer, "error")
-    );
-    answer
 }
 
 #[wasm_bindgen_test]

@@ -218,3 +218,20 @@ pub fn assert_hosts(found: &[String], expected: &[&str], model: &str) {
         "discovery of {model} found other hosts or another order"
     );
 }
+
+/// Asks the fault injector of scripts/test-nodes.sh (scripts/fault-control.py on
+/// 127.0.0.1:29190: `kill?peer=…`, `kill?name=…`, `start?name=…`) and returns its JSON answer.
+pub async fn fault(query: &str) -> JsValue {
+    let fetch = Function::new_with_args(
+        "q",
+        "return fetch('http://127.0.0.1:29190/' + q).then(r => r.json())",
+    );
+    let promise: js_sys::Promise = fetch.call1(&JsValue::NULL, &query.into()).unwrap().into();
+    let answer = JsFuture::from(promise).await.unwrap();
+    assert!(
+        get(&answer, "error").is_undefined(),
+        "fault injector: {}",
+        get_str(&answer, "error")
+    );
+    answer
+}
