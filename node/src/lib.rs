@@ -20,6 +20,7 @@ pub mod security;
 pub mod serve;
 mod shutdown;
 pub mod swarm;
+pub mod tls;
 
 pub use error::NodeError;
 

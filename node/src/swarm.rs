@@ -87,6 +87,25 @@ pub async fn build(
         .with_interval(Duration::from_secs(c.ping_interval_secs))
         .with_timeout(Duration::from_secs(c.ping_timeout_secs));
     let idle = Duration::from_secs(c.idle_timeout_secs);
+    // `/tls/ws` listeners: the certificate is checked now (a bad one stops the start, exit 2).
+    let tls = match &config.tls {
+        None => None,
+        Some((cert, key)) => {
+            let reloading =
+                crate::tls::Reloading::new(cert, key).map_err(|e| NodeError::Startup {
+                    field: e.field.to_string(),
+                    message: e.reason,
+                })?;
+            let transport =
+                crate::tls::TlsWs::new(std::sync::Arc::new(reloading)).map_err(|message| {
+                    NodeError::Startup {
+                        field: "tls".into(),
+                        message,
+                    }
+                })?;
+            Some(transport)
+        }
+    };
 
     let swarm = libp2p::SwarmBuilder::with_existing_identity(identity.keypair.clone())
         .with_tokio()
@@ -95,6 +114,19 @@ pub async fn build(
         .with_other_transport(|key| {
             libp2p_webrtc::tokio::Transport::new(key.clone(), certificate)
                 .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
+        })
+        .map_err(|e| net(&e))?
+        .with_other_transport(|key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+            let noise = noise::Config::new(key)?;
+            let tls = match tls {
+                Some(t) => libp2p::core::transport::OptionalTransport::some(t),
+                None => libp2p::core::transport::OptionalTransport::none(),
+            };
+            Ok(tls
+                .upgrade(libp2p::core::upgrade::Version::V1)
+                .authenticate(noise)
+                .multiplex(yamux::Config::default())
+                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })
         .map_err(|e| net(&e))?
         .with_dns()

@@ -45,6 +45,20 @@ pub struct NodeConfig {
     pub metrics: MetricsConfig,
     /// Which peers may connect.
     pub security: crate::security::SecurityConfig,
+    /// The certificate of `/tls/ws` (`/wss`) listeners; required when one is listed.
+    pub tls: Option<TlsConfig>,
+}
+
+/// PEM files of a TLS certificate, relative to the configuration file's folder; certbot writes
+/// `/etc/letsencrypt/live/<name>/fullchain.pem` and `privkey.pem`. They are read again when they
+/// change (renewal).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain, end entity first (`fullchain.pem`).
+    pub cert: PathBuf,
+    /// Its private key (`privkey.pem`).
+    pub key: PathBuf,
 }
 
 /// The Prometheus metrics endpoint (`GET /metrics`).
@@ -135,6 +149,7 @@ impl Default for NodeConfig {
             host: HostConfig::default(),
             metrics: MetricsConfig::default(),
             security: crate::security::SecurityConfig::default(),
+            tls: None,
         }
     }
 }
@@ -230,6 +245,8 @@ pub struct LoadedConfig {
     pub bootstrap_nodes: Vec<(libp2p::PeerId, Multiaddr)>,
     /// The parsed `security` lists.
     pub security: crate::security::PeerLists,
+    /// The TLS certificate files (`cert`, `key`), resolved against the configuration's folder.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl LoadedConfig {

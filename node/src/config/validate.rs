@@ -248,7 +248,23 @@ pub(super) fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, Nod
         ));
     }
     let dir = path.parent().unwrap_or(Path::new("."));
+    if raw.tls.is_none() {
+        if let Some(i) = listen
+            .iter()
+            .position(|a| crate::tls::transport::to_plain(a).is_some())
+        {
+            return Err(err(
+                &format!("listen[{i}]"),
+                format!("{} is a TLS WebSocket: set tls.cert and tls.key", listen[i]),
+            ));
+        }
+    }
+    let tls = raw
+        .tls
+        .as_ref()
+        .map(|t| (dir.join(&t.cert), dir.join(&t.key)));
     Ok(LoadedConfig {
+        tls,
         key_file: dir.join(&raw.identity.key_file),
         webrtc_cert_file: dir.join(&raw.identity.webrtc_cert_file),
         listen,
