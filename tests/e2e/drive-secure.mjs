@@ -43,8 +43,13 @@ try {
   if (!result.peers.includes("webrtc-direct")) fail("not connected over WebRTC-direct", result);
   const expected = expectedByHost[result.job.nodeId];
   if (expected === undefined || result.job.text !== expected) fail("the job's text is not its host's", result);
+  if (!result.tlsPeers.some((p) => p.startsWith("websocket ") && p.includes("/dns4/relay.fabstir.test/") && p.includes("/tls/ws"))) {
+    fail("not connected to the TLS relay by its DNS name", result);
+  }
+  if (expectedByHost[result.tlsJob.nodeId] !== result.tlsJob.text) fail("the job through the TLS relay is not exact", result);
   console.log(`secure page ${result.origin}: raw ws:// refused by the browser (${result.rawWebSocket.thrown?.name ?? result.rawWebSocket.error}); ` +
-    `/ws bootstrap refused with ${b.code}, dial with ${d.code}; WebRTC-direct connected; a job streamed exactly from ${result.job.nodeId}`);
+    `/ws bootstrap refused with ${b.code}, dial with ${d.code}; WebRTC-direct connected; a job streamed exactly from ${result.job.nodeId}; ` +
+    `/dns4/relay.fabstir.test/…/tls/ws connected and a job streamed exactly from ${result.tlsJob.nodeId}`);
 } finally {
   await browser.close();
 }

@@ -18,12 +18,19 @@ identity:
   # WebRTC certificate (PEM); must be mode 0600. Decides the /certhash of WebRTC-direct addresses.
   webrtc_cert_file: {cert}
 
-# Addresses to listen on: TCP, WebSocket (/ws) and WebRTC-direct (UDP).
+# Addresses to listen on: TCP, WebSocket (/ws), TLS WebSocket (/tls/ws or /wss, for pages served
+# over https: e.g. /ip4/0.0.0.0/tcp/443/tls/ws, with tls below) and WebRTC-direct (UDP).
 listen:
 {listen}
 # Addresses peers can reach us at, announced through identify and in relay reservations (e.g. a
-# public IP or DNS name). When empty, the listen addresses are announced.
+# public IP or DNS name: /dns4/relay.example.com/tcp/443/tls/ws). When empty, the listen
+# addresses are announced.
 external_addresses: []
+
+# The certificate of /tls/ws listeners, PEM files as certbot writes them; read again when they
+# change (renewal): new connections get the new certificate, open ones stay. A missing, bad,
+# mismatched or expired certificate stops the start (exit 2).
+# tls: {{ cert: /etc/letsencrypt/live/relay.example.com/fullchain.pem, key: /etc/letsencrypt/live/relay.example.com/privkey.pem }}
 
 # Peers to dial at start and add to the DHT routing table; each must end with /p2p/<peer id>.
 bootstrap_nodes: []

@@ -46,6 +46,14 @@ try {
   const job = await sdk.submitJobWithNegotiation({ modelId: "demo-1", prompt: params.get("prompt"), maxTokens: 32 });
   result.job = { nodeId: job.nodeId, text: await job.text() };
   await sdk.stop();
+  // 4. A relay behind a DNS name with TLS (/dns4/relay.fabstir.test/…/tls/ws): the way a page on
+  //    the real web joins, and a job through it.
+  const secure = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("tlsWs")] } });
+  await secure.start();
+  result.tlsPeers = (await secure.getConnectedPeers()).map((p) => `${p.transport} ${p.address}`);
+  const tlsJob = await secure.submitJobWithNegotiation({ modelId: "demo-1", prompt: params.get("prompt"), maxTokens: 32 });
+  result.tlsJob = { nodeId: tlsJob.nodeId, text: await tlsJob.text() };
+  await secure.stop();
   show("done");
 } catch (e) {
   result.failed = code(e);
