@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The real browser rules of a page served over https: (issue 13): the package's page is served at
-# https://app.fabstir.test:18443 with a certificate the suite makes for *.fabstir.test, in headless
-# Chromium that maps *.fabstir.test to 127.0.0.1 and trusts only that certificate. From there a raw
+# https://app.fabstir.test:18443 with a certificate for *.fabstir.test from a test CA the suite
+# makes, in headless Chromium that maps *.fabstir.test to 127.0.0.1 and trusts that CA (and no
+# blanket certificate-error exemption). From there a raw
 # ws:// WebSocket is refused by the browser, the SDK refuses a plain /ws address to
 # relay.fabstir.test up front (INVALID_CONFIG for a bootstrap node, DIAL_FAILED for dial), and
 # WebRTC-direct to the relay works alongside with a job streamed exactly; and a relay that listens
 # on /tls/ws with that certificate (relay-tls, started here, bootstrapped from the test relay)
-# is joined as /dns4/relay.fabstir.test/tcp/29104/tls/ws and carries a job. Needs the test network
+# is joined as /dns4/relay.fabstir.test/tcp/29104/tls/ws and carries a job; a relay whose
+# certificate is for another name (relay-wrong) fails with DIAL_FAILED while the SDK joins through
+# its other bootstrap node. Needs the test network
 # (scripts/test-nodes.sh) and the package (scripts/build-pkg.sh). Screenshot:
 # artifacts/secure-page.png.
 set -euo pipefail
@@ -16,33 +19,48 @@ tools="$FABSTIR_CACHE/e2e"
 cp tests/e2e/drive-secure.mjs webdriver.json "$tools/"
 site="$(mktemp -d)"
 server=""
-relay_tls=""
-trap 'kill $server 2>/dev/null || true; [ -n "$relay_tls" ] && kill -TERM $relay_tls 2>/dev/null; rm -rf "$site"' EXIT
+relays=()
+trap 'kill $server 2>/dev/null || true; for r in "${relays[@]}"; do kill -TERM "$r" 2>/dev/null || true; done; rm -rf "$site"' EXIT
 cp tests/e2e/secure/* "$site/" && cp -r pkg "$site/pkg"
-# A certificate for *.fabstir.test (two days, P-256), and the base64 SHA-256 of its public key
-# (SPKI), the one thing Chromium is told to trust.
+# A test CA, and certificates it signs (two days, P-256): one for *.fabstir.test (the page and
+# relay-tls) and one for another name (relay-wrong). Chromium trusts that CA through an NSS
+# database in a HOME of its own (certutil), so names are checked as on the real web.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -keyout "$site/key.pem" -out "$site/cert.pem" -subj "/CN=*.fabstir.test" \
-  -addext "subjectAltName=DNS:*.fabstir.test" 2>/dev/null
-spki="$(openssl x509 -in "$site/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der \
-  | openssl dgst -sha256 -binary | base64)"
-# relay-tls: a relay listening on /tls/ws with that certificate, joined to the test network.
+  -keyout "$site/ca.key" -out "$site/ca.pem" -subj "/CN=fabstir test CA" \
+  -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+leaf() {
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$site/$1.key" \
+    -out "$site/$1.csr" -subj "/CN=$2" 2>/dev/null
+  printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:false\nextendedKeyUsage=serverAuth\n' "$2" >"$site/$1.ext"
+  openssl x509 -req -in "$site/$1.csr" -CA "$site/ca.pem" -CAkey "$site/ca.key" -CAcreateserial \
+    -days 2 -out "$site/$1.pem" -extfile "$site/$1.ext" 2>/dev/null
+}
+leaf cert '*.fabstir.test'
+leaf wrong 'other.example.test'
+mv "$site/cert.key" "$site/key.pem"
+home="$site/home"
+mkdir -p "$home/.pki/nssdb"
+certutil -d "sql:$home/.pki/nssdb" -N --empty-password
+certutil -d "sql:$home/.pki/nssdb" -A -n fabstir-test-ca -t "C,," -i "$site/ca.pem"
+# relay-tls: a relay listening on /tls/ws with the *.fabstir.test certificate, and relay-wrong
+# with the other name's, both joined to the test network.
 nodes="$FABSTIR_CACHE/nodes"
 node="$CARGO_TARGET_DIR/debug/fabstir-node"
-[ -f "$nodes/relay-tls/config.yaml" ] || "$node" init --dir "$nodes/relay-tls" --no-mdns >/dev/null
 relay_tcp="$("$node" info --config "$nodes/relay/config.yaml" --json | python3 -c 'import json, sys; print(next(a for a in json.load(sys.stdin)["multiaddrs"] if "/ws" not in a and "/udp/" not in a))')"
-cat >"$nodes/relay-tls/config.yaml" <<YAML
-listen: [/ip4/127.0.0.1/tcp/29104/tls/ws]
-bootstrap_nodes: [$relay_tcp]
-mdns: { enabled: false }
-tls: { cert: $site/cert.pem, key: $site/key.pem }
-YAML
-"$node" start --config "$nodes/relay-tls/config.yaml" >"$nodes/relay-tls.out" 2>"$nodes/relay-tls.log" &
-relay_tls=$!
-for _ in $(seq 1 100); do grep -qx ready "$nodes/relay-tls.out" && break; sleep 0.1; done
-grep -qx ready "$nodes/relay-tls.out" || { cat "$nodes/relay-tls.log" >&2; echo "relay-tls did not start" >&2; exit 1; }
-relay_tls_id="$(grep -o 'peer id [A-Za-z0-9]*' "$nodes/relay-tls.out" | cut -d' ' -f3)"
-tls_ws="/dns4/relay.fabstir.test/tcp/29104/tls/ws/p2p/$relay_tls_id"
+start_tls_relay() { # NAME PORT CERT KEY: starts it and prints its peer id
+  [ -f "$nodes/$1/config.yaml" ] || "$node" init --dir "$nodes/$1" --no-mdns >/dev/null
+  printf 'listen: [/ip4/127.0.0.1/tcp/%s/tls/ws]\nbootstrap_nodes: [%s]\nmdns: { enabled: false }\ntls: { cert: %s, key: %s }\n' \
+    "$2" "$relay_tcp" "$3" "$4" >"$nodes/$1/config.yaml"
+  "$node" start --config "$nodes/$1/config.yaml" >"$nodes/$1.out" 2>"$nodes/$1.log" &
+  relays+=("$!")
+  for _ in $(seq 1 100); do grep -qx ready "$nodes/$1.out" && break; sleep 0.1; done
+  grep -qx ready "$nodes/$1.out" || { cat "$nodes/$1.log" >&2; echo "$1 did not start" >&2; return 1; }
+}
+start_tls_relay relay-tls 29104 "$site/cert.pem" "$site/key.pem"
+start_tls_relay relay-wrong 29105 "$site/wrong.pem" "$site/wrong.key"
+peer_of_node() { grep -o 'peer id [A-Za-z0-9]*' "$nodes/$1.out" | cut -d' ' -f3; }
+tls_ws="/dns4/relay.fabstir.test/tcp/29104/tls/ws/p2p/$(peer_of_node relay-tls)"
+wrong_ws="/dns4/wrong.fabstir.test/tcp/29105/tls/ws/p2p/$(peer_of_node relay-wrong)"
 port=18443
 python3 - "$site" "$port" >/dev/null 2>&1 <<'PY' &
 import functools, http.server, ssl, sys
@@ -66,7 +84,7 @@ PY
 ws_port="$(sed -E 's|^/ip4/127.0.0.1/tcp/([0-9]+)/ws/.*|\1|' <<<"$FABSTIR_TEST_RELAY_WS")"
 ws_dns="/dns4/relay.fabstir.test/tcp/$ws_port/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
 q() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
-page="https://app.fabstir.test:$port/?ws=$(q "$ws_dns")&rawWs=$(q "ws://relay.fabstir.test:$ws_port/")&webrtc=$(q "$FABSTIR_TEST_RELAY_WEBRTC")&tlsWs=$(q "$tls_ws")&prompt=$(q "$prompt")"
+page="https://app.fabstir.test:$port/?ws=$(q "$ws_dns")&rawWs=$(q "ws://relay.fabstir.test:$ws_port/")&webrtc=$(q "$FABSTIR_TEST_RELAY_WEBRTC")&tlsWs=$(q "$tls_ws")&wrongTls=$(q "$wrong_ws")&prompt=$(q "$prompt")"
 mkdir -p artifacts
 shot="$PWD/artifacts/secure-page.png"
-(cd "$tools" && node drive-secure.mjs "$page" "$spki" "$site/expected.json" "$shot")
+(cd "$tools" && node drive-secure.mjs "$page" "$home" "$site/expected.json" "$shot")

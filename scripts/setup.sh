@@ -3,7 +3,8 @@
 # the wasm32 Rust target, wasm-bindgen-cli of the exact locked version, wasm-pack, cargo-fuzz,
 # geckodriver, and Debian's chromium + chromium-driver, firefox-esr, webkit2gtk-driver + xvfb
 # (the packaged app in WebKitGTK), iproute2 (the test network's namespace) and systemd (for
-# `systemd-analyze verify` of deploy/fabstir-node.service).
+# `systemd-analyze verify` of deploy/fabstir-node.service) and libnss3-tools (certutil: Chromium
+# trusts the https page check's test CA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -44,7 +45,8 @@ fi
 missing=()
 for need in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver \
   firefox-esr:/usr/bin/firefox-esr webkit2gtk-driver:/usr/bin/WebKitWebDriver \
-  xvfb:/usr/bin/xvfb-run iproute2:/usr/sbin/ip systemd:/usr/bin/systemd-analyze; do
+  xvfb:/usr/bin/xvfb-run iproute2:/usr/sbin/ip systemd:/usr/bin/systemd-analyze \
+  libnss3-tools:/usr/bin/certutil; do
   [ -x "${need#*:}" ] || missing+=("${need%%:*}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

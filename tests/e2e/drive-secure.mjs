@@ -1,12 +1,12 @@
 // Drives tests/e2e/secure/ in headless Chromium (playwright-core, Debian's chromium) as a page of
-// https://app.fabstir.test: *.fabstir.test resolves to 127.0.0.1 (--host-resolver-rules) and only
-// the suite's own certificate is trusted (--ignore-certificate-errors-spki-list with its SPKI
-// hash, not a blanket --ignore-certificate-errors). Checks what the page found.
-// usage: node drive-secure.mjs URL SPKI_HASH EXPECTED_JSON_FILE SCREENSHOT
+// https://app.fabstir.test: *.fabstir.test resolves to 127.0.0.1 (--host-resolver-rules), and
+// the suite's test CA is trusted through the NSS database in HOME (no blanket
+// --ignore-certificate-errors: names and chains are checked). Checks what the page found.
+// usage: node drive-secure.mjs URL HOME EXPECTED_JSON_FILE SCREENSHOT
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const [url, spki, expectedFile, screenshot] = process.argv.slice(2);
+const [url, home, expectedFile, screenshot] = process.argv.slice(2);
 const expectedByHost = JSON.parse(readFileSync(expectedFile, "utf8"));
 const { args } = JSON.parse(readFileSync(new URL("./webdriver.json", import.meta.url), "utf8"))["goog:chromeOptions"];
 const browser = await chromium.launch({
@@ -14,8 +14,8 @@ const browser = await chromium.launch({
   args: [
     ...args.filter((a) => a !== "--headless=new" && a !== "--headless"),
     "--host-resolver-rules=MAP *.fabstir.test 127.0.0.1",
-    `--ignore-certificate-errors-spki-list=${spki}`,
   ],
+  env: { ...process.env, HOME: home },
   headless: true,
 });
 const fail = (why, result) => { console.error(`secure page: ${why}\n${JSON.stringify(result, null, 2)}`); process.exit(1); };
@@ -47,9 +47,15 @@ try {
     fail("not connected to the TLS relay by its DNS name", result);
   }
   if (expectedByHost[result.tlsJob.nodeId] !== result.tlsJob.text) fail("the job through the TLS relay is not exact", result);
+  const w = result.wrongName;
+  if (!w.started || !w.dial.refused || w.dial.code !== "DIAL_FAILED" || !w.dial.message.includes("wrong.fabstir.test")) {
+    fail("a relay with a certificate for another name was not refused by name, or the other bootstrap node was not used", result);
+  }
+  if (!w.failed.some((f) => f.includes("wrong.fabstir.test"))) fail("no connection:failed for the wrong-name relay", result);
   console.log(`secure page ${result.origin}: raw ws:// refused by the browser (${result.rawWebSocket.thrown?.name ?? result.rawWebSocket.error}); ` +
     `/ws bootstrap refused with ${b.code}, dial with ${d.code}; WebRTC-direct connected; a job streamed exactly from ${result.job.nodeId}; ` +
-    `/dns4/relay.fabstir.test/…/tls/ws connected and a job streamed exactly from ${result.tlsJob.nodeId}`);
+    `/dns4/relay.fabstir.test/…/tls/ws connected and a job streamed exactly from ${result.tlsJob.nodeId}; ` +
+    `a certificate for another name: ${w.dial.code}, joined through the other bootstrap node`);
 } finally {
   await browser.close();
 }

@@ -54,6 +54,25 @@ try {
   const tlsJob = await secure.submitJobWithNegotiation({ modelId: "demo-1", prompt: params.get("prompt"), maxTokens: 32 });
   result.tlsJob = { nodeId: tlsJob.nodeId, text: await tlsJob.text() };
   await secure.stop();
+  // 5. A relay whose certificate is for another name: refused by the browser (DIAL_FAILED naming
+  //    it), while the SDK joins through its other bootstrap node.
+  const both = new FabstirSDK({
+    p2pConfig: { bootstrapNodes: [params.get("wrongTls"), params.get("tlsWs")], maxRetries: 1, retryDelay: 100 },
+  });
+  const failed = [];
+  both.on("connection:failed", (e) => failed.push(`${e.address}: ${e.error}`));
+  await both.start();
+  let dial;
+  try {
+    await both.dial(params.get("wrongTls"));
+    dial = { refused: false };
+  } catch (e) {
+    dial = { refused: true, ...code(e) };
+  }
+  // Its bootstrap dial gives up after its retry (connection:failed); wait for that, 5 s at most.
+  for (let i = 0; i < 50 && failed.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  result.wrongName = { started: both.isStarted(), failed, dial };
+  await both.stop();
   show("done");
 } catch (e) {
   result.failed = code(e);
