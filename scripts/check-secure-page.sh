@@ -56,16 +56,26 @@ start_tls_relay() { # NAME PORT CERT KEY: starts it and prints its peer id
   for _ in $(seq 1 100); do grep -qx ready "$nodes/$1.out" && break; sleep 0.1; done
   grep -qx ready "$nodes/$1.out" || { cat "$nodes/$1.log" >&2; echo "$1 did not start" >&2; return 1; }
 }
-start_tls_relay relay-tls 29104 "$site/cert.pem" "$site/key.pem"
+cp "$site/cert.pem" "$site/relay-cert.pem" && cp "$site/key.pem" "$site/relay-key.pem"
+start_tls_relay relay-tls 29104 "$site/relay-cert.pem" "$site/relay-key.pem"
 start_tls_relay relay-wrong 29105 "$site/wrong.pem" "$site/wrong.key"
 peer_of_node() { grep -o 'peer id [A-Za-z0-9]*' "$nodes/$1.out" | cut -d' ' -f3; }
 tls_ws="/dns4/relay.fabstir.test/tcp/29104/tls/ws/p2p/$(peer_of_node relay-tls)"
 wrong_ws="/dns4/wrong.fabstir.test/tcp/29105/tls/ws/p2p/$(peer_of_node relay-wrong)"
 port=18443
+# The page's server; POST /renew replaces relay-tls's certificate files (as certbot's renewal
+# does) with the other name's, so the page can see which certificate a new connection gets.
 python3 - "$site" "$port" >/dev/null 2>&1 <<'PY' &
-import functools, http.server, ssl, sys
+import functools, http.server, shutil, ssl, sys
 site, port = sys.argv[1], int(sys.argv[2])
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=site)
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_POST(self):
+        if self.path == "/renew":
+            shutil.copy(f"{site}/wrong.key", f"{site}/relay-key.pem")
+            shutil.copy(f"{site}/wrong.pem", f"{site}/relay-cert.pem")
+        self.send_response(204)
+        self.end_headers()
+handler = functools.partial(Handler, directory=site)
 server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(f"{site}/cert.pem", f"{site}/key.pem")

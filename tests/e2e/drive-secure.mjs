@@ -52,10 +52,14 @@ try {
     fail("a relay with a certificate for another name was not refused by name, or the other bootstrap node was not used", result);
   }
   if (!w.failed.some((f) => f.includes("wrong.fabstir.test"))) fail("no connection:failed for the wrong-name relay", result);
+  const r = result.renewal;
+  if (typeof r.pingOpen !== "number") fail("the connection opened before the renewal did not stay", result);
+  if (!r.newDial.refused || r.newDial.code !== "DIAL_FAILED") fail("a new connection after the renewal did not get the new certificate", result);
   console.log(`secure page ${result.origin}: raw ws:// refused by the browser (${result.rawWebSocket.thrown?.name ?? result.rawWebSocket.error}); ` +
     `/ws bootstrap refused with ${b.code}, dial with ${d.code}; WebRTC-direct connected; a job streamed exactly from ${result.job.nodeId}; ` +
     `/dns4/relay.fabstir.test/…/tls/ws connected and a job streamed exactly from ${result.tlsJob.nodeId}; ` +
-    `a certificate for another name: ${w.dial.code}, joined through the other bootstrap node`);
+    `a certificate for another name: ${w.dial.code}, joined through the other bootstrap node; ` +
+    `renewal while connected: the open connection answered a ping (${r.pingOpen.toFixed(1)} ms), a new one got the new certificate (${r.newDial.code})`);
 } finally {
   await browser.close();
 }

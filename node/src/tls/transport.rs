@@ -74,13 +74,18 @@ pub struct TlsWs {
 impl TlsWs {
     /// A transport presenting `certificate`'s current certificate to every new connection.
     pub fn new(certificate: Arc<Reloading>) -> Result<TlsWs, String> {
-        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
+        let mut server = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?
         .with_no_client_auth()
         .with_cert_resolver(certificate);
+        // No session resumption: a resumed session skips the certificate, so a browser would go
+        // on trusting a replaced one. Browsers connect to a relay once and keep the connection,
+        // so a full handshake per connection costs little.
+        server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        server.send_tls13_tickets = 0;
         let tcp = TlsTcp {
             tcp: libp2p::tcp::tokio::Transport::new(libp2p::tcp::Config::default().nodelay(true)),
             acceptor: futures_rustls::TlsAcceptor::from(Arc::new(server)),

@@ -54,6 +54,9 @@ try {
   const tlsJob = await secure.submitJobWithNegotiation({ modelId: "demo-1", prompt: params.get("prompt"), maxTokens: 32 });
   result.tlsJob = { nodeId: tlsJob.nodeId, text: await tlsJob.text() };
   await secure.stop();
+  // (A connection to relay-tls kept open across the renewal below.)
+  const secure2 = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("tlsWs")] } });
+  await secure2.start();
   // 5. A relay whose certificate is for another name: refused by the browser (DIAL_FAILED naming
   //    it), while the SDK joins through its other bootstrap node.
   const both = new FabstirSDK({
@@ -73,6 +76,21 @@ try {
   for (let i = 0; i < 50 && failed.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
   result.wrongName = { started: both.isStarted(), failed, dial };
   await both.stop();
+  // 6. Renewal while connected: relay-tls's files are replaced (here with the other name's
+  //    certificate, so the page can tell which one a connection gets). The open connection
+  //    stays; a new one gets the new certificate (and so fails on its name).
+  const relayTls = params.get("tlsWs").split("/p2p/").pop();
+  await fetch("/renew", { method: "POST" });
+  await new Promise((r) => setTimeout(r, 3000)); // the relay looks at the files every 2 s
+  const renewed = { pingOpen: null, newDial: null };
+  try { renewed.pingOpen = await secure2.ping(relayTls); } catch (e) { renewed.pingOpen = code(e); }
+  const fresh = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("webrtc")] } });
+  await fresh.start();
+  try { await fresh.dial(params.get("tlsWs")); renewed.newDial = { refused: false }; }
+  catch (e) { renewed.newDial = { refused: true, ...code(e) }; }
+  result.renewal = renewed;
+  await fresh.stop();
+  await secure2.stop();
   show("done");
 } catch (e) {
   result.failed = code(e);
