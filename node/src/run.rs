@@ -74,6 +74,7 @@ pub async fn run_serving(
     }
     for addr in &config.external_addresses {
         swarm.add_external_address(addr.clone());
+        say(format_args!("announcing {}", identity.full_address(addr)));
     }
     for (peer, addr) in &config.bootstrap_nodes {
         if let Some(kad) = swarm.behaviour_mut().kad.as_mut() {

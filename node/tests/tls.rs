@@ -37,7 +37,7 @@ fn node_dir(dir: &Path, port: u16, cert: &str, key: &str) -> std::path::PathBuf 
     std::fs::write(dir.join("privkey.pem"), key).unwrap();
     let config = dir.join("config.yaml");
     let text = format!(
-        "listen: [/ip4/127.0.0.1/tcp/{tcp}, /ip4/127.0.0.1/tcp/{port}/tls/ws]\nmdns: {{ enabled: false }}\ntls: {{ cert: fullchain.pem, key: privkey.pem }}\n"
+        "listen: [/ip4/127.0.0.1/tcp/{tcp}, /ip4/127.0.0.1/tcp/{port}/tls/ws]\nexternal_addresses: [/dns4/relay.fabstir.test/tcp/443/tls/ws]\nmdns: {{ enabled: false }}\ntls: {{ cert: fullchain.pem, key: privkey.pem }}\n"
     );
     std::fs::write(&config, text).unwrap();
     config
@@ -165,6 +165,20 @@ fn renewed_certificates_reach_new_connections_and_open_ones_stay() {
         "{:?}",
         node.addrs
     );
+    // Its DNS name is announced: printed by `start` and listed by `info`.
+    let id = common::peer_id(dir.path());
+    let announced = format!("/dns4/relay.fabstir.test/tcp/443/tls/ws/p2p/{id}");
+    assert!(
+        node.lines.contains(&format!("announcing {announced}")),
+        "{:?}",
+        node.lines
+    );
+    let info = Command::new(BIN)
+        .args(["info", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&info.stdout).contains(&announced));
     assert!(
         tls_to(port, &der2).is_err(),
         "only the first certificate is served yet"

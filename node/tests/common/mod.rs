@@ -49,6 +49,8 @@ pub struct Node {
     pub child: Child,
     /// The addresses printed before `ready`, sorted.
     pub addrs: Vec<String>,
+    /// Every line printed before `ready`.
+    pub lines: Vec<String>,
     /// Its log (stderr), line by line.
     pub log: mpsc::Receiver<String>,
 }
@@ -89,11 +91,13 @@ impl Node {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut addrs = Vec::new();
+        let mut printed = Vec::new();
         for line in lines.by_ref() {
             let line = line.unwrap();
             if line == "ready" {
                 break;
             }
+            printed.push(line.clone());
             if let Some(addr) = line.strip_prefix("listening ") {
                 addrs.push(addr.to_string());
             }
@@ -101,7 +105,12 @@ impl Node {
         }
         std::thread::spawn(move || lines.for_each(drop));
         addrs.sort();
-        Node { child, addrs, log }
+        Node {
+            child,
+            addrs,
+            lines: printed,
+            log,
+        }
     }
 
     /// Sends a signal, e.g. `-STOP`.
