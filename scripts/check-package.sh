@@ -36,14 +36,9 @@ sed 's|<script type="module" src="./main.js">|<script defer src="./main.js">|' "
 log "webpack build: $(ls "$app/dist-webpack" | tr '\n' ' ')"
 prompt="packaged and bundled"
 tokens=64
-# The app must show exactly the text of the host that ran the job: host-b (seed 22) as the
-# cheaper one, or host-a (seed 11) should host-b not answer in time.
-demo_text() { "$CARGO_TARGET_DIR/debug/fabstir-node" demo-text --seed "$1" --prompt "$prompt" --tokens "$tokens"; }
-python3 - "$app/expected.json" "$FABSTIR_TEST_HOST_B_ID" "$(demo_text 22)" "${FABSTIR_TEST_HOST_A_WS##*/p2p/}" "$(demo_text 11)" <<'PY'
-import json, sys
-out, b, b_text, a, a_text = sys.argv[1:]
-json.dump({b: b_text, a: a_text}, open(out, "w"))
-PY
+# The app must show exactly the text of the host that ran the job.
+source scripts/test-nodes.sh
+demo_expectations "$app/expected.json" "$prompt" "$tokens"
 query="bootstrap=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$FABSTIR_TEST_RELAY_WS")&model=demo-1&tokens=$tokens&prompt=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$prompt")"
 servers=()
 trap 'kill "${servers[@]}" 2>/dev/null || true; rm -rf "$(dirname "$app")"' EXIT

@@ -15,12 +15,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/nodes.sh
+source scripts/test-nodes.sh
 tools="$FABSTIR_CACHE/e2e"
 cp tests/e2e/drive-secure.mjs webdriver.json "$tools/"
 site="$(mktemp -d)"
 server=""
-relays=()
-trap 'kill $server 2>/dev/null || true; for r in "${relays[@]}"; do kill -TERM "$r" 2>/dev/null || true; done; rm -rf "$site"' EXIT
+# The TLS relays started below are this script's own: stopped here, their pid files removed.
+trap 'kill $server 2>/dev/null || true; for r in "${NODE_PIDS[@]}"; do kill -TERM "$r" 2>/dev/null || true; done
+  rm -f "$FABSTIR_CACHE"/nodes/relay-{tls,wrong}.pid; rm -rf "$site"' EXIT
 cp tests/e2e/secure/* "$site/" && cp -r pkg "$site/pkg"
 # A test CA, and certificates it signs (two days, P-256): one for *.fabstir.test (the page and
 # relay-tls) and one for another name (relay-wrong). Chromium trusts that CA through an NSS
@@ -44,24 +47,25 @@ certutil -d "sql:$home/.pki/nssdb" -N --empty-password
 certutil -d "sql:$home/.pki/nssdb" -A -n fabstir-test-ca -t "C,," -i "$site/ca.pem"
 # relay-tls: a relay listening on /tls/ws with the *.fabstir.test certificate, and relay-wrong
 # with the other name's, both joined to the test network.
-nodes="$FABSTIR_CACHE/nodes"
-node="$CARGO_TARGET_DIR/debug/fabstir-node"
-relay_tcp="$("$node" info --config "$nodes/relay/config.yaml" --json | python3 -c 'import json, sys; print(next(a for a in json.load(sys.stdin)["multiaddrs"] if "/ws" not in a and "/udp/" not in a))')"
-start_tls_relay() { # NAME PORT CERT KEY: starts it and prints its peer id
-  [ -f "$nodes/$1/config.yaml" ] || "$node" init --dir "$nodes/$1" --no-mdns >/dev/null
-  printf 'listen: [/ip4/127.0.0.1/tcp/%s/tls/ws]\nbootstrap_nodes: [%s]\nmdns: { enabled: false }\ntls: { cert: %s, key: %s }\n' \
-    "$2" "$relay_tcp" "$3" "$4" >"$nodes/$1/config.yaml"
-  "$node" start --config "$nodes/$1/config.yaml" >"$nodes/$1.out" 2>"$nodes/$1.log" &
-  relays+=("$!")
-  for _ in $(seq 1 100); do grep -qx ready "$nodes/$1.out" && break; sleep 0.1; done
-  grep -qx ready "$nodes/$1.out" || { cat "$nodes/$1.log" >&2; echo "$1 did not start" >&2; return 1; }
+relay_tcp="$(node_addr relay tcp)"
+start_tls_relay() { # NAME PORT CERT KEY
+  [ -f "$FABSTIR_CACHE/nodes/$1/config.yaml" ] ||
+    "$FABSTIR_NODE_BIN" init --dir "$FABSTIR_CACHE/nodes/$1" --no-mdns >/dev/null
+  node_config "$1" <<YAML
+listen: [/ip4/127.0.0.1/tcp/$2/tls/ws]
+bootstrap_nodes: [$relay_tcp]
+mdns: { enabled: false }
+tls: { cert: $3, key: $4 }
+YAML
+  node_start "$1"
 }
 cp "$site/cert.pem" "$site/relay-cert.pem" && cp "$site/key.pem" "$site/relay-key.pem"
 start_tls_relay relay-tls 29104 "$site/relay-cert.pem" "$site/relay-key.pem"
 start_tls_relay relay-wrong 29105 "$site/wrong.pem" "$site/wrong.key"
-peer_of_node() { grep -o 'peer id [A-Za-z0-9]*' "$nodes/$1.out" | cut -d' ' -f3; }
-tls_ws="/dns4/relay.fabstir.test/tcp/29104/tls/ws/p2p/$(peer_of_node relay-tls)"
-wrong_ws="/dns4/wrong.fabstir.test/tcp/29105/tls/ws/p2p/$(peer_of_node relay-wrong)"
+tls_id="$(node_addr relay-tls ws)" && tls_id="${tls_id##*/p2p/}"
+wrong_id="$(node_addr relay-wrong ws)" && wrong_id="${wrong_id##*/p2p/}"
+tls_ws="/dns4/relay.fabstir.test/tcp/29104/tls/ws/p2p/$tls_id"
+wrong_ws="/dns4/wrong.fabstir.test/tcp/29105/tls/ws/p2p/$wrong_id"
 port=18443
 # The page's server; POST /renew replaces relay-tls's certificate files (as certbot's renewal
 # does) with the other name's, so the page can see which certificate a new connection gets.
@@ -85,12 +89,7 @@ PY
 server=$!
 for _ in $(seq 1 50); do curl -sfk "https://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
 prompt="over https"
-demo_text() { "$CARGO_TARGET_DIR/debug/fabstir-node" demo-text --seed "$1" --prompt "$prompt" --tokens 32; }
-python3 - "$site/expected.json" "$FABSTIR_TEST_HOST_B_ID" "$(demo_text 22)" "${FABSTIR_TEST_HOST_A_WS##*/p2p/}" "$(demo_text 11)" <<'PY'
-import json, sys
-out, b, b_text, a, a_text = sys.argv[1:]
-json.dump({b: b_text, a: a_text}, open(out, "w"))
-PY
+demo_expectations "$site/expected.json" "$prompt" 32
 ws_port="$(sed -E 's|^/ip4/127.0.0.1/tcp/([0-9]+)/ws/.*|\1|' <<<"$FABSTIR_TEST_RELAY_WS")"
 ws_dns="/dns4/relay.fabstir.test/tcp/$ws_port/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
 q() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }

@@ -219,3 +219,18 @@ YAML
   echo "host-a: $FABSTIR_TEST_HOST_A_WS" >&2
   echo "host-b: $FABSTIR_TEST_HOST_B_ID (relayed)" >&2
 }
+
+# demo_expectations FILE PROMPT TOKENS: writes {host id: text} for the two hosts of demo-1, the
+# exact text each streams for PROMPT (host-b, seed 22, is the cheaper; host-a, seed 11, serves
+# when host-b does not answer in time). For the checks that drive a page against the network.
+demo_expectations() {
+  local node="$CARGO_TARGET_DIR/debug/fabstir-node"
+  local b_text a_text
+  b_text="$("$node" demo-text --seed 22 --prompt "$2" --tokens "$3")"
+  a_text="$("$node" demo-text --seed 11 --prompt "$2" --tokens "$3")"
+  python3 - "$1" "$FABSTIR_TEST_HOST_B_ID" "$b_text" "${FABSTIR_TEST_HOST_A_WS##*/p2p/}" "$a_text" <<'PY'
+import json, sys
+out, b, b_text, a, a_text = sys.argv[1:]
+json.dump({b: b_text, a: a_text}, open(out, "w"))
+PY
+}

@@ -7,7 +7,7 @@
 mod support;
 
 use fabstir_sdk::wasm::FabstirSdk;
-use js_sys::{Function, JSON};
+use js_sys::Function;
 use support::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -53,15 +53,7 @@ async fn reference(max_tokens: u32, extra: &str) -> (String, f64) {
         ),
     )
     .await;
-    let choice = JSON::parse(
-        &JSON::stringify(&get(&answer, "choices"))
-            .unwrap()
-            .as_string()
-            .unwrap(),
-    )
-    .unwrap();
-    let choice = js_sys::Array::from(&choice).get(0);
-    let text = get_str(&get(&choice, "message"), "content");
+    let text = get_str(&get(&choice(&answer), "message"), "content");
     (text, get_num(&get(&answer, "usage"), "completion_tokens"))
 }
 

@@ -126,6 +126,18 @@ pub fn validate(
     Ok(())
 }
 
+/// The conversation a model continues after `continuation` (output produced elsewhere, on
+/// failover): that text appended to a last assistant message, or added as one.
+pub fn continued(mut messages: Vec<ChatMessage>, continuation: Option<&str>) -> Vec<ChatMessage> {
+    if let Some(text) = continuation {
+        match messages.last_mut() {
+            Some(last) if last.role == Role::Assistant => last.content.push_str(text),
+            _ => messages.push(ChatMessage::new(Role::Assistant, text)),
+        }
+    }
+    messages
+}
+
 /// The text the `demo` backend keys its generator on: a lone user message is its content (as a
 /// `prompt` is); any other conversation is each message as `role`, U+001F, content, U+001E.
 pub fn demo_key(messages: &[ChatMessage]) -> String {

@@ -151,8 +151,7 @@ pub struct Continuation {
 }
 
 impl JobRequest {
-    /// Bytes of the prompt (every message's content) plus continuation text: what the model
-    /// must read.
+    /// Bytes of the prompt (every message's content) and continuation text the model reads.
     pub fn context_len(&self) -> usize {
         self.prompt.len()
             + self.messages.iter().map(|m| m.content.len()).sum::<usize>()
@@ -166,6 +165,12 @@ impl JobRequest {
         } else {
             self.messages.clone()
         }
+    }
+
+    /// [`JobRequest::conversation`] with any continuation text ([`crate::chat::continued`]).
+    pub fn conversation_to_continue(&self) -> Vec<ChatMessage> {
+        let text = self.continuation.as_ref().map(|c| c.text.as_str());
+        crate::chat::continued(self.conversation(), text)
     }
 
     /// Checks the limits every host enforces; the error says which field and value.
@@ -558,6 +563,15 @@ mod tests {
         };
         assert!(chat.validate().is_ok());
         assert_eq!(chat.context_len(), 5);
+        assert_eq!(chat.conversation_to_continue()[1].content, "abcd");
+        let plain = JobRequest {
+            continuation: chat.continuation.clone(),
+            ..request()
+        };
+        assert_eq!(
+            plain.conversation_to_continue()[1],
+            ChatMessage::new(Role::Assistant, "cd")
+        );
     }
 
     #[test]

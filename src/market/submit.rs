@@ -138,19 +138,10 @@ fn fitting(
     nodes: Vec<DiscoveredNode>,
     request: &fabstir_protocol::messages::JobRequest,
 ) -> Result<Vec<DiscoveredNode>, SdkError> {
-    let mut messages = request.conversation();
-    if let Some(c) = &request.continuation {
-        messages.push(fabstir_protocol::chat::ChatMessage::new(
-            fabstir_protocol::chat::Role::Assistant,
-            c.text.clone(),
-        ));
-    }
-    let least = fabstir_protocol::chat::estimate_prompt_tokens(&messages);
-    let largest = nodes
-        .iter()
-        .map(|n| n.capabilities.context_tokens.map_or(u64::MAX, u64::from))
-        .max()
-        .unwrap_or(u64::MAX);
+    let least = fabstir_protocol::chat::estimate_prompt_tokens(&request.conversation_to_continue());
+    // A host that announces no context is not ruled out.
+    let context = |n: &DiscoveredNode| n.capabilities.context_tokens.map_or(u64::MAX, u64::from);
+    let largest = nodes.iter().map(context).max().unwrap_or(u64::MAX);
     if least > largest {
         return Err(SdkError::PromptTooLong {
             message: format!(
@@ -160,8 +151,5 @@ fn fitting(
             ),
         });
     }
-    Ok(nodes
-        .into_iter()
-        .filter(|n| n.capabilities.context_tokens.map_or(u64::MAX, u64::from) >= least)
-        .collect())
+    Ok(nodes.into_iter().filter(|n| context(n) >= least).collect())
 }

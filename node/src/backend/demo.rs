@@ -58,6 +58,7 @@ impl Backend for DemoBackend {
             stop: StopFilter::new(request.stop.clone()),
             ready: VecDeque::new(),
             ended: None,
+            done: false,
         };
         let max_tokens = request.max_tokens;
         stream::unfold(run, move |mut run| async move {
@@ -72,11 +73,10 @@ impl Backend for DemoBackend {
                         completion_tokens: run.sent,
                         prompt_estimated: false,
                     };
-                    // `ended` stays empty and `ready` too: the next turn ends the stream.
-                    run.generated = u32::MAX;
+                    run.done = true;
                     return Some((Ok(Piece::Finished { reason, usage }), run));
                 }
-                if run.generated == u32::MAX {
+                if run.done {
                     return None;
                 }
                 if run.generated >= max_tokens {
@@ -110,13 +110,16 @@ impl Backend for DemoBackend {
 struct Run {
     generator: DemoGenerator,
     interval: Option<tokio::time::Interval>,
-    /// Tokens drawn from the generator (`u32::MAX` once finished).
+    /// Tokens drawn from the generator.
     generated: u32,
     /// Tokens handed out.
     sent: u64,
     stop: StopFilter,
     ready: VecDeque<String>,
+    /// Why generation ended, until the finish is handed out.
     ended: Option<FinishReason>,
+    /// The finish was handed out: the stream ends.
+    done: bool,
 }
 
 #[cfg(test)]

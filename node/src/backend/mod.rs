@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use fabstir_protocol::chat::{ChatMessage, Role, Usage};
+use fabstir_protocol::chat::{ChatMessage, Usage};
 use fabstir_protocol::messages::FinishReason;
 use futures::stream::BoxStream;
 
@@ -105,14 +105,10 @@ impl Generation {
     /// The conversation the model continues: the messages with any continuation text appended
     /// to a last assistant message (or added as one).
     pub fn to_continue(&self) -> Vec<ChatMessage> {
-        let mut messages = self.messages.clone();
-        if let Some(c) = &self.continuation {
-            match messages.last_mut() {
-                Some(last) if last.role == Role::Assistant => last.content.push_str(&c.text),
-                _ => messages.push(ChatMessage::new(Role::Assistant, c.text.clone())),
-            }
-        }
-        messages
+        fabstir_protocol::chat::continued(
+            self.messages.clone(),
+            self.continuation.as_ref().map(|c| c.text.as_str()),
+        )
     }
 }
 

@@ -233,9 +233,7 @@ impl Host {
     }
 
     fn start_job(&self, mut offer: Offer) -> Result<Arc<Job>, (RejectReason, String)> {
-        if self.draining() {
-            return Err((RejectReason::Busy, "the host is shutting down".into()));
-        }
+        self.refuse_while_draining()?;
         if unix_ms() > offer.expires_at {
             return Err((RejectReason::InvalidRequest, "the offer expired".into()));
         }
@@ -315,6 +313,14 @@ impl Host {
     /// Whether the host is draining.
     pub fn draining(&self) -> bool {
         self.state().draining
+    }
+
+    /// `busy`, saying why, once the host is draining (for new offers and jobs alike).
+    fn refuse_while_draining(&self) -> Result<(), (RejectReason, String)> {
+        if self.draining() {
+            return Err((RejectReason::Busy, "the host is shutting down".into()));
+        }
+        Ok(())
     }
 
     /// Jobs still running.

@@ -13,9 +13,7 @@ impl Host {
         peer: PeerId,
         request: JobRequest,
     ) -> Result<Offer, (RejectReason, String)> {
-        if self.draining() {
-            return Err((RejectReason::Busy, "the host is shutting down".into()));
-        }
+        self.refuse_while_draining()?;
         let h = &self.inner.config.host;
         if !self
             .state()
