@@ -202,14 +202,20 @@ async fn too_long(sdk: &FabstirSdk, word: &str, times: usize) -> JsValue {
     error
 }
 
-/// Whether llama-1 is generating for any request now (its `/slots` endpoint).
-async fn server_busy() -> bool {
+/// llama-1's one slot (its `/slots` endpoint): whether it is generating now, and how many tokens
+/// its last (or current) request generated.
+async fn slot() -> (bool, f64) {
     let slots = Function::new_with_args(
         "url",
-        "return fetch(url + '/slots').then(r => r.json()).then(s => s.some(x => x.is_processing))",
+        "return fetch(url + '/slots').then(r => r.json())
+           .then(s => [s[0].is_processing, s[0].next_token[0].n_decoded])",
     );
     let promise: js_sys::Promise = slots.call1(&JsValue::NULL, &LLAMA.into()).unwrap().into();
-    JsFuture::from(promise).await.unwrap().as_bool().unwrap()
+    let answer = js_sys::Array::from(&JsFuture::from(promise).await.unwrap());
+    (
+        answer.get(0).as_bool().unwrap(),
+        answer.get(1).as_f64().unwrap(),
+    )
 }
 
 #[wasm_bindgen_test]
@@ -246,21 +252,28 @@ async fn aborting_stops_the_servers_generation() {
     assert_eq!(get_str(&error, "code"), "CANCELLED");
     let received = get_num(&job, "tokenCount");
     assert!(received < 1900.0, "{received} tokens");
-    // The host closed its request, and llama.cpp stopped generating.
-    let mut idle = false;
+    // The host closed its request, and llama.cpp stopped generating: its slot is idle, and the
+    // request it ran generated fewer than the 1,900 tokens asked for (an answer left to run on
+    // would have reached them: nothing else stops it).
+    let mut last = None;
     for _ in 0..50 {
-        if !server_busy().await {
-            idle = true;
-            break;
+        match slot().await {
+            (false, decoded) => {
+                last = Some(decoded);
+                break;
+            }
+            (true, _) => sleep_ms(100).await,
         }
-        sleep_ms(100).await;
     }
-    assert!(idle, "llama-server still generating after the abort");
+    let decoded = last.expect("llama-server still generating 5 s after the abort");
+    assert!(decoded < 1900.0, "the server generated {decoded} tokens");
     let info = call(sdk.get_node_info(get_str(&job, "nodeId")))
         .await
         .unwrap();
     assert!(get_num(&get(&info, "stats"), "jobsCancelled") >= 1.0);
-    console_log!("aborted after {received} of 1900 tokens; the server's slot is idle");
+    console_log!(
+        "aborted after {received} of 1900 tokens; the server stopped after generating {decoded}"
+    );
     call(sdk.stop()).await.unwrap();
 }
 
