@@ -68,9 +68,9 @@ llama_start() {
   local dir="$FABSTIR_CACHE/nodes"
   mkdir -p "$dir"
   # One thread per generation and 2,048 tokens of context per slot keep it light beside the
-  # browsers; `-a tiny-llama` names the model in its answers.
+  # browsers; `-a tiny-llama` names the model in its answers; /metrics counts generated tokens.
   local cmd=("$LLAMA_SERVER" -m "$LLAMA_MODEL" -a tiny-llama --host 127.0.0.1 --port "$port"
-    -c $((2048 * slots)) -np "$slots" -t 1 -tb 1 --no-webui "$@")
+    -c $((2048 * slots)) -np "$slots" -t 1 -tb 1 --no-webui --metrics "$@")
   "${cmd[@]}" >"$dir/$name.out" 2>"$dir/$name.log" &
   NODE_PIDS+=("$!")
   echo "$!" >"$dir/$name.pid"

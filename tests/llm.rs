@@ -202,13 +202,16 @@ async fn too_long(sdk: &FabstirSdk, word: &str, times: usize) -> JsValue {
     error
 }
 
-/// llama-1's one slot (its `/slots` endpoint): whether it is generating now, and how many tokens
-/// its last (or current) request generated.
+/// Whether llama-1 is generating now (its `/slots` endpoint), and the tokens it generated since
+/// it started (its `/metrics` counter `llamacpp:tokens_predicted_total`, cancelled requests too).
 async fn slot() -> (bool, f64) {
     let slots = Function::new_with_args(
         "url",
-        "return fetch(url + '/slots').then(r => r.json())
-           .then(s => [s[0].is_processing, s[0].next_token[0].n_decoded])",
+        "return Promise.all([
+           fetch(url + '/slots').then(r => r.json()).then(s => s[0].is_processing),
+           fetch(url + '/metrics').then(r => r.text())
+             .then(t => Number(t.match(/^llamacpp:tokens_predicted_total (\\d+)/m)[1])),
+         ])",
     );
     let promise: js_sys::Promise = slots.call1(&JsValue::NULL, &LLAMA.into()).unwrap().into();
     let answer = js_sys::Array::from(&JsFuture::from(promise).await.unwrap());
@@ -221,6 +224,7 @@ async fn slot() -> (bool, f64) {
 #[wasm_bindgen_test]
 async fn aborting_stops_the_servers_generation() {
     let sdk = started().await;
+    let (_, before) = slot().await;
     let controller = web_sys::AbortController::new().unwrap();
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &"signal".into(), &controller.signal()).unwrap();
@@ -252,14 +256,14 @@ async fn aborting_stops_the_servers_generation() {
     assert_eq!(get_str(&error, "code"), "CANCELLED");
     let received = get_num(&job, "tokenCount");
     assert!(received < 1900.0, "{received} tokens");
-    // The host closed its request, and llama.cpp stopped generating: its slot is idle, and the
-    // request it ran generated fewer than the 1,900 tokens asked for (an answer left to run on
-    // would have reached them: nothing else stops it).
+    // The host closed its request, and llama.cpp stopped generating: its slot is idle, and it
+    // generated fewer than the 1,900 tokens asked for (an answer left to run on would have
+    // reached them: nothing else stops it).
     let mut last = None;
     for _ in 0..50 {
         match slot().await {
-            (false, decoded) => {
-                last = Some(decoded);
+            (false, after) => {
+                last = Some(after - before);
                 break;
             }
             (true, _) => sleep_ms(100).await,
