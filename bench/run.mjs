@@ -28,7 +28,11 @@ const floorUrl = `ws://127.0.0.1:${floor.address().port}`;
 const { args } = JSON.parse(readFileSync(new URL("./webdriver.json", import.meta.url), "utf8"))["goog:chromeOptions"];
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
-  args: [...args.filter((x) => !x.startsWith("--headless")), "--enable-precise-memory-info"],
+  // *.fabstir.test is the TLS node's name (scripts/bench.sh), trusted through the test CA in the
+  // NSS database of a.chromiumHome.
+  args: [...args.filter((x) => !x.startsWith("--headless")), "--enable-precise-memory-info",
+    "--host-resolver-rules=MAP *.fabstir.test 127.0.0.1"],
+  env: a.chromiumHome ? { ...process.env, HOME: a.chromiumHome } : process.env,
   headless: true,
 });
 
@@ -85,6 +89,10 @@ const s = report.scenarios;
 try {
   s.startup = await scenario("2. startup", "startup", { bootstrap: a.relayWs });
   s.connectWs = await scenario("3. connect over WebSocket", "connect", { bootstrap: a.relayWs, target: a.hostAWs });
+  if (a.tlsNodeTls) {
+    s.connectSameNodeWs = await scenario("3. connect over /ws, the TLS node's plain listener", "connect", { bootstrap: a.relayWs, target: a.tlsNodeWs });
+    s.connectTlsWs = await scenario("3. connect over /tls/ws by DNS name, the same node", "connect", { bootstrap: a.relayWs, target: a.tlsNodeTls });
+  }
   s.connectWebrtc = await scenario("3. connect over WebRTC-direct", "connect", { bootstrap: a.relayWs, target: a.hostAWebrtc });
   s.firstTokenDirect = await scenario("4. first token, direct host", "firstToken", { bootstrap: a.relayWs, model: "direct-1" });
   s.firstTokenRelayed = await scenario("4. first token, relayed host", "firstToken", { bootstrap: a.relayWs, model: "relayed-1" });

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark (README: "bench"): package size; in headless Chromium against native nodes on
 # 127.0.0.1, startup, connect, time to first token, streaming (direct, relayed, and the
-# raw-WebSocket floor), 50 concurrent streams with memory, and idle page memory; then the relay's
-# capacity with our load generator. Prints medians with their spread and writes
+# raw-WebSocket floor), 50 concurrent streams with memory, idle page memory, and connecting over
+# /tls/ws vs /ws to one node; then the relay's capacity with our load generator, over /ws and over
+# /tls/ws. Prints medians with their spread and writes
 # artifacts/bench.json. BENCH_REPS (default 5) sets the repetitions of the short scenarios;
 # BENCH_CONNECTIONS (default "1000 5000 10000") the relay capacity steps.
 set -euo pipefail
@@ -47,6 +48,21 @@ trap nodes_stop EXIT
 source scripts/test-nodes.sh
 log "starting the network on 127.0.0.1 (release nodes)"
 test_nodes_start 2>/dev/null
+# A node with a plain /ws and a /tls/ws listener side by side (certificate for *.fabstir.test from
+# a test CA that the bench's Chromium trusts), for connect times over both.
+source scripts/test-ca.sh
+ca="$(mktemp -d)"
+test_ca "$ca"
+test_leaf "$ca" relay '*.fabstir.test'
+node_init tls-node 29511 29512 29513
+node_config tls-node <<YAML
+listen: [/ip4/127.0.0.1/tcp/29512/ws, /ip4/127.0.0.1/tcp/29514/tls/ws]
+mdns: { enabled: false }
+relay: { enabled: false }
+tls: { cert: $ca/relay.pem, key: $ca/relay.key }
+YAML
+node_start tls-node
+tls_id="$(node_addr tls-node tcp)" && tls_id="${tls_id##*/p2p/}"
 idle=()
 for i in 1 2 3 4 5 6 7 8; do
   node_init "idle-$i" $((29400 + i * 3)) $((29401 + i * 3)) $((29402 + i * 3))
@@ -70,11 +86,14 @@ site="$(mktemp -d)"
 cp bench/index.html bench/bench.js "$site/" && cp -r pkg "$site/pkg"
 python3 -m http.server 18095 --bind 127.0.0.1 --directory "$site" >/dev/null 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$site"; nodes_stop' EXIT
-python3 - "$FABSTIR_TEST_RELAY_WS" "$FABSTIR_TEST_HOST_A_WS" "$(node_addr host-a webrtc)" "${idle[@]}" >"$site/addresses.json" <<'PY'
+trap 'kill $server 2>/dev/null || true; rm -rf "$site" "$ca"; nodes_stop' EXIT
+python3 - "$FABSTIR_TEST_RELAY_WS" "$FABSTIR_TEST_HOST_A_WS" "$(node_addr host-a webrtc)" \
+  "/ip4/127.0.0.1/tcp/29512/ws/p2p/$tls_id" "/dns4/relay.fabstir.test/tcp/29514/tls/ws/p2p/$tls_id" "$ca/home" \
+  "${idle[@]}" >"$site/addresses.json" <<'PY'
 import json, sys
-relay, a_ws, a_webrtc, *idle = sys.argv[1:]
+relay, a_ws, a_webrtc, tls_ws, tls_tls, home, *idle = sys.argv[1:]
 print(json.dumps({"relayWs": relay, "hostAWs": a_ws, "hostAWebrtc": a_webrtc,
+                  "tlsNodeWs": tls_ws, "tlsNodeTls": tls_tls, "chromiumHome": home,
                   "idlePeers": [a_ws, *idle, ]}))
 PY
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18095/ >/dev/null && break; sleep 0.1; done
@@ -100,6 +119,26 @@ for n in ${BENCH_CONNECTIONS:-1000 5000 10000}; do
   nodes_stop
 done
 
+log "7. relay capacity over /tls/ws: the same, each connection also a TLS session (test CA)"
+node_init capacity-tls 29521 29522 29523
+node_config capacity-tls <<YAML
+listen: [/ip4/127.0.0.1/tcp/29524/tls/ws]
+mdns: { enabled: false }
+tls: { cert: $ca/relay.pem, key: $ca/relay.key }
+YAML
+capacity_tls=()
+for n in ${BENCH_CONNECTIONS:-1000 5000 10000}; do
+  node_start capacity-tls
+  pid="${NODE_PIDS[-1]}"
+  id="$(node_addr capacity-tls ws)" && id="${id##*/p2p/}"
+  sleep 1
+  result="$("$loadgen" --target "/ip4/127.0.0.1/tcp/29524/tls/sni/relay.fabstir.test/ws/p2p/$id" \
+    --ca "$ca/ca.pem" --connections "$n" --pid "$pid" --hold-secs 5)"
+  echo "  $n: $result"
+  capacity_tls+=("$result")
+  nodes_stop
+done
+
 log "7. circuits relayed at once (limits raised, rate limits off; 2 circuits per reserving peer)"
 node_config capacity <<YAML
 listen: [/ip4/127.0.0.1/tcp/29502/ws]
@@ -116,13 +155,14 @@ circuits="$("$loadgen" --target "$(node_addr capacity ws)" --circuits "${BENCH_C
 echo "  $circuits"
 nodes_stop
 
-python3 - "$size_json" artifacts/bench-browser.json "$circuits" "${capacity[@]}" <<'PY'
+python3 - "$size_json" artifacts/bench-browser.json "$circuits" "$(IFS=$'\n'; echo "${capacity_tls[*]}")" "${capacity[@]}" <<'PY'
 import json, sys
 size = json.loads(sys.argv[1])
 browser = json.load(open(sys.argv[2]))
 circuits = json.loads(sys.argv[3])
-capacity = [json.loads(c) for c in sys.argv[4:]]
-report = {"package": size, "browser": browser, "relayCapacity": capacity, "circuits": circuits}
+capacity_tls = [json.loads(c) for c in sys.argv[4].splitlines() if c]
+capacity = [json.loads(c) for c in sys.argv[5:]]
+report = {"package": size, "browser": browser, "relayCapacity": capacity, "relayCapacityTls": capacity_tls, "circuits": circuits}
 json.dump(report, open("artifacts/bench.json", "w"), indent=2)
 s = browser["scenarios"]
 failed = {name: v["failed"] for name, v in s.items() if v.get("failed")}
@@ -138,6 +178,10 @@ print(f"  relayed bytes/s vs the raw-WebSocket floor: {relayed_bps/1e6:.2f} MB/s
 print(f"  time to first token, discovery to first token: direct {med('firstTokenDirect', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayed', 'totalMs'):.0f} ms (target <= 30 ms overhead)")
 if best:
     print(f"  relay: {best['held']:,} of {best['connections']:,} connections held, {best['nodeKiBPerConnection']:.1f} KiB each (targets >= 10,000, <= 64 KiB)")
+for plain, tls in zip(capacity, capacity_tls):
+    print(f"  relay over /tls/ws: {tls['held']:,} of {tls['connections']:,} held, {tls['nodeKiBPerConnection']:.1f} KiB each (plain /ws: {plain['held']:,}, {plain['nodeKiBPerConnection']:.1f} KiB each)" + (f"; first failure: {tls['firstError'][-80:]}" if tls['firstError'] else ""))
+if "connectTlsWs" in s:
+    print(f"  browser connect, same node: /tls/ws by DNS name {med('connectTlsWs', 'identifiedMs'):.1f} ms, /ws {med('connectSameNodeWs', 'identifiedMs'):.1f} ms (dial to identified, median)")
 print(f"  circuits held at once: {circuits['held']} of {circuits['circuits']} to {circuits['reserved']} reserving peers; relay memory {circuits['nodeRssBeforeKiB']:,} -> {circuits['nodeRssAfterKiB']:,} KiB" + (f"; first failure: {circuits['firstError'][-80:]}" if circuits['firstError'] else ""))
 print(f"  idle page with {med('idle', 'connected'):.0f} peers: wasm memory {med('idle', 'wasmBytes')/1e6:.1f} MB (target <= 8 MB)")
 if failed:

@@ -6,6 +6,13 @@ restarts the test network's node processes on request (a browser test cannot kil
   GET /start?name=<node>                          start it again with the same command line and
                                                   wait for "ready" (a model server: for its
                                                   <name>.health URL); answers {"name", "pid", "ms"}
+  GET /term?name=<node> or /term?peer=<peer id>   SIGTERM the node (a graceful shutdown), then
+                                                  watch its /readyz (from its "metrics" line)
+                                                  and its exit; answers {"name", "pid",
+                                                  "notReadyMs", "exitedMs", "lines"}: when
+                                                  /readyz first answered 503 and when the
+                                                  process was gone, in ms after the signal, and
+                                                  what it printed after it
   GET /rss?name=<node>                            its resident memory: {"name", "pid", "rssKiB",
                                                   "peakKiB"} (VmRSS, VmHWM of /proc/<pid>/status)
 
@@ -20,6 +27,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -49,6 +57,46 @@ def kill(name):
             pass
         time.sleep(0.02)
     return {"name": name, "pid": pid}
+
+
+def gone(pid):
+    """Whether the process has exited (a zombie not yet reaped by its parent counts as gone)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+def term(name):
+    pid = int((NODES / f"{name}.pid").read_text())
+    out = NODES / f"{name}.out"
+    printed = len(out.read_text(errors="replace").splitlines())
+    metrics = next((l.split()[1] for l in out.read_text(errors="replace").splitlines()
+                    if l.startswith("metrics http://")), None)
+    readyz = metrics and metrics.replace("/metrics", "/readyz")
+    began = time.time()
+    os.kill(pid, signal.SIGTERM)
+    not_ready = exited = None
+    while time.time() - began < 60:
+        ms = round((time.time() - began) * 1000)
+        if readyz and not_ready is None:
+            try:
+                urllib.request.urlopen(readyz, timeout=1).close()
+            except urllib.error.HTTPError as e:
+                if e.code == 503:
+                    not_ready = ms
+            except OSError:
+                pass  # not answering: gone, or not yet
+        if gone(pid):
+            exited = ms
+            break
+        time.sleep(0.02)
+    lines = out.read_text(errors="replace").splitlines()[printed:]
+    return {"name": name, "pid": pid, "notReadyMs": not_ready, "exitedMs": exited, "lines": lines}
 
 
 def rss(name):
@@ -93,6 +141,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body, status = kill(name), 200
             elif url.path == "/start":
                 body, status = start(name), 200
+            elif url.path == "/term":
+                body, status = term(name), 200
             elif url.path == "/rss":
                 body, status = rss(name), 200
             else:

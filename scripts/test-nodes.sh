@@ -10,7 +10,8 @@
 #           -total, -garbage; see node/src/bin/fabstir-hostile.rs).
 #   host-c 29151-29152, host-d 29161-29162: both serve demo-fo (seed 33, 300 tokens/s, price 2),
 #           replicas for the failover test, which kills one mid-stream through the fault
-#           injector (scripts/fault-control.py, 127.0.0.1:29190).
+#           injector (scripts/fault-control.py, 127.0.0.1:29190), and for the SIGTERM tests
+#           (shutdown grace 5 s; metrics with /readyz on 29159 and 29169).
 #   relay-2 29171-29173: a second relay (bootstrapped from the first) that the relay-restart
 #           fault test kills and restarts, so the other tests' relay is never disturbed.
 #   host-e 29141 tcp only: relayed like host-b; load-1 at 1 (seed 44, at most 5 jobs per client
@@ -31,7 +32,8 @@
 #   cut-proxy 29303: scripts/interrupting-proxy.py in front of llama-1, cutting every answer after
 #           20 chunks with [DONE] and no finish_reason (llama-cpp-python's interruption); host-h
 #           serves tiny-llama-cut through it at 1, host-g on llama-1 itself at 2.
-#   (Prometheus metrics: relay 29109, host-a 29119, host-b 29129, host-g 29209.)
+#   (Prometheus metrics: relay 29109, host-a 29119, host-b 29129, host-c 29159, host-d 29169,
+#   host-g 29209.)
 #   host-b  29121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
 # Exports the addresses the browser tests are compiled with (FABSTIR_TEST_*).
@@ -127,8 +129,10 @@ YAML
   local replica port
   for replica in c d; do
     port=$([ "$replica" = c ] && echo 2915 || echo 2916)
-    host_config "host-$replica" "/ip4/127.0.0.1/tcp/${port}1, /ip4/127.0.0.1/tcp/${port}2/ws" direct <<YAML
+    host_config "host-$replica" "/ip4/127.0.0.1/tcp/${port}1, /ip4/127.0.0.1/tcp/${port}2/ws" direct \
+      "metrics: { enabled: true, listen: \"127.0.0.1:${port}9\" }" <<YAML
 $no_peer_limits
+  shutdown_grace_secs: 5
   models:
     - { id: demo-fo, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 33, tokens_per_second: 300 } }
 YAML

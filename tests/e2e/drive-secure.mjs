@@ -47,6 +47,12 @@ try {
     fail("not connected to the TLS relay by its DNS name", result);
   }
   if (expectedByHost[result.tlsJob.nodeId] !== result.tlsJob.text) fail("the job through the TLS relay is not exact", result);
+  const t = result.tlsRelayed;
+  if (t.dialed !== expectedByHost["demo-tls"].host) fail("the circuit address through relay-tls's DNS name did not reach its host", result);
+  if (t.nodeId !== expectedByHost["demo-tls"].host || t.text !== expectedByHost["demo-tls"].text) {
+    fail("the job from the host behind relay-tls is not exact", result);
+  }
+  if (!t.peer.some((p) => p.includes("/p2p-circuit"))) fail("the host behind relay-tls was not reached through a circuit", result);
   const w = result.wrongName;
   if (!w.started || !w.dial.refused || w.dial.code !== "DIAL_FAILED" || !w.dial.message.includes("wrong.fabstir.test")) {
     fail("a relay with a certificate for another name was not refused by name, or the other bootstrap node was not used", result);
@@ -58,6 +64,7 @@ try {
   console.log(`secure page ${result.origin}: raw ws:// refused by the browser (${result.rawWebSocket.thrown?.name ?? result.rawWebSocket.error}); ` +
     `/ws bootstrap refused with ${b.code}, dial with ${d.code}; WebRTC-direct connected; a job streamed exactly from ${result.job.nodeId}; ` +
     `/dns4/relay.fabstir.test/…/tls/ws connected and a job streamed exactly from ${result.tlsJob.nodeId}; ` +
+    `the host behind it was dialed at its circuit address through the DNS name and streamed exactly (${t.peer[0]}); ` +
     `a certificate for another name: ${w.dial.code}, joined through the other bootstrap node; ` +
     `renewal while connected: the open connection answered a ping (${r.pingOpen.toFixed(1)} ms), a new one got the new certificate (${r.newDial.code})`);
 } finally {

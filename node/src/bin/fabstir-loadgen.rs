@@ -5,8 +5,11 @@
 //! With `--circuits N` it instead measures circuits relayed at once: it makes `--listeners`
 //! peers reserve on the node (a relay), then opens N circuits to them through it.
 //!
+//! A `/tls/ws` target (e.g. `/ip4/127.0.0.1/tcp/443/tls/sni/relay.example.com/ws/p2p/…`) is
+//! dialed with TLS; `--ca <PEM file>` adds a trust anchor (the benchmark's test CA).
+//!
 //! usage: fabstir-loadgen --target <ws multiaddr with /p2p/> --connections N --pid <node pid>
-//!        [--concurrency 256] [--hold-secs 5] [--circuits N --listeners L]
+//!        [--concurrency 256] [--hold-secs 5] [--circuits N --listeners L] [--ca PEM]
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +27,8 @@ struct Args {
     pid: u32,
     concurrency: usize,
     hold: Duration,
+    /// The WebSocket transport's TLS configuration (web roots, plus `--ca`).
+    tls: libp2p::websocket::tls::Config,
 }
 
 fn args() -> Result<Args, String> {
@@ -34,6 +39,7 @@ fn args() -> Result<Args, String> {
     let mut circuits = 0;
     let mut listeners = 50;
     let mut hold = 5;
+    let mut tls = libp2p::websocket::tls::Config::builder();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -46,6 +52,15 @@ fn args() -> Result<Args, String> {
             "--hold-secs" => hold = value.parse().map_err(|e| bad(&e))?,
             "--circuits" => circuits = value.parse().map_err(|e| bad(&e))?,
             "--listeners" => listeners = value.parse().map_err(|e| bad(&e))?,
+            "--ca" => {
+                use rustls::pki_types::{pem::PemObject, CertificateDer};
+                let pem = std::fs::read(&value).map_err(|e| bad(&e))?;
+                for der in CertificateDer::pem_slice_iter(&pem) {
+                    let der = der.map_err(|e| bad(&e))?;
+                    tls.add_trust(&libp2p::websocket::tls::Certificate::new(der.to_vec()))
+                        .map_err(|e| bad(&e))?;
+                }
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -57,6 +72,7 @@ fn args() -> Result<Args, String> {
         pid: pid.ok_or("--pid is required")?,
         concurrency,
         hold: Duration::from_secs(hold),
+        tls: tls.finish(),
     })
 }
 
@@ -158,8 +174,7 @@ async fn main() -> Result<(), String> {
             yamux::Config::default,
         )
         .map_err(|e| e.to_string())?
-        .with_websocket(noise::Config::new, yamux::Config::default)
-        .await
+        .with_other_transport(|key| websocket(key, args.tls.clone()))
         .map_err(|e| e.to_string())?
         .with_behaviour(|_| dummy::Behaviour)
         .map_err(|e| e.to_string())?
@@ -204,6 +219,28 @@ async fn main() -> Result<(), String> {
         })
     );
     Ok(())
+}
+
+type WsTransport =
+    libp2p::core::transport::Boxed<(libp2p::PeerId, libp2p::core::muxing::StreamMuxerBox)>;
+
+/// WebSocket (and, for `/tls/ws` addresses, TLS with `tls`) over TCP, then Noise and Yamux.
+fn websocket(
+    key: &libp2p::identity::Keypair,
+    tls: libp2p::websocket::tls::Config,
+) -> Result<WsTransport, Box<dyn std::error::Error + Send + Sync>> {
+    use libp2p::core::muxing::StreamMuxerBox;
+    use libp2p::core::upgrade::Version;
+    use libp2p::core::Transport;
+    let tcp = libp2p::tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
+    let mut ws = libp2p::websocket::Config::new(tcp);
+    ws.set_tls_config(tls);
+    Ok(ws
+        .upgrade(Version::V1Lazy)
+        .authenticate(noise::Config::new(key)?)
+        .multiplex(yamux::Config::default())
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+        .boxed())
 }
 
 type RelaySwarm = libp2p::Swarm<libp2p::relay::client::Behaviour>;

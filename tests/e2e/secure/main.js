@@ -53,6 +53,16 @@ try {
   result.tlsPeers = (await secure.getConnectedPeers()).map((p) => `${p.transport} ${p.address}`);
   const tlsJob = await secure.submitJobWithNegotiation({ modelId: "demo-1", prompt: params.get("prompt"), maxTokens: 32 });
   result.tlsJob = { nodeId: tlsJob.nodeId, text: await tlsJob.text() };
+  //    host-t is reachable only through relay-tls: its circuit addresses go through the relay's
+  //    DNS name, which is the only way this page can reach it.
+  //    (The address it printed as reachable, dialed as it is; then found through the DHT.)
+  result.tlsRelayed = { dialed: await secure.dial(params.get("dnsCircuit")) };
+  const relayedJob = await secure.submitJobWithNegotiation({ modelId: "demo-tls", prompt: params.get("prompt"), maxTokens: 32 });
+  result.tlsRelayed.nodeId = relayedJob.nodeId;
+  result.tlsRelayed.text = await relayedJob.text();
+  result.tlsRelayed.peer = (await secure.getConnectedPeers())
+    .filter((p) => p.peerId === relayedJob.nodeId)
+    .map((p) => `${p.transport} ${p.address}`);
   await secure.stop();
   // (A connection to relay-tls kept open across the renewal below.)
   const secure2 = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("tlsWs")] } });
