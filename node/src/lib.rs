@@ -6,6 +6,7 @@
 
 pub mod advertise;
 pub mod backend;
+pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod health;

@@ -40,6 +40,10 @@ pub async fn run_serving(
     let host_metrics = HostMetrics::default();
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));
     let host = Host::new(&config, host_metrics)?;
+    let catalog_metrics = crate::catalog::CatalogMetrics::default();
+    catalog_metrics.register(registry.sub_registry_with_prefix("fabstir"));
+    let announce_ttl = std::time::Duration::from_secs(config.raw.host.announce_ttl_secs);
+    let mut catalog = crate::catalog::CatalogNode::new(announce_ttl, catalog_metrics);
     let mut swarm = crate::swarm::build(&config, &identity, &mut registry).await?;
     let has_bootstrap = !config.bootstrap_nodes.is_empty();
     let health = std::sync::Arc::new(crate::health::Health::new(
@@ -60,6 +64,11 @@ pub async fn run_serving(
         say(format_args!("metrics http://{bound}/metrics"));
     }
     crate::serve::spawn_protocols(swarm.behaviour().stream.new_control(), &host, serve_tokens);
+    crate::serve::spawn_catalog(
+        swarm.behaviour().stream.new_control(),
+        &host,
+        &catalog.catalog,
+    );
     let relayed = config.raw.host.reachability == Reachability::Relayed;
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client
     // rejects a reservation without them); with none configured, the listen addresses serve.
@@ -126,6 +135,7 @@ pub async fn run_serving(
                     advertiser.tick(kad, knows_peers && has_addresses);
                 }
                 relays.retry_due(&mut swarm);
+                catalog.tick(&mut swarm, &host, &identity.keypair);
                 for addr in rejoin.due(tokio::time::Instant::now()) {
                     tracing::info!(%addr, "dialing a lost bootstrap node again");
                     if let Err(e) = swarm.dial(addr.clone()) {
@@ -209,6 +219,7 @@ pub async fn run_serving(
                         on_behaviour_event(&mut swarm, &mut liveness, event);
                     }
                 }
+                SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => catalog.on_event(&mut swarm, e),
                 SwarmEvent::Behaviour(event) => on_behaviour_event(&mut swarm, &mut liveness, event),
                 _ => {}
             }

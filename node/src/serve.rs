@@ -280,6 +280,34 @@ impl<K: std::hash::Hash + Eq + Copy> Drop for Place<K> {
 }
 
 /// Answers `/fabstir/info/1.0.0`: one `NodeInfo` frame, then close.
+/// Serves the catalog protocol (`/fabstir/catalog/1.0.0`) from `catalog`.
+pub(crate) fn spawn_catalog(
+    control: libp2p_stream::Control,
+    host: &Host,
+    catalog: &crate::catalog::SharedCatalog,
+) {
+    let catalog = catalog.clone();
+    tokio::spawn(serve_streams(
+        control,
+        Queue::new(
+            fabstir_protocol::catalog::PROTOCOL,
+            MAX_CONCURRENT_STREAMS,
+            Some(STREAM_TIMEOUT),
+            host,
+        ),
+        move |_, mut stream| {
+            let catalog = catalog.clone();
+            async move {
+                use futures::AsyncWriteExt;
+                fabstir_protocol::catalog::wire::serve(&mut stream, &catalog)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                stream.close().await
+            }
+        },
+    ));
+}
+
 pub(crate) async fn send_info(
     mut stream: libp2p::Stream,
     info: messages::NodeInfo,

@@ -33,6 +33,8 @@ pub struct Behaviour {
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     /// Streams of Fabstir protocols, answered outside the swarm task (e.g. `/fabstir/ping/1.0.0`).
     pub stream: libp2p_stream::Behaviour,
+    /// Gossipsub on the catalog topic: host announcements (see [`crate::catalog`]).
+    pub gossipsub: libp2p::gossipsub::Behaviour,
     /// Refuses connections of `security.blocklist` peers.
     pub blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
     /// When `security.allowlist` is set, refuses every other peer (bootstrap nodes excepted).
@@ -171,7 +173,8 @@ pub async fn build(
             let agent = fabstir_protocol::agent_version("fabstir-node", env!("CARGO_PKG_VERSION"));
             let bootstrap: Vec<libp2p::PeerId> = config.bootstrap_nodes.iter().map(|(p, _)| *p).collect();
             let (blocked, allowed) = config.security.behaviours(&bootstrap);
-            Behaviour {
+            let gossipsub = crate::catalog::behaviour(key)?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
                 blocked,
                 allowed,
                 relay: relay.into(),
@@ -184,7 +187,8 @@ pub async fn build(
                 kad: kad.into(),
                 mdns: mdns.into(),
                 stream: libp2p_stream::Behaviour::new(),
-            }
+                gossipsub,
+            })
         })
         .map_err(|e| net(&e))?
         .with_swarm_config(|cfg| cfg.with_idle_connection_timeout(idle))

@@ -24,6 +24,9 @@ pub struct HostConfig {
     pub offer_hold_secs: u64,
     /// How often our models are announced again as DHT provider records.
     pub advertise_interval_secs: u64,
+    /// How long our catalog announcement (gossipsub) counts; we announce again after a third of
+    /// it, and on every change. 1..=600.
+    pub announce_ttl_secs: u64,
     /// The longest prompt accepted, in bytes (at most the protocol's 32 KiB).
     pub max_prompt_bytes: usize,
     /// Jobs one peer may run (or hold offers for) at once; unset: half of `max_concurrent_jobs`, at least 1 (see
@@ -163,6 +166,7 @@ impl Default for HostConfig {
             offer_ttl_secs: 30,
             offer_hold_secs: 2,
             advertise_interval_secs: 300,
+            announce_ttl_secs: 120,
             max_prompt_bytes: fabstir_protocol::messages::MAX_PROMPT_LEN,
             max_jobs_per_peer: None,
             max_jobs_per_ip: None,

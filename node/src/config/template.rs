@@ -112,6 +112,9 @@ host:
   offer_hold_secs: {ohs}
   # Our models are announced again as DHT provider records this often.
   advertise_interval_secs: {ais}
+  # Our catalog announcement (gossipsub topic fabstir/hosts/1: models, prices, load, addresses)
+  # counts this long; it is sent again after a third of it and on every change. 1..600.
+  announce_ttl_secs: {ats}
   # Limits per request and per client peer; a request over one is refused with a typed reason
   # (prompt_too_large, peer_limit, rate_limited).
   max_prompt_bytes: {mpb}
@@ -188,6 +191,7 @@ metrics:
         trs = d.host.token_retention_secs,
         ots = d.host.offer_ttl_secs,
         ais = d.host.advertise_interval_secs,
+        ats = d.host.announce_ttl_secs,
         ml = d.metrics.listen,
     )
 }

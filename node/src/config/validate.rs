@@ -218,6 +218,16 @@ pub(super) fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, Nod
             return Err(err(field, "must be greater than 0".into()));
         }
     }
+    if !(1..=fabstir_protocol::catalog::MAX_TTL_MS / 1000).contains(&h.announce_ttl_secs) {
+        return Err(err(
+            "host.announce_ttl_secs",
+            format!(
+                "{} is outside 1..={}",
+                h.announce_ttl_secs,
+                fabstir_protocol::catalog::MAX_TTL_MS / 1000
+            ),
+        ));
+    }
     if let Err(e) = raw.metrics.listen.parse::<std::net::SocketAddr>() {
         return Err(err(
             "metrics.listen",

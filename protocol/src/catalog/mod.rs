@@ -9,9 +9,11 @@
 
 pub mod record;
 pub mod store;
+pub mod wire;
 
 pub use record::{open, seal, Announcement, CatalogError};
-pub use store::{Catalog, Inserted, ModelSummary};
+pub use store::{Catalog, Entry, Inserted, ModelSummary};
+pub use wire::{CatalogFrame, CatalogRequest, PROTOCOL};
 
 /// The gossipsub topic hosts announce themselves on.
 pub const TOPIC: &str = "fabstir/hosts/1";

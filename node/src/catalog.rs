@@ -1,0 +1,252 @@
+//! The network catalog on a node (issue 12): every node subscribes to the gossipsub topic
+//! [`fabstir_protocol::catalog::TOPIC`] and keeps the newest valid announcement per host; a host
+//! also announces itself there, signed with its identity key (see `fabstir_protocol::catalog`).
+//! Invalid announcements are rejected in gossipsub's validation, so they are not forwarded, and
+//! counted by reason.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fabstir_protocol::catalog::{self, Announcement, Catalog, Inserted};
+use libp2p::gossipsub::{self, MessageAcceptance};
+use libp2p::identity::Keypair;
+use libp2p::Swarm;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::host::{unix_ms, Host};
+use crate::swarm::Behaviour;
+
+/// The catalog, shared by the event loop (which fills it) and the catalog protocol's server.
+pub type SharedCatalog = Arc<Mutex<Catalog>>;
+
+/// What became of a received announcement.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    /// `new`, `replaced`, `stale`, `full`, or a refusal code of
+    /// [`fabstir_protocol::catalog::CatalogError::code`].
+    pub outcome: String,
+}
+
+/// The catalog's metrics.
+#[derive(Clone, Default)]
+pub struct CatalogMetrics {
+    /// Announcements received, by outcome.
+    pub received: Family<Outcome, Counter>,
+    /// Announcements we published.
+    pub published: Counter,
+    /// Hosts in the catalog.
+    pub hosts: Gauge,
+}
+
+impl CatalogMetrics {
+    /// Adds the metrics to `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        for outcome in [
+            "new",
+            "replaced",
+            "stale",
+            "full",
+            "too_large",
+            "malformed",
+            "bad_signature",
+            "wrong_signer",
+            "expiry",
+            "field",
+        ] {
+            let _ = self.received.get_or_create(&Outcome {
+                outcome: outcome.into(),
+            });
+        }
+        registry.register(
+            "catalog_announcements_received",
+            "Host announcements received over gossipsub, by outcome (refusals by reason)",
+            self.received.clone(),
+        );
+        registry.register(
+            "catalog_announcements_published",
+            "Announcements of this host published",
+            self.published.clone(),
+        );
+        registry.register("catalog_hosts", "Hosts in the catalog", self.hosts.clone());
+    }
+
+    fn count(&self, outcome: &str) {
+        self.received
+            .get_or_create(&Outcome {
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+}
+
+/// The gossipsub behaviour for the catalog: messages signed by their publisher, checked by us
+/// before they are forwarded, no larger than an announcement may be.
+pub fn behaviour(key: &Keypair) -> Result<gossipsub::Behaviour, String> {
+    let config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .validate_messages()
+        .max_transmit_size(catalog::MAX_ANNOUNCEMENT_BYTES + 1024)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut behaviour =
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?;
+    behaviour
+        .subscribe(&gossipsub::IdentTopic::new(catalog::TOPIC))
+        .map_err(|e| e.to_string())?;
+    Ok(behaviour)
+}
+
+/// A node's part in the catalog: what it received, and (for a host) its own announcements.
+pub struct CatalogNode {
+    /// The catalog.
+    pub catalog: SharedCatalog,
+    metrics: CatalogMetrics,
+    /// How long an announcement of ours counts; we announce again after a third of it.
+    ttl: Duration,
+    seq: u64,
+    /// When we last published, and what.
+    last: Option<(Instant, Announcement)>,
+}
+
+/// The least time between two announcements of a host whose content changed (load changes are
+/// coalesced to about one a second).
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+impl CatalogNode {
+    /// A node whose own announcements count for `ttl`.
+    pub fn new(ttl: Duration, metrics: CatalogMetrics) -> Self {
+        CatalogNode {
+            catalog: Arc::default(),
+            metrics,
+            ttl,
+            seq: 0,
+            last: None,
+        }
+    }
+
+    /// Every tick: drops expired announcements and, for a host with addresses to give, announces
+    /// it when its content changed (at most once a second) or a third of its TTL has passed.
+    pub fn tick(&mut self, swarm: &mut Swarm<Behaviour>, host: &Host, key: &Keypair) {
+        let now = unix_ms();
+        let hosts = {
+            let mut c = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
+            c.expire(now);
+            c.len()
+        };
+        self.metrics.hosts.set(hosts as i64);
+        if !host.serves_models() || host.draining() {
+            return;
+        }
+        let local = *swarm.local_peer_id();
+        let mut addresses: Vec<String> = swarm
+            .external_addresses()
+            .map(|a| {
+                let mut a = a.clone();
+                if !matches!(a.iter().last(), Some(libp2p::multiaddr::Protocol::P2p(_))) {
+                    a.push(libp2p::multiaddr::Protocol::P2p(local));
+                }
+                a.to_string()
+            })
+            .collect();
+        if addresses.is_empty() {
+            return;
+        }
+        addresses.truncate(catalog::MAX_ADDRESSES);
+        let info = host.info();
+        let mut next = Announcement {
+            peer_id: local.to_string(),
+            addresses,
+            models: info.models,
+            max_concurrent_jobs: info.max_concurrent_jobs,
+            current_load: info.current_load.min(info.max_concurrent_jobs),
+            version: info.version,
+            seq: 0,
+            expires_at: 0,
+        };
+        let due = match &self.last {
+            None => true,
+            Some((at, last)) => {
+                let changed = Announcement {
+                    seq: 0,
+                    expires_at: 0,
+                    ..last.clone()
+                } != next;
+                (changed && at.elapsed() >= MIN_INTERVAL) || at.elapsed() >= self.ttl / 3
+            }
+        };
+        if !due {
+            return;
+        }
+        // Sequence numbers from the clock survive a restart without stored state.
+        self.seq = now.max(self.seq + 1);
+        next.seq = self.seq;
+        next.expires_at = now + self.ttl.as_millis() as u64;
+        let sealed = match catalog::seal(key, &next) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot seal our announcement");
+                return;
+            }
+        };
+        let topic = gossipsub::IdentTopic::new(catalog::TOPIC);
+        match swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic, sealed.clone())
+        {
+            Ok(_) => {
+                self.metrics.published.inc();
+            }
+            // No peer on the topic yet: tried again next tick.
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => return,
+            Err(e) => tracing::warn!(error = %e, "cannot publish our announcement"),
+        }
+        self.catalog
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(next.clone(), sealed);
+        self.last = Some((Instant::now(), next));
+    }
+
+    /// Checks a received announcement and tells gossipsub whether to forward it.
+    pub fn on_event(&mut self, swarm: &mut Swarm<Behaviour>, event: gossipsub::Event) {
+        let gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } = event
+        else {
+            return;
+        };
+        let acceptance = match catalog::open(&message.data, unix_ms()) {
+            Err(e) => {
+                tracing::debug!(source = %propagation_source, error = %e, "announcement refused");
+                self.metrics.count(e.code());
+                MessageAcceptance::Reject
+            }
+            Ok(a) => {
+                let inserted = self
+                    .catalog
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(a, message.data);
+                let (outcome, acceptance) = match inserted {
+                    Inserted::New => ("new", MessageAcceptance::Accept),
+                    Inserted::Replaced => ("replaced", MessageAcceptance::Accept),
+                    Inserted::Stale => ("stale", MessageAcceptance::Ignore),
+                    Inserted::Full => ("full", MessageAcceptance::Ignore),
+                };
+                self.metrics.count(outcome);
+                acceptance
+            }
+        };
+        let _ = swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(&message_id, &propagation_source, acceptance);
+    }
+}

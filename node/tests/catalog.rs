@@ -1,0 +1,372 @@
+//! The network catalog on real processes (issue 12): hosts announce themselves over gossipsub,
+//! every node keeps the newest valid announcement per host and answers `/fabstir/catalog/1.0.0`;
+//! a host's load change reaches the catalog, a stopped host leaves it when its announcement
+//! expires, and forged, tampered, expired, stale and out-of-bounds announcements published by a
+//! hostile gossipsub peer are rejected (counted by reason) and never enter a catalog.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::client::{metric, Client};
+use common::{free_port, init, peer_id, Node};
+use fabstir_protocol::catalog::wire::{ask, sealed_bytes};
+use fabstir_protocol::catalog::{self, Announcement, CatalogFrame, CatalogRequest, ModelSummary};
+use futures::StreamExt;
+use libp2p::gossipsub;
+
+/// An announcement lives 3 s here (re-sent every second), so a stopped host leaves soon.
+const TTL: u64 = 3;
+
+struct Net {
+    relay: Node,
+    relay_addr: String,
+    relay_metrics: String,
+    hosts: Vec<(Node, String)>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+/// A relay and three hosts: host-1 direct (a at 1, b at 3, slow at 1), host-2 direct (a at 2),
+/// host-3 relayed (b at 5, c at 1).
+fn network() -> Net {
+    let mut dirs = Vec::new();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay_port = free_port(false);
+    let relay_metrics = format!("127.0.0.1:{}", free_port(false));
+    init(
+        relay_dir.path(),
+        &[format!("/ip4/127.0.0.1/tcp/{relay_port}")],
+    );
+    std::fs::write(
+        relay_dir.path().join("config.yaml"),
+        format!("listen: [/ip4/127.0.0.1/tcp/{relay_port}]\nmdns: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{relay_metrics}\" }}\n"),
+    )
+    .unwrap();
+    let relay = Node::start(&relay_dir.path().join("config.yaml"));
+    let relay_addr = format!(
+        "/ip4/127.0.0.1/tcp/{relay_port}/p2p/{}",
+        peer_id(relay_dir.path())
+    );
+    dirs.push(relay_dir);
+    let mut hosts = Vec::new();
+    for (reachability, models) in [
+        ("direct", "[{ id: a, price_per_token: 1, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }, { id: b, price_per_token: 3, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }, { id: slow, price_per_token: 1, backend: { kind: demo, seed: 1, tokens_per_second: 10 } }]"),
+        ("direct", "[{ id: a, price_per_token: 2, backend: { kind: demo, seed: 2, tokens_per_second: 0 } }]"),
+        ("relayed", "[{ id: b, price_per_token: 5, backend: { kind: demo, seed: 3, tokens_per_second: 0 } }, { id: c, price_per_token: 1, backend: { kind: demo, seed: 3, tokens_per_second: 0 } }]"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port(false);
+        init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
+        std::fs::write(
+            dir.path().join("config.yaml"),
+            format!("listen: [/ip4/127.0.0.1/tcp/{port}]\nbootstrap_nodes: [{relay_addr}]\nmdns: {{ enabled: false }}\nrelay: {{ enabled: false }}\nhost:\n  reachability: {reachability}\n  announce_ttl_secs: {TTL}\n  request_rate: {{ burst: 0, refill_secs: 1 }}\n  models: {models}\n"),
+        )
+        .unwrap();
+        let node = Node::start(&dir.path().join("config.yaml"));
+        let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
+        hosts.push((node, addr));
+        dirs.push(dir);
+    }
+    Net {
+        relay,
+        relay_addr,
+        relay_metrics,
+        hosts,
+        _dirs: dirs,
+    }
+}
+
+async fn models(client: &Client) -> Vec<ModelSummary> {
+    let mut stream = client.open(catalog::PROTOCOL).await;
+    ask(&mut stream, &CatalogRequest::Models)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| match f {
+            CatalogFrame::Model(m) => m,
+            other => panic!("a models answer holds {other:?}"),
+        })
+        .collect()
+}
+
+/// The hosts of `model` as the node hands them out, each opened (signature checked) here.
+async fn hosts(client: &Client, model: Option<&str>) -> Vec<Announcement> {
+    let mut stream = client.open(catalog::PROTOCOL).await;
+    let request = CatalogRequest::Hosts {
+        model_id: model.map(str::to_string),
+    };
+    ask(&mut stream, &request)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| match f {
+            CatalogFrame::Host(text) => {
+                catalog::open(&sealed_bytes(&text).unwrap(), fabstir_node::host::unix_ms()).unwrap()
+            }
+            other => panic!("a hosts answer holds {other:?}"),
+        })
+        .collect()
+}
+
+/// Polls `check` every 100 ms until it holds, at most `limit`; how long it took.
+async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let started = Instant::now();
+    loop {
+        match check().await {
+            Ok(()) => return started.elapsed(),
+            Err(last) if started.elapsed() > limit => panic!("{what} not within {limit:?}: {last}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+fn summary(id: &str, hosts: u32, min: u64, max: u64) -> (String, u32, u64, u64) {
+    (id.into(), hosts, min, max)
+}
+
+fn shape(models: &[ModelSummary]) -> Vec<(String, u32, u64, u64)> {
+    models
+        .iter()
+        .map(|m| {
+            (
+                m.id.clone(),
+                m.hosts,
+                m.min_price_per_token,
+                m.max_price_per_token,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_catalogs_every_host_and_follows_load_and_departures() {
+    let mut net = network();
+    let relay = Client::connect(&net.relay_addr).await;
+    let expected = vec![
+        summary("a", 2, 1, 2),
+        summary("b", 2, 3, 5),
+        summary("c", 1, 1, 1),
+        summary("slow", 1, 1, 1),
+    ];
+    let took = within(
+        Duration::from_secs(30),
+        "every model in the relay's catalog",
+        || async {
+            let got = shape(&models(&relay).await);
+            (got == expected).then_some(()).ok_or(format!("{got:?}"))
+        },
+    )
+    .await;
+    println!("the relay's catalog held all 3 hosts' 4 models {took:?} after the hosts were ready");
+    // Each host record is signed by its host; the relayed host gives circuit addresses.
+    let b = hosts(&relay, Some("b")).await;
+    let ids: Vec<&str> = b.iter().map(|a| a.peer_id.as_str()).collect();
+    let host3 = net.hosts[2].1.rsplit("/p2p/").next().unwrap().to_string();
+    assert!(ids.contains(&host3.as_str()), "{ids:?}");
+    let relayed = b.iter().find(|a| a.peer_id == host3).unwrap();
+    assert!(
+        !relayed.addresses.is_empty()
+            && relayed
+                .addresses
+                .iter()
+                .all(|a| a.contains("/p2p-circuit/")),
+        "the relayed host's addresses: {:?}",
+        relayed.addresses
+    );
+    // A host keeps a catalog too.
+    let host2 = Client::connect(&net.hosts[1].1).await;
+    within(Duration::from_secs(10), "host-2's catalog", || async {
+        let got = shape(&models(&host2).await);
+        (got == expected).then_some(()).ok_or(format!("{got:?}"))
+    })
+    .await;
+    // Load: a job running on host-1 shows in its record within about a second.
+    let host1 = Client::connect(&net.hosts[0].1).await;
+    let job = host1.start("slow", 200).await.unwrap();
+    let host1_id = net.hosts[0].1.rsplit("/p2p/").next().unwrap().to_string();
+    let took = within(
+        Duration::from_secs(10),
+        "host-1's load in the relay's catalog",
+        || async {
+            let load = hosts(&relay, Some("slow"))
+                .await
+                .first()
+                .map(|a| a.current_load);
+            (load == Some(1)).then_some(()).ok_or(format!("{load:?}"))
+        },
+    )
+    .await;
+    println!(
+        "a job on host-1 ({job}) showed as currentLoad 1 in the relay's catalog after {took:?}"
+    );
+    // Departure: host-2 stopped is gone once its announcement expires (TTL 3 s).
+    let (node, _) = net.hosts.remove(1);
+    node.terminate();
+    let took = within(
+        Duration::from_secs(TTL * 5),
+        "host-2 gone from the relay's catalog",
+        || async {
+            let a = models(&relay)
+                .await
+                .into_iter()
+                .find(|m| m.id == "a")
+                .map(|m| m.hosts);
+            (a == Some(1))
+                .then_some(())
+                .ok_or(format!("a has {a:?} hosts"))
+        },
+    )
+    .await;
+    println!("host-2 stopped: gone from the relay's catalog after {took:?} (TTL {TTL} s)");
+    assert!(metric(&net.relay_metrics, "fabstir_catalog_hosts") >= 2.0);
+    let _ = (&net.relay, host1_id);
+}
+
+/// A gossipsub peer of its own identity, joined to the relay's catalog topic.
+async fn gossip_peer(
+    relay_addr: &str,
+) -> (
+    libp2p::Swarm<gossipsub::Behaviour>,
+    libp2p::identity::Keypair,
+) {
+    let key = libp2p::identity::Keypair::generate_ed25519();
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key.clone())
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|key| {
+            gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Signed(key.clone()),
+                gossipsub::ConfigBuilder::default()
+                    .max_transmit_size(64 * 1024)
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap()
+        })
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    swarm
+        .behaviour_mut()
+        .subscribe(&gossipsub::IdentTopic::new(catalog::TOPIC))
+        .unwrap();
+    swarm
+        .dial(relay_addr.parse::<libp2p::Multiaddr>().unwrap())
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let event = tokio::time::timeout_at(deadline.into(), swarm.select_next_some())
+            .await
+            .expect("the relay never joined the topic");
+        if let libp2p::swarm::SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) = event {
+            return (swarm, key);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_tampered_expired_stale_and_bad_announcements_are_rejected() {
+    let net = network();
+    let relay = Client::connect(&net.relay_addr).await;
+    let victim = net.hosts[0].1.rsplit("/p2p/").next().unwrap().to_string();
+    let (mut swarm, key) = gossip_peer(&net.relay_addr).await;
+    let now = fabstir_node::host::unix_ms();
+    let me = key.public().to_peer_id().to_string();
+    let base = |seq: u64| Announcement {
+        peer_id: me.clone(),
+        addresses: vec!["/ip4/127.0.0.1/tcp/9/p2p/".to_string() + &me],
+        models: vec![fabstir_protocol::messages::ModelInfo {
+            id: "a".into(),
+            price_per_token: 0,
+            price_per_prompt_token: 0,
+            max_tokens: 10,
+            context_tokens: None,
+            backend: fabstir_protocol::messages::BackendKind::Demo,
+        }],
+        max_concurrent_jobs: 1,
+        current_load: 0,
+        version: "0.0.0".into(),
+        seq,
+        expires_at: now + 60_000,
+    };
+    let forged = Announcement {
+        peer_id: victim.clone(),
+        ..base(now)
+    };
+    let mut tampered = catalog::seal(&key, &base(now)).unwrap();
+    let at = tampered.windows(5).position(|w| w == b"0.0.0").unwrap();
+    tampered[at] = b'9';
+    let expired = Announcement {
+        expires_at: now - 1,
+        ..base(now)
+    };
+    let overloaded = Announcement {
+        current_load: 5,
+        ..base(now)
+    };
+    let topic = gossipsub::IdentTopic::new(catalog::TOPIC);
+    for (what, bytes) in [
+        ("forged", catalog::seal(&key, &forged).unwrap()),
+        ("tampered", tampered),
+        ("expired", catalog::seal(&key, &expired).unwrap()),
+        ("over its bounds", catalog::seal(&key, &overloaded).unwrap()),
+        ("valid, seq 10", catalog::seal(&key, &base(10)).unwrap()),
+        ("stale, seq 5", catalog::seal(&key, &base(5)).unwrap()),
+    ] {
+        swarm
+            .behaviour_mut()
+            .publish(topic.clone(), bytes)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        // Give the relay its turn (in order: the stale one must come after the valid one).
+        let pause = tokio::time::sleep(Duration::from_millis(300));
+        tokio::pin!(pause);
+        loop {
+            tokio::select! {
+                _ = &mut pause => break,
+                _ = swarm.select_next_some() => {}
+            }
+        }
+    }
+    let m = &net.relay_metrics;
+    let count = |outcome: &str| {
+        metric(
+            m,
+            &format!("fabstir_catalog_announcements_received_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    let took = within(Duration::from_secs(10), "every forgery counted", || async {
+        let got: Vec<f64> = ["wrong_signer", "bad_signature", "expiry", "field", "stale"]
+            .iter()
+            .map(|o| count(o))
+            .collect();
+        got.iter()
+            .all(|n| *n >= 1.0)
+            .then_some(())
+            .ok_or(format!("{got:?}"))
+    })
+    .await;
+    println!("forged, tampered, expired, out-of-bounds and stale announcements counted as rejected within {took:?}");
+    // None entered the catalog: the victim's record is its own, and ours is the valid seq 10.
+    let all = hosts(&relay, None).await;
+    let mine: Vec<&Announcement> = all.iter().filter(|a| a.peer_id == me).collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        mine[0].seq, 10,
+        "the stale announcement replaced a newer one"
+    );
+    if let Some(v) = all.iter().find(|a| a.peer_id == victim) {
+        assert!(
+            !v.addresses.iter().any(|a| a.contains("/tcp/9/")),
+            "the forged record entered the catalog"
+        );
+    }
+}
