@@ -1,4 +1,5 @@
-//! `discoverNodes`: hosts of a model found through DHT provider records, probed for their
+//! `discoverNodes`: hosts of a model found through the network catalog or DHT provider records,
+//! probed for their
 //! capabilities and round-trip time, cached per model, filtered and ordered for the caller.
 
 use std::collections::HashMap;
@@ -28,9 +29,25 @@ pub struct DiscoverOptions {
     /// Peer ids never returned.
     #[serde(default)]
     pub exclude_nodes: Vec<String>,
-    /// Ask the DHT again even when a cached answer is fresh.
+    /// Ask again even when a cached answer is fresh.
     #[serde(default)]
     pub force_refresh: bool,
+    /// Where hosts are looked up (default: the catalog, the DHT when it lists none).
+    #[serde(default)]
+    pub source: Source,
+}
+
+/// Where `discoverNodes` looks hosts up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The bootstrap nodes' catalogs, the DHT when they list no host (answers cached).
+    #[default]
+    Auto,
+    /// Only the catalogs (not cached).
+    Catalog,
+    /// Only the DHT (not cached).
+    Dht,
 }
 
 /// Cached discovery answers per model id.

@@ -1,6 +1,7 @@
-//! Finding the hosts of a model: one DHT lookup per model at a time (concurrent callers share
-//! its answer through the cache), the providers admitted by security probed for their info and
-//! round trip, and the answer filtered and ordered for the caller.
+//! Finding the hosts of a model: one lookup per model at a time (concurrent callers share its
+//! answer through the cache) in the bootstrap nodes' catalogs, or the DHT when they list none;
+//! the hosts admitted by security probed for their info and round trip, and the answer filtered
+//! and ordered for the caller.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use libp2p::PeerId;
 
 use crate::error::SdkError;
 use crate::events::{Capabilities, DiscoveredNode, SdkEvent};
-use crate::market::discovery::DiscoverOptions;
+use crate::market::discovery::{DiscoverOptions, Source};
 use crate::market::Market;
 use crate::net::rt;
 
@@ -27,7 +28,7 @@ impl Market {
         crate::config::addresses::parse_peer_ids("preferredNodes", &options.preferred_nodes)?;
         crate::config::addresses::parse_peer_ids("excludeNodes", &options.exclude_nodes)?;
         let nodes = self
-            .hosts_of(&options.model_id, options.force_refresh)
+            .hosts_of(&options.model_id, options.force_refresh, options.source)
             .await?;
         let registry = self.registry();
         Ok(crate::market::discovery::select(nodes, options, |p| {
@@ -40,6 +41,7 @@ impl Market {
         &self,
         model_id: &str,
         refresh: bool,
+        source: Source,
     ) -> Result<Vec<DiscoveredNode>, SdkError> {
         if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
             return Err(SdkError::argument(
@@ -52,6 +54,8 @@ impl Market {
             ));
         }
         let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
+        // Only the usual lookup's answers are cached (a forced source is asked every time).
+        let refresh = refresh || source != Source::Auto;
         if !refresh {
             if let Some(nodes) = self.cache().get(model_id, rt::now_ms(), ttl) {
                 return Ok(nodes);
@@ -75,18 +79,35 @@ impl Market {
                 return Ok(nodes);
             }
         }
-        let key = fabstir_protocol::messages::provider_key(model_id);
-        let providers = self.net.find_providers(key, model_id).await?;
-        self.net.debug("discovery", "info", || {
-            format!(
-                "the DHT lists {} provider(s) of {model_id}",
-                providers.len()
-            )
-        });
+        // The bootstrap nodes' catalogs first (one round trip); the DHT when they list no host.
+        let catalogued = match source {
+            Source::Dht => Vec::new(),
+            Source::Auto | Source::Catalog => self.catalog_hosts(Some(model_id)).await,
+        };
+        let providers = if catalogued.is_empty() && source != Source::Catalog {
+            let key = fabstir_protocol::messages::provider_key(model_id);
+            let providers = self.net.find_providers(key, model_id).await?;
+            self.net.debug("discovery", "info", || {
+                format!(
+                    "no catalog lists {model_id}; the DHT lists {} provider(s)",
+                    providers.len()
+                )
+            });
+            providers
+        } else {
+            self.net.debug("discovery", "info", || {
+                format!(
+                    "the catalog lists {} host(s) of {model_id}",
+                    catalogued.len()
+                )
+            });
+            self.learn_hosts(&catalogued).await
+        };
         // An answer without a blacklisted host is not cached: the host may half-open before the
         // cache would expire.
         let now = rt::now_ms();
-        let cacheable = providers.iter().all(|p| self.registry().usable(p, now));
+        let cacheable =
+            source == Source::Auto && providers.iter().all(|p| self.registry().usable(p, now));
         let admitted = futures::future::join_all(
             providers
                 .into_iter()

@@ -1,9 +1,11 @@
-//! The marketplace room: finding hosts of a model (DHT lookups, probes, cache, filters),
+//! The marketplace room: finding hosts of a model (the network catalog, DHT lookups, probes,
+//! cache, filters),
 //! negotiating offers, reading token streams, the job registry, reliability and the circuit
 //! breaker, failover, retries of whole jobs, node info and which hosts security admits. It talks
 //! to the network only through the `net` room's handle and protocol codecs.
 
 pub mod admission;
+pub mod catalog;
 pub mod discovery;
 pub mod failover;
 pub mod jobs;

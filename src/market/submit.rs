@@ -25,7 +25,13 @@ impl Market {
         exclude: &[PeerId],
     ) -> Result<Negotiated, SdkError> {
         let request = spec.request()?;
-        let nodes = self.hosts_of(&spec.model_id, false).await?;
+        let nodes = self
+            .hosts_of(
+                &spec.model_id,
+                false,
+                crate::market::discovery::Source::Auto,
+            )
+            .await?;
         if nodes.is_empty() {
             return Err(SdkError::NoNodesAvailable {
                 model_id: spec.model_id.clone(),

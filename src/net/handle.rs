@@ -153,6 +153,20 @@ impl Network {
         }
     }
 
+    /// Remembers `addresses` of `peer` (after the ones that worked before) for [`Self::connect`].
+    pub async fn learn_addresses(
+        &self,
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+    ) -> Result<(), SdkError> {
+        self.request(|reply| Command::LearnAddresses {
+            peer,
+            addresses,
+            reply,
+        })
+        .await
+    }
+
     /// Closes every connection to `peer`; false when there was none.
     pub async fn disconnect(&self, peer: PeerId) -> Result<bool, SdkError> {
         self.request(|reply| Command::Disconnect { peer, reply })

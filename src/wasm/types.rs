@@ -229,8 +229,11 @@ export interface DiscoverOptions {
   /** Listed first when they qualify. */
   preferredNodes?: string[];
   excludeNodes?: string[];
-  /** Ask the DHT again even when a cached answer is fresh. */
+  /** Ask again even when a cached answer is fresh. */
   forceRefresh?: boolean;
+  /** Where to look hosts up: "auto" (default: the bootstrap nodes' catalogs, the DHT when they
+   * list none; cached), "catalog" or "dht" (only there; not cached). */
+  source?: "auto" | "catalog" | "dht";
 }
 
 export interface NodeCapabilities {
@@ -251,7 +254,26 @@ export interface NodeCapabilities {
   backend: "demo" | "openai";
 }
 
-/** A host found through the DHT and probed. */
+/** One model of the network catalog (`listModels()`), from host records checked against their
+ * hosts' signatures. */
+export interface CatalogModel {
+  id: string;
+  /** Hosts that serve it. */
+  hosts: number;
+  /** The lowest and highest price per generated token among them. */
+  minPricePerToken: number;
+  maxPricePerToken: number;
+  /** Job slots free on those hosts when they last announced. */
+  freeSlots: number;
+}
+
+/** `sdk.models.list()`: the `openai` package's `models.list()` shape, plus our figures. */
+export interface ModelList {
+  object: "list";
+  data: { id: string; object: "model"; /** Unknown: 0. */ created: number; owned_by: "fabstir"; fabstir: CatalogModel }[];
+}
+
+/** A host found through the catalog (or the DHT) and probed. */
 export interface DiscoveredNode {
   peerId: string;
   /** The addresses we reached it at (/p2p-circuit for a relayed host). */

@@ -64,6 +64,14 @@ impl EventLoop {
                     )));
                 }
             },
+            Command::LearnAddresses {
+                peer,
+                addresses,
+                reply,
+            } => {
+                self.remember_candidates(peer, &addresses);
+                let _ = reply.send(());
+            }
             Command::Disconnect { peer, reply } => {
                 let _ = reply.send(self.swarm.disconnect_peer_id(peer).is_ok());
             }

@@ -69,6 +69,15 @@ pub enum Command {
         /// The answer.
         reply: oneshot::Sender<Result<(), SdkError>>,
     },
+    /// Remembers addresses of `peer` (from the network catalog) for dialing it by peer id.
+    LearnAddresses {
+        /// The peer.
+        peer: PeerId,
+        /// Its addresses.
+        addresses: Vec<Multiaddr>,
+        /// Answered once remembered.
+        reply: oneshot::Sender<()>,
+    },
     /// Asks the DHT for the peers closest to a random key; answers with how many peers answered.
     DhtCheck {
         /// The answer.

@@ -6,6 +6,7 @@
 mod abort;
 mod chat;
 mod diagnostics;
+mod models;
 mod secure_page;
 mod start;
 mod submit;

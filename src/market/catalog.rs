@@ -1,0 +1,119 @@
+//! The network catalog from the page's side (issue 12): every connected bootstrap node is asked
+//! for the hosts it catalogs (`/fabstir/catalog/1.0.0`), each host's record is checked here
+//! against that host's own signature (a bootstrap node can hide a host but not invent or alter
+//! one), and the answers are merged, newest per host.
+
+use std::collections::BTreeMap;
+
+use fabstir_protocol::catalog::{self, Announcement, CatalogFrame, CatalogRequest, ModelSummary};
+use libp2p::{Multiaddr, PeerId, StreamProtocol};
+
+use crate::error::SdkError;
+use crate::market::Market;
+use crate::net::rt;
+
+impl Market {
+    /// The verified records of every host that a connected bootstrap node catalogs (of
+    /// `model_id`, or every host), newest per host. Records that fail their check are dropped
+    /// with a `p2p:debug` event; a bootstrap node that cannot answer is left out.
+    pub(crate) async fn catalog_hosts(&self, model_id: Option<&str>) -> Vec<Announcement> {
+        let nodes: Vec<PeerId> = self
+            .net
+            .config()
+            .bootstrap_nodes
+            .iter()
+            .map(|b| b.peer_id)
+            .collect();
+        let request = CatalogRequest::Hosts {
+            model_id: model_id.map(str::to_string),
+        };
+        let answers = futures::future::join_all(nodes.into_iter().map(|node| {
+            let request = request.clone();
+            async move { (node, self.ask_catalog(node, request).await) }
+        }))
+        .await;
+        let now = rt::now_ms() as u64;
+        let mut newest: BTreeMap<String, Announcement> = BTreeMap::new();
+        for (node, answer) in answers {
+            let frames = match answer {
+                Ok(frames) => frames,
+                Err(e) => {
+                    self.net.debug("discovery", "warn", || {
+                        format!("bootstrap node {node} gave no catalog: {e}")
+                    });
+                    continue;
+                }
+            };
+            for frame in frames {
+                let CatalogFrame::Host(text) = frame else {
+                    continue;
+                };
+                let opened = catalog::wire::sealed_bytes(&text)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| catalog::open(&bytes, now).map_err(|e| e.to_string()));
+                match opened {
+                    Ok(a) => {
+                        if newest.get(&a.peer_id).is_none_or(|held| held.seq < a.seq) {
+                            newest.insert(a.peer_id.clone(), a);
+                        }
+                    }
+                    Err(e) => self.net.debug("discovery", "warn", || {
+                        format!("dropped a host record from {node}'s catalog: {e}")
+                    }),
+                }
+            }
+        }
+        newest
+            .into_values()
+            .filter(|a| model_id.is_none_or(|m| a.models.iter().any(|x| x.id == m)))
+            .collect()
+    }
+
+    /// Every model the connected bootstrap nodes' catalogs know, summarised from the verified
+    /// host records (host count, price range, free slots), by id.
+    pub async fn list_models(&self) -> Result<Vec<ModelSummary>, SdkError> {
+        let mut merged = catalog::Catalog::default();
+        for a in self.catalog_hosts(None).await {
+            merged.insert(a, Vec::new());
+        }
+        Ok(merged.models())
+    }
+
+    /// Hands the addresses of catalogued hosts to the network, for dialing them by peer id.
+    pub(crate) async fn learn_hosts(&self, hosts: &[Announcement]) -> Vec<PeerId> {
+        let mut peers = Vec::new();
+        for a in hosts {
+            let Ok(peer) = a.peer_id.parse::<PeerId>() else {
+                continue;
+            };
+            let addresses: Vec<Multiaddr> =
+                a.addresses.iter().filter_map(|x| x.parse().ok()).collect();
+            if self.net.learn_addresses(peer, addresses).await.is_ok() {
+                peers.push(peer);
+            }
+        }
+        peers
+    }
+
+    async fn ask_catalog(
+        &self,
+        node: PeerId,
+        request: CatalogRequest,
+    ) -> Result<Vec<CatalogFrame>, SdkError> {
+        self.net
+            .with_connected_peer(node, "catalog", |mut control| async move {
+                let failed = |reason: String| SdkError::StreamFailed {
+                    peer_id: node.to_string(),
+                    reason,
+                };
+                let mut stream = control
+                    .open_stream(node, StreamProtocol::new(catalog::PROTOCOL))
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+                catalog::wire::ask(&mut stream, &request)
+                    .await
+                    .map_err(|e| failed(format!("{e} ({})", e.code())))
+            })
+            .await
+    }
+}
