@@ -8,6 +8,8 @@ import init, {
   type FabstirEvent,
   type ConnectivityReport,
   type DiscoveredNode,
+  type CatalogModel,
+  type ModelList,
   type NodeReliability,
   type HealthReport,
   type PerfReport,
@@ -93,6 +95,11 @@ export async function main(): Promise<void> {
 
   const nodes: DiscoveredNode[] = await sdk.discoverNodes({ modelId: "demo-1", maxPrice: 10, forceRefresh: true });
   console.log(nodes.map((n) => `${n.peerId} ${n.latency} ms ${n.capabilities.backend} ${n.reputation}`));
+  const viaDht: DiscoveredNode[] = await sdk.discoverNodes({ modelId: "demo-1", source: "dht" });
+  const catalog: CatalogModel[] = await sdk.listModels();
+  const list: ModelList = await sdk.models.list();
+  console.log(viaDht.length, catalog.map((m) => `${m.id} ${m.hosts} ${m.minPricePerToken}..${m.maxPricePerToken} ${m.freeSlots}`),
+    list.object, list.data.map((m) => `${m.id} ${m.owned_by} ${m.fabstir.hosts}`));
   const controller = new AbortController();
   const job: Job = await sdk.submitJobWithNegotiation({
     modelId: "demo-1",

@@ -3,7 +3,7 @@
 // ChatCompletionChunk / ChatCompletion, and an object literal of its ChatCompletionCreateParams
 // (the supported subset) is accepted by our create().
 import type OpenAI from "openai";
-import { FabstirSDK, type ChatCompletion, type ChatCompletionChunk } from "./pkg/fabstir_sdk.js";
+import { FabstirSDK, type ChatCompletion, type ChatCompletionChunk, type ModelList } from "./pkg/fabstir_sdk.js";
 
 declare const sdk: FabstirSDK;
 declare const ours: ChatCompletionChunk;
@@ -11,6 +11,9 @@ declare const done: ChatCompletion;
 
 export const chunk: OpenAI.Chat.Completions.ChatCompletionChunk = ours;
 export const completion: OpenAI.Chat.Completions.ChatCompletion = done;
+// models.list(): each entry is an openai Model.
+declare const models: ModelList;
+export const model: OpenAI.Models.Model = models.data[0]!;
 
 const streaming = {
   model: "tiny-llama",
