@@ -1,6 +1,7 @@
 //! The JavaScript binding: `FabstirSDK` and the conversions between JS values and the core's types.
 
 mod authenticate;
+mod catalog_types;
 mod chat_types;
 mod emitter;
 mod job;

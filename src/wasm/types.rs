@@ -254,25 +254,6 @@ export interface NodeCapabilities {
   backend: "demo" | "openai";
 }
 
-/** One model of the network catalog (`listModels()`), from host records checked against their
- * hosts' signatures. */
-export interface CatalogModel {
-  id: string;
-  /** Hosts that serve it. */
-  hosts: number;
-  /** The lowest and highest price per generated token among them. */
-  minPricePerToken: number;
-  maxPricePerToken: number;
-  /** Job slots free on those hosts when they last announced. */
-  freeSlots: number;
-}
-
-/** `sdk.models.list()`: the `openai` package's `models.list()` shape, plus our figures. */
-export interface ModelList {
-  object: "list";
-  data: { id: string; object: "model"; /** Unknown: 0. */ created: number; owned_by: "fabstir"; fabstir: CatalogModel }[];
-}
-
 /** A host found through the catalog (or the DHT) and probed. */
 export interface DiscoveredNode {
   peerId: string;
