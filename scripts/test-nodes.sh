@@ -7,7 +7,8 @@
 #           (direct-1 on host-a and relayed-1 on host-b, unpaced, are for the benchmarks.)
 #   hostile 29131-29132: fabstir-hostile, whose token streams misbehave on purpose (one model per
 #           misbehaviour: hostile-malformed, -oversized, -order, -endless, -stall, -slowloris,
-#           -total, -garbage; see node/src/bin/fabstir-hostile.rs).
+#           -total, -garbage; see node/src/bin/fabstir-hostile.rs); its catalog protocol hands out
+#           host-a's demo-1 record altered (price 5 -> 1, not signed again).
 #   host-c 29151-29152, host-d 29161-29162: both serve demo-fo (seed 33, 300 tokens/s, price 2),
 #           replicas for the failover test, which kills one mid-stream through the fault
 #           injector (scripts/fault-control.py, 127.0.0.1:29190), and for the SIGTERM tests
@@ -213,6 +214,7 @@ YAML
   export FABSTIR_TEST_UNREACHABLE_WS="/ip4/127.0.0.1/tcp/29199/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
   export FABSTIR_TEST_HOST_A_WS="$(node_addr host-a ws)"
   export FABSTIR_TEST_RELAY2_WS="$(node_addr relay-2 ws)"
+  export FABSTIR_TEST_HOSTILE_WS="$(node_addr hostile ws)"
   export FABSTIR_TEST_HOST_G_ID="$(node_addr host-g tcp)"
   FABSTIR_TEST_HOST_G_ID="${FABSTIR_TEST_HOST_G_ID##*/p2p/}"
   export FABSTIR_TEST_HOST_H_ID="$(node_addr host-h tcp)"

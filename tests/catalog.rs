@@ -1,6 +1,7 @@
 //! The network catalog from a page (issue 12): `listModels()` and `sdk.models.list()` list every
 //! model of the test network with its host count and price range through either relay, and
-//! discovery through the catalog finds the same hosts as a DHT lookup.
+//! discovery through the catalog finds the same hosts as a DHT lookup; a record a catalog server
+//! altered is dropped and the others kept.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -125,4 +126,72 @@ async fn discovery_through_the_catalog_finds_the_hosts_the_dht_finds() {
         );
     }
     call(sdk.stop()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_record_altered_by_a_catalog_server_is_dropped_and_the_others_kept() {
+    // fabstir-hostile hands out its catalog with host-a's demo-1 record altered (price 5 → 1,
+    // not signed again): from it alone, demo-1 has host-b only, and the page is told why.
+    let config = js_config(&format!(
+        r#"{{ "debug": {{ "subsystems": ["discovery"] }}, "p2pConfig": {{ "bootstrapNodes": ["{}"] }} }}"#,
+        node_addr("hostile")
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    let recorder = Recorder::attach(&sdk, &["p2p:debug"]);
+    call(sdk.start()).await.unwrap();
+    let give_up = js_sys::Date::now() + 20_000.0;
+    let demo = loop {
+        let models = Array::from(&call(sdk.list_models()).await.unwrap());
+        let demo = models.iter().find(|m| get_str(m, "id") == "demo-1");
+        // Wait until the hostile node's catalog holds host-b too (it joined like any node).
+        if demo.is_some() || js_sys::Date::now() > give_up {
+            break demo.expect("demo-1 listed through the hostile node");
+        }
+        gloo_timers::future::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        get_num(&demo, "hosts"),
+        1.0,
+        "the altered record was not dropped"
+    );
+    assert_eq!(
+        get_num(&demo, "minPricePerToken"),
+        3.0,
+        "host-b's record, as signed"
+    );
+    let dropped: Vec<String> = recorder
+        .of("p2p:debug")
+        .iter()
+        .map(|e| get_str(e, "message"))
+        .filter(|m| m.contains("dropped a host record"))
+        .collect();
+    assert!(
+        dropped.iter().any(|m| m.contains("signature")),
+        "no p2p:debug event says why: {dropped:?}"
+    );
+    // Another bootstrap node that does not lie restores it.
+    let both = FabstirSdk::new(js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}", "{}"] }} }}"#,
+        node_addr("hostile"),
+        node_addr("ws")
+    )))
+    .unwrap();
+    call(both.start()).await.unwrap();
+    let models = Array::from(&call(both.list_models()).await.unwrap());
+    let demo = models
+        .iter()
+        .find(|m| get_str(m, "id") == "demo-1")
+        .unwrap();
+    assert_eq!(get_num(&demo, "hosts"), 2.0);
+    assert_eq!(
+        get_num(&demo, "maxPricePerToken"),
+        5.0,
+        "host-a's price as it signed it"
+    );
+    console_log!(
+        "a catalog server's altered record: dropped ({}); the honest relay's copy kept",
+        dropped[0]
+    );
+    call(sdk.stop()).await.unwrap();
+    call(both.stop()).await.unwrap();
 }

@@ -19,22 +19,26 @@ use crate::say;
 use crate::shutdown::{Shutdown, Step};
 use crate::swarm::{Behaviour, BehaviourEvent};
 
-pub use crate::serve::StreamServer;
+pub use crate::serve::{CatalogServer, StreamServer};
 
 /// Runs the node until SIGINT or SIGTERM (graceful: see `host.shutdown_grace_secs`).
 pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
-    run_serving(config, identity, |host, peer, stream| {
-        Box::pin(crate::host::stream_protocol::serve(host, peer, stream))
-    })
+    run_serving(
+        config,
+        identity,
+        |host, peer, stream| Box::pin(crate::host::stream_protocol::serve(host, peer, stream)),
+        |catalog, stream| Box::pin(crate::serve::serve_catalog(catalog, stream)),
+    )
     .await
 }
 
-/// Runs the node with `serve_tokens` answering token streams (the test suite's hostile host
-/// swaps in its own; everything else is the node's).
+/// Runs the node with `serve_tokens` answering token streams and `serve_catalog` catalog
+/// requests (the test suite's hostile host swaps in its own; everything else is the node's).
 pub async fn run_serving(
     config: LoadedConfig,
     identity: Identity,
     serve_tokens: StreamServer,
+    serve_catalog: CatalogServer,
 ) -> Result<(), NodeError> {
     let mut registry = prometheus_client::registry::Registry::default();
     let host_metrics = HostMetrics::default();
@@ -64,11 +68,8 @@ pub async fn run_serving(
         say(format_args!("metrics http://{bound}/metrics"));
     }
     crate::serve::spawn_protocols(swarm.behaviour().stream.new_control(), &host, serve_tokens);
-    crate::serve::spawn_catalog(
-        swarm.behaviour().stream.new_control(),
-        &host,
-        &catalog.catalog,
-    );
+    let control = swarm.behaviour().stream.new_control();
+    crate::serve::spawn_catalog(control, &host, &catalog.catalog, serve_catalog);
     let relayed = config.raw.host.reachability == Reachability::Relayed;
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client
     // rejects a reservation without them); with none configured, the listen addresses serve.

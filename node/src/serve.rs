@@ -280,11 +280,30 @@ impl<K: std::hash::Hash + Eq + Copy> Drop for Place<K> {
 }
 
 /// Answers `/fabstir/info/1.0.0`: one `NodeInfo` frame, then close.
-/// Serves the catalog protocol (`/fabstir/catalog/1.0.0`) from `catalog`.
+/// Serves one catalog stream (`/fabstir/catalog/1.0.0`) from the node's catalog.
+pub type CatalogServer = fn(
+    crate::catalog::SharedCatalog,
+    libp2p::Stream,
+) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
+
+/// Answers one catalog request from `catalog` (what [`spawn_catalog`] runs for a node).
+pub async fn serve_catalog(
+    catalog: crate::catalog::SharedCatalog,
+    mut stream: libp2p::Stream,
+) -> std::io::Result<()> {
+    use futures::AsyncWriteExt;
+    fabstir_protocol::catalog::wire::serve(&mut stream, &catalog)
+        .await
+        .map_err(std::io::Error::other)?;
+    stream.close().await
+}
+
+/// Serves the catalog protocol (`/fabstir/catalog/1.0.0`) from `catalog` with `serve`.
 pub(crate) fn spawn_catalog(
     control: libp2p_stream::Control,
     host: &Host,
     catalog: &crate::catalog::SharedCatalog,
+    serve: CatalogServer,
 ) {
     let catalog = catalog.clone();
     tokio::spawn(serve_streams(
@@ -295,16 +314,7 @@ pub(crate) fn spawn_catalog(
             Some(STREAM_TIMEOUT),
             host,
         ),
-        move |_, mut stream| {
-            let catalog = catalog.clone();
-            async move {
-                use futures::AsyncWriteExt;
-                fabstir_protocol::catalog::wire::serve(&mut stream, &catalog)
-                    .await
-                    .map_err(std::io::Error::other)?;
-                stream.close().await
-            }
-        },
+        move |_, stream| serve(catalog.clone(), stream),
     ));
 }
 

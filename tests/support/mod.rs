@@ -21,6 +21,7 @@ pub fn node_addr(which: &str) -> String {
         "unreachable" => option_env!("FABSTIR_TEST_UNREACHABLE_WS"),
         "host-a" => option_env!("FABSTIR_TEST_HOST_A_WS"),
         "relay-2" => option_env!("FABSTIR_TEST_RELAY2_WS"),
+        "hostile" => option_env!("FABSTIR_TEST_HOSTILE_WS"),
         "host-b-id" => option_env!("FABSTIR_TEST_HOST_B_ID"),
         "host-h-id" => option_env!("FABSTIR_TEST_HOST_H_ID"),
         "host-g-id" => option_env!("FABSTIR_TEST_HOST_G_ID"),

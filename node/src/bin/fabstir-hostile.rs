@@ -13,6 +13,10 @@
 //! | `hostile-total` | three tokens, then an end claiming 99 |
 //! | `hostile-garbage` | random bytes |
 //!
+//! Its catalog protocol (`/fabstir/catalog/1.0.0`) hands out the records of its catalog, but
+//! alters every one that prices a model at 5 per token (host-a's demo-1 in the test network) to 1
+//! without signing it again, as a catalog server that lies would.
+//!
 //! Never run it outside tests. Usage: `fabstir-hostile start --config <file>`.
 
 use std::process::ExitCode;
@@ -57,7 +61,35 @@ fn run(path: &std::path::Path) -> Result<(), fabstir_node::NodeError> {
         config,
         identity,
         |host, peer, stream| Box::pin(serve_badly(host, peer, stream)),
+        |catalog, stream| Box::pin(serve_altered_catalog(catalog, stream)),
     ))
+}
+
+/// Answers catalog requests from a copy of the catalog whose records pricing something at 5
+/// per token now say 1 (the same length, so the envelope still parses; its signature fails).
+async fn serve_altered_catalog(
+    catalog: fabstir_node::catalog::SharedCatalog,
+    mut stream: libp2p::Stream,
+) -> std::io::Result<()> {
+    use futures::AsyncWriteExt;
+    let altered = {
+        let held = catalog.lock().unwrap_or_else(|p| p.into_inner());
+        let mut copy = fabstir_protocol::catalog::Catalog::default();
+        for entry in held.entries() {
+            let mut sealed = entry.sealed.clone();
+            let from = b"\"pricePerToken\":5,";
+            if let Some(at) = sealed.windows(from.len()).position(|w| w == from) {
+                sealed[at + from.len() - 2] = b'1';
+                tracing::warn!(host = %entry.announcement.peer_id, "handing out an altered catalog record on purpose");
+            }
+            copy.insert(entry.announcement.clone(), sealed);
+        }
+        std::sync::Mutex::new(copy)
+    };
+    fabstir_protocol::catalog::wire::serve(&mut stream, &altered)
+        .await
+        .map_err(std::io::Error::other)?;
+    stream.close().await
 }
 
 fn token(index: u64) -> StreamFrame {
