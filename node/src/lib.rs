@@ -15,6 +15,7 @@ pub mod identity;
 pub mod metrics;
 pub mod observed;
 pub mod rejoin;
+pub mod relay_guard;
 pub mod relayed;
 pub mod run;
 pub mod security;

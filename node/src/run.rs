@@ -40,6 +40,7 @@ pub async fn run_serving(
     serve_tokens: StreamServer,
     serve_catalog: CatalogServer,
 ) -> Result<(), NodeError> {
+    crate::relay_guard::install_quiet_hook();
     let mut registry = prometheus_client::registry::Registry::default();
     let host_metrics = HostMetrics::default();
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));

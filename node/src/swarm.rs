@@ -20,7 +20,7 @@ use crate::identity::Identity;
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
     /// Circuit relay v2 server (absent when `relay.enabled` is false).
-    pub relay: Toggle<relay::Behaviour>,
+    pub relay: Toggle<crate::relay_guard::GuardedRelay>,
     /// Circuit relay v2 client: reservations on our relays when `host.reachability` is relayed.
     pub relay_client: relay::client::Behaviour,
     /// Identify: tells peers who we are and what we speak, learns the same of them.
@@ -141,7 +141,9 @@ pub async fn build(
         .with_bandwidth_metrics(registry)
         .with_behaviour(|key, relay_client| {
             let peer_id = key.public().to_peer_id();
-            let relay = config.raw.relay.enabled.then(|| relay::Behaviour::new(peer_id, relay_config(config)));
+            let relay = config.raw.relay.enabled.then(|| {
+                crate::relay_guard::GuardedRelay(relay::Behaviour::new(peer_id, relay_config(config)))
+            });
             let kad = config.raw.kad.enabled.then(|| {
                 let protocol = StreamProtocol::new(fabstir_protocol::KAD_PROTOCOL);
                 let mut kad_config = kad::Config::new(protocol);
