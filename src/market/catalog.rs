@@ -1,4 +1,4 @@
-//! The network catalog from the page's side (issue 12): every connected bootstrap node is asked
+//! The network catalog from the page's side (issue 12): every bootstrap node is asked
 //! for the hosts it catalogs (`/fabstir/catalog/1.0.0`), each host's record is checked here
 //! against that host's own signature (a bootstrap node can hide a host but not invent or alter
 //! one), and the answers are merged, newest per host.
@@ -13,7 +13,7 @@ use crate::market::Market;
 use crate::net::rt;
 
 impl Market {
-    /// The verified records of every host that a connected bootstrap node catalogs (of
+    /// The verified records of every host that a bootstrap node catalogs (of
     /// `model_id`, or every host), newest per host. Records that fail their check are dropped
     /// with a `p2p:debug` event; a bootstrap node that cannot answer is left out.
     pub(crate) async fn catalog_hosts(&self, model_id: Option<&str>) -> Vec<Announcement> {
@@ -100,6 +100,9 @@ impl Market {
         node: PeerId,
         request: CatalogRequest,
     ) -> Result<Vec<CatalogFrame>, SdkError> {
+        // A bootstrap node still being dialed (start() resolves with the first one) is waited
+        // for, within dialTimeout.
+        self.net.connect(node).await?;
         self.net
             .with_connected_peer(node, "catalog", |mut control| async move {
                 let failed = |reason: String| SdkError::StreamFailed {
