@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the README's demo command, loads the page in headless Chromium with ?autorun=1 and checks
-# that it connected to the local relay, found the demo host through the DHT and streamed a
+# that it connected to the local relay, found the demo host (network catalog, or the DHT) and streamed a
 # whole job from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,4 +28,4 @@ grep -q "\"$host_peer\", \"demo-1\", \"2\", \"[0-9.]* ms\", \"[0-9]*%\", \"relay
 stats="$(field jobStats)"
 grep -q '^120 tokens' <<<"$stats" || { echo "demo job stats: $stats" >&2; exit 1; }
 grep -q '"Jobs (ok / failed / cancelled)", "1 / 0 / 0"' <<<"$(field metrics)" || { echo "demo metrics: $(field metrics)" >&2; exit 1; }
-log "demo page connected to $node_peer, found host $host_peer through the DHT and streamed: $stats (screenshot: artifacts/demo.png)"
+log "demo page connected to $node_peer, found host $host_peer (catalog or DHT) and streamed: $stats (screenshot: artifacts/demo.png)"

@@ -1,5 +1,6 @@
 // Demo page: a chat. Connects to the local relay listed in nodes.json (written by scripts/demo.sh),
-// finds hosts of a model through the DHT, and holds a conversation (system prompt and turns) with
+// finds hosts of a model through the network catalog (the DHT when no catalog lists one), and
+// holds a conversation (system prompt and turns) with
 // sdk.chat.completions.create, streaming each answer with its host, price, usage and cost; shows
 // peers, hosts, metrics and diagnostics. With ?autorun=1 it asks once on load (the demo check).
 import init, { FabstirSDK } from "./pkg/fabstir_sdk.js";
