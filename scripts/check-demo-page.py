@@ -45,6 +45,7 @@ STATE = """return {
   hosts: [...document.querySelectorAll('#hosts tr')].map(r => [...r.cells].map(c => c.textContent)),
   outputLength: document.getElementById('output').textContent.length,
   metrics: [...document.querySelectorAll('#metrics tr')].map(r => [...r.cells].map(c => c.textContent)),
+  networkModels: document.getElementById('network-models').textContent,
 };"""
 
 try:

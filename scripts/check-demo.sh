@@ -25,7 +25,8 @@ host_peer="$("$CARGO_TARGET_DIR/debug/fabstir-node" info --config "$FABSTIR_CACH
 [ "$(field status)" = connected ] || { echo "demo page did not connect: $state" >&2; exit 1; }
 [ "$(field jobState)" = done ] || { echo "demo job did not finish: $state" >&2; exit 1; }
 grep -q "\"$host_peer\", \"demo-1\", \"2\", \"[0-9.]* ms\", \"[0-9]*%\", \"relay circuit\"" <<<"$(field hosts)" || { echo "demo page did not find host $host_peer through the relay: $state" >&2; exit 1; }
+grep -q 'demo-1 (1 host, 2 per token' <<<"$(field networkModels)" || { echo "demo page's network models: $(field networkModels)" >&2; exit 1; }
 stats="$(field jobStats)"
 grep -q '^120 tokens' <<<"$stats" || { echo "demo job stats: $stats" >&2; exit 1; }
 grep -q '"Jobs (ok / failed / cancelled)", "1 / 0 / 0"' <<<"$(field metrics)" || { echo "demo metrics: $(field metrics)" >&2; exit 1; }
-log "demo page connected to $node_peer, found host $host_peer (catalog or DHT) and streamed: $stats (screenshot: artifacts/demo.png)"
+log "demo page connected to $node_peer, listed $(field networkModels), found host $host_peer (catalog or DHT) and streamed: $stats (screenshot: artifacts/demo.png)"

@@ -52,6 +52,15 @@ async function refreshMetrics(sdk) {
   );
 }
 
+/** The network's models from the bootstrap node's catalog: the model field's choices. */
+async function refreshModels(sdk) {
+  const models = await sdk.listModels();
+  $("models").replaceChildren(...models.map((m) => Object.assign(document.createElement("option"), { value: m.id })));
+  $("network-models").textContent = models.length === 0 ? "none listed yet" : models
+    .map((m) => `${m.id} (${m.hosts} host${m.hosts === 1 ? "" : "s"}, ${m.minPricePerToken === m.maxPricePerToken ? m.minPricePerToken : `${m.minPricePerToken}–${m.maxPricePerToken}`} per token, ${m.freeSlots} free)`)
+    .join(" · ");
+}
+
 async function findHosts(sdk) {
   const modelId = $("model").value;
   const nodes = await sdk.discoverNodes({ modelId, forceRefresh: true });
@@ -184,7 +193,8 @@ try {
   await sdk.start();
   setState("status", "connected", "connected");
   setInterval(() => { refreshPeers(sdk).catch(() => {}); refreshMetrics(sdk).catch(() => {}); }, 2000);
-  await Promise.all([refreshPeers(sdk), refreshMetrics(sdk)]);
+  await Promise.all([refreshPeers(sdk), refreshMetrics(sdk), refreshModels(sdk).catch(() => {})]);
+  setInterval(() => { refreshModels(sdk).catch(() => {}); }, 10_000);
   const report = (p) => p.catch((e) => { $("diagnostics").textContent = explain(e); });
   $("find").onclick = () => report(findHosts(sdk));
   $("ask").onclick = () => { if (!running) send(sdk); };
@@ -196,7 +206,7 @@ try {
   if (new URLSearchParams(location.search).has("autorun")) {
     await findHosts(sdk);
     await send(sdk);
-    await refreshMetrics(sdk);
+    await Promise.all([refreshMetrics(sdk), refreshModels(sdk)]);
   }
 } catch (e) {
   setState("status", "error", "error");
