@@ -44,6 +44,9 @@ for name, v in json.loads(sys.argv[1]).items():
 PY
 
 source scripts/nodes.sh
+# The test network includes the llama.cpp servers (built once per machine).
+source scripts/llama.sh
+llama_install
 trap nodes_stop EXIT
 source scripts/test-nodes.sh
 log "starting the network on 127.0.0.1 (release nodes)"
