@@ -74,12 +74,12 @@ window.bench = {
   },
 
   /** 4. time to first token: discovery (fresh) + negotiation + stream open + first token. */
-  async firstToken({ bootstrap, model }) {
+  async firstToken({ bootstrap, model, source }) {
     await loaded();
     const sdk = sdkFor(bootstrap);
     await sdk.start();
     const t0 = now();
-    await sdk.discoverNodes({ modelId: model, forceRefresh: true });
+    await sdk.discoverNodes({ modelId: model, forceRefresh: true, ...(source ? { source } : {}) });
     const t1 = now();
     const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
     const t2 = now();

@@ -96,6 +96,9 @@ try {
   s.connectWebrtc = await scenario("3. connect over WebRTC-direct", "connect", { bootstrap: a.relayWs, target: a.hostAWebrtc });
   s.firstTokenDirect = await scenario("4. first token, direct host", "firstToken", { bootstrap: a.relayWs, model: "direct-1" });
   s.firstTokenRelayed = await scenario("4. first token, relayed host", "firstToken", { bootstrap: a.relayWs, model: "relayed-1" });
+  // Discovery through the DHT instead of the catalog (what the page's Kademlia client buys).
+  s.firstTokenDirectDht = await scenario("4. first token, direct host, discovery through the DHT", "firstToken", { bootstrap: a.relayWs, model: "direct-1", source: "dht" });
+  s.firstTokenRelayedDht = await scenario("4. first token, relayed host, discovery through the DHT", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", source: "dht" });
   const tokens = 20000;
   s.streamDirect = await scenario(`5. stream ${tokens} tokens, direct`, "stream", { bootstrap: a.relayWs, model: "direct-1", tokens }, 3);
   s.streamRelayed = await scenario(`5. stream ${tokens} tokens, relayed`, "stream", { bootstrap: a.relayWs, model: "relayed-1", tokens }, 3);
