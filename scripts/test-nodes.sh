@@ -78,9 +78,12 @@ YAML
       printf 'host:\n  reachability: %s\n' "$3"
       cat; } | node_config "$1"
   }
-  # The tests and benchmarks run many jobs at once from one page: no per-peer limits here.
+  # The tests and benchmarks run many jobs at once from one page: no per-peer limits here. A
+  # page's token stream may open late while the load test saturates the 2 cores (a Firefox run
+  # saw a host's event loop silent for 8 s and a job abandoned at the default 10 s): 30 s.
   local no_peer_limits="  max_concurrent_jobs: 64
   max_jobs_per_peer: 64
+  stream_open_secs: 30
   request_rate: { burst: 0, refill_secs: 1 }"
   host_config host-a "/ip4/127.0.0.1/tcp/29111, /ip4/127.0.0.1/tcp/29112/ws, /ip4/127.0.0.1/udp/29113/webrtc-direct" \
     direct 'metrics: { enabled: true, listen: "127.0.0.1:29119" }' <<YAML
