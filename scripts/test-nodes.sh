@@ -80,7 +80,8 @@ YAML
   }
   # The tests and benchmarks run many jobs at once from one page: no per-peer limits here. A
   # page's token stream may open late while the load test saturates the 2 cores (a Firefox run
-  # saw a host's event loop silent for 8 s and a job abandoned at the default 10 s): 30 s.
+  # saw host-e's event loop silent for 8 s and a job abandoned at the default 10 s): every host
+  # here (host-b and host-e below too) gives it 30 s.
   local no_peer_limits="  max_concurrent_jobs: 64
   max_jobs_per_peer: 64
   stream_open_secs: 30
@@ -99,6 +100,7 @@ YAML
   host_config host-b "/ip4/127.0.0.1/tcp/29121" relayed 'metrics: { enabled: true, listen: "127.0.0.1:29129" }' <<YAML
   max_concurrent_jobs: 100
   max_jobs_per_peer: 100
+  stream_open_secs: 30
   request_rate: { burst: 0, refill_secs: 1 }
   models:
     - { id: demo-1, price_per_token: 3, max_tokens: 4096, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
@@ -109,6 +111,7 @@ YAML
   host_config host-e "/ip4/127.0.0.1/tcp/29141" relayed <<YAML
   max_concurrent_jobs: 64
   max_jobs_per_peer: 5
+  stream_open_secs: 30
   request_rate: { burst: 0, refill_secs: 1 }
   models:
     - { id: load-1, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 44, tokens_per_second: 500 } }
