@@ -45,18 +45,8 @@ pub struct CatalogMetrics {
 impl CatalogMetrics {
     /// Adds the metrics to `registry`.
     pub fn register(&self, registry: &mut Registry) {
-        for outcome in [
-            "new",
-            "replaced",
-            "stale",
-            "full",
-            "too_large",
-            "malformed",
-            "bad_signature",
-            "wrong_signer",
-            "expiry",
-            "field",
-        ] {
+        let accepted = ["new", "replaced", "stale", "full"];
+        for outcome in accepted.into_iter().chain(catalog::CatalogError::CODES) {
             let _ = self.received.get_or_create(&Outcome {
                 outcome: outcome.into(),
             });

@@ -3,8 +3,6 @@
 //! against that host's own signature (a bootstrap node can hide a host but not invent or alter
 //! one), and the answers are merged, newest per host.
 
-use std::collections::BTreeMap;
-
 use fabstir_protocol::catalog::{self, Announcement, CatalogFrame, CatalogRequest, ModelSummary};
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 
@@ -17,6 +15,17 @@ impl Market {
     /// `model_id`, or every host), newest per host. Records that fail their check are dropped
     /// with a `p2p:debug` event; a bootstrap node that cannot answer is left out.
     pub(crate) async fn catalog_hosts(&self, model_id: Option<&str>) -> Vec<Announcement> {
+        let merged = self.merged_catalog(model_id).await;
+        let hosts: Vec<&catalog::Entry> = match model_id {
+            Some(m) => merged.hosts_for(m).collect(),
+            None => merged.entries().collect(),
+        };
+        hosts.into_iter().map(|e| e.announcement.clone()).collect()
+    }
+
+    /// The bootstrap nodes' answers to a hosts request, each record verified, merged into one
+    /// catalog (newest per host, as [`catalog::Catalog::insert`] keeps them).
+    async fn merged_catalog(&self, model_id: Option<&str>) -> catalog::Catalog {
         let nodes: Vec<PeerId> = self
             .net
             .config()
@@ -33,7 +42,7 @@ impl Market {
         }))
         .await;
         let now = rt::now_ms() as u64;
-        let mut newest: BTreeMap<String, Announcement> = BTreeMap::new();
+        let mut merged = catalog::Catalog::default();
         for (node, answer) in answers {
             let frames = match answer {
                 Ok(frames) => frames,
@@ -50,12 +59,13 @@ impl Market {
                 };
                 let opened = catalog::wire::sealed_bytes(&text)
                     .map_err(|e| e.to_string())
-                    .and_then(|bytes| catalog::open(&bytes, now).map_err(|e| e.to_string()));
+                    .and_then(|bytes| {
+                        let a = catalog::open(&bytes, now).map_err(|e| e.to_string())?;
+                        Ok((a, bytes))
+                    });
                 match opened {
-                    Ok(a) => {
-                        if newest.get(&a.peer_id).is_none_or(|held| held.seq < a.seq) {
-                            newest.insert(a.peer_id.clone(), a);
-                        }
+                    Ok((a, bytes)) => {
+                        merged.insert(a, bytes);
                     }
                     Err(e) => self.net.debug("discovery", "warn", || {
                         format!("dropped a host record from {node}'s catalog: {e}")
@@ -63,20 +73,13 @@ impl Market {
                 }
             }
         }
-        newest
-            .into_values()
-            .filter(|a| model_id.is_none_or(|m| a.models.iter().any(|x| x.id == m)))
-            .collect()
+        merged
     }
 
     /// Every model the connected bootstrap nodes' catalogs know, summarised from the verified
     /// host records (host count, price range, free slots), by id.
     pub async fn list_models(&self) -> Result<Vec<ModelSummary>, SdkError> {
-        let mut merged = catalog::Catalog::default();
-        for a in self.catalog_hosts(None).await {
-            merged.insert(a, Vec::new());
-        }
-        Ok(merged.models())
+        Ok(self.merged_catalog(None).await.models())
     }
 
     /// Hands the addresses of catalogued hosts to the network, for dialing them by peer id.

@@ -68,6 +68,16 @@ pub enum CatalogError {
 }
 
 impl CatalogError {
+    /// Every value [`CatalogError::code`] returns (so metrics can show each from the start).
+    pub const CODES: [&'static str; 6] = [
+        "too_large",
+        "malformed",
+        "bad_signature",
+        "wrong_signer",
+        "expiry",
+        "field",
+    ];
+
     /// A stable short name (metrics label, debug events).
     pub fn code(&self) -> &'static str {
         match self {
@@ -184,6 +194,25 @@ pub(crate) mod tests {
             seq,
             expires_at,
         }
+    }
+
+    #[test]
+    fn codes_lists_every_code() {
+        let all = [
+            CatalogError::TooLarge(0),
+            CatalogError::Malformed(String::new()),
+            CatalogError::BadSignature,
+            CatalogError::WrongSigner {
+                named: String::new(),
+                signer: String::new(),
+            },
+            CatalogError::Expiry {
+                expires_at: 0,
+                now: 0,
+            },
+            CatalogError::Field(String::new()),
+        ];
+        assert_eq!(all.map(|e| e.code()), CatalogError::CODES);
     }
 
     #[test]

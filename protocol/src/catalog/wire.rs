@@ -58,17 +58,15 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         let c = catalog.lock().unwrap_or_else(|p| p.into_inner());
         match &request {
             CatalogRequest::Models => c.models().into_iter().map(CatalogFrame::Model).collect(),
-            CatalogRequest::Hosts { model_id } => c
-                .entries()
-                .filter(|e| {
-                    model_id
-                        .as_ref()
-                        .is_none_or(|m| e.announcement.models.iter().any(|x| &x.id == m))
-                })
-                .map(|e| {
+            CatalogRequest::Hosts { model_id } => {
+                let host = |e: &super::Entry| {
                     CatalogFrame::Host(base64::engine::general_purpose::STANDARD.encode(&e.sealed))
-                })
-                .collect(),
+                };
+                match model_id {
+                    Some(m) => c.hosts_for(m).map(host).collect(),
+                    None => c.entries().map(host).collect(),
+                }
+            }
         }
     };
     let count = items.len() as u32;
