@@ -27,7 +27,7 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
         config,
         identity,
         |host, peer, stream| Box::pin(crate::host::stream_protocol::serve(host, peer, stream)),
-        |catalog, stream| Box::pin(crate::serve::serve_catalog(catalog, stream)),
+        |catalog, peer, stream| Box::pin(crate::catalog::server::serve(catalog, peer, stream)),
     )
     .await
 }

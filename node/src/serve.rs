@@ -279,26 +279,19 @@ impl<K: std::hash::Hash + Eq + Copy> Drop for Place<K> {
     }
 }
 
-/// Answers `/fabstir/info/1.0.0`: one `NodeInfo` frame, then close.
-/// Serves one catalog stream (`/fabstir/catalog/1.0.0`) from the node's catalog.
+/// Serves one catalog stream (`/fabstir/catalog/1.0.0`) of a peer from the node's catalog.
 pub type CatalogServer = fn(
     crate::catalog::SharedCatalog,
+    PeerId,
     libp2p::Stream,
 ) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
 
-/// Answers one catalog request from `catalog` (what [`spawn_catalog`] runs for a node).
-pub async fn serve_catalog(
-    catalog: crate::catalog::SharedCatalog,
-    mut stream: libp2p::Stream,
-) -> std::io::Result<()> {
-    use futures::AsyncWriteExt;
-    fabstir_protocol::catalog::wire::serve(&mut stream, &catalog)
-        .await
-        .map_err(std::io::Error::other)?;
-    stream.close().await
-}
+/// Catalog streams handled at once: watches stay open (at most
+/// [`crate::catalog::server::MAX_WATCHERS`] of them), so more places than other protocols.
+const CATALOG_STREAMS: usize = 1024;
 
-/// Serves the catalog protocol (`/fabstir/catalog/1.0.0`) from `catalog` with `serve`.
+/// Serves the catalog protocol (`/fabstir/catalog/1.0.0`) from `catalog` with `serve` (which
+/// bounds each request's time itself: a watch lasts as long as its watcher).
 pub(crate) fn spawn_catalog(
     control: libp2p_stream::Control,
     host: &Host,
@@ -310,14 +303,15 @@ pub(crate) fn spawn_catalog(
         control,
         Queue::new(
             fabstir_protocol::catalog::PROTOCOL,
-            MAX_CONCURRENT_STREAMS,
-            Some(STREAM_TIMEOUT),
+            CATALOG_STREAMS,
+            None,
             host,
         ),
-        move |_, stream| serve(catalog.clone(), stream),
+        move |peer, stream| serve(catalog.clone(), peer, stream),
     ));
 }
 
+/// Answers `/fabstir/info/1.0.0`: one `NodeInfo` frame, then close.
 pub(crate) async fn send_info(
     mut stream: libp2p::Stream,
     info: messages::NodeInfo,

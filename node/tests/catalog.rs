@@ -108,6 +108,29 @@ async fn hosts(client: &Client, model: Option<&str>) -> Vec<Announcement> {
         .collect()
 }
 
+/// Watches `client`'s node's catalog in the background: the view as the watch answer builds it.
+async fn watch(client: &Client) -> std::sync::Arc<std::sync::Mutex<catalog::WatchView>> {
+    let mut stream = client.open(catalog::PROTOCOL).await;
+    let request = CatalogRequest::Watch { model_id: None };
+    fabstir_protocol::frame::write(&mut stream, &request)
+        .await
+        .unwrap();
+    let view = std::sync::Arc::new(std::sync::Mutex::new(catalog::WatchView::new()));
+    let filled = view.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(f)) = fabstir_protocol::frame::read::<_, CatalogFrame>(&mut stream).await
+        {
+            let now = fabstir_node::host::unix_ms();
+            let applied = filled.lock().unwrap().apply(f, now).unwrap();
+            assert!(
+                !matches!(applied, catalog::Applied::Dropped(_)),
+                "{applied:?}"
+            );
+        }
+    });
+    view
+}
+
 /// Polls `check` every 100 ms until it holds, at most `limit`; how long it took.
 async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
 where
@@ -184,6 +207,17 @@ async fn every_node_catalogs_every_host_and_follows_load_and_departures() {
         (got == expected).then_some(()).ok_or(format!("{got:?}"))
     })
     .await;
+    // A watcher of the relay's catalog: every host, then each change as it happens.
+    let watched = watch(&relay).await;
+    within(
+        Duration::from_secs(10),
+        "the watch synced with 3 hosts",
+        || async {
+            let n = watched.lock().unwrap().catalog().len();
+            (n == 3).then_some(()).ok_or(format!("{n} hosts"))
+        },
+    )
+    .await;
     // Load: a job running on host-1 shows in its record within about a second.
     let host1 = Client::connect(&net.hosts[0].1).await;
     let job = host1.start("slow", 200).await.unwrap();
@@ -203,6 +237,19 @@ async fn every_node_catalogs_every_host_and_follows_load_and_departures() {
     println!(
         "a job on host-1 ({job}) showed as currentLoad 1 in the relay's catalog after {took:?}"
     );
+    within(
+        Duration::from_secs(5),
+        "host-1's load in the watch",
+        || async {
+            let w = watched.lock().unwrap();
+            let load = w
+                .catalog()
+                .get(&host1_id)
+                .map(|e| e.announcement.current_load);
+            (load == Some(1)).then_some(()).ok_or(format!("{load:?}"))
+        },
+    )
+    .await;
     // Departure: host-2 stopped is gone once its announcement expires (TTL 3 s).
     let (node, _) = net.hosts.remove(1);
     node.terminate();
@@ -222,6 +269,15 @@ async fn every_node_catalogs_every_host_and_follows_load_and_departures() {
     )
     .await;
     println!("host-2 stopped: gone from the relay's catalog after {took:?} (TTL {TTL} s)");
+    within(
+        Duration::from_secs(5),
+        "host-2 gone from the watch",
+        || async {
+            let n = watched.lock().unwrap().catalog().len();
+            (n == 2).then_some(()).ok_or(format!("{n} hosts"))
+        },
+    )
+    .await;
     assert!(metric(&net.relay_metrics, "fabstir_catalog_hosts") >= 2.0);
     let _ = (&net.relay, host1_id);
 }

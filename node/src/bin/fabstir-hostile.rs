@@ -61,19 +61,27 @@ fn run(path: &std::path::Path) -> Result<(), fabstir_node::NodeError> {
         config,
         identity,
         |host, peer, stream| Box::pin(serve_badly(host, peer, stream)),
-        |catalog, stream| Box::pin(serve_altered_catalog(catalog, stream)),
+        |catalog, _peer, stream| Box::pin(serve_altered_catalog(catalog, stream)),
     ))
 }
 
-/// Answers catalog requests from a copy of the catalog whose records pricing something at 5
-/// per token now say 1 (the same length, so the envelope still parses; its signature fails).
+/// Answers catalog requests (once, not watches) from a copy of the catalog whose records
+/// pricing something at 5 per token now say 1 (the same length, so the envelope still parses;
+/// its signature fails).
 async fn serve_altered_catalog(
     catalog: fabstir_node::catalog::SharedCatalog,
     mut stream: libp2p::Stream,
 ) -> std::io::Result<()> {
+    use fabstir_protocol::catalog::wire;
     use futures::AsyncWriteExt;
+    let Some(request) = fabstir_protocol::frame::read(&mut stream)
+        .await
+        .map_err(std::io::Error::other)?
+    else {
+        return Ok(());
+    };
     let altered = {
-        let held = catalog.lock().unwrap_or_else(|p| p.into_inner());
+        let held = catalog.lock();
         let mut copy = fabstir_protocol::catalog::Catalog::default();
         for entry in held.entries() {
             let mut sealed = entry.sealed.clone();
@@ -84,9 +92,11 @@ async fn serve_altered_catalog(
             }
             copy.insert(entry.announcement.clone(), sealed);
         }
-        std::sync::Mutex::new(copy)
+        copy
     };
-    fabstir_protocol::catalog::wire::serve(&mut stream, &altered)
+    let items = wire::answer_items(&altered, &request)
+        .unwrap_or_else(|| vec![wire::CatalogFrame::Refused("no watches here".into())]);
+    wire::write_answer(&mut stream, &items)
         .await
         .map_err(std::io::Error::other)?;
     stream.close().await

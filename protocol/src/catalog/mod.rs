@@ -9,10 +9,12 @@
 
 pub mod record;
 pub mod store;
+pub mod watch;
 pub mod wire;
 
 pub use record::{open, seal, Announcement, CatalogError};
 pub use store::{Catalog, Entry, Inserted, ModelSummary};
+pub use watch::{Applied, WatchView};
 pub use wire::{CatalogFrame, CatalogRequest, PROTOCOL};
 
 /// The gossipsub topic hosts announce themselves on.

@@ -104,6 +104,11 @@ impl Catalog {
         gone
     }
 
+    /// Drops the host's entry; whether one was held.
+    pub fn remove(&mut self, peer_id: &str) -> bool {
+        self.hosts.remove(peer_id).is_some()
+    }
+
     /// The host's entry, if held.
     pub fn get(&self, peer_id: &str) -> Option<&Entry> {
         self.hosts.get(peer_id)

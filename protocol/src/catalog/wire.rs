@@ -1,6 +1,12 @@
 //! `/fabstir/catalog/1.0.0`: a client (a page) asks a node for its catalog. One request frame,
 //! then one frame per item and an `end` frame. Hosts come as their sealed announcements
 //! (base64), so the client checks each host's signature itself.
+//!
+//! A `watch` request keeps the stream open: the node sends every host it holds, `synced`, then
+//! each change as it happens (`host` for a new or newer record, `gone` for a host that expired
+//! or stopped serving the model watched); after `reset` the hosts are sent again up to the next
+//! `synced` (the node fell behind, or restarted its view). The client ends a watch by closing
+//! the stream; a node refusing one (too many watchers) sends `refused` and closes.
 
 use futures::{AsyncRead, AsyncWrite};
 use serde::{Deserialize, Serialize};
@@ -28,6 +34,12 @@ pub enum CatalogRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         model_id: Option<String>,
     },
+    /// The hosts (of a model, or every host), then their changes as they happen.
+    Watch {
+        /// The model.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model_id: Option<String>,
+    },
 }
 
 /// One frame of the answer.
@@ -43,36 +55,59 @@ pub enum CatalogFrame {
         /// Items sent before it.
         count: u32,
     },
+    /// A watch: every host held has been sent (`count` of them since the request or `reset`).
+    Synced {
+        /// Hosts sent before it.
+        count: u32,
+    },
+    /// A watch: the host (peer id) left the catalog or no longer serves the model watched.
+    Gone(String),
+    /// A watch: forget the hosts sent so far; they come again, up to the next `synced`.
+    Reset,
+    /// The request was refused (e.g. `too many watchers`); the node closes the stream.
+    Refused(String),
 }
 
-/// Answers one request on `stream` from `catalog` (read under its lock, written after).
-pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    catalog: &std::sync::Mutex<Catalog>,
-) -> Result<(), FrameError> {
+/// The `host` frame of a sealed announcement.
+pub fn host_frame(sealed: &[u8]) -> CatalogFrame {
     use base64::Engine;
-    let Some(request) = frame::read::<_, CatalogRequest>(stream).await? else {
-        return Ok(());
-    };
-    let items: Vec<CatalogFrame> = {
-        let c = catalog.lock().unwrap_or_else(|p| p.into_inner());
-        match &request {
-            CatalogRequest::Models => c.models().into_iter().map(CatalogFrame::Model).collect(),
-            CatalogRequest::Hosts { model_id } => {
-                let host = |e: &super::Entry| {
-                    CatalogFrame::Host(base64::engine::general_purpose::STANDARD.encode(&e.sealed))
-                };
-                match model_id {
-                    Some(m) => c.hosts_for(m).map(host).collect(),
-                    None => c.entries().map(host).collect(),
-                }
-            }
-        }
-    };
-    let count = items.len() as u32;
-    for item in &items {
+    CatalogFrame::Host(base64::engine::general_purpose::STANDARD.encode(sealed))
+}
+
+/// The `host` frames of the hosts in `catalog` that serve `model_id` (every host when `None`).
+pub fn host_frames(catalog: &Catalog, model_id: Option<&str>) -> Vec<CatalogFrame> {
+    let host = |e: &super::Entry| host_frame(&e.sealed);
+    match model_id {
+        Some(m) => catalog.hosts_for(m).map(host).collect(),
+        None => catalog.entries().map(host).collect(),
+    }
+}
+
+/// The answer's items to a `models` or `hosts` request from `catalog`; `None` for a `watch`,
+/// which the server serves itself.
+pub fn answer_items(catalog: &Catalog, request: &CatalogRequest) -> Option<Vec<CatalogFrame>> {
+    match request {
+        CatalogRequest::Models => Some(
+            catalog
+                .models()
+                .into_iter()
+                .map(CatalogFrame::Model)
+                .collect(),
+        ),
+        CatalogRequest::Hosts { model_id } => Some(host_frames(catalog, model_id.as_deref())),
+        CatalogRequest::Watch { .. } => None,
+    }
+}
+
+/// Writes an answer's `items` and its `end` frame.
+pub async fn write_answer<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    items: &[CatalogFrame],
+) -> Result<(), FrameError> {
+    for item in items {
         frame::write(stream, item).await?;
     }
+    let count = items.len() as u32;
     frame::write(stream, &CatalogFrame::End { count }).await
 }
 
@@ -91,6 +126,16 @@ pub async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
                 return Err(FrameError::Malformed(format!(
                     "end says {count} items, {} came",
                     items.len()
+                )))
+            }
+            Some(CatalogFrame::Refused(reason)) => {
+                return Err(FrameError::Malformed(format!("refused: {reason}")))
+            }
+            Some(
+                f @ (CatalogFrame::Synced { .. } | CatalogFrame::Gone(_) | CatalogFrame::Reset),
+            ) => {
+                return Err(FrameError::Malformed(format!(
+                    "a watch frame in an answer: {f:?}"
                 )))
             }
             Some(item) => {

@@ -2,12 +2,16 @@
 //! [`fabstir_protocol::catalog::TOPIC`] and keeps the newest valid announcement per host; a host
 //! also announces itself there, signed with its identity key (see `fabstir_protocol::catalog`).
 //! Invalid announcements are rejected in gossipsub's validation, so they are not forwarded, and
-//! counted by reason.
+//! counted by reason. Pages read the catalog through `/fabstir/catalog/1.0.0` ([`server`]),
+//! once or watching its changes ([`hub`]).
 
-use std::sync::{Arc, Mutex};
+pub mod hub;
+pub mod server;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fabstir_protocol::catalog::{self, Announcement, Catalog, Inserted};
+use fabstir_protocol::catalog::{self, Announcement, Inserted};
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::identity::Keypair;
 use libp2p::Swarm;
@@ -21,7 +25,7 @@ use crate::host::{unix_ms, Host};
 use crate::swarm::Behaviour;
 
 /// The catalog, shared by the event loop (which fills it) and the catalog protocol's server.
-pub type SharedCatalog = Arc<Mutex<Catalog>>;
+pub type SharedCatalog = Arc<hub::Hub>;
 
 /// What became of a received announcement.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -122,11 +126,7 @@ impl CatalogNode {
     /// it when its content changed (at most once a second) or a third of its TTL has passed.
     pub fn tick(&mut self, swarm: &mut Swarm<Behaviour>, host: &Host, key: &Keypair) {
         let now = unix_ms();
-        let hosts = {
-            let mut c = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
-            c.expire(now);
-            c.len()
-        };
+        let hosts = self.catalog.expire(now);
         self.metrics.hosts.set(hosts as i64);
         if !host.serves_models() || host.draining() {
             return;
@@ -195,10 +195,7 @@ impl CatalogNode {
             Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => return,
             Err(e) => tracing::warn!(error = %e, "cannot publish our announcement"),
         }
-        self.catalog
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(next.clone(), sealed);
+        self.catalog.insert(next.clone(), sealed);
         self.last = Some((Instant::now(), next));
     }
 
@@ -219,11 +216,7 @@ impl CatalogNode {
                 MessageAcceptance::Reject
             }
             Ok(a) => {
-                let inserted = self
-                    .catalog
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(a, message.data);
+                let inserted = self.catalog.insert(a, message.data);
                 let (outcome, acceptance) = match inserted {
                     Inserted::New => ("new", MessageAcceptance::Accept),
                     Inserted::Replaced => ("replaced", MessageAcceptance::Accept),

@@ -1,0 +1,194 @@
+//! `/fabstir/catalog/1.0.0` on a node: a `models` or `hosts` request answered once from the
+//! catalog, or a `watch` kept open that sends the hosts, `synced`, then every change as the
+//! [`Hub`] makes it. Watches are bounded in number, overall and per peer.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use fabstir_protocol::catalog::wire::{self, host_frame};
+use fabstir_protocol::catalog::{CatalogFrame, CatalogRequest};
+use fabstir_protocol::frame;
+use futures::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::PeerId;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::hub::{Change, Hub};
+use super::SharedCatalog;
+
+/// Watches a node serves at once.
+pub const MAX_WATCHERS: usize = 768;
+/// Watches one peer may hold (a page watches once per bootstrap node).
+pub const WATCHES_PER_PEER: usize = 4;
+/// How long a request may take to arrive, and a one-shot answer to be written.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a watcher may leave one frame unread before its watch is ended.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The watches held, per peer.
+#[derive(Debug, Default)]
+pub struct Watchers {
+    held: Mutex<HashMap<PeerId, usize>>,
+}
+
+/// One peer's watch; given back when dropped.
+struct Watching<'a>(&'a Watchers, PeerId);
+
+impl Watchers {
+    fn take(&self, peer: PeerId) -> Option<Watching<'_>> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let total: usize = held.values().sum();
+        let n = held.entry(peer).or_default();
+        if total >= MAX_WATCHERS || *n >= WATCHES_PER_PEER {
+            return None;
+        }
+        *n += 1;
+        Some(Watching(self, peer))
+    }
+}
+
+impl Drop for Watching<'_> {
+    fn drop(&mut self) {
+        let mut held = self.0.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = held.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// Serves one catalog stream from `hub` (what a node runs for `/fabstir/catalog/1.0.0`).
+pub async fn serve(
+    hub: SharedCatalog,
+    peer: PeerId,
+    mut stream: libp2p::Stream,
+) -> std::io::Result<()> {
+    let read = tokio::time::timeout(
+        ANSWER_TIMEOUT,
+        frame::read::<_, CatalogRequest>(&mut stream),
+    );
+    let request = match read.await {
+        Err(_) => return Ok(()),
+        Ok(request) => request.map_err(std::io::Error::other)?,
+    };
+    let Some(request) = request else {
+        return Ok(());
+    };
+    let items = wire::answer_items(&hub.lock(), &request);
+    match (items, request) {
+        (Some(items), _) => tokio::time::timeout(ANSWER_TIMEOUT, async {
+            wire::write_answer(&mut stream, &items)
+                .await
+                .map_err(std::io::Error::other)?;
+            stream.close().await
+        })
+        .await
+        .map_err(|_| std::io::Error::other("answer timed out"))?,
+        (None, CatalogRequest::Watch { model_id }) => watch(&hub, peer, stream, model_id).await,
+        (None, _) => Ok(()),
+    }
+}
+
+/// The hosts of `catalog` a watch of `model_id` sends, as frames, and their peer ids.
+fn snapshot(
+    hub: &Hub,
+    model_id: Option<&str>,
+) -> (
+    Vec<CatalogFrame>,
+    HashSet<String>,
+    tokio::sync::broadcast::Receiver<Change>,
+) {
+    let (catalog, changes) = hub.subscribe();
+    let frames = wire::host_frames(&catalog, model_id);
+    let peers = match model_id {
+        Some(m) => catalog
+            .hosts_for(m)
+            .map(|e| e.announcement.peer_id.clone())
+            .collect(),
+        None => catalog
+            .entries()
+            .map(|e| e.announcement.peer_id.clone())
+            .collect(),
+    };
+    (frames, peers, changes)
+}
+
+async fn send<W: AsyncWrite + Unpin>(w: &mut W, frames: &[CatalogFrame]) -> std::io::Result<()> {
+    for f in frames {
+        tokio::time::timeout(WRITE_TIMEOUT, frame::write(w, f))
+            .await
+            .map_err(|_| std::io::Error::other("watcher stopped reading"))?
+            .map_err(std::io::Error::other)?;
+    }
+    w.flush().await
+}
+
+/// Serves a watch until the watcher closes its side (or stops reading, or the node stops).
+async fn watch(
+    hub: &Hub,
+    peer: PeerId,
+    mut stream: libp2p::Stream,
+    model_id: Option<String>,
+) -> std::io::Result<()> {
+    let Some(_watching) = hub.watchers.take(peer) else {
+        tracing::debug!(%peer, "too many watchers; refusing a watch");
+        send(
+            &mut stream,
+            &[CatalogFrame::Refused("too many watchers".into())],
+        )
+        .await?;
+        return stream.close().await;
+    };
+    let model_id = model_id.as_deref();
+    let (reader, mut writer) = stream.split();
+    let (mut frames, mut sent, mut changes) = snapshot(hub, model_id);
+    frames.push(CatalogFrame::Synced {
+        count: sent.len() as u32,
+    });
+    send(&mut writer, &frames).await?;
+    // A watcher sends nothing after its request: its side closing (or anything it sends) ends
+    // the watch.
+    let mut closed = std::pin::pin!(async move {
+        let mut reader = reader;
+        let mut byte = [0u8; 1];
+        let _ = reader.read(&mut byte).await;
+    });
+    loop {
+        let change = tokio::select! {
+            () = &mut closed => return Ok(()),
+            change = changes.recv() => change,
+        };
+        let frames = match change {
+            Ok(Change::Host(entry)) => {
+                let id = &entry.announcement.peer_id;
+                let serves =
+                    model_id.is_none_or(|m| entry.announcement.models.iter().any(|x| x.id == m));
+                if serves {
+                    sent.insert(id.clone());
+                    vec![host_frame(&entry.sealed)]
+                } else if sent.remove(id) {
+                    vec![CatalogFrame::Gone(id.clone())]
+                } else {
+                    continue;
+                }
+            }
+            Ok(Change::Gone(id)) if sent.remove(&id) => vec![CatalogFrame::Gone(id)],
+            Ok(Change::Gone(_)) => continue,
+            Err(RecvError::Lagged(missed)) => {
+                tracing::debug!(%peer, missed, "a watcher fell behind; sending the catalog again");
+                let (hosts, peers, fresh) = snapshot(hub, model_id);
+                (sent, changes) = (peers, fresh);
+                let mut frames = vec![CatalogFrame::Reset];
+                frames.extend(hosts);
+                frames.push(CatalogFrame::Synced {
+                    count: sent.len() as u32,
+                });
+                frames
+            }
+            Err(RecvError::Closed) => return Ok(()),
+        };
+        send(&mut writer, &frames).await?;
+    }
+}
