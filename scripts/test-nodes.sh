@@ -37,6 +37,10 @@
 #   host-g 29209.)
 #   host-b  29121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
 #           through the relay (it advertises /p2p-circuit addresses and no direct ones).
+#   host-i 29221 tcp only and host-j 29231-29232: relay-2's own hosts (they bootstrap from
+#           relay-2 alone, so the relay's catalog has them only through gossip): host-i relayed
+#           through relay-2 (cat-a at 4 paced 20 tokens/s, cat-b at 6; announcements live 4 s, for
+#           the catalog test that stops and starts it), host-j direct (cat-b at 5, cat-c at 2).
 # Exports the addresses the browser tests are compiled with (FABSTIR_TEST_*).
 
 test_nodes_start() {
@@ -52,6 +56,8 @@ test_nodes_start() {
   node_init relay-ns 29195 29196 29197
   node_init host-g 29201 29202 29203
   node_init host-h 29211 29212 29213
+  node_init host-i 29221 29222 29223
+  node_init host-j 29231 29232 29233
   node_config relay <<YAML
 listen: [/ip4/127.0.0.1/tcp/29101, /ip4/127.0.0.1/tcp/29102/ws, /ip4/127.0.0.1/udp/29103/webrtc-direct]
 mdns: { enabled: false }
@@ -73,7 +79,7 @@ YAML
   # host_config NAME LISTEN REACHABILITY [TOP-LEVEL LINES]: a host that bootstraps from the relay;
   # its `host:` settings and models (indented) come on stdin.
   host_config() {
-    { printf 'listen: [%s]\nbootstrap_nodes: [%s]\nmdns: { enabled: false }\nrelay: { enabled: false }\n' "$2" "$relay_tcp"
+    { printf 'listen: [%s]\nbootstrap_nodes: [%s]\nmdns: { enabled: false }\nrelay: { enabled: false }\n' "$2" "${bootstrap:-$relay_tcp}"
       [ -n "${4:-}" ] && printf '%s\n' "$4"
       printf 'host:\n  reachability: %s\n' "$3"
       cat; } | node_config "$1"
@@ -172,6 +178,24 @@ bootstrap_nodes: [$relay_tcp]
 mdns: { enabled: false }
 YAML
   node_start relay-2
+  local bootstrap
+  bootstrap="$(node_addr relay-2 tcp)"
+  host_config host-i "/ip4/127.0.0.1/tcp/29221" relayed <<YAML
+$no_peer_limits
+  announce_ttl_secs: 4
+  models:
+    - { id: cat-a, price_per_token: 4, max_tokens: 4096, backend: { kind: demo, seed: 77, tokens_per_second: 20 } }
+    - { id: cat-b, price_per_token: 6, max_tokens: 4096, backend: { kind: demo, seed: 77, tokens_per_second: 0 } }
+YAML
+  host_config host-j "/ip4/127.0.0.1/tcp/29231, /ip4/127.0.0.1/tcp/29232/ws" direct <<YAML
+$no_peer_limits
+  models:
+    - { id: cat-b, price_per_token: 5, max_tokens: 4096, backend: { kind: demo, seed: 88, tokens_per_second: 0 } }
+    - { id: cat-c, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 88, tokens_per_second: 0 } }
+YAML
+  bootstrap=""
+  node_start host-i
+  node_start host-j
   netns_up fabstir-ns 10.213.77.1 10.213.77.2
   node_config relay-ns <<YAML
 listen: [/ip4/10.213.77.2/tcp/29195, /ip4/10.213.77.2/tcp/29196/ws, /ip4/10.213.77.2/udp/29197/webrtc-direct]
@@ -207,6 +231,8 @@ YAML
   node_wait host-h "advertised tiny-llama"
   node_wait host-g "advertised tiny-llama-cut"
   node_wait host-h "advertised tiny-llama-cut"
+  node_wait host-i "advertised cat-a"
+  node_wait host-j "advertised cat-c"
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
@@ -225,6 +251,8 @@ YAML
   FABSTIR_TEST_HOST_G_ID="${FABSTIR_TEST_HOST_G_ID##*/p2p/}"
   export FABSTIR_TEST_HOST_H_ID="$(node_addr host-h tcp)"
   FABSTIR_TEST_HOST_H_ID="${FABSTIR_TEST_HOST_H_ID##*/p2p/}"
+  export FABSTIR_TEST_HOST_I_ID="$(node_addr host-i tcp)"
+  FABSTIR_TEST_HOST_I_ID="${FABSTIR_TEST_HOST_I_ID##*/p2p/}"
   export FABSTIR_TEST_HOST_B_ID="$(node_addr host-b tcp)"
   FABSTIR_TEST_HOST_B_ID="${FABSTIR_TEST_HOST_B_ID##*/p2p/}"
   echo "relay:  $FABSTIR_TEST_RELAY_WS" >&2

@@ -235,6 +235,19 @@ pub enum SdkEvent {
         /// What the job cost, every host's part together.
         cost: Option<u64>,
     },
+    /// The watched catalogs of the bootstrap nodes changed (a host came, went, or announced
+    /// again, e.g. with another load); sent once a `catalog:update` listener is added.
+    #[serde(rename = "catalog:update", rename_all = "camelCase")]
+    CatalogUpdate {
+        /// Every model, as `listModels()` gives them.
+        models: Vec<fabstir_protocol::catalog::ModelSummary>,
+        /// Every host's record (checked against its signature), newest per host.
+        hosts: Vec<fabstir_protocol::catalog::Announcement>,
+        /// Hosts new or announced again since the last update (peer ids).
+        changed: Vec<String>,
+        /// Hosts gone since the last update (peer ids).
+        removed: Vec<String>,
+    },
 }
 
 impl SdkEvent {
@@ -259,6 +272,7 @@ impl SdkEvent {
         "job:retry",
         "p2p:reconnecting",
         "p2p:reconnected",
+        "catalog:update",
     ];
 
     /// This event's name.
@@ -283,6 +297,7 @@ impl SdkEvent {
             SdkEvent::JobNegotiated { .. } => "job:negotiated",
             SdkEvent::StreamToken { .. } => "stream:token",
             SdkEvent::StreamEnd { .. } => "stream:end",
+            SdkEvent::CatalogUpdate { .. } => "catalog:update",
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The network catalog from a page (issue 12): `listModels()` and `sdk.models.list()` list every
 //! model of the test network with its host count and price range through either relay, and
 //! discovery through the catalog finds the same hosts as a DHT lookup; a record a catalog server
-//! altered is dropped and the others kept.
+//! altered is dropped and the others kept. A page watching the catalog (`catalog:update`) sees a
+//! host's load change, a host leave when its announcement expires and a host start.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -15,7 +16,12 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// (id, hosts, lowest price, highest price) of the test network's models (scripts/test-nodes.sh).
-const EXPECTED: [(&str, f64, f64, f64); 6] = [
+const EXPECTED: [(&str, f64, f64, f64); 9] = [
+    // relay-2's own hosts (host-i relayed through relay-2, host-j direct), known to the relay
+    // only through gossip.
+    ("cat-a", 1.0, 4.0, 4.0),
+    ("cat-b", 2.0, 5.0, 6.0),
+    ("cat-c", 1.0, 2.0, 2.0),
     ("demo-1", 2.0, 3.0, 5.0),
     ("demo-fo", 2.0, 2.0, 2.0),
     ("demo-slow", 1.0, 1.0, 1.0),
@@ -194,4 +200,104 @@ async fn a_record_altered_by_a_catalog_server_is_dropped_and_the_others_kept() {
     );
     call(sdk.stop()).await.unwrap();
     call(both.stop()).await.unwrap();
+}
+
+/// Waits (up to `limit`) for a `catalog:update` after the first `skip` recorded that satisfies
+/// `check`; how long it took from `since`, and the number of updates seen by then.
+async fn update_where(
+    updates: &Recorder,
+    skip: usize,
+    since: f64,
+    limit: f64,
+    what: &str,
+    check: impl Fn(&JsValue) -> bool,
+) -> (f64, usize) {
+    loop {
+        let seen = updates.of("catalog:update");
+        if seen.iter().skip(skip).any(&check) {
+            return (js_sys::Date::now() - since, seen.len());
+        }
+        assert!(
+            js_sys::Date::now() - since < limit,
+            "{what}: no such catalog:update within {limit} ms ({} updates)",
+            seen.len()
+        );
+        gloo_timers::future::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// host-i's record in a `catalog:update`, if it has one.
+fn host_i(update: &JsValue) -> Option<JsValue> {
+    let id = node_addr("host-i-id");
+    Array::from(&get(update, "hosts"))
+        .iter()
+        .find(|h| get_str(h, "peerId") == id)
+}
+
+#[wasm_bindgen_test]
+async fn a_watching_page_sees_load_departures_and_arrivals_live() {
+    // Watching through the relay: host-i is relay-2's own host (relayed through it), so every
+    // change of it crosses gossip from relay-2 to the relay, then the watch to the page.
+    let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
+    let updates = Recorder::attach(&sdk, &["catalog:update"]);
+    call(sdk.start()).await.unwrap();
+    let began = js_sys::Date::now();
+    let (synced, _) = update_where(&updates, 0, began, 30_000.0, "host-i listed", |u| {
+        host_i(u).is_some()
+    })
+    .await;
+    let first = updates.of("catalog:update").remove(0);
+    let models = Array::from(&get(&first, "models"));
+    assert!(models.iter().any(|m| get_str(&m, "id") == "demo-1"));
+    // Load: a paced job on host-i (cat-a, 60 tokens at 20/s) shows as its currentLoad.
+    let worker = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
+    call(worker.start()).await.unwrap();
+    let job = call(worker.submit_job_with_negotiation(js_config(
+        r#"{ "modelId": "cat-a", "prompt": "watch", "maxTokens": 60, "maxPrice": 10 }"#,
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("cat-a job: {}", get_str(&e, "message")));
+    let negotiated = js_sys::Date::now();
+    let (loaded, _) = update_where(&updates, 0, negotiated, 15_000.0, "host-i loaded", |u| {
+        host_i(u).is_some_and(|h| get_num(&h, "currentLoad") >= 1.0)
+    })
+    .await;
+    call_method(&job, "text", &[]).await.unwrap();
+    call(worker.stop()).await.unwrap();
+    let done = js_sys::Date::now();
+    let skip = updates.of("catalog:update").len();
+    let (idle, _) = update_where(&updates, skip, done, 15_000.0, "host-i idle again", |u| {
+        host_i(u).is_some_and(|h| get_num(&h, "currentLoad") == 0.0)
+    })
+    .await;
+    // Departure: host-i killed is removed when its announcement (4 s) expires.
+    let id = node_addr("host-i-id");
+    fault("kill?name=host-i").await;
+    let killed = js_sys::Date::now();
+    let skip = updates.of("catalog:update").len();
+    let (gone, _) = update_where(&updates, skip, killed, 20_000.0, "host-i removed", |u| {
+        Array::from(&get(u, "removed"))
+            .iter()
+            .any(|p| p.as_string().as_deref() == Some(id.as_str()))
+            && host_i(u).is_none()
+    })
+    .await;
+    // Arrival: host-i started again (ready when it says so) is listed again.
+    let skip = updates.of("catalog:update").len();
+    fault("start?name=host-i").await;
+    let ready = js_sys::Date::now();
+    let (back, _) = update_where(&updates, skip, ready, 20_000.0, "host-i back", |u| {
+        host_i(u).is_some()
+    })
+    .await;
+    let models = Array::from(&call(sdk.list_models()).await.unwrap());
+    assert!(
+        models.iter().any(|m| get_str(&m, "id") == "cat-a"),
+        "listModels answers from the watched catalog too"
+    );
+    console_log!(
+        "catalog:update: host-i listed {synced:.0} ms after start; its load 1 seen {loaded:.0} ms after its job was negotiated (target 2 s), 0 again {idle:.0} ms after the job ended; killed: removed after {gone:.0} ms (announcements live 4 s); started again: listed {back:.0} ms after it was ready (target 2 s); {} updates in all",
+        updates.of("catalog:update").len()
+    );
+    call(sdk.stop()).await.unwrap();
 }

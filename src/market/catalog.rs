@@ -14,8 +14,12 @@ impl Market {
     /// The verified records of every host that a bootstrap node catalogs (of
     /// `model_id`, or every host), newest per host. Records that fail their check are dropped
     /// with a `p2p:debug` event; a bootstrap node that cannot answer is left out.
+    /// While the catalogs are watched and every view is synced, the watched view answers.
     pub(crate) async fn catalog_hosts(&self, model_id: Option<&str>) -> Vec<Announcement> {
-        let merged = self.merged_catalog(model_id).await;
+        let merged = match self.watched_catalog() {
+            Some(watched) => watched,
+            None => self.merged_catalog(model_id).await,
+        };
         let hosts: Vec<&catalog::Entry> = match model_id {
             Some(m) => merged.hosts_for(m).collect(),
             None => merged.entries().collect(),
@@ -79,6 +83,9 @@ impl Market {
     /// Every model the connected bootstrap nodes' catalogs know, summarised from the verified
     /// host records (host count, price range, free slots), by id.
     pub async fn list_models(&self) -> Result<Vec<ModelSummary>, SdkError> {
+        if let Some(watched) = self.watched_catalog() {
+            return Ok(watched.models());
+        }
         Ok(self.merged_catalog(None).await.models())
     }
 

@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod catalog;
+pub mod catalog_watch;
 pub mod discovery;
 pub mod failover;
 pub mod jobs;
@@ -44,6 +45,8 @@ pub struct Market {
     /// One lookup per model at a time: concurrent callers wait for it and share its answer
     /// (through the cache) instead of each probing every host.
     lookups: Arc<Mutex<HashMap<String, Arc<futures::lock::Mutex<()>>>>>,
+    /// The watches of the bootstrap nodes' catalogs, once started.
+    watches: Arc<Mutex<catalog_watch::Watches>>,
 }
 
 impl Market {
@@ -57,6 +60,7 @@ impl Market {
             approvals: None,
             verdicts: Arc::default(),
             lookups: Arc::default(),
+            watches: Arc::default(),
         }
     }
 

@@ -19,6 +19,22 @@ export interface CatalogModel {
   freeSlots: number;
 }
 
+/** One host's record in the catalog, as the host signed it (checked in the page). */
+export interface CatalogHost {
+  peerId: string;
+  /** What a page dials (`/p2p-circuit` addresses for a host reachable only through a relay). */
+  addresses: string[];
+  models: { id: string; pricePerToken: number; pricePerPromptToken?: number; maxTokens: number; contextTokens?: number; backend: "demo" | "openai" }[];
+  maxConcurrentJobs: number;
+  /** Jobs running when the host last announced (it announces changes within about a second). */
+  currentLoad: number;
+  version: string;
+  /** Grows with every announcement of the host. */
+  seq: number;
+  /** When the record stops counting (ms since the epoch). */
+  expiresAt: number;
+}
+
 /** `sdk.models.list()`: the `openai` package's `models.list()` shape, plus our figures. */
 export interface ModelList {
   object: "list";

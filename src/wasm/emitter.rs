@@ -112,6 +112,11 @@ impl Emitter {
         Ok(())
     }
 
+    /// Whether a page callback (not just the debug console) listens to `name`.
+    pub fn listens(&self, name: &str) -> bool {
+        self.listeners.has(name)
+    }
+
     /// Whether anyone listens to `name` (lets hot paths skip building the event).
     pub fn has_listeners(&self, name: &str) -> bool {
         self.debug || self.listeners.has(name)

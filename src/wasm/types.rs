@@ -355,6 +355,8 @@ export interface FabstirEvents {
   "job:retry": { type: "job:retry"; attempt: number; maxRetries: number; delay: number; code: FabstirErrorCode; error: string };
   "p2p:reconnecting": { type: "p2p:reconnecting"; peerId: string; attempt: number; delay: number };
   "p2p:reconnected": { type: "p2p:reconnected"; peerId: string; attempts: number; downtime: number };
+  /** The watched catalogs changed; the first listener starts watching every bootstrap node's. */
+  "catalog:update": { type: "catalog:update"; models: CatalogModel[]; hosts: CatalogHost[]; changed: string[]; removed: string[] };
 }
 
 export type FabstirEventName = keyof FabstirEvents;

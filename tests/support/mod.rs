@@ -25,6 +25,7 @@ pub fn node_addr(which: &str) -> String {
         "host-b-id" => option_env!("FABSTIR_TEST_HOST_B_ID"),
         "host-h-id" => option_env!("FABSTIR_TEST_HOST_H_ID"),
         "host-g-id" => option_env!("FABSTIR_TEST_HOST_G_ID"),
+        "host-i-id" => option_env!("FABSTIR_TEST_HOST_I_ID"),
         _ => None,
     };
     value.map(str::to_string).unwrap_or_else(|| {

@@ -9,6 +9,7 @@ import init, {
   type ConnectivityReport,
   type DiscoveredNode,
   type CatalogModel,
+  type CatalogHost,
   type ModelList,
   type NodeReliability,
   type HealthReport,
@@ -100,6 +101,12 @@ export async function main(): Promise<void> {
   const list: ModelList = await sdk.models.list();
   console.log(viaDht.length, catalog.map((m) => `${m.id} ${m.hosts} ${m.minPricePerToken}..${m.maxPricePerToken} ${m.freeSlots}`),
     list.object, list.data.map((m) => `${m.id} ${m.owned_by} ${m.fabstir.hosts}`));
+  const unwatch: () => void = sdk.on("catalog:update", (e) => {
+    const hosts: CatalogHost[] = e.hosts;
+    const load: number[] = hosts.map((h) => h.currentLoad / h.maxConcurrentJobs);
+    console.log(e.models.length, load, e.changed.length, e.removed.length, hosts[0]?.models[0]?.pricePerToken);
+  });
+  unwatch();
   const controller = new AbortController();
   const job: Job = await sdk.submitJobWithNegotiation({
     modelId: "demo-1",

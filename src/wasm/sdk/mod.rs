@@ -6,6 +6,7 @@
 mod abort;
 mod chat;
 mod diagnostics;
+mod listeners;
 mod models;
 mod secure_page;
 mod start;
@@ -337,27 +338,6 @@ impl FabstirSdk {
         #[wasm_bindgen(unchecked_param_type = "ResponseStreamOptions")] options: JsValue,
     ) -> Promise {
         self.open_stream(options, None)
-    }
-
-    /// Calls `callback` with each event named `name`; returns a function that unsubscribes.
-    /// (Typed generically per event name in the `FabstirSDK` interface of `types.rs`.)
-    #[wasm_bindgen(skip_typescript)]
-    pub fn on(&self, name: String, callback: Function) -> Result<JsValue, JsValue> {
-        self.inner
-            .emitter
-            .on(&name, callback.clone())
-            .map_err(to_js)?;
-        let emitter = self.inner.emitter.clone();
-        let unsubscribe = Closure::once_into_js(move || {
-            let _ = emitter.off(&name, &callback);
-        });
-        Ok(unsubscribe)
-    }
-
-    /// Removes a callback added with `on`.
-    #[wasm_bindgen(skip_typescript)]
-    pub fn off(&self, name: String, callback: Function) -> Result<(), JsValue> {
-        self.inner.emitter.off(&name, &callback).map_err(to_js)
     }
 }
 

@@ -36,6 +36,7 @@ pub(super) async fn start(inner: Rc<Shared>) -> Result<(), SdkError> {
         Ok(()) => {
             rt::spawn(client.net().clone().keep_bootstrap_connected());
             *inner.state.borrow_mut() = State::Running(client);
+            super::listeners::watch_if_listened(&inner);
             Ok(())
         }
         Err(e) => {
