@@ -46,6 +46,7 @@ STATE = """return {
   outputLength: document.getElementById('output').textContent.length,
   metrics: [...document.querySelectorAll('#metrics tr')].map(r => [...r.cells].map(c => c.textContent)),
   networkModels: document.getElementById('network-models').textContent,
+  catalogHosts: [...document.querySelectorAll('#catalog-hosts tr')].map(r => [...r.cells].map(c => c.textContent)),
 };"""
 
 try:

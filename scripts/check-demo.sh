@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the README's demo command, loads the page in headless Chromium with ?autorun=1 and checks
-# that it connected to the local relay, found the demo host (network catalog, or the DHT) and streamed a
-# whole job from it.
+# that it connected to the local relay, listed the demo host live from the network catalog
+# (catalog:update), found it (catalog, or the DHT) and streamed a whole job from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -26,6 +26,8 @@ host_peer="$("$CARGO_TARGET_DIR/debug/fabstir-node" info --config "$FABSTIR_CACH
 [ "$(field jobState)" = done ] || { echo "demo job did not finish: $state" >&2; exit 1; }
 grep -q "\"$host_peer\", \"demo-1\", \"2\", \"[0-9.]* ms\", \"[0-9]*%\", \"relay circuit\"" <<<"$(field hosts)" || { echo "demo page did not find host $host_peer through the relay: $state" >&2; exit 1; }
 grep -q 'demo-1 (1 host, 2 per token' <<<"$(field networkModels)" || { echo "demo page's network models: $(field networkModels)" >&2; exit 1; }
+# The live host table (catalog:update): the demo host's signed record, through the relay.
+grep -q "\"$host_peer\", \"demo-1 (2, demo generator)[^\"]*\", \"[0-9]* / [0-9]*\", \"relay circuit\"" <<<"$(field catalogHosts)" || { echo "demo page's live host table: $(field catalogHosts)" >&2; exit 1; }
 stats="$(field jobStats)"
 grep -q '^120 tokens' <<<"$stats" || { echo "demo job stats: $stats" >&2; exit 1; }
 grep -q '"Jobs (ok / failed / cancelled)", "1 / 0 / 0"' <<<"$(field metrics)" || { echo "demo metrics: $(field metrics)" >&2; exit 1; }

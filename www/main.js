@@ -52,13 +52,26 @@ async function refreshMetrics(sdk) {
   );
 }
 
-/** The network's models from the bootstrap node's catalog: the model field's choices. */
-async function refreshModels(sdk) {
-  const models = await sdk.listModels();
+/** The network's models from the bootstrap nodes' catalogs: the model field's choices. */
+function showModels(models) {
   $("models").replaceChildren(...models.map((m) => Object.assign(document.createElement("option"), { value: m.id })));
   $("network-models").textContent = models.length === 0 ? "none listed yet" : models
     .map((m) => `${m.id} (${m.hosts} host${m.hosts === 1 ? "" : "s"}, ${m.minPricePerToken === m.maxPricePerToken ? m.minPricePerToken : `${m.minPricePerToken}–${m.maxPricePerToken}`} per token, ${m.freeSlots} free)`)
     .join(" · ");
+}
+
+/** A `catalog:update`: the model choices and the table of hosts, live. */
+function showCatalog(update) {
+  showModels(update.models);
+  $("catalog-hosts").replaceChildren(...update.hosts.map((h) => row([
+    h.peerId,
+    h.models.map((m) => `${m.id} (${m.pricePerToken}${m.backend === "demo" ? ", demo generator" : ""})`).join(", "),
+    `${h.currentLoad} / ${h.maxConcurrentJobs}`,
+    h.addresses.some((a) => a.includes("/p2p-circuit")) ? "relay circuit" : "direct",
+    h.version,
+  ])));
+  $("catalog-state").textContent = `${update.hosts.length} host(s); last change ${new Date().toLocaleTimeString()}` +
+    (update.removed.length ? ` (${update.removed.length} gone)` : "");
 }
 
 async function findHosts(sdk) {
@@ -190,11 +203,11 @@ try {
                       "job:negotiated", "stream:end"]) {
     sdk.on(name, (e) => { log(`${name} ${JSON.stringify(e)}`); refreshPeers(sdk).catch(() => {}); });
   }
+  sdk.on("catalog:update", showCatalog);
   await sdk.start();
   setState("status", "connected", "connected");
   setInterval(() => { refreshPeers(sdk).catch(() => {}); refreshMetrics(sdk).catch(() => {}); }, 2000);
-  await Promise.all([refreshPeers(sdk), refreshMetrics(sdk), refreshModels(sdk).catch(() => {})]);
-  setInterval(() => { refreshModels(sdk).catch(() => {}); }, 10_000);
+  await Promise.all([refreshPeers(sdk), refreshMetrics(sdk)]);
   const report = (p) => p.catch((e) => { $("diagnostics").textContent = explain(e); });
   $("find").onclick = () => report(findHosts(sdk));
   $("ask").onclick = () => { if (!running) send(sdk); };
@@ -206,7 +219,7 @@ try {
   if (new URLSearchParams(location.search).has("autorun")) {
     await findHosts(sdk);
     await send(sdk);
-    await Promise.all([refreshMetrics(sdk), refreshModels(sdk)]);
+    await refreshMetrics(sdk);
   }
 } catch (e) {
   setState("status", "error", "error");
