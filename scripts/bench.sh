@@ -5,7 +5,8 @@
 # /tls/ws vs /ws to one node; then the relay's capacity with our load generator, over /ws and over
 # /tls/ws. Prints medians with their spread and writes
 # artifacts/bench.json. BENCH_REPS (default 5) sets the repetitions of the short scenarios;
-# BENCH_CONNECTIONS (default "1000 5000 10000") the relay capacity steps.
+# BENCH_CONNECTIONS (default "1000 5000 10000") the relay capacity steps; BENCH_CATALOG_HOSTS
+# (default "100 500 1000") the catalog scale steps (announcing hosts against 3 relays).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -158,14 +159,38 @@ circuits="$("$loadgen" --target "$(node_addr capacity ws)" --circuits "${BENCH_C
 echo "  $circuits"
 nodes_stop
 
-python3 - "$size_json" artifacts/bench-browser.json "$circuits" "$(IFS=$'\n'; echo "${capacity_tls[*]}")" "${capacity[@]}" <<'PY'
+log "8. catalog scale: N announcing hosts (in one process) against 3 relays joined in a line"
+scale=()
+for n in ${BENCH_CATALOG_HOSTS:-100 500 1000}; do
+  scale_relays=()
+  for r in 1 2 3; do
+    node_init "scale-$r" "2953$r" "2954$r" "2955$r"
+    {
+      echo "listen: [/ip4/127.0.0.1/tcp/2953$r]"
+      echo "mdns: { enabled: false }"
+      echo "metrics: { enabled: true, listen: \"127.0.0.1:2956$r\" }"
+      [ "$r" -gt 1 ] && echo "bootstrap_nodes: [$(node_addr "scale-$(( r - 1 ))" tcp)]"
+    } | node_config "scale-$r"
+    node_start "scale-$r"
+    scale_relays+=(--relay "$(node_addr "scale-$r" tcp),127.0.0.1:2956$r,${NODE_PIDS[-1]}")
+  done
+  sleep 2
+  result="$("$CARGO_TARGET_DIR/node/fabstir-catalog-scale" --hosts "$n" "${scale_relays[@]}" \
+    --ttl-secs "${BENCH_CATALOG_TTL:-60}" --window-secs "${BENCH_CATALOG_WINDOW:-60}")"
+  echo "  $n: $result"
+  scale+=("$result")
+  nodes_stop
+done
+
+python3 - "$size_json" artifacts/bench-browser.json "$circuits" "$(IFS=$'\n'; echo "${capacity_tls[*]}")" "$(IFS=$'\n'; echo "${scale[*]}")" "${capacity[@]}" <<'PY'
 import json, sys
 size = json.loads(sys.argv[1])
 browser = json.load(open(sys.argv[2]))
 circuits = json.loads(sys.argv[3])
 capacity_tls = [json.loads(c) for c in sys.argv[4].splitlines() if c]
-capacity = [json.loads(c) for c in sys.argv[5:]]
-report = {"package": size, "browser": browser, "relayCapacity": capacity, "relayCapacityTls": capacity_tls, "circuits": circuits}
+scale = [json.loads(c) for c in sys.argv[5].splitlines() if c]
+capacity = [json.loads(c) for c in sys.argv[6:]]
+report = {"package": size, "browser": browser, "relayCapacity": capacity, "relayCapacityTls": capacity_tls, "circuits": circuits, "catalogScale": scale}
 json.dump(report, open("artifacts/bench.json", "w"), indent=2)
 s = browser["scenarios"]
 failed = {name: v["failed"] for name, v in s.items() if v.get("failed")}
@@ -187,6 +212,8 @@ for plain, tls in zip(capacity, capacity_tls):
 if "connectTlsWs" in s:
     print(f"  browser connect, same node: /tls/ws by DNS name {med('connectTlsWs', 'identifiedMs'):.1f} ms, /ws {med('connectSameNodeWs', 'identifiedMs'):.1f} ms (dial to identified, median)")
 print(f"  circuits held at once: {circuits['held']} of {circuits['circuits']} to {circuits['reserved']} reserving peers; relay memory {circuits['nodeRssBeforeKiB']:,} -> {circuits['nodeRssAfterKiB']:,} KiB" + (f"; first failure: {circuits['firstError'][-80:]}" if circuits['firstError'] else ""))
+for c in scale:
+    print(f"  catalog, {c['hosts']:,} hosts on {c['relays']} relays (announcing every {c['ttlSecs'] / 3:.0f} s): every relay held all {c['convergedSecs']:.1f} s after they started" + ("" if c["complete"] else f" (NOT complete: {c['heldByRelay']})") + f"; relays sent {c['relaySentBytesPerHostPerMin'] / 1024:.1f} KiB and received {c['relayReceivedBytesPerHostPerMin'] / 1024:.1f} KiB per host per minute (all relays together); relay CPU {', '.join(f'{x:.0%}' for x in c['relayCpuCores'])} of a core; RSS {', '.join(f'{k / 1024:.0f}' for k in c['relayRssKiB'])} MiB")
 print(f"  idle page with {med('idle', 'connected'):.0f} peers: wasm memory {med('idle', 'wasmBytes')/1e6:.1f} MB (target <= 8 MB)")
 if failed:
     print(f"  FAILED runs: {failed} (see artifacts/bench.json for the errors)")

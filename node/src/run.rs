@@ -187,6 +187,7 @@ pub async fn run_serving(
                     liveness.failures.remove(&connection_id);
                     host.disconnected(peer_id, connection_id);
                     if num_established == 0 {
+                        crate::catalog::relay_gone(&mut swarm, &peer_id);
                         rejoin.disconnected(&peer_id, tokio::time::Instant::now());
                         if has_bootstrap {
                             let any = config.bootstrap_nodes.iter().any(|(p, _)| swarm.is_connected(p));
@@ -292,6 +293,7 @@ fn on_behaviour_event(
     match event {
         BehaviourEvent::Ping(event) => on_ping(swarm, liveness, event),
         BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+            crate::catalog::peer_relays(swarm, peer_id, &info.protocols);
             let speaks_kad = info
                 .protocols
                 .iter()

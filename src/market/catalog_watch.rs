@@ -104,15 +104,21 @@ impl Market {
         loop {
             let result = self.watch_once(node, &mut backoff).await;
             self.watches().views.remove(&node);
-            self.tell_page();
-            match result {
-                Err(SdkError::Stopped) => return,
-                Err(e) => self.net.debug("discovery", "warn", || {
+            if let Err(e) = &result {
+                if matches!(e, SdkError::Stopped) {
+                    return;
+                }
+                self.net.debug("discovery", "warn", || {
                     format!("watch of {node}'s catalog ended: {e}; again in {backoff:?}")
-                }),
-                Ok(()) => {}
+                });
             }
             rt::sleep(backoff).await;
+            // A watch ends with the SDK too (its connections close first): then there is no
+            // page to tell.
+            if matches!(self.net.is_connected(node).await, Err(SdkError::Stopped)) {
+                return;
+            }
+            self.tell_page();
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
