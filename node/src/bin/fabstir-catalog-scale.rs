@@ -8,8 +8,11 @@
 //!   libp2p bandwidth metrics: all their traffic, which at rest is the catalog's gossip), their
 //!   CPU (share of one core, from `/proc`) and resident memory.
 //!
+//! With `SCALE_DEBUG` set in the environment, each host says on stderr when a dial fails, when
+//! it cannot publish yet and when it published late.
+//!
 //! usage: fabstir-catalog-scale --hosts N --relay <tcp multiaddr with /p2p/>,<metrics host:port>,<pid>
-//!        [--relay …] [--ttl-secs 60] [--window-secs 60]
+//!        [--relay …] [--ttl-secs 60] [--window-secs 60] [--publish-only true]
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +29,9 @@ struct Relay {
 
 struct Args {
     hosts: usize,
+    /// Hosts publish without subscribing to the topic (gossipsub fanout): they receive no one
+    /// else's announcements.
+    publish_only: bool,
     relays: Vec<Relay>,
     ttl: Duration,
     window: Duration,
@@ -33,6 +39,7 @@ struct Args {
 
 fn args() -> Result<Args, String> {
     let (mut hosts, mut relays, mut ttl, mut window) = (0, Vec::new(), 60, 60);
+    let mut publish_only = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -41,6 +48,7 @@ fn args() -> Result<Args, String> {
             "--hosts" => hosts = value.parse().map_err(|e| bad(&e))?,
             "--ttl-secs" => ttl = value.parse().map_err(|e| bad(&e))?,
             "--window-secs" => window = value.parse().map_err(|e| bad(&e))?,
+            "--publish-only" => publish_only = value.parse().map_err(|e| bad(&e))?,
             "--relay" => {
                 let parts: Vec<&str> = value.split(',').collect();
                 let [addr, metrics, pid] = parts[..] else {
@@ -60,6 +68,7 @@ fn args() -> Result<Args, String> {
     }
     Ok(Args {
         hosts,
+        publish_only,
         relays,
         ttl: Duration::from_secs(ttl),
         window: Duration::from_secs(window),
@@ -67,7 +76,12 @@ fn args() -> Result<Args, String> {
 }
 
 /// One announcing host: dials `relay`, joins the topic, announces on start and every `ttl / 3`.
-async fn announce(index: usize, relay: Multiaddr, ttl: Duration) -> Result<(), String> {
+async fn announce(
+    index: usize,
+    relay: Multiaddr,
+    ttl: Duration,
+    publish_only: bool,
+) -> Result<(), String> {
     let key = Keypair::generate_ed25519();
     let me = key.public().to_peer_id();
     let relay_id = match relay.iter().last() {
@@ -109,7 +123,6 @@ async fn announce(index: usize, relay: Multiaddr, ttl: Duration) -> Result<(), S
         .with(libp2p::multiaddr::Protocol::P2p(me));
     let mut next = Instant::now();
     let mut dialed = Instant::now() - Duration::from_secs(60);
-    let mut twice = false;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
@@ -151,7 +164,7 @@ async fn announce(index: usize, relay: Multiaddr, ttl: Duration) -> Result<(), S
                         if std::env::var_os("SCALE_DEBUG").is_some() && next.elapsed() > Duration::from_secs(2) {
                             eprintln!("host {index}: published {:?} late", next.elapsed());
                         }
-                        next = Instant::now() + if std::env::var_os("SCALE_TWICE").is_some() && !twice { twice = true; Duration::from_secs(2) } else { ttl / 3 };
+                        next = Instant::now() + ttl / 3;
                     }
                     Err(e) if std::env::var_os("SCALE_DEBUG").is_some() => eprintln!("host {index}: {e}"),
                     Err(_) => {}
@@ -225,9 +238,9 @@ fn main() -> Result<(), String> {
         let started = Instant::now();
         for i in 0..args.hosts {
             let relay = args.relays[i % args.relays.len()].addr.clone();
-            let ttl = args.ttl;
+            let (ttl, publish_only) = (args.ttl, args.publish_only);
             tokio::spawn(async move {
-                if let Err(e) = announce(i, relay, ttl).await {
+                if let Err(e) = announce(i, relay, ttl, publish_only).await {
                     eprintln!("host {i}: {e}");
                 }
             });
@@ -266,8 +279,9 @@ fn main() -> Result<(), String> {
         }
         let per_host = |bytes: f64| bytes / args.hosts as f64 / minutes;
         println!(
-            "{{\"hosts\":{},\"relays\":{},\"ttlSecs\":{},\"convergedSecs\":{:.2},\"complete\":{},\"heldByRelay\":{:?},\"relaySentBytesPerHostPerMin\":{:.0},\"relayReceivedBytesPerHostPerMin\":{:.0},\"relayCpuCores\":[{}],\"relayRssKiB\":{:?}}}",
+            "{{\"hosts\":{},\"publishOnly\":{},\"relays\":{},\"ttlSecs\":{},\"convergedSecs\":{:.2},\"complete\":{},\"heldByRelay\":{:?},\"relaySentBytesPerHostPerMin\":{:.0},\"relayReceivedBytesPerHostPerMin\":{:.0},\"relayCpuCores\":[{}],\"relayRssKiB\":{:?}}}",
             args.hosts,
+            args.publish_only,
             args.relays.len(),
             args.ttl.as_secs(),
             converged.as_secs_f64(),
