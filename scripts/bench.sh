@@ -162,6 +162,7 @@ nodes_stop
 log "8. catalog scale: N announcing hosts (in one process) against 3 relays joined in a line"
 scale=()
 for n in ${BENCH_CATALOG_HOSTS:-100 500 1000}; do
+for publish_only in false true; do
   scale_relays=()
   for r in 1 2 3; do
     node_init "scale-$r" "2953$r" "2954$r" "2955$r"
@@ -176,10 +177,11 @@ for n in ${BENCH_CATALOG_HOSTS:-100 500 1000}; do
   done
   sleep 2
   result="$("$CARGO_TARGET_DIR/node/fabstir-catalog-scale" --hosts "$n" "${scale_relays[@]}" \
-    --ttl-secs "${BENCH_CATALOG_TTL:-60}" --window-secs "${BENCH_CATALOG_WINDOW:-60}")"
+    --ttl-secs "${BENCH_CATALOG_TTL:-60}" --window-secs "${BENCH_CATALOG_WINDOW:-60}" --publish-only "$publish_only")"
   echo "  $n: $result"
   scale+=("$result")
   nodes_stop
+done
 done
 
 python3 - "$size_json" artifacts/bench-browser.json "$circuits" "$(IFS=$'\n'; echo "${capacity_tls[*]}")" "$(IFS=$'\n'; echo "${scale[*]}")" "${capacity[@]}" <<'PY'
@@ -213,7 +215,7 @@ if "connectTlsWs" in s:
     print(f"  browser connect, same node: /tls/ws by DNS name {med('connectTlsWs', 'identifiedMs'):.1f} ms, /ws {med('connectSameNodeWs', 'identifiedMs'):.1f} ms (dial to identified, median)")
 print(f"  circuits held at once: {circuits['held']} of {circuits['circuits']} to {circuits['reserved']} reserving peers; relay memory {circuits['nodeRssBeforeKiB']:,} -> {circuits['nodeRssAfterKiB']:,} KiB" + (f"; first failure: {circuits['firstError'][-80:]}" if circuits['firstError'] else ""))
 for c in scale:
-    print(f"  catalog, {c['hosts']:,} hosts on {c['relays']} relays (announcing every {c['ttlSecs'] / 3:.0f} s): every relay held all {c['convergedSecs']:.1f} s after they started" + ("" if c["complete"] else f" (NOT complete: {c['heldByRelay']})") + f"; relays sent {c['relaySentBytesPerHostPerMin'] / 1024:.1f} KiB and received {c['relayReceivedBytesPerHostPerMin'] / 1024:.1f} KiB per host per minute (all relays together); relay CPU {', '.join(f'{x:.0%}' for x in c['relayCpuCores'])} of a core; RSS {', '.join(f'{k / 1024:.0f}' for k in c['relayRssKiB'])} MiB")
+    print(f"  catalog, {c['hosts']:,} hosts {'publishing only (not subscribed)' if c['publishOnly'] else 'subscribed, as hosts are now'} on {c['relays']} relays (announcing every {c['ttlSecs'] / 3:.0f} s): every relay held all {c['convergedSecs']:.1f} s after they started" + ("" if c["complete"] else f" (NOT complete: {c['heldByRelay']})") + f"; relays sent {c['relaySentBytesPerHostPerMin'] / 1024:.1f} KiB and received {c['relayReceivedBytesPerHostPerMin'] / 1024:.1f} KiB per host per minute (all relays together); relay CPU {', '.join(f'{x:.0%}' for x in c['relayCpuCores'])} of a core; RSS {', '.join(f'{k / 1024:.0f}' for k in c['relayRssKiB'])} MiB")
 print(f"  idle page with {med('idle', 'connected'):.0f} peers: wasm memory {med('idle', 'wasmBytes')/1e6:.1f} MB (target <= 8 MB)")
 if failed:
     print(f"  FAILED runs: {failed} (see artifacts/bench.json for the errors)")

@@ -113,10 +113,12 @@ async fn announce(
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
             .build();
     let topic = gossipsub::IdentTopic::new(catalog::TOPIC);
-    swarm
-        .behaviour_mut()
-        .subscribe(&topic)
-        .map_err(|e| e.to_string())?;
+    if !publish_only {
+        swarm
+            .behaviour_mut()
+            .subscribe(&topic)
+            .map_err(|e| e.to_string())?;
+    }
     let circuit = relay
         .clone()
         .with(libp2p::multiaddr::Protocol::P2pCircuit)
