@@ -134,7 +134,8 @@ YAML
 YAML
   local mode
   {
-    printf '%s\n  models:\n' "$no_peer_limits"
+    # It keeps the catalog (which it hands out altered) though it only hosts.
+    printf '%s\n  keep_catalog: true\n  models:\n' "$no_peer_limits"
     for mode in malformed oversized order endless stall slowloris total garbage; do
       echo "    - { id: hostile-$mode, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }"
     done

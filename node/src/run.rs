@@ -69,8 +69,12 @@ pub async fn run_serving(
         say(format_args!("metrics http://{bound}/metrics"));
     }
     crate::serve::spawn_protocols(swarm.behaviour().stream.new_control(), &host, serve_tokens);
-    let control = swarm.behaviour().stream.new_control();
-    crate::serve::spawn_catalog(control, &host, &catalog.catalog, serve_catalog);
+    // A node that keeps no catalog (a host that only hosts) does not serve one: a page that
+    // asks it is told the protocol is not spoken, and looks elsewhere.
+    if config.raw.host.keeps_catalog(config.raw.relay.enabled) {
+        let control = swarm.behaviour().stream.new_control();
+        crate::serve::spawn_catalog(control, &host, &catalog.catalog, serve_catalog);
+    }
     let relayed = config.raw.host.reachability == Reachability::Relayed;
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client
     // rejects a reservation without them); with none configured, the listen addresses serve.

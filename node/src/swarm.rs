@@ -175,7 +175,8 @@ pub async fn build(
             let agent = fabstir_protocol::agent_version("fabstir-node", env!("CARGO_PKG_VERSION"));
             let bootstrap: Vec<libp2p::PeerId> = config.bootstrap_nodes.iter().map(|(p, _)| *p).collect();
             let (blocked, allowed) = config.security.behaviours(&bootstrap);
-            let gossipsub = crate::catalog::behaviour(key)?;
+            let keep_catalog = config.raw.host.keeps_catalog(config.raw.relay.enabled);
+            let gossipsub = crate::catalog::behaviour(key, keep_catalog)?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
                 blocked,
                 allowed,

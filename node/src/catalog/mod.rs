@@ -78,8 +78,10 @@ impl CatalogMetrics {
 }
 
 /// The gossipsub behaviour for the catalog: messages signed by their publisher, checked by us
-/// before they are forwarded, no larger than an announcement may be.
-pub fn behaviour(key: &Keypair) -> Result<gossipsub::Behaviour, String> {
+/// before they are forwarded, no larger than an announcement may be; subscribed to the topic
+/// when the node keeps the catalog (else it only publishes its own announcements, through
+/// gossipsub's fanout to the peers it knows subscribed).
+pub fn behaviour(key: &Keypair, subscribe: bool) -> Result<gossipsub::Behaviour, String> {
     let config = gossipsub::ConfigBuilder::default()
         .validation_mode(gossipsub::ValidationMode::Strict)
         .validate_messages()
@@ -88,9 +90,11 @@ pub fn behaviour(key: &Keypair) -> Result<gossipsub::Behaviour, String> {
         .map_err(|e| e.to_string())?;
     let mut behaviour =
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?;
-    behaviour
-        .subscribe(&gossipsub::IdentTopic::new(catalog::TOPIC))
-        .map_err(|e| e.to_string())?;
+    if subscribe {
+        behaviour
+            .subscribe(&gossipsub::IdentTopic::new(catalog::TOPIC))
+            .map_err(|e| e.to_string())?;
+    }
     Ok(behaviour)
 }
 

@@ -115,6 +115,10 @@ host:
   # Our catalog announcement (gossipsub topic fabstir/hosts/1: models, prices, load, addresses)
   # counts this long; it is sent again after a third of it and on every change. 1..600.
   announce_ttl_secs: {ats}
+  # Whether this node keeps the network's catalog (subscribes to the topic and serves the
+  # catalog to pages). Unset: on a relay or a node without models; a node that only hosts
+  # publishes its own announcement without receiving every other host's.
+  # keep_catalog: true
   # Limits per request and per client peer; a request over one is refused with a typed reason
   # (prompt_too_large, peer_limit, rate_limited).
   max_prompt_bytes: {mpb}

@@ -73,6 +73,15 @@ impl Client {
             .unwrap()
     }
 
+    /// Opens a stream of `protocol`, or says why not (e.g. the node does not speak it).
+    pub async fn try_open(&self, protocol: &'static str) -> Result<Stream, String> {
+        let mut control = self.control.clone();
+        control
+            .open_stream(self.host, StreamProtocol::new(protocol))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Asks for an offer: the open negotiation stream and the host's answer. A stream the node
     /// dropped before reading it (libp2p-stream's single hand-over slot; docs/PROTOCOL.md,
     /// "Dropped streams") is asked again, as the SDK does.
