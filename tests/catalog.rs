@@ -250,7 +250,13 @@ async fn a_watching_page_sees_load_departures_and_arrivals_live() {
     let models = Array::from(&get(&first, "models"));
     assert!(models.iter().any(|m| get_str(&m, "id") == "demo-1"));
     // Load: a paced job on host-i (cat-a, 60 tokens at 20/s) shows as its currentLoad.
-    let worker = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
+    let worker = FabstirSdk::new(js_config(&format!(
+        r#"{{ "debug": {{ "subsystems": ["discovery"] }}, "p2pConfig": {{ "bootstrapNodes": ["{}"] }} }}"#,
+        node_addr("ws")
+    )))
+    .unwrap();
+    // Printed when the test fails (wasm-bindgen-test shows a failed test's console).
+    let _debug = log_debug_events(&worker, began);
     call(worker.start()).await.unwrap();
     let job = call(worker.submit_job_with_negotiation(js_config(
         r#"{ "modelId": "cat-a", "prompt": "watch", "maxTokens": 60, "maxPrice": 10 }"#,

@@ -18,12 +18,23 @@ pub const LISTENABLE: &str = "in a browser (only /p2p-circuit relay addresses)";
 #[cfg(not(target_arch = "wasm32"))]
 pub const LISTENABLE: &str = "by this build (/tcp, /ws or /p2p-circuit)";
 
-/// Whether this build has a transport for `addr`.
+/// Whether this build has a transport for `addr`. A `/p2p-circuit` address counts by its way to
+/// the relay: dialable when that is, or when it names the relay by peer id alone.
+///
+/// Circuit addresses whose relay part we cannot dial must be left out, not merely fail:
+/// libp2p-relay 0.22's client dials a relay it is not connected to once per circuit dial, and
+/// the swarm's default peer condition refuses the second concurrent dial of that relay, which
+/// drops its circuit request. With a host announced at `<relay>/tcp/…/p2p-circuit` and
+/// `<relay>/tcp/…/ws/p2p-circuit`, the TCP one (no transport in a browser) could take the
+/// relay's one dial and fail, and the WebSocket one be refused: both "Response from behaviour
+/// was canceled" (seen in the catalog test: about one run in three).
 pub fn can_dial(addr: &Multiaddr) -> bool {
-    let has = |f: fn(&Protocol) -> bool| addr.iter().any(|p| f(&p));
-    if has(|p| matches!(p, Protocol::P2pCircuit)) {
-        return true;
+    if let Some(at) = addr.iter().position(|p| matches!(p, Protocol::P2pCircuit)) {
+        let relay: Multiaddr = addr.iter().take(at).collect();
+        let by_id_only = relay.iter().all(|p| matches!(p, Protocol::P2p(_)));
+        return by_id_only || can_dial(&relay);
     }
+    let has = |f: fn(&Protocol) -> bool| addr.iter().any(|p| f(&p));
     let websocket = has(|p| matches!(p, Protocol::Ws(_) | Protocol::Wss(_)));
     if cfg!(target_arch = "wasm32") {
         let webrtc_direct = has(|p| matches!(p, Protocol::WebRTCDirect))
@@ -117,6 +128,24 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_circuit_counts_by_its_way_to_the_relay() {
+        let r = "12D3KooWGEi7W5k2iNKu2zGVAaeJsV5SwcriWyVm8MUwpva74p11";
+        let d = |a: String| can_dial(&a.parse().unwrap());
+        assert!(d(format!(
+            "/ip4/127.0.0.1/tcp/1/ws/p2p/{r}/p2p-circuit/p2p/{r}"
+        )));
+        assert!(d(format!("/p2p/{r}/p2p-circuit/p2p/{r}")));
+        assert!(!d(format!(
+            "/ip4/127.0.0.1/udp/1/quic-v1/p2p/{r}/p2p-circuit/p2p/{r}"
+        )));
+        // A browser has no TCP transport; this build does.
+        assert_eq!(
+            d(format!("/ip4/127.0.0.1/tcp/1/p2p/{r}/p2p-circuit/p2p/{r}")),
+            !cfg!(target_arch = "wasm32")
+        );
+    }
 
     #[test]
     fn classifies_transports() {

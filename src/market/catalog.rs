@@ -96,8 +96,12 @@ impl Market {
             let Ok(peer) = a.peer_id.parse::<PeerId>() else {
                 continue;
             };
-            let addresses: Vec<Multiaddr> =
-                a.addresses.iter().filter_map(|x| x.parse().ok()).collect();
+            let addresses: Vec<Multiaddr> = a
+                .addresses
+                .iter()
+                .filter_map(|x| x.parse().ok())
+                .filter(crate::config::addresses::can_dial)
+                .collect();
             if self.net.learn_addresses(peer, addresses).await.is_ok() {
                 peers.push(peer);
             }
