@@ -73,11 +73,14 @@ window.bench = {
     return { dialMs: t1 - t0, identifiedMs: t2 - t0 };
   },
 
-  /** 4. time to first token: discovery (fresh) + negotiation + stream open + first token. */
-  async firstToken({ bootstrap, model, source }) {
+  /** 4. time to first token: discovery (fresh) + negotiation + stream open + first token. With
+   *  `watch`, the page first watches the catalogs (a `catalog:update` listener) and discovery
+   *  reads its view instead of asking. */
+  async firstToken({ bootstrap, model, source, watch }) {
     await loaded();
     const sdk = sdkFor(bootstrap);
     await sdk.start();
+    if (watch) await waitEvent(sdk, "catalog:update", (e) => e.models.some((m) => m.id === model));
     const t0 = now();
     await sdk.discoverNodes({ modelId: model, forceRefresh: true, ...(source ? { source } : {}) });
     const t1 = now();
@@ -86,6 +89,23 @@ window.bench = {
     const { first } = await drain(job);
     await sdk.stop();
     return { discoveryMs: t1 - t0, negotiationMs: t2 - t1, streamToFirstTokenMs: first - t2, totalMs: first - t0 };
+  },
+
+  /** 4. listModels: asked of the catalogs by a fresh page, then answered from the watched view
+   *  (after the first `catalog:update`). */
+  async listModels({ bootstrap }) {
+    await loaded();
+    const sdk = sdkFor(bootstrap);
+    await sdk.start();
+    const t0 = now();
+    const models = await sdk.listModels();
+    const t1 = now();
+    await waitEvent(sdk, "catalog:update", () => true);
+    const t2 = now();
+    await sdk.listModels();
+    const t3 = now();
+    await sdk.stop();
+    return { askedMs: t1 - t0, watchSyncedMs: t2 - t1, watchedMs: t3 - t2, models: models.length };
   },
 
   /** 5. one long job: tokens/s and per-token latency; bytes/s from the SDK's stream counter. */

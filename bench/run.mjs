@@ -99,6 +99,10 @@ try {
   // Discovery through the DHT instead of the catalog (what the page's Kademlia client buys).
   s.firstTokenDirectDht = await scenario("4. first token, direct host, discovery through the DHT", "firstToken", { bootstrap: a.relayWs, model: "direct-1", source: "dht" });
   s.firstTokenRelayedDht = await scenario("4. first token, relayed host, discovery through the DHT", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", source: "dht" });
+  // A page that watches the catalogs: discovery reads its view (no round trip).
+  s.firstTokenDirectWatched = await scenario("4. first token, direct host, watching the catalog", "firstToken", { bootstrap: a.relayWs, model: "direct-1", watch: true });
+  s.firstTokenRelayedWatched = await scenario("4. first token, relayed host, watching the catalog", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", watch: true });
+  s.listModels = await scenario("4. listModels: asked, then from the watched view", "listModels", { bootstrap: a.relayWs });
   const tokens = 20000;
   s.streamDirect = await scenario(`5. stream ${tokens} tokens, direct`, "stream", { bootstrap: a.relayWs, model: "direct-1", tokens }, 3);
   s.streamRelayed = await scenario(`5. stream ${tokens} tokens, relayed`, "stream", { bootstrap: a.relayWs, model: "relayed-1", tokens }, 3);

@@ -206,6 +206,8 @@ print(f"  package (wasm + JS, gzip -9): {kib:,.0f} KiB (target <= 240 KiB)")
 print(f"  tokens/s through the relay into one page: {med('streamRelayed', 'tokensPerSecond'):,.0f} (target >= 20,000)")
 print(f"  relayed bytes/s vs the raw-WebSocket floor: {relayed_bps/1e6:.2f} MB/s vs {floor/1e6:.2f} MB/s = {relayed_bps/floor:.2f}x (target >= 0.5x)")
 print(f"  time to first token, discovery to first token: direct {med('firstTokenDirect', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayed', 'totalMs'):.0f} ms (target <= 30 ms overhead)")
+print(f"  time to first token with a page watching the catalog: direct {med('firstTokenDirectWatched', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedWatched', 'totalMs'):.0f} ms (discovery {med('firstTokenDirectWatched', 'discoveryMs'):.0f} / {med('firstTokenRelayedWatched', 'discoveryMs'):.0f} ms; target <= 30 ms)")
+print(f"  listModels: {med('listModels', 'askedMs'):.1f} ms asked of the catalogs by a fresh page, {med('listModels', 'watchedMs'):.2f} ms from the watched view (target <= 10 ms); first catalog:update {med('listModels', 'watchSyncedMs'):.0f} ms after")
 print(f"  discovery (fresh page, incl. probing the host): catalog direct {med('firstTokenDirect', 'discoveryMs'):.0f} ms, relayed {med('firstTokenRelayed', 'discoveryMs'):.0f} ms; DHT direct {med('firstTokenDirectDht', 'discoveryMs'):.0f} ms, relayed {med('firstTokenRelayedDht', 'discoveryMs'):.0f} ms")
 if best:
     print(f"  relay: {best['held']:,} of {best['connections']:,} connections held, {best['nodeKiBPerConnection']:.1f} KiB each (targets >= 10,000, <= 64 KiB)")
