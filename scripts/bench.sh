@@ -170,7 +170,7 @@ for publish_only in false true; do
       echo "listen: [/ip4/127.0.0.1/tcp/2953$r]"
       echo "mdns: { enabled: false }"
       echo "metrics: { enabled: true, listen: \"127.0.0.1:2956$r\" }"
-      [ "$r" -gt 1 ] && echo "bootstrap_nodes: [$(node_addr "scale-$(( r - 1 ))" tcp)]"
+      if [ "$r" -gt 1 ]; then echo "bootstrap_nodes: [$(node_addr "scale-$(( r - 1 ))" tcp)]"; fi
     } | node_config "scale-$r"
     node_start "scale-$r"
     scale_relays+=(--relay "$(node_addr "scale-$r" tcp),127.0.0.1:2956$r,${NODE_PIDS[-1]}")
