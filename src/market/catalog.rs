@@ -30,13 +30,7 @@ impl Market {
     /// The bootstrap nodes' answers to a hosts request, each record verified, merged into one
     /// catalog (newest per host, as [`catalog::Catalog::insert`] keeps them).
     async fn merged_catalog(&self, model_id: Option<&str>) -> catalog::Catalog {
-        let nodes: Vec<PeerId> = self
-            .net
-            .config()
-            .bootstrap_nodes
-            .iter()
-            .map(|b| b.peer_id)
-            .collect();
+        let nodes = self.bootstrap_peers();
         let request = CatalogRequest::Hosts {
             model_id: model_id.map(str::to_string),
         };
@@ -61,13 +55,7 @@ impl Market {
                 let CatalogFrame::Host(text) = frame else {
                     continue;
                 };
-                let opened = catalog::wire::sealed_bytes(&text)
-                    .map_err(|e| e.to_string())
-                    .and_then(|bytes| {
-                        let a = catalog::open(&bytes, now).map_err(|e| e.to_string())?;
-                        Ok((a, bytes))
-                    });
-                match opened {
+                match catalog::wire::open_host(&text, now) {
                     Ok((a, bytes)) => {
                         merged.insert(a, bytes);
                     }

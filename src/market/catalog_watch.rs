@@ -60,7 +60,8 @@ impl Watches {
 }
 
 impl Market {
-    fn bootstrap_peers(&self) -> Vec<PeerId> {
+    /// The bootstrap nodes' peer ids: the catalogs asked and watched.
+    pub(super) fn bootstrap_peers(&self) -> Vec<PeerId> {
         self.net
             .config()
             .bootstrap_nodes

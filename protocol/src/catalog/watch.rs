@@ -2,8 +2,8 @@
 //! [`super::wire`]): every host record opened and checked here, so the node watched can hide a
 //! host but not invent or alter one.
 
-use super::wire::{sealed_bytes, CatalogFrame};
-use super::{open, Catalog, Inserted};
+use super::wire::{open_host, CatalogFrame};
+use super::{Catalog, Inserted};
 use crate::frame::FrameError;
 
 /// What one frame did to a [`WatchView`].
@@ -61,13 +61,9 @@ impl WatchView {
     pub fn apply(&mut self, frame: CatalogFrame, now: u64) -> Result<Applied, FrameError> {
         match frame {
             CatalogFrame::Host(text) => {
-                let opened = sealed_bytes(&text).and_then(|bytes| {
-                    let a = open(&bytes, now).map_err(|e| FrameError::Malformed(e.to_string()))?;
-                    Ok((a, bytes))
-                });
-                let (a, bytes) = match opened {
+                let (a, bytes) = match open_host(&text, now) {
                     Ok(x) => x,
-                    Err(e) => return Ok(Applied::Dropped(e.to_string())),
+                    Err(why) => return Ok(Applied::Dropped(why)),
                 };
                 if let Some(pending) = &mut self.pending {
                     pending.insert(a, bytes);
@@ -117,7 +113,7 @@ mod tests {
     use super::*;
     use crate::catalog::record::tests::announcement;
     use crate::catalog::seal;
-    use crate::catalog::wire::host_frame;
+    use crate::catalog::wire::{host_frame, sealed_bytes};
     use libp2p::identity::Keypair;
 
     const NOW: u64 = 1_000;

@@ -157,3 +157,11 @@ pub fn sealed_bytes(text: &str) -> Result<Vec<u8>, FrameError> {
         .decode(text)
         .map_err(|e| FrameError::Malformed(format!("host record: {e}")))
 }
+
+/// Opens a [`CatalogFrame::Host`]'s text: the announcement, checked as [`super::open`] checks
+/// it at `now`, with its sealed bytes; or why it was refused.
+pub fn open_host(text: &str, now: u64) -> Result<(super::Announcement, Vec<u8>), String> {
+    let bytes = sealed_bytes(text).map_err(|e| e.to_string())?;
+    let announcement = super::open(&bytes, now).map_err(|e| e.to_string())?;
+    Ok((announcement, bytes))
+}
