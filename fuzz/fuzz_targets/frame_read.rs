@@ -3,6 +3,7 @@
 //! that decodes to the same message.
 #![no_main]
 
+use fabstir_protocol::catalog::{CatalogFrame, CatalogRequest};
 use fabstir_protocol::frame;
 use fabstir_protocol::messages::{
     JobDecision, JobRequest, JobResponse, NodeInfo, StreamControl, StreamFrame, StreamRequest,
@@ -33,13 +34,15 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    match selector % 7 {
+    match selector % 9 {
         0 => read_all::<StreamFrame>(rest),
         1 => read_all::<JobRequest>(rest),
         2 => read_all::<JobResponse>(rest),
         3 => read_all::<JobDecision>(rest),
         4 => read_all::<StreamRequest>(rest),
         5 => read_all::<StreamControl>(rest),
+        6 => read_all::<CatalogRequest>(rest),
+        7 => read_all::<CatalogFrame>(rest),
         _ => read_all::<NodeInfo>(rest),
     }
 });

@@ -1,11 +1,11 @@
 //! The node's event loop: listens, reports its addresses, serves the host protocols, advertises
 //! its models in the DHT, keeps connections honest, stops on signals.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use futures::StreamExt;
-use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{identify, kad, mdns, ping, relay, Multiaddr, Swarm};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{identify, kad, mdns, relay, Multiaddr, Swarm};
 
 use crate::advertise::Advertiser;
 use crate::config::host::Reachability;
@@ -13,6 +13,7 @@ use crate::config::LoadedConfig;
 use crate::error::NodeError;
 use crate::host::Host;
 use crate::identity::Identity;
+use crate::liveness::Liveness;
 use crate::metrics::HostMetrics;
 use crate::relayed::RelayedListeners;
 use crate::say;
@@ -27,7 +28,7 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
         config,
         identity,
         |host, peer, stream| Box::pin(crate::host::stream_protocol::serve(host, peer, stream)),
-        |catalog, peer, stream| Box::pin(crate::catalog::server::serve(catalog, peer, stream)),
+        |served, peer, stream| Box::pin(crate::catalog::server::serve(served, peer, stream)),
     )
     .await
 }
@@ -71,9 +72,14 @@ pub async fn run_serving(
     crate::serve::spawn_protocols(swarm.behaviour().stream.new_control(), &host, serve_tokens);
     // A node that keeps no catalog (a host that only hosts) does not serve one: a page that
     // asks it is told the protocol is not spoken, and looks elsewhere.
+    let (mut lookups, delegate) = crate::delegated::Lookups::new();
     if config.raw.host.keeps_catalog(config.raw.relay.enabled) {
         let control = swarm.behaviour().stream.new_control();
-        crate::serve::spawn_catalog(control, &host, &catalog.catalog, serve_catalog);
+        let served = crate::catalog::server::Served {
+            hub: catalog.catalog.clone(),
+            dht: swarm.behaviour().kad.is_enabled().then_some(delegate),
+        };
+        crate::serve::spawn_catalog(control, &host, served, serve_catalog);
     }
     let relayed = config.raw.host.reachability == Reachability::Relayed;
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client
@@ -112,10 +118,7 @@ pub async fn run_serving(
         identity.peer_id()
     ));
 
-    let mut liveness = Liveness {
-        max_failures: config.raw.connection.max_ping_failures,
-        failures: HashMap::new(),
-    };
+    let mut liveness = Liveness::new(config.raw.connection.max_ping_failures);
     let mut advertiser = Advertiser::new(
         host.model_ids(),
         std::time::Duration::from_secs(config.raw.host.advertise_interval_secs),
@@ -139,6 +142,7 @@ pub async fn run_serving(
                 if let Some(kad) = swarm.behaviour_mut().kad.as_mut() {
                     let knows_peers = kad.kbuckets().any(|b| b.num_entries() > 0);
                     advertiser.tick(kad, knows_peers && has_addresses);
+                    lookups.tick(kad);
                 }
                 relays.retry_due(&mut swarm);
                 catalog.tick(&mut swarm, &host, &identity.keypair);
@@ -150,8 +154,17 @@ pub async fn run_serving(
                 }
                 false
             }
+            ask = lookups.next() => {
+                if let Some(kad) = swarm.behaviour_mut().kad.as_mut() {
+                    lookups.start(kad, ask);
+                }
+                false
+            }
             event = swarm.select_next_some() => {
                 record(&mut p2p_metrics, &event);
+                if let (SwarmEvent::Behaviour(BehaviourEvent::Kad(e)), Some(kad)) = (&event, swarm.behaviour_mut().kad.as_mut()) {
+                    lookups.on_event(kad, e);
+                }
                 match event {
                 SwarmEvent::NewListenAddr { listener_id, address } => {
                     say(format_args!("listening {}", identity.full_address(&address)));
@@ -188,7 +201,7 @@ pub async fn run_serving(
                     tracing::info!(%peer_id, ?connection_id, addr = %endpoint.get_remote_address(), "connection established");
                 }
                 SwarmEvent::ConnectionClosed { peer_id, connection_id, cause, num_established, .. } => {
-                    liveness.failures.remove(&connection_id);
+                    liveness.forget(connection_id);
                     host.disconnected(peer_id, connection_id);
                     if num_established == 0 {
                         crate::catalog::relay_gone(&mut swarm, &peer_id);
@@ -270,32 +283,13 @@ fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::
         .map_err(|e| NodeError::Network(format!("cannot install signal handler: {e}")))
 }
 
-/// Closes connections whose peer stopped answering pings.
-struct Liveness {
-    max_failures: u32,
-    failures: HashMap<ConnectionId, u32>,
-}
-
-impl Liveness {
-    /// Records a ping result; returns true when the connection should be closed.
-    fn record(&mut self, connection: ConnectionId, ok: bool) -> bool {
-        if ok {
-            self.failures.remove(&connection);
-            return false;
-        }
-        let n = self.failures.entry(connection).or_insert(0);
-        *n += 1;
-        *n >= self.max_failures
-    }
-}
-
 fn on_behaviour_event(
     swarm: &mut Swarm<Behaviour>,
     liveness: &mut Liveness,
     event: BehaviourEvent,
 ) {
     match event {
-        BehaviourEvent::Ping(event) => on_ping(swarm, liveness, event),
+        BehaviourEvent::Ping(event) => liveness.on_ping(swarm, event),
         BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
             crate::catalog::peer_relays(swarm, peer_id, &info.protocols);
             let speaks_kad = info
@@ -321,20 +315,6 @@ fn on_behaviour_event(
             tracing::debug!(%peer, "DHT routing table updated");
         }
         _ => {}
-    }
-}
-
-/// Counts ping failures per connection and closes a connection whose peer stopped answering.
-fn on_ping(swarm: &mut Swarm<Behaviour>, liveness: &mut Liveness, event: ping::Event) {
-    let ping::Event {
-        peer,
-        connection,
-        result,
-    } = event;
-    if liveness.record(connection, result.is_ok()) {
-        tracing::info!(%peer, ?connection, failures = liveness.max_failures, "peer stopped answering pings; closing connection");
-        liveness.failures.remove(&connection);
-        swarm.close_connection(connection);
     }
 }
 
@@ -390,22 +370,4 @@ pub fn dialable_addresses(config: &LoadedConfig, identity: &Identity) -> Vec<Mul
             identity.full_address(&local)
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn liveness_closes_after_consecutive_failures_only() {
-        let mut l = Liveness {
-            max_failures: 2,
-            failures: HashMap::new(),
-        };
-        let c = ConnectionId::new_unchecked(1);
-        assert!(!l.record(c, false));
-        assert!(!l.record(c, true));
-        assert!(!l.record(c, false));
-        assert!(l.record(c, false));
-    }
 }

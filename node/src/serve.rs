@@ -279,9 +279,10 @@ impl<K: std::hash::Hash + Eq + Copy> Drop for Place<K> {
     }
 }
 
-/// Serves one catalog stream (`/fabstir/catalog/1.0.0`) of a peer from the node's catalog.
+/// Serves one catalog stream (`/fabstir/catalog/1.0.0`) of a peer from the node's catalog
+/// and DHT.
 pub type CatalogServer = fn(
-    crate::catalog::SharedCatalog,
+    crate::catalog::server::Served,
     PeerId,
     libp2p::Stream,
 ) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
@@ -290,15 +291,14 @@ pub type CatalogServer = fn(
 /// [`crate::catalog::server::MAX_WATCHERS`] of them), so more places than other protocols.
 const CATALOG_STREAMS: usize = 1024;
 
-/// Serves the catalog protocol (`/fabstir/catalog/1.0.0`) from `catalog` with `serve` (which
+/// Serves the catalog protocol (`/fabstir/catalog/1.0.0`) from `served` with `serve` (which
 /// bounds each request's time itself: a watch lasts as long as its watcher).
 pub(crate) fn spawn_catalog(
     control: libp2p_stream::Control,
     host: &Host,
-    catalog: &crate::catalog::SharedCatalog,
+    served: crate::catalog::server::Served,
     serve: CatalogServer,
 ) {
-    let catalog = catalog.clone();
     tokio::spawn(serve_streams(
         control,
         Queue::new(
@@ -307,7 +307,7 @@ pub(crate) fn spawn_catalog(
             None,
             host,
         ),
-        move |peer, stream| serve(catalog.clone(), peer, stream),
+        move |peer, stream| serve(served.clone(), peer, stream),
     ));
 }
 

@@ -3,7 +3,8 @@
 //! (a host that only hosts publishes without subscribing and serves no catalog);
 //! a host's load change reaches the catalog, a stopped host leaves it when its announcement
 //! expires, and forged, tampered, expired, stale and out-of-bounds announcements published by a
-//! hostile gossipsub peer are rejected (counted by reason) and never enter a catalog.
+//! hostile gossipsub peer are rejected (counted by reason) and never enter a catalog. The relay
+//! also looks the DHT up for a client (delegated routing: `providers`, `dhtCheck`).
 
 mod common;
 
@@ -109,6 +110,30 @@ async fn hosts(client: &Client, model: Option<&str>) -> Vec<Announcement> {
         .collect()
 }
 
+/// What `client`'s node answers a delegated request (`providers`, `dhtCheck`).
+async fn delegated(client: &Client, request: CatalogRequest) -> Vec<CatalogFrame> {
+    let mut stream = client.open(catalog::PROTOCOL).await;
+    ask(&mut stream, &request).await.unwrap()
+}
+
+/// The DHT providers of `model` the node finds for the client: peer id → addresses.
+async fn providers(
+    client: &Client,
+    model: &str,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let request = CatalogRequest::Providers {
+        model_id: model.into(),
+    };
+    delegated(client, request)
+        .await
+        .into_iter()
+        .map(|f| match f {
+            CatalogFrame::Provider(p) => (p.peer_id, p.addresses),
+            other => panic!("a providers answer holds {other:?}"),
+        })
+        .collect()
+}
+
 /// Watches `client`'s node's catalog in the background: the view as the watch answer builds it.
 async fn watch(client: &Client) -> std::sync::Arc<std::sync::Mutex<catalog::WatchView>> {
     let mut stream = client.open(catalog::PROTOCOL).await;
@@ -201,6 +226,33 @@ async fn every_node_catalogs_every_host_and_follows_load_and_departures() {
         "the relayed host's addresses: {:?}",
         relayed.addresses
     );
+    // Delegated routing: the relay looks the DHT up for a client, which needs no Kademlia of
+    // its own; each provider comes with the addresses the DHT gave (circuit ones for host-3).
+    let host1_id = net.hosts[0].1.rsplit("/p2p/").next().unwrap().to_string();
+    let took = within(Duration::from_secs(30), "both providers of b", || async {
+        let found = providers(&relay, "b").await;
+        let both = found.len() == 2
+            && found
+                .get(&host1_id)
+                .is_some_and(|a| a.iter().any(|x| x.contains("/tcp/")))
+            && found
+                .get(&host3)
+                .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x.contains("/p2p-circuit")));
+        both.then_some(()).ok_or(format!("{found:?}"))
+    })
+    .await;
+    println!("the relay found b's 2 DHT providers for a client within {took:?}");
+    let started = Instant::now();
+    assert!(providers(&relay, "no-such-model").await.is_empty());
+    println!(
+        "a lookup with no provider answered in {:?}",
+        started.elapsed()
+    );
+    let answered = match delegated(&relay, CatalogRequest::DhtCheck).await.as_slice() {
+        [CatalogFrame::DhtCheck { answered }] => *answered,
+        other => panic!("a dhtCheck answer: {other:?}"),
+    };
+    assert!(answered >= 1, "{answered} DHT peers answered the relay");
     // A host that only hosts publishes without subscribing, keeps no catalog and serves none.
     let host2 = Client::connect(&net.hosts[1].1).await;
     assert!(
@@ -221,7 +273,6 @@ async fn every_node_catalogs_every_host_and_follows_load_and_departures() {
     // Load: a job running on host-1 shows in its record within about a second.
     let host1 = Client::connect(&net.hosts[0].1).await;
     let job = host1.start("slow", 200).await.unwrap();
-    let host1_id = net.hosts[0].1.rsplit("/p2p/").next().unwrap().to_string();
     let took = within(
         Duration::from_secs(10),
         "host-1's load in the relay's catalog",

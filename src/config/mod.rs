@@ -81,7 +81,7 @@ pub enum Mode {
 pub struct P2pConfig {
     /// Multiaddrs of bootstrap/relay nodes, each ending in `/p2p/<peer id>`; at least one.
     pub bootstrap_nodes: Vec<String>,
-    /// Join the Kademlia DHT (as a client).
+    /// Use DHT lookups, done for the page by its bootstrap nodes.
     #[serde(default = "yes", rename = "enableDHT")]
     pub enable_dht: bool,
     /// Accepted for compatibility; a browser cannot multicast, so mDNS is reported as unavailable.
@@ -167,7 +167,7 @@ pub struct ValidConfig {
     pub debug_subsystems: Vec<&'static str>,
     /// Where to join.
     pub bootstrap_nodes: Vec<BootstrapNode>,
-    /// Join the DHT.
+    /// Use DHT lookups (done by the bootstrap nodes).
     pub enable_dht: bool,
     /// mDNS was asked for (it is never available in a browser).
     pub enable_mdns: bool,

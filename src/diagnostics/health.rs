@@ -6,7 +6,6 @@ use serde::Serialize;
 use crate::error::SdkError;
 use crate::market::jobs::JobTotals;
 use crate::market::Market;
-use crate::net::handle::Network;
 use crate::net::rt;
 
 /// `getSystemHealthReport()`.
@@ -59,7 +58,7 @@ pub struct P2pHealth {
 pub struct DiscoveryHealth {
     /// `p2pConfig.enableDHT`.
     pub dht_enabled: bool,
-    /// Peers in the DHT routing table.
+    /// Connected bootstrap nodes that look the DHT up for this page.
     pub dht_peers: u32,
     /// Models with a cached discovery answer.
     pub cached_models: u32,
@@ -111,7 +110,7 @@ pub fn assess(
         );
         advice.push("set p2pConfig.enableDHT to true".to_string());
     } else if p2p.started && discovery.dht_peers == 0 {
-        issues.push("the DHT routing table is empty".to_string());
+        issues.push("no connected bootstrap node looks the DHT up for this page".to_string());
         advice.push("connect to a bootstrap node that runs the Fabstir DHT".to_string());
     }
     if jobs.failed > 0 && jobs.failed >= jobs.succeeded {
@@ -244,7 +243,8 @@ pub struct Reachability {
 }
 
 /// Runs the live checks.
-pub async fn connectivity(net: &Network) -> Result<ConnectivityReport, SdkError> {
+pub async fn connectivity(market: &Market) -> Result<ConnectivityReport, SdkError> {
+    let net = market.net();
     let checks = net.config().bootstrap_nodes.iter().map(|b| async move {
         let result = async {
             net.dial_fresh(b.address.clone()).await?;
@@ -266,7 +266,7 @@ pub async fn connectivity(net: &Network) -> Result<ConnectivityReport, SdkError>
         }
     });
     let bootstrap = futures::future::join_all(checks).await;
-    let discovery = match net.dht_check().await {
+    let discovery = match market.dht_check().await {
         Ok(n) => DiscoveryCheck {
             working: n > 0,
             peers_answered: n,

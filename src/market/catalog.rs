@@ -97,7 +97,8 @@ impl Market {
         peers
     }
 
-    async fn ask_catalog(
+    /// Asks bootstrap node `node` one catalog `request`; the answer's items.
+    pub(super) async fn ask_catalog(
         &self,
         node: PeerId,
         request: CatalogRequest,

@@ -1,5 +1,6 @@
 //! Finding the hosts of a model: one lookup per model at a time (concurrent callers share its
-//! answer through the cache) in the bootstrap nodes' catalogs, or the DHT when they list none;
+//! answer through the cache) in the bootstrap nodes' catalogs, or the DHT (looked up by them)
+//! when they list none;
 //! the hosts admitted by security probed for their info and round trip, and the answer filtered
 //! and ordered for the caller.
 
@@ -19,7 +20,8 @@ const MAX_PROBES: usize = 20;
 const PROBE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(300);
 
 impl Market {
-    /// Hosts of `options.model_id`, from the cache when fresh, else from the DHT; filtered
+    /// Hosts of `options.model_id`, from the cache when fresh, else from the catalogs or the
+    /// DHT; filtered
     /// and ordered as [`crate::market::discovery::select`] says.
     pub async fn discover_nodes(
         &self,
@@ -85,8 +87,7 @@ impl Market {
             Source::Auto | Source::Catalog => self.catalog_hosts(Some(model_id)).await,
         };
         let providers = if catalogued.is_empty() && source != Source::Catalog {
-            let key = fabstir_protocol::messages::provider_key(model_id);
-            let providers = self.net.find_providers(key, model_id).await?;
+            let providers = self.dht_providers(model_id).await?;
             self.net.debug("discovery", "info", || {
                 format!(
                     "no catalog lists {model_id}; the DHT lists {} provider(s)",

@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod catalog;
 pub mod catalog_watch;
+pub mod delegated;
 pub mod discovery;
 pub mod failover;
 pub mod jobs;

@@ -1,12 +1,12 @@
-//! The SDK's libp2p behaviour: relay client, identify, ping, Kademlia client and raw streams.
+//! The SDK's libp2p behaviour: relay client, identify, ping and raw streams. There is no
+//! Kademlia client: the page's bootstrap nodes look the DHT up for it (delegated routing over
+//! `/fabstir/catalog/1.0.0`, see `crate::market::delegated`).
 //! (The `NetworkBehaviour` derive generates an undocumented `BehaviourEvent` enum, hence the allow.)
 #![allow(missing_docs)]
 
 use libp2p::identity::Keypair;
-use libp2p::kad::store::MemoryStore;
-use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{identify, kad, ping, relay, StreamProtocol};
+use libp2p::{identify, ping, relay};
 
 use crate::config::ValidConfig;
 
@@ -19,8 +19,6 @@ pub struct Behaviour {
     pub identify: identify::Behaviour,
     /// Keep-alive pings; a peer that stops answering is noticed.
     pub ping: ping::Behaviour,
-    /// Kademlia DHT in client mode on the Fabstir protocol name (absent with `enableDHT: false`).
-    pub kad: Toggle<kad::Behaviour<MemoryStore>>,
     /// Streams opened on demand (e.g. `ping(peerId)`).
     pub stream: libp2p_stream::Behaviour,
     /// Refuses connections to and from `p2pConfig.security.blocklist` peers.
@@ -30,17 +28,6 @@ pub struct Behaviour {
 impl Behaviour {
     /// Creates the behaviour for `key` and `config`.
     pub fn new(key: &Keypair, relay: relay::client::Behaviour, config: &ValidConfig) -> Self {
-        let peer_id = key.public().to_peer_id();
-        let kad = config.enable_dht.then(|| {
-            let protocol = StreamProtocol::new(fabstir_protocol::KAD_PROTOCOL);
-            let mut kad_config = kad::Config::new(protocol);
-            // A lookup may not outlast the caller's patience.
-            kad_config.set_query_timeout(config.request_timeout);
-            let mut kad =
-                kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad_config);
-            kad.set_mode(Some(kad::Mode::Client));
-            kad
-        });
         let agent = fabstir_protocol::agent_version("fabstir-sdk", env!("CARGO_PKG_VERSION"));
         Behaviour {
             relay,
@@ -56,7 +43,6 @@ impl Behaviour {
                     .with_interval(fabstir_protocol::KEEPALIVE_PING_INTERVAL)
                     .with_timeout(fabstir_protocol::KEEPALIVE_PING_TIMEOUT),
             ),
-            kad: kad.into(),
             stream: libp2p_stream::Behaviour::new(),
             blocked: {
                 let mut blocked = libp2p::allow_block_list::Behaviour::default();

@@ -173,33 +173,6 @@ impl Network {
             .await
     }
 
-    /// The providers of `key` in the DHT, walking the lookup to its end within
-    /// `requestTimeout`; `what` names the lookup in a timeout error.
-    pub async fn find_providers(&self, key: Vec<u8>, what: &str) -> Result<Vec<PeerId>, SdkError> {
-        let limit = self.config.request_timeout;
-        let lookup = self.request(|reply| Command::FindProviders { key, reply });
-        match rt::timeout(limit, lookup).await {
-            Some(result) => result?,
-            None => Err(SdkError::Timeout {
-                operation: format!("DHT lookup of {what}"),
-                after_ms: limit.as_millis() as u64,
-            }),
-        }
-    }
-
-    /// Asks the DHT for the peers closest to a random key; how many answered.
-    pub async fn dht_check(&self) -> Result<u32, SdkError> {
-        let limit = self.config.request_timeout;
-        let check = self.request(|reply| Command::DhtCheck { reply });
-        match rt::timeout(limit, check).await {
-            Some(result) => result?,
-            None => Err(SdkError::Timeout {
-                operation: "DHT lookup".into(),
-                after_ms: limit.as_millis() as u64,
-            }),
-        }
-    }
-
     /// The connected peers.
     pub async fn connected_peers(&self) -> Result<Vec<PeerInfo>, SdkError> {
         self.request(|reply| Command::Peers { reply }).await

@@ -53,6 +53,7 @@ pub struct P2pMetrics {
     pub relay_reservations: u32,
     /// Bootstrap nodes we are connected to now.
     pub bootstrap_connected: u32,
-    /// Peers in the DHT routing table.
+    /// Connected bootstrap nodes that look the DHT up for this page (they serve the catalog
+    /// protocol and run the Fabstir DHT).
     pub dht_peers: u32,
 }

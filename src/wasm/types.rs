@@ -18,7 +18,8 @@ export interface FabstirConfig {
 export interface P2PConfig {
   /** Multiaddrs ending in /p2p/<peer id>: /ws, /wss or /webrtc-direct/certhash/…; at least one. */
   bootstrapNodes: string[];
-  /** Join the Kademlia DHT as a client. Default true. */
+  /** Use DHT lookups, done for the page by its bootstrap nodes (the SDK has no Kademlia client
+   * of its own). Default true. */
   enableDHT?: boolean;
   /** Accepted, but a browser cannot multicast: reported as unavailable in `p2p:started`. Default true. */
   enableMDNS?: boolean;
@@ -131,7 +132,7 @@ export interface P2PMetrics {
   relayReservations: number;
   /** Bootstrap nodes connected now. */
   bootstrapConnected: number;
-  /** Peers in the DHT routing table. */
+  /** Connected bootstrap nodes that do DHT lookups for this page. */
   dhtPeers: number;
 }
 

@@ -61,7 +61,7 @@ fn run(path: &std::path::Path) -> Result<(), fabstir_node::NodeError> {
         config,
         identity,
         |host, peer, stream| Box::pin(serve_badly(host, peer, stream)),
-        |catalog, _peer, stream| Box::pin(serve_altered_catalog(catalog, stream)),
+        |served, _peer, stream| Box::pin(serve_altered_catalog(served.hub, stream)),
     ))
 }
 
@@ -74,10 +74,11 @@ async fn serve_altered_catalog(
 ) -> std::io::Result<()> {
     use fabstir_protocol::catalog::wire;
     use futures::AsyncWriteExt;
-    let Some(request) = fabstir_protocol::frame::read(&mut stream)
-        .await
-        .map_err(std::io::Error::other)?
-    else {
+    let read = fabstir_protocol::frame::read(&mut stream);
+    let Ok(request) = tokio::time::timeout(std::time::Duration::from_secs(10), read).await else {
+        return Ok(());
+    };
+    let Some(request) = request.map_err(std::io::Error::other)? else {
         return Ok(());
     };
     let altered = {
@@ -94,8 +95,11 @@ async fn serve_altered_catalog(
         }
         copy
     };
-    let items = wire::answer_items(&altered, &request)
-        .unwrap_or_else(|| vec![wire::CatalogFrame::Refused("no watches here".into())]);
+    let items = wire::answer_items(&altered, &request).unwrap_or_else(|| {
+        vec![wire::CatalogFrame::Refused(
+            "only one-shot requests here".into(),
+        )]
+    });
     wire::write_answer(&mut stream, &items)
         .await
         .map_err(std::io::Error::other)?;

@@ -1,6 +1,7 @@
 //! `/fabstir/catalog/1.0.0` on a node: a `models` or `hosts` request answered once from the
 //! catalog, or a `watch` kept open that sends the hosts, `synced`, then every change as the
-//! [`Hub`] makes it. Watches are bounded in number, overall and per peer.
+//! [`Hub`] makes it. Watches are bounded in number, overall and per peer. `providers` and
+//! `dhtCheck` are DHT lookups done for the page through the node's [`Delegate`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::hub::{Change, Hub};
 use super::SharedCatalog;
+use crate::delegated::Delegate;
 
 /// Watches a node serves at once.
 pub const MAX_WATCHERS: usize = 768;
@@ -59,12 +61,22 @@ impl Drop for Watching<'_> {
     }
 }
 
-/// Serves one catalog stream from `hub` (what a node runs for `/fabstir/catalog/1.0.0`).
+/// What the catalog protocol is served from.
+#[derive(Clone, Debug)]
+pub struct Served {
+    /// The catalog.
+    pub hub: SharedCatalog,
+    /// The DHT lookups done for pages; `None` on a node that runs no DHT.
+    pub dht: Option<Delegate>,
+}
+
+/// Serves one catalog stream (what a node runs for `/fabstir/catalog/1.0.0`).
 pub async fn serve(
-    hub: SharedCatalog,
+    served: Served,
     peer: PeerId,
     mut stream: libp2p::Stream,
 ) -> std::io::Result<()> {
+    let hub = served.hub;
     let read = tokio::time::timeout(
         ANSWER_TIMEOUT,
         frame::read::<_, CatalogRequest>(&mut stream),
@@ -87,7 +99,33 @@ pub async fn serve(
         .await
         .map_err(|_| std::io::Error::other("answer timed out"))?,
         (None, CatalogRequest::Watch { model_id }) => watch(&hub, peer, stream, model_id).await,
-        (None, _) => Ok(()),
+        (None, request) => {
+            let frames = match (served.dht, request) {
+                (None, _) => vec![CatalogFrame::Refused("this node runs no DHT".into())],
+                (Some(dht), CatalogRequest::Providers { model_id }) => {
+                    let key = fabstir_protocol::messages::provider_key(&model_id);
+                    match dht.providers(key).await {
+                        Ok(found) => found.into_iter().map(CatalogFrame::Provider).collect(),
+                        Err(why) => vec![CatalogFrame::Refused(why)],
+                    }
+                }
+                (Some(dht), _) => match dht.check().await {
+                    Ok(answered) => vec![CatalogFrame::DhtCheck { answered }],
+                    Err(why) => vec![CatalogFrame::Refused(why)],
+                },
+            };
+            tokio::time::timeout(ANSWER_TIMEOUT, async {
+                match frames.as_slice() {
+                    [CatalogFrame::Refused(_)] => send(&mut stream, &frames).await?,
+                    _ => wire::write_answer(&mut stream, &frames)
+                        .await
+                        .map_err(std::io::Error::other)?,
+                }
+                stream.close().await
+            })
+            .await
+            .map_err(|_| std::io::Error::other("answer timed out"))?
+        }
     }
 }
 

@@ -15,7 +15,7 @@ pub mod wire;
 pub use record::{open, seal, Announcement, CatalogError};
 pub use store::{Catalog, Entry, Inserted, ModelSummary};
 pub use watch::{Applied, WatchView};
-pub use wire::{CatalogFrame, CatalogRequest, PROTOCOL};
+pub use wire::{CatalogFrame, CatalogRequest, ProviderHint, PROTOCOL};
 
 /// The gossipsub topic hosts announce themselves on.
 pub const TOPIC: &str = "fabstir/hosts/1";

@@ -101,7 +101,10 @@ impl WatchView {
             CatalogFrame::Refused(reason) => {
                 Err(FrameError::Malformed(format!("watch refused: {reason}")))
             }
-            f @ (CatalogFrame::Model(_) | CatalogFrame::End { .. }) => {
+            f @ (CatalogFrame::Model(_)
+            | CatalogFrame::End { .. }
+            | CatalogFrame::Provider(_)
+            | CatalogFrame::DhtCheck { .. }) => {
                 Err(FrameError::Malformed(format!("not a watch frame: {f:?}")))
             }
         }

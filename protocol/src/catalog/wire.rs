@@ -7,6 +7,12 @@
 //! or stopped serving the model watched); after `reset` the hosts are sent again up to the next
 //! `synced` (the node fell behind, or restarted its view). The client ends a watch by closing
 //! the stream; a node refusing one (too many watchers) sends `refused` and closes.
+//!
+//! `providers` and `dhtCheck` are DHT lookups the node does for the client (delegated routing,
+//! as IPFS browser nodes use it), so a page needs no Kademlia client of its own: the providers
+//! of a model, each with the addresses the DHT gave for it, or how many DHT peers answered a
+//! lookup of a random key. Provider hints are not signed: the client proves who a provider is
+//! by connecting to it (Noise authenticates the peer id) and asking it.
 
 use futures::{AsyncRead, AsyncWrite};
 use serde::{Deserialize, Serialize};
@@ -40,7 +46,27 @@ pub enum CatalogRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         model_id: Option<String>,
     },
+    /// The DHT providers of a model, looked up by the node (delegated routing).
+    Providers {
+        /// The model.
+        model_id: String,
+    },
+    /// A DHT lookup of a random key by the node: how many DHT peers answered.
+    DhtCheck,
 }
+
+/// A DHT provider of a model as the node's lookup found it: a hint, not a signed record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderHint {
+    /// The provider's peer id.
+    pub peer_id: String,
+    /// The addresses the DHT gave for it (at most [`super::MAX_ADDRESSES`]).
+    pub addresses: Vec<String>,
+}
+
+/// The most providers one `providers` answer carries.
+pub const MAX_PROVIDERS: usize = 64;
 
 /// One frame of the answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +92,13 @@ pub enum CatalogFrame {
     Reset,
     /// The request was refused (e.g. `too many watchers`); the node closes the stream.
     Refused(String),
+    /// A provider found by a `providers` lookup.
+    Provider(ProviderHint),
+    /// The answer to `dhtCheck`: DHT peers that answered the node's lookup.
+    DhtCheck {
+        /// Peers that answered.
+        answered: u32,
+    },
 }
 
 /// The `host` frame of a sealed announcement.
@@ -83,8 +116,8 @@ pub fn host_frames(catalog: &Catalog, model_id: Option<&str>) -> Vec<CatalogFram
     }
 }
 
-/// The answer's items to a `models` or `hosts` request from `catalog`; `None` for a `watch`,
-/// which the server serves itself.
+/// The answer's items to a `models` or `hosts` request from `catalog`; `None` for a `watch` or
+/// a DHT lookup, which the server serves itself.
 pub fn answer_items(catalog: &Catalog, request: &CatalogRequest) -> Option<Vec<CatalogFrame>> {
     match request {
         CatalogRequest::Models => Some(
@@ -95,7 +128,9 @@ pub fn answer_items(catalog: &Catalog, request: &CatalogRequest) -> Option<Vec<C
                 .collect(),
         ),
         CatalogRequest::Hosts { model_id } => Some(host_frames(catalog, model_id.as_deref())),
-        CatalogRequest::Watch { .. } => None,
+        CatalogRequest::Watch { .. }
+        | CatalogRequest::Providers { .. }
+        | CatalogRequest::DhtCheck => None,
     }
 }
 
@@ -164,4 +199,40 @@ pub fn open_host(text: &str, now: u64) -> Result<(super::Announcement, Vec<u8>),
     let bytes = sealed_bytes(text).map_err(|e| e.to_string())?;
     let announcement = super::open(&bytes, now).map_err(|e| e.to_string())?;
     Ok((announcement, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delegated_lookups_have_the_documented_shape() {
+        let ask = CatalogRequest::Providers {
+            model_id: "m".into(),
+        };
+        let text = serde_json::to_string(&ask).unwrap();
+        assert_eq!(text, r#"{"op":"providers","modelId":"m"}"#);
+        assert_eq!(serde_json::from_str::<CatalogRequest>(&text).unwrap(), ask);
+        let check: CatalogRequest = serde_json::from_str(r#"{"op":"dhtCheck"}"#).unwrap();
+        assert_eq!(check, CatalogRequest::DhtCheck);
+        assert!(serde_json::from_str::<CatalogRequest>(r#"{"op":"providers"}"#).is_err());
+
+        let hint = CatalogFrame::Provider(ProviderHint {
+            peer_id: "12D3KooW".into(),
+            addresses: vec!["/ip4/127.0.0.1/tcp/1".into()],
+        });
+        assert_eq!(
+            serde_json::to_string(&hint).unwrap(),
+            r#"{"provider":{"peerId":"12D3KooW","addresses":["/ip4/127.0.0.1/tcp/1"]}}"#
+        );
+        let answered: CatalogFrame =
+            serde_json::from_str(r#"{"dhtCheck":{"answered":3}}"#).unwrap();
+        assert_eq!(answered, CatalogFrame::DhtCheck { answered: 3 });
+        let extra = r#"{"provider":{"peerId":"x","addresses":[],"signed":true}}"#;
+        assert!(serde_json::from_str::<CatalogFrame>(extra).is_err());
+        assert_eq!(
+            answer_items(&Catalog::default(), &CatalogRequest::DhtCheck),
+            None
+        );
+    }
 }

@@ -51,19 +51,7 @@ impl EventLoop {
                     dht_peers: self.dht_peers(),
                 });
             }
-            Command::FindProviders { key, reply } => self.find_providers(key, reply),
             Command::Connect { peer, reply } => self.connect(peer, reply),
-            Command::DhtCheck { reply } => match self.swarm.behaviour_mut().kad.as_mut() {
-                Some(kad) => {
-                    let query = kad.get_closest_peers(PeerId::random());
-                    self.dht_checks.insert(query, reply);
-                }
-                None => {
-                    let _ = reply.send(Err(SdkError::Internal(
-                        "the DHT is disabled (p2pConfig.enableDHT is false)".into(),
-                    )));
-                }
-            },
             Command::LearnAddresses {
                 peer,
                 addresses,
@@ -77,6 +65,24 @@ impl EventLoop {
             }
             Command::Stop { .. } => {}
         }
+    }
+
+    /// Connected bootstrap nodes that look the DHT up for us: they speak the catalog protocol
+    /// and run the Fabstir DHT (identify says both); none when `enableDHT` is false.
+    fn dht_peers(&self) -> u32 {
+        if !self.config.enable_dht {
+            return 0;
+        }
+        let speaks = |info: &PeerInfo, protocol: &str| info.protocols.iter().any(|p| p == protocol);
+        self.config
+            .bootstrap_nodes
+            .iter()
+            .filter_map(|b| self.peers.get(&b.peer_id))
+            .filter(|info| {
+                speaks(info, fabstir_protocol::catalog::PROTOCOL)
+                    && speaks(info, fabstir_protocol::KAD_PROTOCOL)
+            })
+            .count() as u32
     }
 
     pub(super) fn connect(&mut self, peer: PeerId, reply: oneshot::Sender<Result<(), SdkError>>) {

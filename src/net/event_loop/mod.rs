@@ -2,7 +2,6 @@
 //! command handling, Kademlia side and swarm events live in the files beside this one.
 
 mod commands;
-mod dht;
 mod swarm_events;
 
 use std::collections::{HashMap, HashSet};
@@ -11,7 +10,7 @@ use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
 use libp2p::core::transport::ListenerId;
 use libp2p::swarm::ConnectionId;
-use libp2p::{kad, Multiaddr, PeerId, Swarm};
+use libp2p::{Multiaddr, PeerId, Swarm};
 
 use crate::config::ValidConfig;
 use crate::error::SdkError;
@@ -54,14 +53,6 @@ pub enum Command {
         /// The answer.
         reply: oneshot::Sender<P2pMetrics>,
     },
-    /// Asks the DHT which peers provide `key`, dialing each one found (while the query still
-    /// knows their addresses); answers with the provider peer ids.
-    FindProviders {
-        /// The provider key.
-        key: Vec<u8>,
-        /// The answer.
-        reply: oneshot::Sender<Result<Vec<PeerId>, SdkError>>,
-    },
     /// Makes sure we are connected to `peer`, dialing the addresses we learned for it.
     Connect {
         /// The peer.
@@ -69,7 +60,8 @@ pub enum Command {
         /// The answer.
         reply: oneshot::Sender<Result<(), SdkError>>,
     },
-    /// Remembers addresses of `peer` (from the network catalog) for dialing it by peer id.
+    /// Remembers addresses of `peer` (from the network catalog or a bootstrap node's DHT
+    /// lookup) for dialing it by peer id.
     LearnAddresses {
         /// The peer.
         peer: PeerId,
@@ -77,11 +69,6 @@ pub enum Command {
         addresses: Vec<Multiaddr>,
         /// Answered once remembered.
         reply: oneshot::Sender<()>,
-    },
-    /// Asks the DHT for the peers closest to a random key; answers with how many peers answered.
-    DhtCheck {
-        /// The answer.
-        reply: oneshot::Sender<Result<u32, SdkError>>,
     },
     /// Closes every connection to `peer`.
     Disconnect {
@@ -114,18 +101,10 @@ pub struct EventLoop {
     dropped_events: u32,
     /// Relays whose reservation for us is in force.
     reserved: HashSet<PeerId>,
-    dht_checks: HashMap<kad::QueryId, oneshot::Sender<Result<u32, SdkError>>>,
     /// Addresses we reached peers at (outbound connections), for reconnecting later.
     address_book: HashMap<PeerId, Vec<Multiaddr>>,
-    provider_queries: HashMap<kad::QueryId, ProviderQuery>,
     /// Callers waiting for a connection to a peer being dialed.
     pending_connects: HashMap<PeerId, Vec<oneshot::Sender<Result<(), SdkError>>>>,
-}
-
-/// A DHT provider lookup in progress.
-struct ProviderQuery {
-    providers: Vec<PeerId>,
-    reply: oneshot::Sender<Result<Vec<PeerId>, SdkError>>,
 }
 
 /// Addresses remembered per peer (newest first); older ones are forgotten.
@@ -155,8 +134,6 @@ impl EventLoop {
             dropped_events: 0,
             address_book: HashMap::new(),
             reserved: HashSet::new(),
-            dht_checks: HashMap::new(),
-            provider_queries: HashMap::new(),
             pending_connects: HashMap::new(),
         }
     }
@@ -193,12 +170,6 @@ impl EventLoop {
             let _ = self.swarm.disconnect_peer_id(peer);
         }
         for (_, (_, reply)) in self.pending_dials.drain() {
-            let _ = reply.send(Err(SdkError::Stopped));
-        }
-        for (_, q) in self.provider_queries.drain() {
-            let _ = q.reply.send(Err(SdkError::Stopped));
-        }
-        for (_, reply) in self.dht_checks.drain() {
             let _ = reply.send(Err(SdkError::Stopped));
         }
         for (_, waiters) in self.pending_connects.drain() {

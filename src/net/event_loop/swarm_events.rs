@@ -54,8 +54,8 @@ impl EventLoop {
                         peer_id.map(|p| p.to_string()).unwrap_or_default()
                     )
                 });
-                // Kademlia hands out a provider's addresses only while its lookup runs: keep the
-                // ones this dial tried, so that a later `Connect` can try them again.
+                // Keep the addresses this dial tried, so that a later `Connect` can try them
+                // again.
                 if let (Some(peer), DialError::Transport(tried)) = (peer_id, &error) {
                     let tried: Vec<Multiaddr> = tried.iter().map(|(a, _)| a.clone()).collect();
                     self.remember_candidates(peer, &tried);
@@ -142,10 +142,6 @@ impl EventLoop {
             return;
         }
         let address = endpoint.get_remote_address().clone();
-        let bootstrap = self.bootstrap_address(&peer_id);
-        if let (Some(addr), Some(kad)) = (bootstrap, self.swarm.behaviour_mut().kad.as_mut()) {
-            kad.add_address(&peer_id, addr);
-        }
         let info = PeerInfo {
             peer_id: peer_id.to_string(),
             address: address.to_string(),
@@ -192,7 +188,6 @@ impl EventLoop {
                     listen_addrs: info.listen_addrs.iter().map(|a| a.to_string()).collect(),
                 });
             }
-            BehaviourEvent::Kad(event) => self.on_kad_event(event),
             BehaviourEvent::Identify(identify::Event::Sent { peer_id, .. }) => {
                 if let Some(peer) = self.peers.get_mut(&peer_id) {
                     peer.identify_served = true;

@@ -25,14 +25,14 @@ impl FabstirSdk {
         })
     }
 
-    /// Live checks: each bootstrap node dialed and pinged, a DHT lookup, and how this browser is
-    /// reachable.
+    /// Live checks: each bootstrap node dialed and pinged, a DHT lookup (done by the bootstrap
+    /// nodes), and how this browser is reachable.
     #[wasm_bindgen(js_name = testP2PConnectivity, unchecked_return_type = "Promise<ConnectivityReport>")]
     pub fn test_p2p_connectivity(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let client = inner.client().map_err(to_js)?;
-            to_value(crate::diagnostics::health::connectivity(client.net()).await)
+            to_value(crate::diagnostics::health::connectivity(client.market()).await)
         })
     }
 
