@@ -75,14 +75,18 @@ window.bench = {
 
   /** 4. time to first token: discovery (fresh) + negotiation + stream open + first token. With
    *  `watch`, the page first watches the catalogs (a `catalog:update` listener) and discovery
-   *  reads its view instead of asking. */
-  async firstToken({ bootstrap, model, source, watch }) {
+   *  reads its view instead of asking; with `submitOnly`, no separate discovery: the job is
+   *  submitted at once (negotiationMs then includes its lookup). */
+  async firstToken({ bootstrap, model, source, watch, submitOnly }) {
     await loaded();
     const sdk = sdkFor(bootstrap);
     await sdk.start();
     if (watch) await waitEvent(sdk, "catalog:update", (e) => e.models.some((m) => m.id === model));
     const t0 = now();
-    await sdk.discoverNodes({ modelId: model, forceRefresh: true, ...(source ? { source } : {}) });
+    // submitOnly: what an app does, the job submitted straight away (its own lookup inside).
+    if (!submitOnly) {
+      await sdk.discoverNodes({ modelId: model, forceRefresh: true, ...(source ? { source } : {}) });
+    }
     const t1 = now();
     const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
     const t2 = now();

@@ -102,6 +102,11 @@ try {
   // A page that watches the catalogs: discovery reads its view (no round trip).
   s.firstTokenDirectWatched = await scenario("4. first token, direct host, watching the catalog", "firstToken", { bootstrap: a.relayWs, model: "direct-1", watch: true });
   s.firstTokenRelayedWatched = await scenario("4. first token, relayed host, watching the catalog", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", watch: true });
+  // What an app does: submit at once from a fresh page (the lookup is the submit's own).
+  s.firstTokenDirectSubmit = await scenario("4. first token, direct host, job submitted at once", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true });
+  s.firstTokenRelayedSubmit = await scenario("4. first token, relayed host, job submitted at once", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true });
+  s.firstTokenDirectSubmitWatched = await scenario("4. first token, direct host, submitted at once by a watching page", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, watch: true });
+  s.firstTokenRelayedSubmitWatched = await scenario("4. first token, relayed host, submitted at once by a watching page", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, watch: true });
   s.listModels = await scenario("4. listModels: asked, then from the watched view", "listModels", { bootstrap: a.relayWs });
   const tokens = 20000;
   s.streamDirect = await scenario(`5. stream ${tokens} tokens, direct`, "stream", { bootstrap: a.relayWs, model: "direct-1", tokens }, 3);

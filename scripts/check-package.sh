@@ -20,6 +20,8 @@ if ! cmp -s tests/e2e/package-lock.json "$tools/node_modules/.package-lock.json.
 fi
 
 scripts/build-pkg.sh
+log "size budget: the package's wasm + JS against size-budget.json (gzip, brotli)"
+node scripts/check-size.mjs pkg
 tarball="$(cd pkg && npm pack --pack-destination "$tools" --loglevel=error | tail -1)"
 log "packed $tarball: $(stat -c %s "$tools/$tarball") bytes; files: $(tar -tzf "$tools/$tarball" | sed 's|^package/||' | tr '\n' ' ')"
 

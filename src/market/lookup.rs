@@ -19,6 +19,21 @@ const MAX_PROBES: usize = 20;
 /// How long a probe waits before its second and last try to reach a provider.
 const PROBE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(300);
 
+/// `INVALID_ARGUMENT` unless `model_id` is 1 to `MAX_MODEL_ID_LEN` bytes.
+pub(crate) fn check_model_id(model_id: &str) -> Result<(), SdkError> {
+    if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
+        return Err(SdkError::argument(
+            "modelId",
+            format!(
+                "must be 1 to {} bytes, got {}",
+                fabstir_protocol::messages::MAX_MODEL_ID_LEN,
+                model_id.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl Market {
     /// Hosts of `options.model_id`, from the cache when fresh, else from the catalogs or the
     /// DHT; filtered
@@ -45,16 +60,7 @@ impl Market {
         refresh: bool,
         source: Source,
     ) -> Result<Vec<DiscoveredNode>, SdkError> {
-        if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
-            return Err(SdkError::argument(
-                "modelId",
-                format!(
-                    "must be 1 to {} bytes, got {}",
-                    fabstir_protocol::messages::MAX_MODEL_ID_LEN,
-                    model_id.len()
-                ),
-            ));
-        }
+        check_model_id(model_id)?;
         let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
         // Only the usual lookup's answers are cached (a forced source is asked every time).
         let refresh = refresh || source != Source::Auto;

@@ -25,13 +25,32 @@ impl Market {
         exclude: &[PeerId],
     ) -> Result<Negotiated, SdkError> {
         let request = spec.request()?;
-        let nodes = self
-            .hosts_of(
-                &spec.model_id,
-                false,
-                crate::market::discovery::Source::Auto,
-            )
-            .await?;
+        crate::market::lookup::check_model_id(&spec.model_id)?;
+        // A fresh discovery answer (probed) first; else the hosts the catalogs list, straight
+        // from their signed records (connecting and asking for offers below probes them); else
+        // a DHT lookup with probes.
+        let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
+        let cached = self.cache().get(&spec.model_id, rt::now_ms(), ttl);
+        let (nodes, probed) = match cached {
+            Some(nodes) => (nodes, true),
+            None => match self.catalogued_nodes(&spec.model_id).await {
+                nodes if !nodes.is_empty() => {
+                    self.net.debug("discovery", "info", || {
+                        format!(
+                            "the catalog lists {} host(s) of {}; their signed records stand in \
+                             for probes",
+                            nodes.len(),
+                            spec.model_id
+                        )
+                    });
+                    (nodes, false)
+                }
+                _ => {
+                    let source = crate::market::discovery::Source::Auto;
+                    (self.hosts_of(&spec.model_id, false, source).await?, true)
+                }
+            },
+        };
         if nodes.is_empty() {
             return Err(SdkError::NoNodesAvailable {
                 model_id: spec.model_id.clone(),
@@ -60,6 +79,7 @@ impl Market {
             if !self.admits(peer).await {
                 return None;
             }
+            let started = rt::now_ms();
             if let Err(e) = self.connect(peer).await {
                 self.net.debug("negotiation", "warn", || {
                     format!("{peer} is unreachable: {e}")
@@ -67,10 +87,17 @@ impl Market {
                 self.record_host_failure(peer);
                 return None;
             }
+            // Not probed: the time to reach it stands for its latency (a few round trips
+            // for a new connection, about none for an open one).
+            let latency = if probed {
+                node.latency
+            } else {
+                rt::now_ms() - started
+            };
             Some(Candidate {
                 peer,
                 reliability: self.registry().reputation(&node.peer_id, rt::now_ms()),
-                latency: node.latency,
+                latency,
                 advertised_price: node.capabilities.price_per_token,
             })
         }))
