@@ -16,6 +16,7 @@ pub mod identity;
 pub mod liveness;
 pub mod metrics;
 pub mod observed;
+pub mod places;
 pub mod rejoin;
 pub mod relay_guard;
 pub mod relayed;

@@ -6,6 +6,7 @@ use fabstir_protocol::messages;
 use libp2p::PeerId;
 
 use crate::host::Host;
+use crate::places::Places;
 
 /// Throughput measurements served at once (each can move 32 MiB).
 pub(crate) const MAX_CONCURRENT_PERF: usize = 4;
@@ -180,8 +181,8 @@ pub(crate) async fn serve_streams<F, Fut>(
     // `concurrency` at once, with up to as many again waiting their turn.
     let running = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let admitted = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency * 2));
-    let peers = Places::new(per_peer);
-    let ips = Places::new(per_ip);
+    let peers = Places::new(per_peer, usize::MAX);
+    let ips = Places::new(per_ip, usize::MAX);
     while let Some((peer, stream)) = incoming.next().await {
         let Some(peer_place) = peers.take(peer) else {
             tracing::debug!(%peer, protocol, "this peer holds its share of streams; dropping one");
@@ -223,59 +224,6 @@ pub(crate) async fn serve_streams<F, Fut>(
                 Err(_) => tracing::debug!(%peer, protocol, "inbound stream timed out"),
             }
         });
-    }
-}
-
-/// Places held per peer (or per IP address) in one protocol's queue.
-struct Places<K> {
-    held: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<K, usize>>>,
-    max: usize,
-}
-
-impl<K> Clone for Places<K> {
-    fn clone(&self) -> Self {
-        Places {
-            held: self.held.clone(),
-            max: self.max,
-        }
-    }
-}
-
-/// One peer's (or address's) place; given back when dropped.
-struct Place<K: std::hash::Hash + Eq + Copy>(Places<K>, K);
-
-impl<K: std::hash::Hash + Eq + Copy> Places<K> {
-    fn new(max: usize) -> Self {
-        Places {
-            held: Default::default(),
-            max,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<K, usize>> {
-        self.held.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn take(&self, key: K) -> Option<Place<K>> {
-        let mut held = self.lock();
-        let n = held.entry(key).or_default();
-        if *n >= self.max {
-            return None;
-        }
-        *n += 1;
-        Some(Place(self.clone(), key))
-    }
-}
-
-impl<K: std::hash::Hash + Eq + Copy> Drop for Place<K> {
-    fn drop(&mut self) {
-        let mut held = self.0.lock();
-        if let Some(n) = held.get_mut(&self.1) {
-            *n -= 1;
-            if *n == 0 {
-                held.remove(&self.1);
-            }
-        }
     }
 }
 
@@ -331,7 +279,7 @@ mod tests {
     fn one_peer_holds_at_most_its_share_of_places() {
         assert_eq!(per_peer_streams(256), 64);
         assert_eq!(per_peer_streams(4), 1);
-        let places = Places::new(2);
+        let places = Places::new(2, usize::MAX);
         let (a, b) = (PeerId::random(), PeerId::random());
         let first = places.take(a).unwrap();
         let _second = places.take(a).unwrap();

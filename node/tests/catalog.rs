@@ -134,6 +134,21 @@ async fn providers(
         .collect()
 }
 
+/// Opens a watch and reads its first frame; the frame and the stream (the watch lasts while
+/// the stream is held).
+async fn first_watch_frame(client: &Client) -> (CatalogFrame, libp2p::Stream) {
+    let mut stream = client.open(catalog::PROTOCOL).await;
+    let request = CatalogRequest::Watch { model_id: None };
+    fabstir_protocol::frame::write(&mut stream, &request)
+        .await
+        .unwrap();
+    let frame = fabstir_protocol::frame::read::<_, CatalogFrame>(&mut stream)
+        .await
+        .unwrap()
+        .unwrap();
+    (frame, stream)
+}
+
 /// Watches `client`'s node's catalog in the background: the view as the watch answer builds it.
 async fn watch(client: &Client) -> std::sync::Arc<std::sync::Mutex<catalog::WatchView>> {
     let mut stream = client.open(catalog::PROTOCOL).await;
@@ -267,6 +282,31 @@ async fn every_node_catalogs_every_host_and_follows_load_and_departures() {
         || async {
             let n = watched.lock().unwrap().catalog().len();
             (n == 3).then_some(()).ok_or(format!("{n} hosts"))
+        },
+    )
+    .await;
+    // One peer holds at most 4 watches: a fifth is refused, and a place comes back when a
+    // watcher closes its stream.
+    let mut more = Vec::new();
+    for _ in 0..3 {
+        more.push(first_watch_frame(&relay).await);
+    }
+    assert!(
+        more.iter().all(|(f, _)| matches!(f, CatalogFrame::Host(_))),
+        "{more:?}"
+    );
+    let (fifth, _) = first_watch_frame(&relay).await;
+    assert_eq!(fifth, CatalogFrame::Refused("too many watchers".into()));
+    let (_, stream) = more.pop().unwrap();
+    drop(stream);
+    within(
+        Duration::from_secs(5),
+        "a watch place given back",
+        || async {
+            match first_watch_frame(&relay).await.0 {
+                CatalogFrame::Host(_) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
         },
     )
     .await;

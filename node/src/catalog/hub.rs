@@ -33,7 +33,10 @@ impl Default for Hub {
         Hub {
             catalog: Mutex::default(),
             changes: broadcast::channel(CHANGES_BUFFERED).0,
-            watchers: Default::default(),
+            watchers: super::server::Watchers::new(
+                super::server::WATCHES_PER_PEER,
+                super::server::MAX_WATCHERS,
+            ),
         }
     }
 }

@@ -3,8 +3,7 @@
 //! [`Hub`] makes it. Watches are bounded in number, overall and per peer. `providers` and
 //! `dhtCheck` are DHT lookups done for the page through the node's [`Delegate`].
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::HashSet;
 use std::time::Duration;
 
 use fabstir_protocol::catalog::wire::{self, host_frame};
@@ -27,39 +26,8 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a watcher may leave one frame unread before its watch is ended.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The watches held, per peer.
-#[derive(Debug, Default)]
-pub struct Watchers {
-    held: Mutex<HashMap<PeerId, usize>>,
-}
-
-/// One peer's watch; given back when dropped.
-struct Watching<'a>(&'a Watchers, PeerId);
-
-impl Watchers {
-    fn take(&self, peer: PeerId) -> Option<Watching<'_>> {
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        let total: usize = held.values().sum();
-        let n = held.entry(peer).or_default();
-        if total >= MAX_WATCHERS || *n >= WATCHES_PER_PEER {
-            return None;
-        }
-        *n += 1;
-        Some(Watching(self, peer))
-    }
-}
-
-impl Drop for Watching<'_> {
-    fn drop(&mut self) {
-        let mut held = self.0.held.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = held.get_mut(&self.1) {
-            *n -= 1;
-            if *n == 0 {
-                held.remove(&self.1);
-            }
-        }
-    }
-}
+/// The watches held, per peer: [`WATCHES_PER_PEER`] each, [`MAX_WATCHERS`] in all.
+pub type Watchers = crate::places::Places<PeerId>;
 
 /// What the catalog protocol is served from.
 #[derive(Clone, Debug)]
