@@ -49,7 +49,10 @@ async function once(name, params) {
 
 const median = (v) => { const s = [...v].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
+const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
+
 async function scenario(label, name, params, times = reps) {
+  if (only && !only.includes(name)) return { label, runs: 0, failed: 0, errors: [], skipped: true };
   const runs = [];
   const errors = [];
   for (let i = 0; i < times; i++) {
