@@ -31,7 +31,9 @@ const browser = await chromium.launch({
   // *.fabstir.test is the TLS node's name (scripts/bench.sh), trusted through the test CA in the
   // NSS database of a.chromiumHome.
   args: [...args.filter((x) => !x.startsWith("--headless")), "--enable-precise-memory-info",
-    "--host-resolver-rules=MAP *.fabstir.test 127.0.0.1"],
+    "--host-resolver-rules=MAP *.fabstir.test 127.0.0.1",
+    // BENCH_CHROMIUM_ARGS: extra flags for an experiment (e.g. V8's --js-flags), space-separated.
+    ...(process.env.BENCH_CHROMIUM_ARGS ? process.env.BENCH_CHROMIUM_ARGS.split(" ") : [])],
   env: a.chromiumHome ? { ...process.env, HOME: a.chromiumHome } : process.env,
   headless: true,
 });

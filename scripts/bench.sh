@@ -8,7 +8,8 @@
 # BENCH_CONNECTIONS (default "1000 5000 10000") the relay capacity steps; BENCH_CATALOG_HOSTS
 # (default "100 500 1000") the catalog scale steps (announcing hosts against 3 relays).
 # BENCH_ONLY="firstToken,listModels" runs only those browser scenarios (by name) and stops after
-# them (a quick look while working; no report).
+# them (a quick look while working; no report). BENCH_CHROMIUM_ARGS adds Chromium flags for an
+# experiment (e.g. "--js-flags=--no-wasm-lazy-compilation").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
