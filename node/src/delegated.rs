@@ -183,8 +183,9 @@ impl Lookups {
                 let Some(found) = self.providers.get(id) else {
                     return;
                 };
+                let held = kad.store_mut().providers(key);
                 for peer in providers {
-                    let addresses = addresses_of(kad, key, peer)
+                    let addresses = addresses_of(kad, &held, peer)
                         .iter()
                         .map(Multiaddr::to_string)
                         .filter(|a| a.len() <= MAX_ADDRESS_LEN)
@@ -207,18 +208,17 @@ impl Lookups {
     }
 }
 
-/// The addresses Kademlia knows for `peer` as a provider of `key`: those of its provider record
-/// when this node holds it, then those the running lookups and the routing table know.
+/// The addresses Kademlia knows for `peer` as a provider: those of its record among `held` (the
+/// provider records of the key this node holds), then those the running lookups and the
+/// routing table know.
 /// Kademlia has no public call for the latter; it hands them to the swarm when dialing a peer,
 /// through `handle_pending_outbound_connection`, which reads no state of the connection id
 /// given (libp2p-kad 0.49), so it is asked the same way here.
-fn addresses_of(kad: &mut Kad, key: &kad::RecordKey, peer: &PeerId) -> Vec<Multiaddr> {
-    let mut addresses: Vec<Multiaddr> = kad
-        .store_mut()
-        .providers(key)
-        .into_iter()
+fn addresses_of(kad: &mut Kad, held: &[kad::ProviderRecord], peer: &PeerId) -> Vec<Multiaddr> {
+    let mut addresses: Vec<Multiaddr> = held
+        .iter()
         .filter(|r| r.provider == *peer)
-        .flat_map(|r| r.addresses)
+        .flat_map(|r| r.addresses.iter().cloned())
         .collect();
     let known = kad
         .handle_pending_outbound_connection(

@@ -78,12 +78,22 @@ impl Market {
         Ok(self.merged_catalog(None).await.models())
     }
 
-    /// The hosts of `model_id` that the catalogs list, as discovered nodes taken from their
+    /// The hosts of `model_id` in catalog `records`, as discovered nodes taken from their
     /// signed records without probing them (their latency is not measured: 0), their
     /// addresses handed to the network. For a job: negotiation reaches and measures them itself.
-    pub(crate) async fn catalogued_nodes(&self, model_id: &str) -> Vec<DiscoveredNode> {
-        let records = self.catalog_hosts(Some(model_id)).await;
-        let learnt = self.learn_hosts(&records).await;
+    pub(crate) async fn record_nodes(
+        &self,
+        model_id: &str,
+        records: &[Announcement],
+    ) -> Vec<DiscoveredNode> {
+        self.net.debug("discovery", "info", || {
+            format!(
+                "the catalog lists {} host(s) of {model_id}; their signed records stand in for \
+                 probes",
+                records.len()
+            )
+        });
+        let learnt = self.learn_hosts(records).await;
         records
             .iter()
             .filter(|a| learnt.iter().any(|p| p.to_string() == a.peer_id))

@@ -19,21 +19,6 @@ const MAX_PROBES: usize = 20;
 /// How long a probe waits before its second and last try to reach a provider.
 const PROBE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(300);
 
-/// `INVALID_ARGUMENT` unless `model_id` is 1 to `MAX_MODEL_ID_LEN` bytes.
-pub(crate) fn check_model_id(model_id: &str) -> Result<(), SdkError> {
-    if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
-        return Err(SdkError::argument(
-            "modelId",
-            format!(
-                "must be 1 to {} bytes, got {}",
-                fabstir_protocol::messages::MAX_MODEL_ID_LEN,
-                model_id.len()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 impl Market {
     /// Hosts of `options.model_id`, from the cache when fresh, else from the catalogs or the
     /// DHT; filtered
@@ -60,13 +45,36 @@ impl Market {
         refresh: bool,
         source: Source,
     ) -> Result<Vec<DiscoveredNode>, SdkError> {
-        check_model_id(model_id)?;
+        Ok(self.lookup(model_id, refresh, source, true).await?.0)
+    }
+
+    /// The hosts of `model_id` as [`Market::hosts_of`] finds them, except that with `probe`
+    /// false the hosts a catalog lists come straight from their signed records, unprobed and not
+    /// cached (for a job: reaching them for offers probes them). The second value says whether
+    /// the hosts were probed (their latency measured).
+    pub(crate) async fn lookup(
+        &self,
+        model_id: &str,
+        refresh: bool,
+        source: Source,
+        probe: bool,
+    ) -> Result<(Vec<DiscoveredNode>, bool), SdkError> {
+        if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
+            return Err(SdkError::argument(
+                "modelId",
+                format!(
+                    "must be 1 to {} bytes, got {}",
+                    fabstir_protocol::messages::MAX_MODEL_ID_LEN,
+                    model_id.len()
+                ),
+            ));
+        }
         let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
         // Only the usual lookup's answers are cached (a forced source is asked every time).
         let refresh = refresh || source != Source::Auto;
         if !refresh {
             if let Some(nodes) = self.cache().get(model_id, rt::now_ms(), ttl) {
-                return Ok(nodes);
+                return Ok((nodes, true));
             }
         }
         let turn = {
@@ -84,7 +92,7 @@ impl Market {
         // Someone else looked while we waited: their answer is ours.
         if let Some((nodes, at)) = self.cache().get_with_time(model_id, rt::now_ms(), ttl) {
             if !refresh || at >= started {
-                return Ok(nodes);
+                return Ok((nodes, true));
             }
         }
         // The bootstrap nodes' catalogs first (one round trip); the DHT when they list no host.
@@ -92,6 +100,9 @@ impl Market {
             Source::Dht => Vec::new(),
             Source::Auto | Source::Catalog => self.catalog_hosts(Some(model_id)).await,
         };
+        if !probe && !catalogued.is_empty() {
+            return Ok((self.record_nodes(model_id, &catalogued).await, false));
+        }
         let providers = if catalogued.is_empty() && source != Source::Catalog {
             let providers = self.dht_providers(model_id).await?;
             self.net.debug("discovery", "info", || {
@@ -149,7 +160,7 @@ impl Market {
         if cacheable && !nodes.is_empty() {
             self.cache().put(model_id, rt::now_ms(), nodes.clone());
         }
-        Ok(nodes)
+        Ok((nodes, true))
     }
 
     /// Connects to a provider, reads its node info and measures its round trip.

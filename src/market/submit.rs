@@ -25,32 +25,11 @@ impl Market {
         exclude: &[PeerId],
     ) -> Result<Negotiated, SdkError> {
         let request = spec.request()?;
-        crate::market::lookup::check_model_id(&spec.model_id)?;
         // A fresh discovery answer (probed) first; else the hosts the catalogs list, straight
         // from their signed records (connecting and asking for offers below probes them); else
         // a DHT lookup with probes.
-        let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
-        let cached = self.cache().get(&spec.model_id, rt::now_ms(), ttl);
-        let (nodes, probed) = match cached {
-            Some(nodes) => (nodes, true),
-            None => match self.catalogued_nodes(&spec.model_id).await {
-                nodes if !nodes.is_empty() => {
-                    self.net.debug("discovery", "info", || {
-                        format!(
-                            "the catalog lists {} host(s) of {}; their signed records stand in \
-                             for probes",
-                            nodes.len(),
-                            spec.model_id
-                        )
-                    });
-                    (nodes, false)
-                }
-                _ => {
-                    let source = crate::market::discovery::Source::Auto;
-                    (self.hosts_of(&spec.model_id, false, source).await?, true)
-                }
-            },
-        };
+        let source = crate::market::discovery::Source::Auto;
+        let (nodes, probed) = self.lookup(&spec.model_id, false, source, false).await?;
         if nodes.is_empty() {
             return Err(SdkError::NoNodesAvailable {
                 model_id: spec.model_id.clone(),

@@ -57,44 +57,35 @@ pub async fn serve(
         return Ok(());
     };
     let items = wire::answer_items(&hub.lock(), &request);
-    match (items, request) {
-        (Some(items), _) => tokio::time::timeout(ANSWER_TIMEOUT, async {
-            wire::write_answer(&mut stream, &items)
-                .await
-                .map_err(std::io::Error::other)?;
-            stream.close().await
-        })
-        .await
-        .map_err(|_| std::io::Error::other("answer timed out"))?,
-        (None, CatalogRequest::Watch { model_id }) => watch(&hub, peer, stream, model_id).await,
-        (None, request) => {
-            let frames = match (served.dht, request) {
-                (None, _) => vec![CatalogFrame::Refused("this node runs no DHT".into())],
-                (Some(dht), CatalogRequest::Providers { model_id }) => {
-                    let key = fabstir_protocol::messages::provider_key(&model_id);
-                    match dht.providers(key).await {
-                        Ok(found) => found.into_iter().map(CatalogFrame::Provider).collect(),
-                        Err(why) => vec![CatalogFrame::Refused(why)],
-                    }
-                }
-                (Some(dht), _) => match dht.check().await {
-                    Ok(answered) => vec![CatalogFrame::DhtCheck { answered }],
-                    Err(why) => vec![CatalogFrame::Refused(why)],
-                },
-            };
-            tokio::time::timeout(ANSWER_TIMEOUT, async {
-                match frames.as_slice() {
-                    [CatalogFrame::Refused(_)] => send(&mut stream, &frames).await?,
-                    _ => wire::write_answer(&mut stream, &frames)
-                        .await
-                        .map_err(std::io::Error::other)?,
-                }
-                stream.close().await
-            })
-            .await
-            .map_err(|_| std::io::Error::other("answer timed out"))?
+    // The answer's items, or why the request is refused.
+    let answer = match (items, request, served.dht) {
+        (Some(items), _, _) => Ok(items),
+        (None, CatalogRequest::Watch { model_id }, _) => {
+            return watch(&hub, peer, stream, model_id).await
         }
-    }
+        (None, _, None) => Err("this node runs no DHT".to_string()),
+        (None, CatalogRequest::Providers { model_id }, Some(dht)) => {
+            let key = fabstir_protocol::messages::provider_key(&model_id);
+            dht.providers(key)
+                .await
+                .map(|found| found.into_iter().map(CatalogFrame::Provider).collect())
+        }
+        (None, _, Some(dht)) => dht
+            .check()
+            .await
+            .map(|answered| vec![CatalogFrame::DhtCheck { answered }]),
+    };
+    tokio::time::timeout(ANSWER_TIMEOUT, async {
+        match answer {
+            Ok(items) => wire::write_answer(&mut stream, &items)
+                .await
+                .map_err(std::io::Error::other)?,
+            Err(why) => send(&mut stream, &[CatalogFrame::Refused(why)]).await?,
+        }
+        stream.close().await
+    })
+    .await
+    .map_err(|_| std::io::Error::other("answer timed out"))?
 }
 
 /// The hosts of `catalog` a watch of `model_id` sends, as frames, and their peer ids.
