@@ -7,7 +7,6 @@ use fabstir_protocol::catalog::{self, Announcement, CatalogFrame, CatalogRequest
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 
 use crate::error::SdkError;
-use crate::events::{Capabilities, DiscoveredNode};
 use crate::market::Market;
 use crate::net::rt;
 
@@ -76,49 +75,6 @@ impl Market {
             return Ok(watched.models());
         }
         Ok(self.merged_catalog(None).await.models())
-    }
-
-    /// The hosts of `model_id` in catalog `records`, as discovered nodes taken from their
-    /// signed records without probing them (their latency is not measured: 0), their
-    /// addresses handed to the network. For a job: negotiation reaches and measures them itself.
-    pub(crate) async fn record_nodes(
-        &self,
-        model_id: &str,
-        records: &[Announcement],
-    ) -> Vec<DiscoveredNode> {
-        self.net.debug("discovery", "info", || {
-            format!(
-                "the catalog lists {} host(s) of {model_id}; their signed records stand in for \
-                 probes",
-                records.len()
-            )
-        });
-        let learnt = self.learn_hosts(records).await;
-        records
-            .iter()
-            .filter(|a| learnt.iter().any(|p| p.to_string() == a.peer_id))
-            .filter_map(|a| {
-                let model = a.models.iter().find(|m| m.id == model_id)?;
-                Some(DiscoveredNode {
-                    peer_id: a.peer_id.clone(),
-                    multiaddrs: a.addresses.clone(),
-                    capabilities: Capabilities {
-                        models: a.models.iter().map(|m| m.id.clone()).collect(),
-                        max_tokens: model.max_tokens,
-                        price_per_token: model.price_per_token,
-                        price_per_prompt_token: model.price_per_prompt_token,
-                        context_tokens: model.context_tokens,
-                        compute_type: String::new(),
-                        max_concurrent_jobs: a.max_concurrent_jobs,
-                        current_load: a.current_load,
-                        backend: model.backend,
-                    },
-                    latency: 0.0,
-                    reputation: 0.5,
-                    last_seen: rt::now_ms(),
-                })
-            })
-            .collect()
     }
 
     /// Hands the addresses of catalogued hosts to the network, for dialing them by peer id.

@@ -45,20 +45,6 @@ impl Market {
         refresh: bool,
         source: Source,
     ) -> Result<Vec<DiscoveredNode>, SdkError> {
-        Ok(self.lookup(model_id, refresh, source, true).await?.0)
-    }
-
-    /// The hosts of `model_id` as [`Market::hosts_of`] finds them, except that with `probe`
-    /// false the hosts a catalog lists come straight from their signed records, unprobed and not
-    /// cached (for a job: reaching them for offers probes them). The second value says whether
-    /// the hosts were probed (their latency measured).
-    pub(crate) async fn lookup(
-        &self,
-        model_id: &str,
-        refresh: bool,
-        source: Source,
-        probe: bool,
-    ) -> Result<(Vec<DiscoveredNode>, bool), SdkError> {
         if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
             return Err(SdkError::argument(
                 "modelId",
@@ -74,7 +60,7 @@ impl Market {
         let refresh = refresh || source != Source::Auto;
         if !refresh {
             if let Some(nodes) = self.cache().get(model_id, rt::now_ms(), ttl) {
-                return Ok((nodes, true));
+                return Ok(nodes);
             }
         }
         let turn = {
@@ -92,7 +78,7 @@ impl Market {
         // Someone else looked while we waited: their answer is ours.
         if let Some((nodes, at)) = self.cache().get_with_time(model_id, rt::now_ms(), ttl) {
             if !refresh || at >= started {
-                return Ok((nodes, true));
+                return Ok(nodes);
             }
         }
         // The bootstrap nodes' catalogs first (one round trip); the DHT when they list no host.
@@ -100,9 +86,6 @@ impl Market {
             Source::Dht => Vec::new(),
             Source::Auto | Source::Catalog => self.catalog_hosts(Some(model_id)).await,
         };
-        if !probe && !catalogued.is_empty() {
-            return Ok((self.record_nodes(model_id, &catalogued).await, false));
-        }
         let providers = if catalogued.is_empty() && source != Source::Catalog {
             let providers = self.dht_providers(model_id).await?;
             self.net.debug("discovery", "info", || {
@@ -160,7 +143,7 @@ impl Market {
         if cacheable && !nodes.is_empty() {
             self.cache().put(model_id, rt::now_ms(), nodes.clone());
         }
-        Ok((nodes, true))
+        Ok(nodes)
     }
 
     /// Connects to a provider, reads its node info and measures its round trip.

@@ -25,11 +25,13 @@ impl Market {
         exclude: &[PeerId],
     ) -> Result<Negotiated, SdkError> {
         let request = spec.request()?;
-        // A fresh discovery answer (probed) first; else the hosts the catalogs list, straight
-        // from their signed records (connecting and asking for offers below probes them); else
-        // a DHT lookup with probes.
-        let source = crate::market::discovery::Source::Auto;
-        let (nodes, probed) = self.lookup(&spec.model_id, false, source, false).await?;
+        let nodes = self
+            .hosts_of(
+                &spec.model_id,
+                false,
+                crate::market::discovery::Source::Auto,
+            )
+            .await?;
         if nodes.is_empty() {
             return Err(SdkError::NoNodesAvailable {
                 model_id: spec.model_id.clone(),
@@ -58,7 +60,6 @@ impl Market {
             if !self.admits(peer).await {
                 return None;
             }
-            let started = rt::now_ms();
             if let Err(e) = self.connect(peer).await {
                 self.net.debug("negotiation", "warn", || {
                     format!("{peer} is unreachable: {e}")
@@ -66,17 +67,10 @@ impl Market {
                 self.record_host_failure(peer);
                 return None;
             }
-            // Not probed: the time to reach it stands for its latency (a few round trips
-            // for a new connection, about none for an open one).
-            let latency = if probed {
-                node.latency
-            } else {
-                rt::now_ms() - started
-            };
             Some(Candidate {
                 peer,
                 reliability: self.registry().reputation(&node.peer_id, rt::now_ms()),
-                latency,
+                latency: node.latency,
                 advertised_price: node.capabilities.price_per_token,
             })
         }))
