@@ -45,7 +45,7 @@ pub async fn run_serving(
     let mut registry = prometheus_client::registry::Registry::default();
     let host_metrics = HostMetrics::default();
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));
-    let host = Host::new(&config, host_metrics)?;
+    let host = Host::new(&config, host_metrics, identity.keypair.clone())?;
     let catalog_metrics = crate::catalog::CatalogMetrics::default();
     catalog_metrics.register(registry.sub_registry_with_prefix("fabstir"));
     let announce_ttl = std::time::Duration::from_secs(config.raw.host.announce_ttl_secs);

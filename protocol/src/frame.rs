@@ -78,6 +78,14 @@ pub async fn write<W: AsyncWrite + Unpin, M: Serialize>(
 pub async fn read<R: AsyncRead + Unpin, M: DeserializeOwned>(
     r: &mut R,
 ) -> Result<Option<M>, FrameError> {
+    match read_payload(r).await? {
+        Some(payload) => decode(&payload).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Reads one frame's payload bytes, undecoded (e.g. to hash them as sent).
+pub async fn read_payload<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, FrameError> {
     let mut prefix = [0u8; 4];
     let mut got = 0;
     while got < prefix.len() {
@@ -101,7 +109,7 @@ pub async fn read<R: AsyncRead + Unpin, M: DeserializeOwned>(
             std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
             _ => FrameError::Io(e),
         })?;
-    decode(&payload).map(Some)
+    Ok(Some(payload))
 }
 
 #[cfg(test)]

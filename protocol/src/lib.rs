@@ -23,6 +23,7 @@ pub mod frame;
 pub mod messages;
 pub mod perf;
 pub mod ping;
+pub mod receipt;
 
 /// The circuit relay v2 hop protocol; a peer that lists it in identify can hold reservations.
 pub const RELAY_HOP_PROTOCOL: &str = "/libp2p/circuit/relay/0.2.0/hop";

@@ -386,6 +386,10 @@ pub enum StreamFrame {
         /// What the job cost at the agreed prices, from `usage`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cost: Option<u64>,
+        /// The host's signed receipt of the job ([`crate::receipt`]): the sealed envelope in
+        /// standard base64 (absent from hosts before receipts).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receipt: Option<String>,
     },
     /// The job failed; no frame follows.
     Error {
@@ -395,6 +399,10 @@ pub enum StreamFrame {
         message: String,
         /// Whether resuming the stream later may succeed.
         recoverable: bool,
+        /// The host's signed receipt of the tokens it sent before the error, when it hands the
+        /// job on (`SHUTTING_DOWN`); base64 as on `end`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receipt: Option<String>,
     },
 }
 
@@ -515,6 +523,7 @@ mod tests {
                 prompt_estimated: false,
             }),
             cost: Some(6),
+            receipt: None,
         };
         let end = round_trip(end);
         assert_eq!(end["finishReason"], "length");
@@ -524,6 +533,7 @@ mod tests {
             code: "JOB_NOT_FOUND".into(),
             message: "x".into(),
             recoverable: false,
+            receipt: None,
         };
         assert_eq!(round_trip(error)["recoverable"], false);
     }

@@ -12,6 +12,10 @@
 //! | `hostile-slowloris` | a frame's prefix and a few bytes of it, then silence |
 //! | `hostile-total` | three tokens, then an end claiming 99 |
 //! | `hostile-garbage` | random bytes |
+//! | `hostile-receipt-tokens` | three tokens and an end whose signed receipt claims four |
+//! | `hostile-receipt-output` | the same, the receipt's output hash of another text |
+//! | `hostile-receipt-client` | the same, the receipt names another client |
+//! | `hostile-receipt-key` | the same, the receipt signed with a key that is not the host's |
 //!
 //! Its catalog protocol (`/fabstir/catalog/1.0.0`) hands out the records of its catalog, but
 //! alters every one that prices a model at 5 per token (host-a's demo-1 in the test network) to 1
@@ -131,6 +135,57 @@ async fn hold(mut stream: Stream) -> std::io::Result<()> {
     Ok(())
 }
 
+/// An end after `tokens` whose receipt, signed, lies in the way `lie` names.
+fn end_with_false_receipt(
+    host: &fabstir_node::host::Host,
+    job: &fabstir_node::host::Job,
+    tokens: &[StreamFrame],
+    lie: &str,
+) -> StreamFrame {
+    use fabstir_protocol::receipt::{self, Receipt};
+    let mut output = receipt::OutputHash::default();
+    for t in tokens {
+        if let StreamFrame::Token { content, .. } = t {
+            output.update(content);
+        }
+    }
+    let sent = tokens.len() as u64;
+    let mut claim = Receipt {
+        version: receipt::RECEIPT_VERSION,
+        job_id: job.id.clone(),
+        host: host.key().public().to_peer_id().to_string(),
+        client: job.owner.to_string(),
+        model_id: job.model_id.clone(),
+        prompt_tokens: 0,
+        completion_tokens: sent,
+        price_per_token: job.terms.price_per_token,
+        price_per_prompt_token: job.terms.price_per_prompt_token,
+        cost: sent * job.terms.price_per_token,
+        request_sha256: job.terms.request_sha256.clone(),
+        output_sha256: output.hex(),
+        started_at: job.started_at,
+        ended_at: job.started_at,
+    };
+    let mut key = host.key().clone();
+    match lie {
+        "receipt-tokens" => {
+            claim.completion_tokens += 1;
+            claim.cost = claim.completion_tokens * claim.price_per_token;
+        }
+        "receipt-output" => claim.output_sha256 = receipt::sha256_hex(b"another text"),
+        "receipt-client" => claim.client = PeerId::random().to_string(),
+        _ => key = libp2p::identity::Keypair::generate_ed25519(),
+    }
+    StreamFrame::End {
+        total_tokens: sent,
+        duration: 1,
+        finish_reason: FinishReason::Length,
+        usage: None,
+        cost: Some(sent * job.terms.price_per_token),
+        receipt: receipt::seal_base64(&key, &claim).ok(),
+    }
+}
+
 async fn serve_badly(
     host: fabstir_node::host::Host,
     peer: PeerId,
@@ -181,8 +236,15 @@ async fn serve_badly(
                 finish_reason: FinishReason::Stop,
                 usage: None,
                 cost: None,
+                receipt: None,
             };
             send(&mut stream, &[token(0), token(1), token(2), end]).await?;
+        }
+        lie if lie.starts_with("receipt-") => {
+            let tokens = [token(0), token(1), token(2)];
+            let end = end_with_false_receipt(&host, &job, &tokens, lie);
+            send(&mut stream, &tokens).await?;
+            send(&mut stream, &[end]).await?;
         }
         _ => {
             let garbage: Vec<u8> = (0..2048).map(|_| rand::random::<u8>()).collect();

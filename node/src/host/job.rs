@@ -39,15 +39,17 @@ pub struct RunLimits {
     pub max_duration: Duration,
 }
 
-/// What a job costs: the agreed prices, and the prompt-token count to bill when the backend
-/// reports none (a job cancelled or cut short).
-#[derive(Debug, Clone, Copy)]
-pub struct Billing {
+/// What a job was agreed at: its prices and the request they answer, for its end and receipt.
+#[derive(Debug, Clone)]
+pub struct Terms {
     /// Per generated token.
     pub price_per_token: u64,
     /// Per prompt token.
     pub price_per_prompt_token: u64,
-    /// The prompt tokens by `fabstir_protocol::chat::estimate_prompt_tokens`.
+    /// SHA-256 (hex) of the job request's frame payload as the client sent it.
+    pub request_sha256: String,
+    /// The prompt tokens to bill when the backend reports none (a job cancelled or cut short),
+    /// by `fabstir_protocol::chat::estimate_prompt_tokens`.
     pub prompt_estimate: u64,
 }
 
@@ -68,6 +70,12 @@ pub struct Job {
     pub owner: PeerId,
     /// The model it runs on.
     pub model_id: String,
+    /// Its prices and request.
+    pub terms: Terms,
+    /// When it started (ms since the Unix epoch).
+    pub started_at: u64,
+    /// The host's identity key, which signs the job's receipt.
+    key: libp2p::identity::Keypair,
     started: Instant,
     output: Mutex<Output>,
     /// Bumped whenever the output grows or ends.
@@ -142,11 +150,20 @@ pub struct Snapshot {
 }
 
 impl Job {
-    pub(crate) fn new(id: String, owner: PeerId, model_id: String) -> Self {
+    pub(crate) fn new(
+        id: String,
+        owner: PeerId,
+        model_id: String,
+        terms: Terms,
+        key: libp2p::identity::Keypair,
+    ) -> Self {
         Job {
             id,
             owner,
             model_id,
+            terms,
+            started_at: super::unix_ms(),
+            key,
             started: Instant::now(),
             output: Mutex::new(Output::default()),
             changed: watch::channel(0).0,
@@ -195,7 +212,6 @@ impl Job {
         mut tokens: BoxStream<'static, Result<Piece, BackendError>>,
         max_tokens: u32,
         limits: RunLimits,
-        billing: Billing,
         on_token: impl Fn(usize, Duration),
     ) -> Outcome {
         let mut stop = self.stop.subscribe();
@@ -224,7 +240,7 @@ impl Job {
             };
             match next {
                 Step::Cancelled => {
-                    let end = self.end_frame(FinishReason::Cancelled, None, &billing);
+                    let end = self.end_frame(FinishReason::Cancelled, None);
                     break (end, Outcome::Cancelled);
                 }
                 Step::ShutDown => {
@@ -235,11 +251,12 @@ impl Job {
                              continue the job"
                         ),
                         recoverable: true,
+                        receipt: self.receipt(None),
                     };
                     break (frame, Outcome::Failed);
                 }
                 Step::TimeUp => {
-                    let end = self.end_frame(FinishReason::Length, None, &billing);
+                    let end = self.end_frame(FinishReason::Length, None);
                     break (end, Outcome::Completed);
                 }
                 Step::Abandoned => {
@@ -252,11 +269,12 @@ impl Job {
                             limits.grace.as_secs()
                         ),
                         recoverable: false,
+                        receipt: self.receipt(None),
                     };
                     break (frame, Outcome::Abandoned);
                 }
                 Step::Token(Some(Ok(Piece::Finished { reason, usage }))) => {
-                    let end = self.end_frame(reason, Some(usage), &billing);
+                    let end = self.end_frame(reason, Some(usage));
                     break (end, Outcome::Completed);
                 }
                 Step::Token(Some(Ok(Piece::Token(token)))) => {
@@ -273,6 +291,7 @@ impl Job {
                         code: e.code().into(),
                         recoverable: e.recoverable(),
                         message: e.message,
+                        receipt: self.receipt(None),
                     };
                     break (frame, Outcome::Failed);
                 }
@@ -283,7 +302,7 @@ impl Job {
                     } else {
                         FinishReason::Stop
                     };
-                    break (self.end_frame(reason, None, &billing), Outcome::Completed);
+                    break (self.end_frame(reason, None), Outcome::Completed);
                 }
             }
         };
@@ -299,26 +318,65 @@ impl Job {
     }
 
     /// The end frame: `usage` as the backend reported it, else the tokens sent and the
-    /// estimated prompt; the cost from that usage.
-    fn end_frame(
-        &self,
-        finish_reason: FinishReason,
-        usage: Option<Usage>,
-        billing: &Billing,
-    ) -> StreamFrame {
-        let total_tokens = self.output().tokens.len() as u64;
-        let usage = usage.unwrap_or(Usage {
-            prompt_tokens: billing.prompt_estimate,
-            completion_tokens: total_tokens,
-            prompt_estimated: true,
-        });
+    /// estimated prompt; the cost from that usage; the signed receipt.
+    fn end_frame(&self, finish_reason: FinishReason, usage: Option<Usage>) -> StreamFrame {
+        let usage = self.usage(usage);
+        let t = &self.terms;
         StreamFrame::End {
-            total_tokens,
+            total_tokens: usage.completion_tokens,
             duration: self.started.elapsed().as_millis() as u64,
             finish_reason,
             usage: Some(usage),
-            cost: Some(usage.cost(billing.price_per_token, billing.price_per_prompt_token)),
+            cost: Some(usage.cost(t.price_per_token, t.price_per_prompt_token)),
+            receipt: self.receipt(Some(usage)),
         }
+    }
+
+    /// `usage` as the backend reported it, else the tokens generated and the estimated prompt.
+    fn usage(&self, usage: Option<Usage>) -> Usage {
+        let generated = self.output().tokens.len() as u64;
+        match usage {
+            // The tokens sent are what the client counts, whatever the backend says.
+            Some(u) => Usage {
+                completion_tokens: generated,
+                ..u
+            },
+            None => Usage {
+                prompt_tokens: self.terms.prompt_estimate,
+                completion_tokens: generated,
+                prompt_estimated: true,
+            },
+        }
+    }
+
+    /// The job's receipt for the tokens generated so far, sealed and in base64; `None` only
+    /// if signing failed (logged).
+    fn receipt(&self, usage: Option<Usage>) -> Option<String> {
+        let usage = self.usage(usage);
+        let mut output = fabstir_protocol::receipt::OutputHash::default();
+        for (content, _) in &self.output().tokens {
+            output.update(content);
+        }
+        let t = &self.terms;
+        let receipt = fabstir_protocol::receipt::Receipt {
+            version: fabstir_protocol::receipt::RECEIPT_VERSION,
+            job_id: self.id.clone(),
+            host: self.key.public().to_peer_id().to_string(),
+            client: self.owner.to_string(),
+            model_id: self.model_id.clone(),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            price_per_token: t.price_per_token,
+            price_per_prompt_token: t.price_per_prompt_token,
+            cost: usage.cost(t.price_per_token, t.price_per_prompt_token),
+            request_sha256: t.request_sha256.clone(),
+            output_sha256: output.hex(),
+            started_at: self.started_at,
+            ended_at: super::unix_ms().max(self.started_at),
+        };
+        fabstir_protocol::receipt::seal_base64(&self.key, &receipt)
+            .inspect_err(|e| tracing::error!(job = %self.id, "cannot sign the receipt: {e}"))
+            .ok()
     }
 
     /// Asks the generation to stop; the job then ends with `finishReason: "cancelled"`.

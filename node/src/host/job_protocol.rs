@@ -2,14 +2,19 @@
 
 use fabstir_protocol::frame;
 use fabstir_protocol::messages::{JobDecision, JobRequest, JobResponse, RejectReason};
+use fabstir_protocol::receipt::sha256_hex;
 use futures::AsyncWriteExt;
 use libp2p::{PeerId, Stream};
 
-use super::Host;
+use super::{Host, Offer};
 
 /// Handles one job negotiation stream from `peer`.
 pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Result<()> {
-    let request = match super::read_request::<_, JobRequest>(&mut stream, "job request").await? {
+    let payload = super::read_request_payload(&mut stream, "job request").await?;
+    // The receipt names the request by the hash of its bytes as the client sent them.
+    let hash = payload.as_ref().and_then(|p| p.as_deref().ok()).map(sha256_hex);
+    let decoded = payload.map(|p| p.and_then(|p| frame::decode::<JobRequest>(&p)));
+    let request = match decoded {
         None => return Ok(()),
         Some(Ok(r)) => r,
         Some(Err(e)) => {
@@ -20,7 +25,10 @@ pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Res
         }
     };
     let offer = match host.offer(peer, request) {
-        Ok(offer) => offer,
+        Ok(offer) => Offer {
+            request_sha256: hash.unwrap_or_default(),
+            ..offer
+        },
         Err((reason, message)) => {
             tracing::debug!(%peer, ?reason, %message, "job request rejected");
             frame::write(&mut stream, &rejected(reason, message))

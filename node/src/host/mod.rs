@@ -38,7 +38,20 @@ where
     R: futures::AsyncRead + Unpin,
     M: serde::de::DeserializeOwned,
 {
-    match tokio::time::timeout(REQUEST_TIMEOUT, fabstir_protocol::frame::read(reader)).await {
+    let payload = read_request_payload(reader, what).await?;
+    Ok(payload.map(|p| p.and_then(|p| fabstir_protocol::frame::decode(&p))))
+}
+
+/// [`read_request`]'s frame, undecoded.
+pub(crate) async fn read_request_payload<R>(
+    reader: &mut R,
+    what: &str,
+) -> std::io::Result<Option<Result<Vec<u8>, fabstir_protocol::frame::FrameError>>>
+where
+    R: futures::AsyncRead + Unpin,
+{
+    let read = fabstir_protocol::frame::read_payload(reader);
+    match tokio::time::timeout(REQUEST_TIMEOUT, read).await {
         Ok(Ok(Some(m))) => Ok(Some(Ok(m))),
         Ok(Ok(None)) => Ok(None),
         Ok(Err(e)) => Ok(Some(Err(e))),
@@ -75,6 +88,8 @@ struct Inner {
     retention: Duration,
     state: Mutex<State>,
     metrics: HostMetrics,
+    /// The node's identity key: it signs every job's receipt.
+    key: libp2p::identity::Keypair,
 }
 
 #[derive(Default)]
@@ -97,8 +112,13 @@ struct State {
 }
 
 impl Host {
-    /// Builds the backends of every configured model; counts into `metrics`.
-    pub fn new(config: &LoadedConfig, metrics: HostMetrics) -> Result<Host, NodeError> {
+    /// Builds the backends of every configured model; counts into `metrics`; signs receipts
+    /// with `key` (the node's identity).
+    pub fn new(
+        config: &LoadedConfig,
+        metrics: HostMetrics,
+        key: libp2p::identity::Keypair,
+    ) -> Result<Host, NodeError> {
         let mut models = HashMap::new();
         for (i, m) in config.raw.host.models.iter().enumerate() {
             let field = format!("host.models[{i}].backend");
@@ -124,6 +144,7 @@ impl Host {
                 retention: Duration::from_secs(h.token_retention_secs),
                 state: Mutex::new(State::default()),
                 metrics,
+                key,
             }),
         })
     }
@@ -156,6 +177,11 @@ impl Host {
     /// The IP address `peer` is connected from directly (`None` through a relay circuit).
     pub fn ip_of(&self, peer: &PeerId) -> Option<std::net::IpAddr> {
         self.state().addresses.ip_of(peer)
+    }
+
+    /// The node's identity key (it signs receipts).
+    pub fn key(&self) -> &libp2p::identity::Keypair {
+        &self.inner.key
     }
 
     /// The host's counters.
@@ -247,22 +273,25 @@ impl Host {
             Some(held) => held,
             None => self.take_slot(offer.peer, (model.index, model.parallel))?,
         };
-        let job = Arc::new(Job::new(
-            offer.job_id.clone(),
-            offer.peer,
-            offer.request.model_id.clone(),
-        ));
-        self.state().jobs.insert(job.id.clone(), job.clone());
-        self.inner.metrics.job("started");
         let r = &offer.request;
         let generation = Generation::of(r);
-        let billing = job::Billing {
+        let terms = job::Terms {
             price_per_token: offer.price_per_token,
             price_per_prompt_token: offer.price_per_prompt_token,
+            request_sha256: std::mem::take(&mut offer.request_sha256),
             prompt_estimate: fabstir_protocol::chat::estimate_prompt_tokens(
                 &generation.to_continue(),
             ),
         };
+        let job = Arc::new(Job::new(
+            offer.job_id.clone(),
+            offer.peer,
+            r.model_id.clone(),
+            terms,
+            self.inner.key.clone(),
+        ));
+        self.state().jobs.insert(job.id.clone(), job.clone());
+        self.inner.metrics.job("started");
         let tokens = model.backend.generate(generation);
         let host = self.clone();
         let running = job.clone();
@@ -276,7 +305,7 @@ impl Host {
         };
         tokio::spawn(async move {
             let metrics = &host.inner.metrics;
-            let outcome = running.run(tokens, max_tokens, limits, billing, |n, since_start| {
+            let outcome = running.run(tokens, max_tokens, limits, |n, since_start| {
                 metrics.tokens.inc();
                 if n == 1 {
                     metrics
@@ -378,7 +407,12 @@ mod tests {
             "host:\n{extra}  max_concurrent_jobs: {max_jobs}\n  offer_ttl_secs: 1\n  token_retention_secs: 1\n  models:\n    - {{ id: m, price_per_token: 3, max_tokens: 100, backend: {{ kind: demo, seed: 5, tokens_per_second: {tokens_per_second} }} }}\n"
         );
         let config = crate::config::parse(std::path::Path::new("c.yaml"), &text).unwrap();
-        Host::new(&config, HostMetrics::default()).unwrap()
+        Host::new(
+            &config,
+            HostMetrics::default(),
+            libp2p::identity::Keypair::generate_ed25519(),
+        )
+        .unwrap()
     }
 
     fn request(max_tokens: u32, max_price: u64) -> JobRequest {

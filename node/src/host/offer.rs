@@ -82,6 +82,9 @@ impl Host {
             price_per_token: model.price_per_token,
             price_per_prompt_token: model.price_per_prompt_token,
             expires_at: unix_ms() + self.inner.offer_ttl.as_millis() as u64,
+            request_sha256: fabstir_protocol::receipt::sha256_hex(
+                &serde_json::to_vec(&request).unwrap_or_default(),
+            ),
             peer,
             request,
             hold,

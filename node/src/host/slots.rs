@@ -47,6 +47,9 @@ pub struct Offer {
     pub price_per_prompt_token: u64,
     /// Unix ms after which accepting fails.
     pub expires_at: u64,
+    /// SHA-256 (hex) of the request's frame payload as the client sent it, for the receipt
+    /// (by default of the request as this host encodes it).
+    pub request_sha256: String,
     pub(super) peer: PeerId,
     pub(super) request: JobRequest,
     pub(super) hold: Option<Slot>,

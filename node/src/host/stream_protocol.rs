@@ -129,5 +129,6 @@ fn error(code: &str, message: String) -> StreamFrame {
         code: code.into(),
         message,
         recoverable: false,
+        receipt: None,
     }
 }

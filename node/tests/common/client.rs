@@ -17,6 +17,21 @@ use std::net::Ipv4Addr;
 pub struct Client {
     pub control: libp2p_stream::Control,
     pub host: PeerId,
+    /// This client's own peer id.
+    pub me: PeerId,
+}
+
+/// The job request the clients send: `max_tokens` of `model` for a fixed prompt.
+pub fn job_request(model: &str, max_tokens: u32) -> JobRequest {
+    JobRequest {
+        model_id: model.into(),
+        prompt: "abuse test".into(),
+        max_tokens,
+        temperature: 0.5,
+        top_p: 1.0,
+        max_price_per_token: 100,
+        ..Default::default()
+    }
 }
 
 impl Client {
@@ -48,6 +63,7 @@ impl Client {
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
             .build();
         swarm.dial(addr).unwrap();
+        let me = *swarm.local_peer_id();
         let control = swarm.behaviour().new_control();
         let (connected, mut is_connected) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -61,7 +77,7 @@ impl Client {
             .await
             .expect("no connection to the host in 30 s")
             .unwrap();
-        Client { control, host }
+        Client { control, host, me }
     }
 
     /// Opens a stream of `protocol` to the host.
@@ -86,15 +102,7 @@ impl Client {
     /// dropped before reading it (libp2p-stream's single hand-over slot; docs/PROTOCOL.md,
     /// "Dropped streams") is asked again, as the SDK does.
     pub async fn ask(&self, model: &str, max_tokens: u32) -> (Stream, JobResponse) {
-        let request = JobRequest {
-            model_id: model.into(),
-            prompt: "abuse test".into(),
-            max_tokens,
-            temperature: 0.5,
-            top_p: 1.0,
-            max_price_per_token: 100,
-            ..Default::default()
-        };
+        let request = job_request(model, max_tokens);
         let mut last = String::new();
         for _ in 0..6 {
             let mut stream = self.open(JOB_PROTOCOL).await;
@@ -134,25 +142,34 @@ impl Client {
     /// Reads job `job_id`'s whole token stream: the token count and the last frame.
     /// (A stream dropped before it carried anything is opened again from where it got to.)
     pub async fn read(&self, job_id: &str) -> (u64, StreamFrame) {
-        let mut tokens = 0;
+        let (text, end) = self.read_text(job_id).await;
+        (text.len() as u64, end)
+    }
+
+    /// [`Client::read`] with every token's content, in order.
+    pub async fn read_text(&self, job_id: &str) -> (Vec<String>, StreamFrame) {
+        let mut text = Vec::new();
         for _ in 0..6 {
             let mut stream = self.open(STREAM_PROTOCOL).await;
             let request = StreamRequest {
                 job_id: job_id.into(),
-                resume_from: tokens,
+                resume_from: text.len() as u64,
             };
             if frame::write(&mut stream, &request).await.is_ok() {
                 loop {
                     match frame::read::<_, StreamFrame>(&mut stream).await {
-                        Ok(Some(StreamFrame::Token { .. })) => tokens += 1,
-                        Ok(Some(end)) => return (tokens, end),
+                        Ok(Some(StreamFrame::Token { content, .. })) => text.push(content),
+                        Ok(Some(end)) => return (text, end),
                         Ok(None) | Err(_) => break,
                     }
                 }
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        panic!("job {job_id}'s stream failed 6 times ({tokens} tokens read)");
+        panic!(
+            "job {job_id}'s stream failed 6 times ({} tokens read)",
+            text.len()
+        );
     }
 }
 
