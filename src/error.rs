@@ -131,6 +131,17 @@ pub enum SdkError {
         /// Details.
         message: String,
     },
+    /// A host's signed receipt of the job does not verify or says what did not happen (see
+    /// `docs/PROTOCOL.md`, "Receipts"); the text already received stays on the job.
+    #[error("the receipt of job {job_id} from {peer_id} is invalid: {reason}")]
+    ReceiptInvalid {
+        /// The host.
+        peer_id: String,
+        /// Its job id.
+        job_id: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// The operation was cancelled (`cancel()` or an `AbortSignal`).
     #[error("cancelled: {0}")]
     Cancelled(String),
@@ -171,6 +182,7 @@ impl SdkError {
             SdkError::PromptTooLong { .. } => "PROMPT_TOO_LONG",
             SdkError::HostShutDown { .. } => "HOST_SHUT_DOWN",
             SdkError::JobNotFound { .. } => "JOB_NOT_FOUND",
+            SdkError::ReceiptInvalid { .. } => "RECEIPT_INVALID",
             SdkError::Cancelled(_) => "CANCELLED",
             SdkError::CircuitOpen { .. } => "CIRCUIT_OPEN",
             SdkError::Internal(_) => "INTERNAL",

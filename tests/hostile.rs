@@ -38,6 +38,16 @@ async fn every_misbehaviour_fails_only_its_job_with_a_typed_error() {
         ("slowloris", "TIMEOUT", "no frame", 0),
         ("total", "STREAM_FAILED", "the end reports 99 tokens", 3),
         ("garbage", "STREAM_FAILED", "", 0),
+        // Receipts that lie (issue 14): the text received stays on the job.
+        (
+            "receipt-tokens",
+            "RECEIPT_INVALID",
+            "completionTokens is 4",
+            3,
+        ),
+        ("receipt-output", "RECEIPT_INVALID", "outputSha256", 3),
+        ("receipt-client", "RECEIPT_INVALID", "client", 3),
+        ("receipt-key", "RECEIPT_INVALID", "but is signed by", 3),
     ];
     for (mode, code, says, tokens) in cases {
         let started = js_sys::Date::now();

@@ -6,6 +6,8 @@
 
 mod support;
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use fabstir_protocol::demo::demo_text;
@@ -473,5 +475,78 @@ async fn cancel_and_abort_stop_generation_on_the_host() {
         "cancel: host generated {generated} tokens for the cancelled job, then {} more in 1.5 s",
         get_num(&later, "tokensGenerated") - get_num(&after, "tokensGenerated")
     );
+    call(sdk.stop()).await.unwrap();
+}
+
+/// A finished job's receipt (issue 14), as `Job.receipt`, in the end event and checked again
+/// with `FabstirSDK.verifyReceipt`; returns it.
+async fn checked_receipt(sdk: &FabstirSdk, model: &str, host: &str, seed: u64) -> JsValue {
+    let prompt = format!("a receipt from {host}");
+    let job = call(sdk.submit_job_with_negotiation(request(&format!(
+        r#"{{ "modelId": "{model}", "prompt": "{prompt}", "maxTokens": 300, "maxPrice": 10 }}"#
+    ))))
+    .await
+    .unwrap();
+    let ends = Rc::new(RefCell::new(Vec::new()));
+    let seen = ends.clone();
+    let on_end = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| seen.borrow_mut().push(e));
+    call_method(&job, "on", &["end".into(), on_end.as_ref().clone()])
+        .await
+        .unwrap();
+    let text = call_method(&job, "text", &[]).await.unwrap();
+    assert_eq!(text.as_string().unwrap(), demo_text(seed, &prompt, 300));
+    let receipt = get(&job, "receipt");
+    assert!(receipt.is_object(), "{host}: the job has its receipt");
+    assert_eq!(get_str(&receipt, "host"), node_addr(host));
+    assert_eq!(get_str(&receipt, "client"), sdk.get_peer_id());
+    assert_eq!(get_str(&receipt, "jobId"), get_str(&job, "jobId"));
+    assert_eq!(get_num(&receipt, "completionTokens"), 300.0);
+    assert_eq!(get_num(&receipt, "cost"), get_num(&job, "cost"));
+    assert_eq!(get_str(&receipt, "modelId"), model);
+    let end = ends.borrow().first().cloned().expect("an end event");
+    assert_eq!(
+        get_num(&end, "totalTokens"),
+        300.0,
+        "the end event is a plain object"
+    );
+    assert_eq!(
+        get_str(&get(&end, "receipt"), "envelope"),
+        get_str(&receipt, "envelope")
+    );
+    assert_eq!(Array::from(&get(&job, "receipts")).length(), 1);
+    let again = FabstirSdk::verify_receipt(receipt.clone()).unwrap();
+    assert_eq!(
+        get_str(&again, "outputSha256"),
+        get_str(&receipt, "outputSha256")
+    );
+    FabstirSdk::verify_receipt(get(&receipt, "envelope")).unwrap();
+    // The same receipt with one field changed is refused: it is not what the host signed.
+    let altered = js_sys::Object::assign(&js_sys::Object::new(), receipt.unchecked_ref());
+    Reflect::set(&altered, &"completionTokens".into(), &301.into()).unwrap();
+    let err = FabstirSdk::verify_receipt(altered.into()).unwrap_err();
+    assert_eq!(get_str(&err, "code"), "RECEIPT_INVALID");
+    console_log!(
+        "{host}: receipt of {} tokens verified; envelope {} base64 characters",
+        get_num(&receipt, "completionTokens"),
+        get_str(&receipt, "envelope").len()
+    );
+    receipt
+}
+
+#[wasm_bindgen_test]
+async fn every_job_carries_its_hosts_verified_receipt_direct_and_relayed() {
+    let sdk = started_sdk().await;
+    checked_receipt(&sdk, "direct-1", "host-a-id", 11).await;
+    checked_receipt(&sdk, "relayed-1", "host-b-id", HOST_B_SEED).await;
+    // In the shape of the `openai` package: the receipts under `fabstir` of the completion.
+    let params = js_config(
+        r#"{ "model": "relayed-1", "messages": [{ "role": "user", "content": "receipt" }], "max_tokens": 20 }"#,
+    );
+    let completion = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    let receipts = Array::from(&get(&get(&completion, "fabstir"), "receipts"));
+    assert_eq!(receipts.length(), 1);
+    assert_eq!(get_num(&receipts.get(0), "completionTokens"), 20.0);
     call(sdk.stop()).await.unwrap();
 }

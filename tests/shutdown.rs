@@ -153,6 +153,26 @@ async fn sigterm_with_a_job_longer_than_the_grace_fails_it_over() {
         "failed over for another reason: {}",
         get_str(event, "reason")
     );
+    // One verified receipt per host (issue 14): the first host's came with its SHUTTING_DOWN.
+    let receipts = js_sys::Array::from(&get(&t.job, "receipts"));
+    assert_eq!(receipts.length(), 2, "a receipt from each host");
+    let (from, to) = (receipts.get(0), receipts.get(1));
+    assert_eq!(get_str(&from, "host"), t.first);
+    assert_eq!(get_str(&to, "host"), get_str(&t.job, "nodeId"));
+    assert_eq!(
+        get_num(&from, "completionTokens"),
+        get_num(event, "resumedAt"),
+        "the first host's receipt covers the tokens it sent"
+    );
+    assert_eq!(
+        get_num(&from, "completionTokens") + get_num(&to, "completionTokens"),
+        3000.0,
+        "the receipts add up to the text"
+    );
+    assert_eq!(
+        get_num(&from, "cost") + get_num(&to, "cost"),
+        get_num(&t.job, "cost")
+    );
     let (not_ready, exited) = t.assert_clean_exit();
     assert!(
         t.printed().contains("grace over: ended 1 running job(s)"),

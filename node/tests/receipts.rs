@@ -46,7 +46,7 @@ async fn job_and_receipt(client: &Client, max_tokens: u32) -> (receipt::Receipt,
         job_id,
         client: client.me,
         completion_tokens: text.len() as u64,
-        output_sha256: sha256_hex(text.concat().as_bytes()),
+        output_sha256: Some(sha256_hex(text.concat().as_bytes())),
         request_sha256,
         prices: (3, 2),
     };

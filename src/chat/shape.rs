@@ -23,6 +23,9 @@ pub struct ChatServed {
     pub prompt_estimated: bool,
     /// Hosts it moved to after a failure.
     pub failovers: u32,
+    /// Every host's verified receipt, once the job ended (see `Job.receipts`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub receipts: Vec<crate::market::receipts::VerifiedReceipt>,
 }
 
 /// OpenAI's `CompletionUsage`.
@@ -267,6 +270,7 @@ mod tests {
             cost: Some(9),
             prompt_estimated: false,
             failovers: 0,
+            receipts: Vec::new(),
         }
     }
 

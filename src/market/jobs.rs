@@ -25,6 +25,8 @@ pub struct JobRecord {
     pub received: u64,
     /// The most tokens the job may generate (its `maxTokens`).
     pub max_tokens: u32,
+    /// SHA-256 (hex) of the job request sent to the host, which its receipt names.
+    pub request_sha256: String,
 }
 
 /// What one job stream delivered, recorded when it ends.
@@ -247,6 +249,7 @@ mod tests {
             price_per_prompt_token: 0,
             received: 0,
             max_tokens: 10,
+            request_sha256: String::new(),
         };
         r.add("j", rec.clone());
         r.progress("j", 10);

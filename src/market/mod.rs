@@ -1,8 +1,8 @@
 //! The marketplace room: finding hosts of a model (the network catalog, DHT lookups, probes,
-//! cache, filters),
-//! negotiating offers, reading token streams, the job registry, reliability and the circuit
-//! breaker, failover, retries of whole jobs, node info and which hosts security admits. It talks
-//! to the network only through the `net` room's handle and protocol codecs.
+//! cache, filters), negotiating offers, reading token streams, the job registry, reliability and
+//! the circuit breaker, failover, retries of whole jobs, hosts' signed receipts, node info and
+//! which hosts security admits. It talks to the network only through the `net` room's handle and
+//! protocol codecs.
 
 pub mod admission;
 pub mod catalog;
@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod lookup;
 pub mod negotiation;
 pub mod node_info;
+pub mod receipts;
 pub mod records;
 pub mod reliability;
 pub mod retry;

@@ -118,6 +118,9 @@ pub struct Negotiated {
     pub candidates: usize,
     /// Offers received.
     pub offers: usize,
+    /// SHA-256 (hex) of the job request as sent, which the host's receipt names.
+    #[serde(skip)]
+    pub request_sha256: String,
 }
 
 /// A host to ask, with its measured latency.
@@ -215,6 +218,7 @@ pub async fn negotiate(
                     price_per_prompt_token: prompt_price,
                     candidates: asked,
                     offers: offered,
+                    request_sha256: crate::market::receipts::request_sha256(&request),
                 })
             }
             Err(e) => failures.push(e.to_string()),

@@ -46,6 +46,16 @@ pub struct StreamEnd {
     pub usage: Option<fabstir_protocol::chat::Usage>,
     /// What the host charges for the job at the agreed prices.
     pub cost: Option<u64>,
+    /// The host's sealed receipt as it came (base64), before it is checked.
+    #[serde(skip)]
+    pub sealed_receipt: Option<String>,
+    /// The verified receipt of every host that served the job, in order (filled in by the job
+    /// once each verified; empty from hosts before receipts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub receipts: Vec<crate::market::receipts::VerifiedReceipt>,
+    /// The last of `receipts`: the receipt of the host that ended the job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<crate::market::receipts::VerifiedReceipt>,
 }
 
 /// What reading a stream yields.
@@ -54,7 +64,7 @@ pub enum StreamEvent {
     /// The next token.
     Token(Token),
     /// The end; nothing follows.
-    End(StreamEnd),
+    End(Box<StreamEnd>),
 }
 
 /// Reads a job's frames and checks that indexes run on without gap or repeat.
@@ -67,6 +77,8 @@ pub struct TokenReader<R = ReadHalf<Stream>> {
     done: bool,
     /// No token may have this index or a higher one (the job's `maxTokens`).
     limit: u64,
+    /// The receipt an error frame carried (a host handing the job on), until taken.
+    error_receipt: Option<String>,
 }
 
 /// Sends `cancel` on an open token stream; cheap to clone.
@@ -124,6 +136,7 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
             stall,
             done: false,
             limit: u64::MAX,
+            error_receipt: None,
         }
     }
 
@@ -137,6 +150,11 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
     /// The index of the next token expected.
     pub fn next_index(&self) -> u64 {
         self.next_index
+    }
+
+    /// The receipt of the tokens sent before the host's error frame, when it carried one.
+    pub fn take_error_receipt(&mut self) -> Option<String> {
+        self.error_receipt.take()
     }
 
     /// Bytes read from the stream so far (frames with their length prefixes).
@@ -205,6 +223,7 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
                 finish_reason,
                 usage,
                 cost,
+                receipt,
             } => {
                 if total_tokens != self.next_index {
                     return Err(self.failed(format!(
@@ -212,13 +231,30 @@ impl<R: futures::AsyncRead + Unpin> TokenReader<R> {
                         self.next_index
                     )));
                 }
-                Ok(StreamEvent::End(StreamEnd {
+                Ok(StreamEvent::End(Box::new(StreamEnd {
                     total_tokens,
                     duration,
                     finish_reason,
                     usage,
                     cost,
-                }))
+                    sealed_receipt: receipt,
+                    receipts: Vec::new(),
+                    receipt: None,
+                })))
+            }
+            StreamFrame::Error {
+                code,
+                message,
+                recoverable,
+                receipt: Some(receipt),
+            } => {
+                self.error_receipt = Some(receipt);
+                self.check(StreamFrame::Error {
+                    code,
+                    message,
+                    recoverable,
+                    receipt: None,
+                })
             }
             StreamFrame::Error { code, message, .. } if code == "JOB_NOT_FOUND" => {
                 Err(SdkError::JobNotFound {
@@ -313,6 +349,7 @@ mod tests {
             finish_reason: FinishReason::Length,
             usage: None,
             cost: None,
+            receipt: None,
         }
     }
 
@@ -334,7 +371,7 @@ mod tests {
         loop {
             match r.next().await {
                 Ok(StreamEvent::Token(_)) => tokens += 1,
-                Ok(StreamEvent::End(e)) => return (tokens, Ok(e)),
+                Ok(StreamEvent::End(e)) => return (tokens, Ok(*e)),
                 Err(e) => return (tokens, Err(e)),
             }
         }
@@ -370,6 +407,7 @@ mod tests {
             code: "JOB_NOT_FOUND".into(),
             message: "gone".into(),
             recoverable: false,
+            receipt: None,
         };
         let (_, r) = read_all(reader(&[not_found], 0)).await;
         assert_eq!(r.unwrap_err().code(), "JOB_NOT_FOUND");
@@ -377,6 +415,7 @@ mod tests {
             code: "BACKEND_FAILED".into(),
             message: "oom".into(),
             recoverable: false,
+            receipt: None,
         };
         let (_, r) = read_all(reader(&[token(0), failed], 0)).await;
         let e = r.unwrap_err();
@@ -386,6 +425,7 @@ mod tests {
             code: "PROMPT_TOO_LONG".into(),
             message: "9000 tokens".into(),
             recoverable: false,
+            receipt: None,
         };
         let (_, r) = read_all(reader(&[too_long], 0)).await;
         assert_eq!(r.unwrap_err().code(), "PROMPT_TOO_LONG");
@@ -393,6 +433,7 @@ mod tests {
             code: "SHUTTING_DOWN".into(),
             message: "grace over".into(),
             recoverable: true,
+            receipt: None,
         };
         let (_, r) = read_all(reader(&[token(0), shut_down], 0)).await;
         let e = r.unwrap_err();

@@ -124,6 +124,7 @@ impl Market {
                 price_per_prompt_token: negotiated.price_per_prompt_token,
                 received: 0,
                 max_tokens: spec.max_tokens,
+                request_sha256: negotiated.request_sha256.clone(),
             },
         );
         self.net.emit(SdkEvent::JobNegotiated {

@@ -72,6 +72,8 @@ export interface FabstirServed {
   promptEstimated: boolean;
   /** Hosts the job moved to after a failure. */
   failovers: number;
+  /** Every host's verified receipt, on the last chunk and the completion. */
+  receipts?: Receipt[];
 }
 
 export interface CompletionUsage { prompt_tokens: number; completion_tokens: number; total_tokens: number }

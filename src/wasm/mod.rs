@@ -6,6 +6,7 @@ mod chat_types;
 mod emitter;
 mod job;
 mod js_error;
+mod receipt_types;
 mod sdk;
 mod types;
 

@@ -94,7 +94,8 @@ export type FabstirErrorCode =
   | "INVALID_CONFIG" | "INVALID_ARGUMENT" | "NOT_STARTED" | "ALREADY_STARTED" | "STOPPED"
   | "BOOTSTRAP_FAILED" | "DIAL_FAILED" | "TIMEOUT" | "NOT_CONNECTED" | "PING_FAILED" | "STREAM_FAILED"
   | "NO_NODES_AVAILABLE" | "PRICE_TOO_HIGH" | "NODE_REJECTED" | "JOB_NOT_FOUND" | "CANCELLED"
-  | "CIRCUIT_OPEN" | "BACKEND_FAILED" | "PROMPT_TOO_LONG" | "HOST_SHUT_DOWN" | "INTERNAL";
+  | "CIRCUIT_OPEN" | "BACKEND_FAILED" | "PROMPT_TOO_LONG" | "HOST_SHUT_DOWN" | "RECEIPT_INVALID"
+  | "INTERNAL";
 
 /** Every error the SDK throws or rejects with. */
 export interface FabstirError extends Error {
@@ -317,7 +318,13 @@ export type FinishReason = "stop" | "length" | "cancelled";
 /** Tokens a job read and generated. `promptEstimated`: the host's model server reported no count, so the host counted by rule (words + 4 per message). */
 export interface Usage { promptTokens: number; completionTokens: number; promptEstimated?: boolean }
 /** `usage` and `cost` are null from hosts that predate them; `completionTokens` and `cost` cover every host of a failed-over job. */
-export interface JobEnd { jobId: string; totalTokens: number; duration: number; finishReason: FinishReason; usage: Usage | null; cost: number | null }
+export interface JobEnd {
+  jobId: string; totalTokens: number; duration: number; finishReason: FinishReason; usage: Usage | null; cost: number | null;
+  /** The verified receipt of the host that ended the job (absent from hosts that send none). */
+  receipt?: Receipt;
+  /** Every host's verified receipt, in order (one per host after a failover). */
+  receipts?: Receipt[];
+}
 export type JobEventName = "token" | "end" | "error";
 
 /** Job event name → payload. */

@@ -5,6 +5,7 @@ import init, {
   type FabstirConfig,
   type FabstirError,
   type FabstirErrorCode,
+  type Receipt,
   type FabstirEvent,
   type ConnectivityReport,
   type DiscoveredNode,
@@ -128,6 +129,15 @@ export async function main(): Promise<void> {
   const resumed: Job = await sdk.resumeResponseStream({ jobId: job.jobId });
   const text: string = await resumed.text();
   console.log(text, job.nodeId, job.pricePerToken, resumed.resumedFrom, resumed.tokenCount);
+  // Receipts: the job's own (verified by the SDK), and one checked again from anywhere.
+  const receipt: Receipt | null = job.receipt;
+  const all: Receipt[] = job.receipts;
+  job.on("end", (e: JobEnd) => console.log(e.receipt?.outputSha256, e.receipts?.length));
+  if (receipt) {
+    const again: Receipt = FabstirSDK.verifyReceipt(receipt);
+    const fromEnvelope: Receipt = FabstirSDK.verifyReceipt(receipt.envelope);
+    console.log(again.cost, fromEnvelope.completionTokens, all.length);
+  }
   await job.cancel();
   const again: Job = await sdk.createResponseStream({ jobId: job.jobId, resumeFrom: 0 });
   for await (const t of again.tokens()) console.log(t.timestamp);

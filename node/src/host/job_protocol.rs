@@ -12,7 +12,10 @@ use super::{Host, Offer};
 pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Result<()> {
     let payload = super::read_request_payload(&mut stream, "job request").await?;
     // The receipt names the request by the hash of its bytes as the client sent them.
-    let hash = payload.as_ref().and_then(|p| p.as_deref().ok()).map(sha256_hex);
+    let hash = payload
+        .as_ref()
+        .and_then(|p| p.as_deref().ok())
+        .map(sha256_hex);
     let decoded = payload.map(|p| p.and_then(|p| frame::decode::<JobRequest>(&p)));
     let request = match decoded {
         None => return Ok(()),

@@ -24,6 +24,7 @@ impl JobState {
                 .and_then(|e| e.usage)
                 .is_some_and(|u| u.prompt_estimated),
             failovers: self.failovers.get(),
+            receipts: end.map(|e| e.receipts).unwrap_or_default(),
         }
     }
 

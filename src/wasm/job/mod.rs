@@ -5,6 +5,7 @@
 //! nothing is lost whichever way (or however late) the page consumes them.
 
 mod chat;
+mod receipt;
 mod state;
 mod tokens;
 
@@ -98,6 +99,8 @@ impl Job {
             spec,
             failovers: Cell::new(0),
             prices: Cell::new((record.price_per_token, record.price_per_prompt_token)),
+            request_sha256: RefCell::new(record.request_sha256.clone()),
+            receipts: RefCell::new(Vec::new()),
             billed: Cell::new(0),
             resumed_from: reader.next_index(),
             client,
@@ -168,6 +171,23 @@ impl Job {
             Some(Ok(StreamEnd { cost: Some(c), .. })) => JsValue::from(*c as f64),
             _ => JsValue::NULL,
         }
+    }
+
+    /// The signed receipt of the host that ended the job, verified (`null` before the end, and
+    /// from hosts that send none). A receipt that fails fails the job with `RECEIPT_INVALID`.
+    #[wasm_bindgen(getter, unchecked_return_type = "Receipt | null")]
+    pub fn receipt(&self) -> JsValue {
+        self.state
+            .receipts_js()
+            .pop()
+            .filter(|_| matches!(&*self.state.outcome.borrow(), Some(Ok(_))))
+            .unwrap_or(JsValue::NULL)
+    }
+
+    /// Every host's verified receipt so far, in order (one per host after a failover).
+    #[wasm_bindgen(getter, unchecked_return_type = "Receipt[]")]
+    pub fn receipts(&self) -> js_sys::Array {
+        self.state.receipts_js().into_iter().collect()
     }
 
     /// The index of this stream's first token (0 unless resumed).
@@ -296,6 +316,9 @@ pub(super) async fn cancel(state: Rc<JobState>) -> Result<(), SdkError> {
 }
 
 fn to_plain<T: Serialize>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    // Objects, not `Map`s, for flattened structs (the end event, receipts).
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_missing_as_null(true)
+        .serialize_maps_as_objects(true);
     value.serialize(&serializer).unwrap_or(JsValue::NULL)
 }

@@ -17,6 +17,10 @@ pub(crate) struct JobState {
     pub(super) failovers: Cell<u32>,
     /// The prices agreed with the host streaming it now.
     pub(super) prices: Cell<(u64, u64)>,
+    /// SHA-256 (hex) of the job request sent to that host, which its receipt names.
+    pub(super) request_sha256: RefCell<String>,
+    /// Every host's verified receipt so far, in order.
+    pub(super) receipts: RefCell<Vec<crate::market::receipts::VerifiedReceipt>>,
     /// What the hosts before a failover delivered, at their prices (they sent no end).
     pub(super) billed: Cell<u64>,
     pub(super) resumed_from: u64,
@@ -209,7 +213,10 @@ pub(super) async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
     loop {
         match reader.next().await {
             Ok(StreamEvent::Token(token)) => state.on_token(token),
-            Ok(StreamEvent::End(end)) => return state.finish(Ok(end), bytes + reader.bytes_read()),
+            Ok(StreamEvent::End(end)) => {
+                let end = state.with_receipts(*end);
+                return state.finish(end, bytes + reader.bytes_read());
+            }
             Err(SdkError::StreamFailed { .. })
                 if reader.bytes_read() == 0 && reopened < 3 && !state.cancelling.get() =>
             {
@@ -232,6 +239,7 @@ pub(super) async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
             }
             Err(e) => {
                 bytes += reader.bytes_read();
+                state.keep_handover_receipt(reader.take_error_receipt(), reader.next_index());
                 match recover(&state, reader.next_index(), e).await {
                     Ok(again) => reader = again,
                     Err(e) => return state.finish(Err(e), bytes),
@@ -315,6 +323,7 @@ pub(super) async fn recover(
     ));
     state.node.set(to);
     state.offset.set(received);
+    *state.request_sha256.borrow_mut() = negotiated.request_sha256;
     *state.host_job_id.borrow_mut() = negotiated.job_id;
     *state.canceller.borrow_mut() = Some(canceller);
     state.emitter.emit(&SdkEvent::JobFailover {

@@ -8,6 +8,7 @@ mod chat;
 mod diagnostics;
 mod listeners;
 mod models;
+mod receipts;
 mod secure_page;
 mod start;
 mod submit;
