@@ -53,6 +53,12 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
 # hook test's own deliberate panic (tests/panic_hook.rs).
 python3 scripts/check-panics.py artifacts/browser-tests.log
 
+log "receipts: PROTOCOL.md's example and a real host's receipt from the browser tests, verified from the spec alone (Node's crypto)"
+node scripts/verify-receipt.mjs --docs-example
+envelope="$(grep -oE 'receipt envelope: [A-Za-z0-9+/=]+' artifacts/browser-tests.log | head -1 | cut -d' ' -f3)"
+[ -n "$envelope" ] || { echo "no receipt envelope in the browser tests' log" >&2; exit 1; }
+node scripts/verify-receipt.mjs "$envelope" >/dev/null
+
 log "browser tests in Firefox ESR (wasm-pack test --headless --firefox, the same tests and nodes)"
 WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/webdriver-firefox.json" WASM_BINDGEN_TEST_TIMEOUT=180 \
   wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" . -- --nocapture \

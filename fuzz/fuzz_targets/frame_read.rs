@@ -1,10 +1,10 @@
 //! Fuzzes the wire codec: any bytes read as a sequence of frames of every message type must give
 //! messages or typed errors, never a panic, and a decoded message must encode back to a frame
-//! that decodes to the same message.
+//! that decodes to the same message; a host's receipt (sealed or base64) opens or is refused.
 #![no_main]
 
 use fabstir_protocol::catalog::{CatalogFrame, CatalogRequest};
-use fabstir_protocol::frame;
+use fabstir_protocol::{frame, receipt};
 use fabstir_protocol::messages::{
     JobDecision, JobRequest, JobResponse, NodeInfo, StreamControl, StreamFrame, StreamRequest,
 };
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    match selector % 9 {
+    match selector % 10 {
         0 => read_all::<StreamFrame>(rest),
         1 => read_all::<JobRequest>(rest),
         2 => read_all::<JobResponse>(rest),
@@ -43,6 +43,13 @@ fuzz_target!(|data: &[u8]| {
         5 => read_all::<StreamControl>(rest),
         6 => read_all::<CatalogRequest>(rest),
         7 => read_all::<CatalogFrame>(rest),
-        _ => read_all::<NodeInfo>(rest),
+        8 => read_all::<NodeInfo>(rest),
+        // A host's receipt (issue 14): raw and as the base64 an end frame carries.
+        _ => {
+            let _ = receipt::open(rest);
+            if let Ok(text) = std::str::from_utf8(rest) {
+                let _ = receipt::open_base64(text);
+            }
+        }
     }
 });

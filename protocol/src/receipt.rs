@@ -341,6 +341,43 @@ mod tests {
         assert!(sealed.len() < MAX_RECEIPT_BYTES);
     }
 
+    /// The receipt of docs/PROTOCOL.md's example, signed by the key from bytes 1..=32.
+    fn documented() -> (Keypair, Receipt) {
+        let key = Keypair::ed25519_from_bytes((1..=32).collect::<Vec<u8>>()).unwrap();
+        let client = Keypair::ed25519_from_bytes((33..=64).collect::<Vec<u8>>()).unwrap();
+        let request = br#"{"modelId":"demo-1","prompt":"Hello","maxTokens":3,"temperature":0.0,"topP":1.0,"maxPricePerToken":5}"#;
+        let receipt = Receipt {
+            version: RECEIPT_VERSION,
+            job_id: "5fe54a665056d10ac4b01e58b4e93ad2".into(),
+            host: key.public().to_peer_id().to_string(),
+            client: client.public().to_peer_id().to_string(),
+            model_id: "demo-1".into(),
+            prompt_tokens: 5,
+            completion_tokens: 3,
+            price_per_token: 5,
+            price_per_prompt_token: 1,
+            cost: 20,
+            request_sha256: sha256_hex(request),
+            output_sha256: sha256_hex("Hi there!".as_bytes()),
+            started_at: 1_796_000_000_000,
+            ended_at: 1_796_000_000_812,
+        };
+        (key, receipt)
+    }
+
+    #[test]
+    fn the_documented_example() {
+        let (key, receipt) = documented();
+        let sealed = seal_base64(&key, &receipt).unwrap();
+        let payload = String::from_utf8(serde_json::to_vec(&receipt).unwrap()).unwrap();
+        let docs = include_str!("../../docs/PROTOCOL.md");
+        assert!(
+            docs.contains(&sealed) && docs.contains(&payload),
+            "docs/PROTOCOL.md must show the example's payload and envelope:\n{payload}\n{sealed}"
+        );
+        assert_eq!(open_base64(&sealed).unwrap(), receipt);
+    }
+
     #[test]
     fn the_documented_hashes() {
         // docs/PROTOCOL.md's example: SHA-256 of the empty string and of "abc".

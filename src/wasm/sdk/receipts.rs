@@ -5,7 +5,7 @@ use super::*;
 use crate::market::receipts::verify_envelope;
 use fabstir_protocol::receipt::Receipt;
 
-#[wasm_bindgen]
+#[wasm_bindgen(js_class = FabstirSDK)]
 impl FabstirSdk {
     /// Verifies a receipt (a `Receipt` object as jobs give them, or its `envelope` string): the
     /// host's signature over it, that the host it names signed it, its own arithmetic, and that

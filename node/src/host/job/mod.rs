@@ -3,7 +3,6 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use fabstir_protocol::chat::Usage;
 use fabstir_protocol::messages::{FinishReason, StreamFrame};
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -12,6 +11,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::backend::{BackendError, Piece};
+
+mod end;
 
 /// How a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,68 +316,6 @@ impl Job {
         }
         self.changed.send_modify(|v| *v += 1);
         outcome
-    }
-
-    /// The end frame: `usage` as the backend reported it, else the tokens sent and the
-    /// estimated prompt; the cost from that usage; the signed receipt.
-    fn end_frame(&self, finish_reason: FinishReason, usage: Option<Usage>) -> StreamFrame {
-        let usage = self.usage(usage);
-        let t = &self.terms;
-        StreamFrame::End {
-            total_tokens: usage.completion_tokens,
-            duration: self.started.elapsed().as_millis() as u64,
-            finish_reason,
-            usage: Some(usage),
-            cost: Some(usage.cost(t.price_per_token, t.price_per_prompt_token)),
-            receipt: self.receipt(Some(usage)),
-        }
-    }
-
-    /// `usage` as the backend reported it, else the tokens generated and the estimated prompt.
-    fn usage(&self, usage: Option<Usage>) -> Usage {
-        let generated = self.output().tokens.len() as u64;
-        match usage {
-            // The tokens sent are what the client counts, whatever the backend says.
-            Some(u) => Usage {
-                completion_tokens: generated,
-                ..u
-            },
-            None => Usage {
-                prompt_tokens: self.terms.prompt_estimate,
-                completion_tokens: generated,
-                prompt_estimated: true,
-            },
-        }
-    }
-
-    /// The job's receipt for the tokens generated so far, sealed and in base64; `None` only
-    /// if signing failed (logged).
-    fn receipt(&self, usage: Option<Usage>) -> Option<String> {
-        let usage = self.usage(usage);
-        let mut output = fabstir_protocol::receipt::OutputHash::default();
-        for (content, _) in &self.output().tokens {
-            output.update(content);
-        }
-        let t = &self.terms;
-        let receipt = fabstir_protocol::receipt::Receipt {
-            version: fabstir_protocol::receipt::RECEIPT_VERSION,
-            job_id: self.id.clone(),
-            host: self.key.public().to_peer_id().to_string(),
-            client: self.owner.to_string(),
-            model_id: self.model_id.clone(),
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            price_per_token: t.price_per_token,
-            price_per_prompt_token: t.price_per_prompt_token,
-            cost: usage.cost(t.price_per_token, t.price_per_prompt_token),
-            request_sha256: t.request_sha256.clone(),
-            output_sha256: output.hex(),
-            started_at: self.started_at,
-            ended_at: super::unix_ms().max(self.started_at),
-        };
-        fabstir_protocol::receipt::seal_base64(&self.key, &receipt)
-            .inspect_err(|e| tracing::error!(job = %self.id, "cannot sign the receipt: {e}"))
-            .ok()
     }
 
     /// Asks the generation to stop; the job then ends with `finishReason: "cancelled"`.
