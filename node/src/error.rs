@@ -48,18 +48,29 @@ pub enum NodeError {
         /// What was wrong.
         message: String,
     },
+    /// The host's database cannot be used (unwritable, not a database, corrupt, or from a newer
+    /// node); the node does not run without recording its jobs.
+    #[error("database {path}: {reason}")]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The libp2p swarm could not be built or could not listen.
     #[error("network: {0}")]
     Network(String),
 }
 
 impl NodeError {
-    /// The process exit code for this error: 2 for configuration problems, 1 otherwise.
+    /// The process exit code for this error: 2 for configuration problems, 3 for an unusable
+    /// database, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             NodeError::Config { .. }
             | NodeError::Startup { .. }
             | NodeError::AlreadyExists { .. } => 2,
+            NodeError::Database { .. } => 3,
             _ => 1,
         }
     }

@@ -24,6 +24,7 @@ pub mod run;
 pub mod security;
 pub mod serve;
 mod shutdown;
+pub mod store;
 pub mod swarm;
 pub mod tls;
 

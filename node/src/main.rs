@@ -1,4 +1,4 @@
-//! Command-line entry point of `fabstir-node`: `init`, `start`, `info` and `demo-text`.
+//! Command-line entry point of `fabstir-node`: `init`, `start`, `info`, `receipts` and `demo-text`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +48,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the receipts this host signed (what it delivered and earned), oldest first.
+    Receipts {
+        /// The configuration file (its `host.database_file` is read).
+        #[arg(long, default_value = "config.yaml")]
+        config: PathBuf,
+        /// Only jobs that ended since: ms since the Unix epoch, or an age such as 90s, 30m, 12h, 7d.
+        #[arg(long)]
+        since: Option<String>,
+        /// Print JSON: [{"jobId", "client", "modelId", "completionTokens", "cost", "endedAt", "envelope"}].
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the text the demo backend generates for a seed and a prompt (for checking a stream).
     DemoText {
         /// The model's `backend.seed`.
@@ -72,6 +84,11 @@ fn main() -> ExitCode {
         } => init(&dir, listen, !no_mdns),
         Command::Start { config } => start(&config),
         Command::Info { config, json } => info(&config, json),
+        Command::Receipts {
+            config,
+            since,
+            json,
+        } => receipts(&config, since.as_deref(), json),
         Command::DemoText {
             seed,
             prompt,
@@ -137,6 +154,57 @@ fn start(config_path: &Path) -> Result<(), NodeError> {
         .build()
         .map_err(|e| NodeError::Network(format!("cannot start runtime: {e}")))?;
     runtime.block_on(fabstir_node::run::run(config, identity))
+}
+
+fn receipts(config_path: &Path, since: Option<&str>, json: bool) -> Result<(), NodeError> {
+    let config = config::load(config_path)?;
+    let since = match since {
+        None => 0,
+        Some(text) => parse_since(text).ok_or_else(|| NodeError::Startup {
+            field: "--since".into(),
+            message: format!("{text:?} is neither ms since the epoch nor an age like 30m"),
+        })?,
+    };
+    let list = fabstir_node::store::list_receipts(&config.database_file, since)?;
+    if json {
+        say(format_args!(
+            "{}",
+            serde_json::to_string(&list).unwrap_or_default()
+        ));
+        return Ok(());
+    }
+    let mut earned = std::collections::BTreeMap::<&str, (u64, u64, u64)>::new();
+    for r in &list {
+        say(format_args!(
+            "{}  {}  {}  {}  {} tokens  cost {}",
+            r.ended_at, r.job_id, r.client, r.model_id, r.completion_tokens, r.cost
+        ));
+        let e = earned.entry(&r.model_id).or_default();
+        *e = (e.0 + 1, e.1 + r.completion_tokens, e.2 + r.cost);
+    }
+    for (model, (jobs, tokens, cost)) in earned {
+        say(format_args!(
+            "{model}: {jobs} job(s), {tokens} tokens delivered, earned {cost}"
+        ));
+    }
+    Ok(())
+}
+
+/// `--since`: ms since the Unix epoch, or an age (`90s`, `30m`, `12h`, `7d`) before now.
+fn parse_since(text: &str) -> Option<u64> {
+    if let Ok(ms) = text.parse::<u64>() {
+        return Some(ms);
+    }
+    let (n, unit) = text.split_at(text.len().checked_sub(1)?);
+    let seconds = n.parse::<u64>().ok()?
+        * match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return None,
+        };
+    Some(fabstir_node::host::unix_ms().saturating_sub(seconds.saturating_mul(1000)))
 }
 
 fn info(config_path: &Path, json: bool) -> Result<(), NodeError> {

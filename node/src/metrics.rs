@@ -1,5 +1,5 @@
 //! Prometheus metrics: libp2p's (connections, bandwidth by transport, identify, ping, Kademlia,
-//! relay), the host's (jobs by outcome, rejections, tokens, time to first token), and the HTTP
+//! relay), the host's (jobs by outcome, rejections, tokens, time to first token, earnings), and the HTTP
 //! endpoint that serves them with `/healthz` and `/readyz` (see [`crate::health`]).
 
 use std::net::SocketAddr;
@@ -29,6 +29,13 @@ pub struct Reason {
     pub reason: String,
 }
 
+/// A model label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Model {
+    /// The model id.
+    pub model: String,
+}
+
 /// Why an inbound stream was dropped before it was read.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Dropped {
@@ -54,6 +61,10 @@ pub struct HostMetrics {
     pub load: Gauge,
     /// Inbound streams dropped unread, by protocol and why.
     pub streams_dropped: Family<Dropped, Counter>,
+    /// What receipted jobs earned, by model (from the database: survives restarts).
+    pub earned: Family<Model, Counter>,
+    /// Tokens delivered under a receipt (from the database: survives restarts).
+    pub delivered: Counter,
 }
 
 impl Default for HostMetrics {
@@ -66,6 +77,8 @@ impl Default for HostMetrics {
             time_to_first_token: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             load: Gauge::default(),
             streams_dropped: Family::default(),
+            earned: Family::default(),
+            delivered: Counter::default(),
         }
     }
 }
@@ -100,6 +113,16 @@ impl HostMetrics {
             self.load.clone(),
         );
         registry.register(
+            "earned",
+            "What receipted jobs earned, by model, in the smallest price unit",
+            self.earned.clone(),
+        );
+        registry.register(
+            "tokens_delivered",
+            "Tokens delivered under a signed receipt",
+            self.delivered.clone(),
+        );
+        registry.register(
             "streams_dropped",
             "Inbound streams dropped unread, by protocol and why (peer_share, ip_share, full)",
             self.streams_dropped.clone(),
@@ -123,6 +146,38 @@ impl HostMetrics {
                 why: why.into(),
             })
             .inc();
+    }
+
+    /// Counts a receipt: `tokens` delivered of `model`, earning `cost`.
+    pub fn receipted(&self, model: &str, tokens: u64, cost: u64) {
+        self.delivered.inc_by(tokens);
+        self.earned
+            .get_or_create(&Model {
+                model: model.into(),
+            })
+            .inc_by(cost);
+    }
+
+    /// Starts the counters from what the database recorded before this start.
+    pub fn restore(&self, totals: &crate::store::Totals) {
+        for (outcome, n) in &totals.jobs {
+            if outcome != "running" {
+                self.jobs
+                    .get_or_create(&Outcome {
+                        outcome: outcome.clone(),
+                    })
+                    .inc_by(*n);
+            }
+        }
+        self.tokens.inc_by(totals.tokens);
+        self.delivered.inc_by(totals.delivered);
+        for (model, cost) in &totals.earned {
+            self.earned
+                .get_or_create(&Model {
+                    model: model.clone(),
+                })
+                .inc_by(*cost);
+        }
     }
 
     /// Counts one job with `outcome`.

@@ -45,7 +45,21 @@ pub async fn run_serving(
     let mut registry = prometheus_client::registry::Registry::default();
     let host_metrics = HostMetrics::default();
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));
-    let host = Host::new(&config, host_metrics, identity.keypair.clone())?;
+    let (store, stored) = match config.raw.host.models.is_empty() {
+        true => (None, Vec::new()),
+        false => {
+            let (store, stored, totals) = crate::store::Store::open(&config.database_file)?;
+            host_metrics.restore(&totals);
+            (Some(store), stored)
+        }
+    };
+    let host = Host::new(&config, host_metrics, identity.keypair.clone(), store)?;
+    let continued = host.restore(stored);
+    if continued > 0 {
+        say(format_args!(
+            "continuing {continued} job(s) a stop cut short"
+        ));
+    }
     let catalog_metrics = crate::catalog::CatalogMetrics::default();
     catalog_metrics.register(registry.sub_registry_with_prefix("fabstir"));
     let announce_ttl = std::time::Duration::from_secs(config.raw.host.announce_ttl_secs);

@@ -1,6 +1,8 @@
-//! Signed usage receipts (issue 14) from a real `fabstir-node` host, read by a native client:
-//! each job's receipt opens (the host's signature), names this client, and matches the request it
-//! sent, the text it got and the agreed prices.
+//! Signed usage receipts and the host's database (issue 14), with real `fabstir-node` hosts and
+//! native clients: each job's receipt opens (the host's signature), names its client, and matches
+//! the request sent, the text received and the agreed prices; a host SIGKILLed mid-job resumes
+//! the job from its database after a restart, exact; 100 concurrent jobs leave 100 verifying
+//! receipts in `fabstir-node receipts --json`; an unusable database stops the start, named.
 
 mod common;
 
@@ -63,18 +65,61 @@ async fn job_and_receipt(client: &Client, max_tokens: u32) -> (receipt::Receipt,
     (opened, text)
 }
 
+/// A host in a new folder serving [`MODEL`] (demo, seed 9, `tokens_per_second`), with `extra`
+/// host settings; its config path, address and metrics address.
+struct Host {
+    dir: tempfile::TempDir,
+    addr: String,
+    metrics: String,
+}
+
+impl Host {
+    fn new(tokens_per_second: u32, extra: &str) -> Host {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port(false);
+        let metrics = format!("127.0.0.1:{}", free_port(false));
+        init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
+        let config = format!(
+            "listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nrelay: {{ enabled: false }}\nkad: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{metrics}\" }}\nhost:\n{extra}  models:\n    - {{ id: {MODEL}, price_per_token: 3, price_per_prompt_token: 2, backend: {{ kind: demo, seed: 9, tokens_per_second: {tokens_per_second} }} }}\n"
+        );
+        std::fs::write(dir.path().join("config.yaml"), config).unwrap();
+        let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
+        Host { dir, addr, metrics }
+    }
+
+    fn config(&self) -> std::path::PathBuf {
+        self.dir.path().join("config.yaml")
+    }
+
+    fn start(&self) -> Node {
+        Node::start(&self.config())
+    }
+
+    /// `fabstir-node receipts --json`.
+    fn receipts(&self) -> Vec<serde_json::Value> {
+        let out = std::process::Command::new(common::BIN)
+            .args(["receipts", "--json", "--config"])
+            .arg(self.config())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn metric(&self, name: &str) -> f64 {
+        common::client::metric(&self.metrics, name)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_job_ends_with_a_receipt_the_client_can_check() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port(false);
-    init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
-    let config = format!(
-        "listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nrelay: {{ enabled: false }}\nkad: {{ enabled: false }}\nhost:\n  models:\n    - {{ id: {MODEL}, price_per_token: 3, price_per_prompt_token: 2, backend: {{ kind: demo, seed: 9, tokens_per_second: 0 }} }}\n"
-    );
-    std::fs::write(dir.path().join("config.yaml"), config).unwrap();
-    let _node = Node::start(&dir.path().join("config.yaml"));
-    let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
-    let client = Client::connect(&addr).await;
+    let host = Host::new(0, "");
+    let _node = host.start();
+    let client = Client::connect(&host.addr).await;
     let (first, text) = job_and_receipt(&client, 40).await;
     assert_eq!(first.completion_tokens, 40);
     assert_eq!(text.len(), 40);
@@ -84,4 +129,167 @@ async fn every_job_ends_with_a_receipt_the_client_can_check() {
     let (second, _) = job_and_receipt(&client, 7).await;
     assert_ne!(second.job_id, first.job_id);
     assert!(second.started_at >= first.started_at);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_killed_mid_job_resumes_it_from_its_database_exact() {
+    let host = Host::new(100, "");
+    let mut node = host.start();
+    let key = libp2p::identity::Keypair::generate_ed25519();
+    let me = std::net::Ipv4Addr::LOCALHOST;
+    let client = Client::connect_as(&host.addr, me, key.clone()).await;
+    let request = job_request(MODEL, 1500);
+    let request_sha256 = sha256_hex(&frame::encode(&request).unwrap()[4..]);
+    let job_id = client.start(MODEL, 1500).await.unwrap();
+    let (mut text, _) = client.read_text_from(&job_id, 0, 300).await;
+    assert_eq!(text.len(), 300);
+    node.child.kill().unwrap(); // SIGKILL: no shutdown, no last write
+    node.child.wait().unwrap();
+    let killed_at = std::time::Instant::now();
+    let node = host.start();
+    let restarted = killed_at.elapsed();
+    assert!(
+        node.lines.iter().any(|l| l.contains("continuing 1 job(s)")),
+        "{:?}",
+        node.lines
+    );
+    // The same client (same peer id) reconnects and resumes from the token it got to.
+    let again = Client::connect_as(&host.addr, me, key).await;
+    let (rest, end) = again.read_text_from(&job_id, 300, usize::MAX).await;
+    text.extend(rest);
+    let expected = fabstir_protocol::demo::demo_text(9, "abuse test", 1500);
+    assert!(text.concat() == expected, "the resumed text differs");
+    let StreamFrame::End {
+        total_tokens,
+        receipt: Some(sealed),
+        ..
+    } = end
+    else {
+        panic!("{end:?}")
+    };
+    assert_eq!(total_tokens, 1500);
+    let opened = receipt::open_base64(&sealed).unwrap();
+    let expected_receipt = Expected {
+        host: client.host,
+        job_id: job_id.clone(),
+        client: client.me,
+        completion_tokens: 1500,
+        output_sha256: Some(sha256_hex(expected.as_bytes())),
+        request_sha256,
+        prices: (3, 2),
+    };
+    receipt::check(&opened, &expected_receipt).expect("one receipt covers the whole job");
+    // The counters went on from the database.
+    assert_eq!(host.metric("fabstir_tokens_generated_total"), 1500.0);
+    assert_eq!(host.metric("fabstir_tokens_delivered_total"), 1500.0);
+    assert_eq!(
+        host.metric(&format!("fabstir_earned_total{{model=\"{MODEL}\"}}")),
+        opened.cost as f64
+    );
+    assert_eq!(host.metric("fabstir_jobs_total{outcome=\"started\"}"), 1.0);
+    assert_eq!(
+        host.metric("fabstir_jobs_total{outcome=\"completed\"}"),
+        1.0
+    );
+    let listed = host.receipts();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["envelope"], sealed.as_str());
+    eprintln!(
+        "killed at token 300 of 1500, restarted in {restarted:?}; resumed on the same host, 1500 tokens exact, one receipt"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_jobs_leave_a_hundred_verifying_receipts() {
+    let host = Host::new(
+        0,
+        "  max_concurrent_jobs: 100\n  max_jobs_per_peer: 10\n  request_rate: { burst: 0, refill_secs: 1 }\n",
+    );
+    let _node = host.start();
+    let mut clients = Vec::new();
+    for i in 0..10u8 {
+        clients.push(
+            Client::connect_from(&host.addr, std::net::Ipv4Addr::new(127, 0, 0, 20 + i)).await,
+        );
+    }
+    let jobs = clients
+        .iter()
+        .flat_map(|c| (0..10).map(move |_| c))
+        .map(|c| async move {
+            let job = c.start(MODEL, 20).await.expect("an offer");
+            let (text, end) = c.read_text(&job).await;
+            assert_eq!(text.len(), 20);
+            assert!(matches!(
+                end,
+                StreamFrame::End {
+                    receipt: Some(_),
+                    ..
+                }
+            ));
+            (job, c.me)
+        });
+    let done: Vec<(String, libp2p::PeerId)> = futures::future::join_all(jobs).await;
+    assert_eq!(done.len(), 100);
+    // The end reached the client only once stored: all 100 are listed now.
+    let listed = host.receipts();
+    assert_eq!(listed.len(), 100, "one receipt per job");
+    let host_id = client_host(&host.addr);
+    for entry in &listed {
+        let opened = receipt::open_base64(entry["envelope"].as_str().unwrap()).unwrap();
+        assert_eq!(opened.host, host_id);
+        assert_eq!(opened.completion_tokens, 20);
+        assert!(done
+            .iter()
+            .any(|(j, c)| *j == opened.job_id && c.to_string() == opened.client));
+    }
+    assert_eq!(host.metric("fabstir_tokens_delivered_total"), 2000.0);
+}
+
+fn client_host(addr: &str) -> String {
+    addr.rsplit("/p2p/").next().unwrap().to_string()
+}
+
+#[test]
+fn an_unusable_database_stops_the_start_naming_the_file() {
+    let host = Host::new(0, "");
+    let db = host.dir.path().join("host.db");
+    let start = || {
+        // A start that does not fail is stopped after 30 s (exit 124), failing the test.
+        std::process::Command::new("timeout")
+            .args(["30", common::BIN, "start", "--config"])
+            .arg(host.config())
+            .output()
+            .unwrap()
+    };
+    // Truncated: a database whose pages were written back into its file (a checkpoint, as
+    // SQLite does as the log grows), then cut to half.
+    drop(host.start());
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let bytes = std::fs::read(&db).unwrap();
+    std::fs::write(&db, &bytes[..bytes.len() / 2]).unwrap();
+    let out = start();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains(&db.display().to_string()), "{said}");
+    eprintln!("truncated: exit 3, {}", said.trim());
+    // Read-only: the folder mounted read-only (root ignores file modes) in a mount namespace.
+    std::fs::remove_file(&db).unwrap();
+    drop(host.start());
+    let dir = host.dir.path().display().to_string();
+    let script = format!(
+        "mount --bind -o ro {dir} {dir} && exec timeout 30 {} start --config {}",
+        common::BIN,
+        host.config().display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains(&db.display().to_string()), "{said}");
+    eprintln!("read-only: exit 3, {}", said.trim());
 }

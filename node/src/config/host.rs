@@ -15,8 +15,12 @@ pub struct HostConfig {
     pub reachability: Reachability,
     /// What we compute on, reported in node info (e.g. `cpu`, `gpu`).
     pub compute_type: String,
-    /// How long a finished job's tokens are kept for clients that resume its stream.
+    /// How long a finished job's tokens are kept for clients that resume its stream (in memory
+    /// and in the database; receipts stay).
     pub token_retention_secs: u64,
+    /// The SQLite database of jobs, tokens and receipts, relative to the configuration's
+    /// folder; a restarted host resumes from it.
+    pub database_file: std::path::PathBuf,
     /// How long an offer stays open for the client to accept it.
     pub offer_ttl_secs: u64,
     /// How long a new offer holds a job slot; after that it is a quote whose accept takes a slot
@@ -168,6 +172,7 @@ impl Default for HostConfig {
             reachability: Reachability::Direct,
             compute_type: "cpu".into(),
             token_retention_secs: 600,
+            database_file: "host.db".into(),
             offer_ttl_secs: 30,
             offer_hold_secs: 2,
             advertise_interval_secs: 300,

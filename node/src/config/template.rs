@@ -106,6 +106,8 @@ host:
   compute_type: {ct}
   # A job's tokens are kept this long after it ends, for clients that resume its stream.
   token_retention_secs: {trs}
+  # Jobs, their tokens and receipts (SQLite, WAL): a restarted host resumes its jobs from it.
+  database_file: {dbf}
   offer_ttl_secs: {ots}
   # A new offer holds a job slot this long; then it is a quote (accepting it when the slots are
   # full is answered busy), so a client that collects offers keeps a slot only briefly.
@@ -193,6 +195,7 @@ metrics:
         rrr = d.host.request_rate.refill_secs,
         ct = d.host.compute_type,
         trs = d.host.token_retention_secs,
+        dbf = d.host.database_file.display(),
         ots = d.host.offer_ttl_secs,
         ais = d.host.advertise_interval_secs,
         ats = d.host.announce_ttl_secs,

@@ -18,6 +18,7 @@ pub mod job;
 pub mod job_protocol;
 pub mod limits;
 mod offer;
+mod running;
 pub mod slots;
 pub mod stream_protocol;
 
@@ -90,6 +91,8 @@ struct Inner {
     metrics: HostMetrics,
     /// The node's identity key: it signs every job's receipt.
     key: libp2p::identity::Keypair,
+    /// Where jobs and receipts are recorded (none: a node that hosts nothing).
+    store: Option<crate::store::Store>,
 }
 
 #[derive(Default)]
@@ -113,11 +116,12 @@ struct State {
 
 impl Host {
     /// Builds the backends of every configured model; counts into `metrics`; signs receipts
-    /// with `key` (the node's identity).
+    /// with `key` (the node's identity); records jobs in `store`.
     pub fn new(
         config: &LoadedConfig,
         metrics: HostMetrics,
         key: libp2p::identity::Keypair,
+        store: Option<crate::store::Store>,
     ) -> Result<Host, NodeError> {
         let mut models = HashMap::new();
         for (i, m) in config.raw.host.models.iter().enumerate() {
@@ -145,6 +149,7 @@ impl Host {
                 state: Mutex::new(State::default()),
                 metrics,
                 key,
+                store,
             }),
         })
     }
@@ -289,38 +294,13 @@ impl Host {
             r.model_id.clone(),
             terms,
             self.inner.key.clone(),
+            self.inner.store.clone(),
         ));
         self.state().jobs.insert(job.id.clone(), job.clone());
         self.inner.metrics.job("started");
+        let row = self.job_row(&job, r);
         let tokens = model.backend.generate(generation);
-        let host = self.clone();
-        let running = job.clone();
-        let max_tokens = r.max_tokens;
-        let h = &self.inner.config.host;
-        let limits = job::RunLimits {
-            ahead: u64::from(h.max_tokens_ahead),
-            open_within: Duration::from_secs(h.stream_open_secs),
-            grace: Duration::from_secs(h.client_grace_secs),
-            max_duration: Duration::from_secs(h.max_job_secs),
-        };
-        tokio::spawn(async move {
-            let metrics = &host.inner.metrics;
-            let outcome = running.run(tokens, max_tokens, limits, |n, since_start| {
-                metrics.tokens.inc();
-                if n == 1 {
-                    metrics
-                        .time_to_first_token
-                        .observe(since_start.as_secs_f64());
-                }
-            });
-            metrics.job(match outcome.await {
-                job::Outcome::Completed => "completed",
-                job::Outcome::Cancelled => "cancelled",
-                job::Outcome::Failed => "failed",
-                job::Outcome::Abandoned => "abandoned",
-            });
-            drop(slot);
-        });
+        self.spawn_run(job.clone(), tokens, r.max_tokens, row, Some(slot));
         Ok(job)
     }
 
@@ -377,6 +357,10 @@ impl Host {
     pub fn sweep(&self) {
         let retention = self.inner.retention;
         self.state().jobs.retain(|_, j| !j.ended_before(retention));
+        if let Some(store) = &self.inner.store {
+            let ended_before = unix_ms().saturating_sub(retention.as_millis() as u64);
+            store.try_write(crate::store::Op::Sweep { ended_before });
+        }
     }
 
     /// Jobs kept (running or retained).
@@ -411,6 +395,7 @@ mod tests {
             &config,
             HostMetrics::default(),
             libp2p::identity::Keypair::generate_ed25519(),
+            None,
         )
         .unwrap()
     }

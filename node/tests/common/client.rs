@@ -43,12 +43,17 @@ impl Client {
 
     /// [`Client::connect`] from the loopback address `from` (e.g. 127.0.0.2).
     pub async fn connect_from(addr: &str, from: Ipv4Addr) -> Client {
+        Client::connect_as(addr, from, libp2p::identity::Keypair::generate_ed25519()).await
+    }
+
+    /// [`Client::connect_from`] with the identity `key` (e.g. the same client again).
+    pub async fn connect_as(addr: &str, from: Ipv4Addr, key: libp2p::identity::Keypair) -> Client {
         let addr: Multiaddr = addr.parse().unwrap();
         let host = match addr.iter().last() {
             Some(libp2p::multiaddr::Protocol::P2p(id)) => id,
             _ => panic!("{addr} has no /p2p/"),
         };
-        let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_other_transport(|key| {
                 use libp2p::core::upgrade::Version;
@@ -148,16 +153,33 @@ impl Client {
 
     /// [`Client::read`] with every token's content, in order.
     pub async fn read_text(&self, job_id: &str) -> (Vec<String>, StreamFrame) {
+        self.read_text_from(job_id, 0, usize::MAX).await
+    }
+
+    /// The contents of job `job_id`'s tokens from `from` on, and its last frame; or, once
+    /// `stop_after` tokens arrived, those with the last token's frame.
+    pub async fn read_text_from(
+        &self,
+        job_id: &str,
+        from: u64,
+        stop_after: usize,
+    ) -> (Vec<String>, StreamFrame) {
         let mut text = Vec::new();
         for _ in 0..6 {
             let mut stream = self.open(STREAM_PROTOCOL).await;
             let request = StreamRequest {
                 job_id: job_id.into(),
-                resume_from: text.len() as u64,
+                resume_from: from + text.len() as u64,
             };
             if frame::write(&mut stream, &request).await.is_ok() {
                 loop {
                     match frame::read::<_, StreamFrame>(&mut stream).await {
+                        Ok(Some(t @ StreamFrame::Token { .. })) if text.len() + 1 >= stop_after => {
+                            if let StreamFrame::Token { content, .. } = &t {
+                                text.push(content.clone());
+                            }
+                            return (text, t);
+                        }
                         Ok(Some(StreamFrame::Token { content, .. })) => text.push(content),
                         Ok(Some(end)) => return (text, end),
                         Ok(None) | Err(_) => break,

@@ -13,6 +13,10 @@ use tokio::time::Instant;
 use crate::backend::{BackendError, Piece};
 
 mod end;
+mod reader;
+mod record;
+
+pub use reader::Reader;
 
 /// How a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +84,9 @@ pub struct Job {
     started: Instant,
     output: Mutex<Output>,
     /// Bumped whenever the output grows or ends.
-    changed: watch::Sender<u64>,
+    changed: std::sync::Arc<watch::Sender<u64>>,
+    /// Its record in the host's database, when the host keeps one.
+    record: Option<record::Record>,
     /// Why the job is to stop early, once it is.
     stop: watch::Sender<Option<StopReason>>,
     readers: Mutex<Readers>,
@@ -97,31 +103,6 @@ struct Readers {
     left_at: Option<Instant>,
     /// The furthest token index a client was sent.
     delivered: u64,
-}
-
-/// A token stream reading a job; the job counts it as present until it is dropped.
-pub struct Reader(std::sync::Arc<Job>);
-
-impl Reader {
-    /// The client was sent every token before `cursor`.
-    pub fn delivered(&self, cursor: u64) {
-        let mut r = self.0.readers();
-        if cursor > r.delivered {
-            r.delivered = cursor;
-            drop(r);
-            self.0.progress.send_modify(|v| *v += 1);
-        }
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        let mut r = self.0.readers();
-        r.open = r.open.saturating_sub(1);
-        r.left_at = Some(Instant::now());
-        drop(r);
-        self.0.progress.send_modify(|v| *v += 1);
-    }
 }
 
 #[derive(Default)]
@@ -157,7 +138,9 @@ impl Job {
         model_id: String,
         terms: Terms,
         key: libp2p::identity::Keypair,
+        store: Option<crate::store::Store>,
     ) -> Self {
+        let changed = std::sync::Arc::new(watch::channel(0).0);
         Job {
             id,
             owner,
@@ -167,7 +150,8 @@ impl Job {
             key,
             started: Instant::now(),
             output: Mutex::new(Output::default()),
-            changed: watch::channel(0).0,
+            record: store.map(|s| record::Record::new(s, changed.clone(), 0, false)),
+            changed,
             stop: watch::channel(None).0,
             readers: Mutex::new(Readers::default()),
             progress: watch::channel(0).0,
@@ -207,13 +191,15 @@ impl Job {
 
     /// Drives `tokens` into the job's output until they end, fail, the job is cancelled or
     /// abandoned, or it reaches `limits.max_duration`; waits while too far ahead of its readers.
-    /// `on_token` is called per token generated with the count so far and the time since start.
+    /// `on_token` is called per token generated with the count so far and the time since start;
+    /// `on_receipt` with the receipt of its end once that is stored.
     pub(crate) async fn run(
         &self,
         mut tokens: BoxStream<'static, Result<Piece, BackendError>>,
         max_tokens: u32,
         limits: RunLimits,
         on_token: impl Fn(usize, Duration),
+        on_receipt: impl Fn(&crate::store::ReceiptRow),
     ) -> Outcome {
         let mut stop = self.stop.subscribe();
         let mut progress = self.progress.subscribe();
@@ -279,12 +265,14 @@ impl Job {
                     break (end, Outcome::Completed);
                 }
                 Step::Token(Some(Ok(Piece::Token(token)))) => {
+                    let ts = super::unix_ms();
                     let n = {
                         let mut out = self.output();
-                        out.tokens.push((token, super::unix_ms()));
+                        out.tokens.push((token.clone(), ts));
                         out.tokens.len()
                     };
                     on_token(n, self.started.elapsed());
+                    self.record_token(n as u64 - 1, token, ts).await;
                     self.changed.send_modify(|v| *v += 1);
                 }
                 Step::Token(Some(Err(e))) => {
@@ -309,6 +297,9 @@ impl Job {
         };
         // Stop the backend (e.g. close the HTTP request) before announcing the end.
         drop(tokens);
+        if let Some(receipt) = self.record_end(outcome, &end).await {
+            on_receipt(&receipt);
+        }
         {
             let mut out = self.output();
             out.end = Some(end);
@@ -350,15 +341,21 @@ impl Job {
     }
 
     /// The output from token `from` on (at most `limit` tokens).
+    /// With a database, only what is stored is shown: a reader never sees a token (or the end)
+    /// a restart could lose.
     pub fn snapshot(&self, from: u64, limit: usize) -> Snapshot {
         let out = self.output();
-        let total = out.tokens.len() as u64;
+        let generated = out.tokens.len() as u64;
+        let (total, end_visible) = self
+            .record
+            .as_ref()
+            .map_or((generated, true), |r| r.visible(generated));
         let tokens = out
             .tokens
             .iter()
             .enumerate()
             .skip(from.min(total) as usize)
-            .take(limit)
+            .take(total.saturating_sub(from).min(limit as u64) as usize)
             .map(|(i, (content, timestamp))| StreamFrame::Token {
                 index: i as u64,
                 content: content.clone(),
@@ -368,7 +365,10 @@ impl Job {
         Snapshot {
             tokens,
             total,
-            end: out.end.clone(),
+            end: out
+                .end
+                .clone()
+                .filter(|_| end_visible && total == generated),
         }
     }
 
