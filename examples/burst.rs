@@ -28,7 +28,7 @@ mod native {
             .nth(3)
             .map(|s| s.parse().unwrap())
             .unwrap_or(50);
-        let config = SdkConfig::from_deserializer(serde_json::json!({
+        let config = SdkConfig::from_json(&serde_json::json!({
             "p2pConfig": { "bootstrapNodes": [relay] }
         }))
         .unwrap();

@@ -23,8 +23,9 @@ pub struct ChatServed {
     pub prompt_estimated: bool,
     /// Hosts it moved to after a failure.
     pub failovers: u32,
-    /// Every host's verified receipt, once the job ended (see `Job.receipts`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Every host's verified receipt, once the job ended (see `Job.receipts`); the binding adds
+    /// them to the JS value.
+    #[serde(skip)]
     pub receipts: Vec<crate::market::receipts::VerifiedReceipt>,
 }
 

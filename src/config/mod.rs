@@ -1,11 +1,12 @@
 //! The SDK configuration object: schema, defaults and validation.
 //!
-//! JavaScript passes a plain object; the binding layer hands its deserializer to
-//! [`SdkConfig::from_deserializer`], so every error names the offending field by its path.
+//! JavaScript passes a plain object; the binding layer hands it as a JSON value to
+//! [`SdkConfig::from_json`], so every error names the offending field by its path.
 
 pub mod addresses;
 pub mod resilience;
 pub mod security;
+pub mod strict;
 
 use std::time::Duration;
 
@@ -213,17 +214,21 @@ impl ValidConfig {
 
 impl SdkConfig {
     /// Deserializes and validates a configuration; errors name the field by its path.
-    pub fn from_deserializer<'de, D: serde::Deserializer<'de>>(
-        de: D,
-    ) -> Result<ValidConfig, SdkError> {
-        let config: SdkConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
+    pub fn from_json(value: &serde_json::Value) -> Result<ValidConfig, SdkError> {
+        let text = serde_json::to_string_pretty(value)
+            .map_err(|e| SdkError::config("config", e.to_string()))?;
+        SdkConfig::from_pretty_json(&text)
+    }
+
+    /// [`SdkConfig::from_json`] for pretty JSON text (see [`strict::from_pretty`]).
+    pub fn from_pretty_json(text: &str) -> Result<ValidConfig, SdkError> {
+        let config: SdkConfig = strict::from_pretty(text).map_err(|e| {
+            let field = if e.path.is_empty() {
                 "config".to_string()
             } else {
-                path
+                e.path
             };
-            SdkError::config(field, e.into_inner().to_string())
+            SdkError::config(field, e.message)
         })?;
         config.validate()
     }
@@ -378,7 +383,7 @@ mod tests {
     const PEER: &str = "12D3KooWGEi7W5k2iNKu2zGVAaeJsV5SwcriWyVm8MUwpva74p11";
 
     fn parse(json: serde_json::Value) -> Result<ValidConfig, SdkError> {
-        SdkConfig::from_deserializer(json)
+        SdkConfig::from_json(&json)
     }
 
     fn with_p2p(extra: serde_json::Value) -> serde_json::Value {

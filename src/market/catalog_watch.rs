@@ -110,7 +110,10 @@ impl Market {
                     return;
                 }
                 self.net.debug("discovery", "warn", || {
-                    format!("watch of {node}'s catalog ended: {e}; again in {backoff:?}")
+                    format!(
+                        "watch of {node}'s catalog ended: {e}; again in {} ms",
+                        backoff.as_millis()
+                    )
                 });
             }
             rt::sleep(backoff).await;
@@ -148,7 +151,7 @@ impl Market {
         loop {
             let read = frame::read::<_, CatalogFrame>(&mut stream);
             let frame = match rt::timeout_polling(SILENCE, Duration::from_secs(1), read).await {
-                None => return Err(failed(format!("silent for {SILENCE:?}"))),
+                None => return Err(failed(format!("silent for {} s", SILENCE.as_secs()))),
                 Some(Ok(None)) => return Err(failed("the node ended the watch".into())),
                 Some(Err(e)) => return Err(failed(format!("{e} ({})", e.code()))),
                 Some(Ok(Some(frame))) => frame,

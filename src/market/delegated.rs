@@ -29,7 +29,9 @@ impl Market {
             for frame in frames.into_iter().take(MAX_PROVIDERS) {
                 let CatalogFrame::Provider(hint) = frame else {
                     self.net.debug("dht", "warn", || {
-                        format!("bootstrap node {node} answered a providers lookup with {frame:?}")
+                        format!(
+                            "bootstrap node {node} answered a providers lookup with another frame"
+                        )
                     });
                     continue;
                 };

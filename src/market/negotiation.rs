@@ -333,7 +333,16 @@ async fn accept(
     match answer {
         Ok(Some(JobResponse::Started { job_id: started })) if started == job_id => Ok(None),
         Ok(Some(JobResponse::Rejected { reason, message })) => Ok(Some((reason, message))),
-        Ok(other) => Err(failed(format!("unexpected answer to accept: {other:?}"))),
+        // Named, not `Debug`-printed: that formatting code is not worth its bytes in the wasm.
+        Ok(other) => Err(failed(format!(
+            "unexpected answer to accept: {}",
+            match other {
+                None => "none",
+                Some(JobResponse::Offer { .. }) => "an offer",
+                Some(JobResponse::Started { .. }) => "started for another job",
+                Some(JobResponse::Rejected { .. }) => "rejected",
+            }
+        ))),
         Err(e) => Err(failed(format!("{e} ({})", e.code()))),
     }
 }

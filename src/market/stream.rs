@@ -50,11 +50,11 @@ pub struct StreamEnd {
     #[serde(skip)]
     pub sealed_receipt: Option<String>,
     /// The verified receipt of every host that served the job, in order (filled in by the job
-    /// once each verified; empty from hosts before receipts).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// once each verified; empty from hosts before receipts). The binding adds them to JS values.
+    #[serde(skip)]
     pub receipts: Vec<crate::market::receipts::VerifiedReceipt>,
     /// The last of `receipts`: the receipt of the host that ended the job.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip)]
     pub receipt: Option<crate::market::receipts::VerifiedReceipt>,
 }
 

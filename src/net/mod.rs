@@ -14,6 +14,7 @@ pub mod ping;
 pub mod reconnect;
 pub mod refusal;
 pub mod rt;
+pub mod sdp;
 pub mod transport;
 #[cfg(target_arch = "wasm32")]
 pub mod webrtc_direct;

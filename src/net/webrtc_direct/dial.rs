@@ -114,7 +114,12 @@ async fn connect(
     local.set_sdp(&munge_offer(&offer_sdp, &ufrag));
     JsFuture::from(pc.inner.set_local_description(&local)).await?;
     let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-    answer.set_sdp(&libp2p_webrtc_utils::sdp::answer(socket, remote, &ufrag));
+    answer.set_sdp(&crate::net::sdp::answer(
+        socket,
+        &remote.algorithm(),
+        &remote.to_sdp_format(),
+        &ufrag,
+    ));
     JsFuture::from(pc.inner.set_remote_description(&answer)).await?;
 
     let local_sdp = pc

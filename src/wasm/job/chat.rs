@@ -55,7 +55,17 @@ pub(crate) async fn completion(
     let end = state.settled().await.map_err(to_js)?;
     let reason = finish_reason(end.finish_reason).unwrap_or("stop");
     let done = shaper.completion(state.text(), reason, end.usage, state.served());
-    Ok(to_plain(&done))
+    Ok(with_receipts(to_plain(&done), &end.receipts))
+}
+
+/// `value` with the job's receipts under its `fabstir` (`receipts`, and the last as `receipt`).
+fn with_receipts(value: JsValue, receipts: &[crate::market::receipts::VerifiedReceipt]) -> JsValue {
+    if let Ok(fabstir) = js_sys::Reflect::get(&value, &"fabstir".into()) {
+        if fabstir.is_object() {
+            super::attach_receipts(&fabstir, receipts);
+        }
+    }
+    value
 }
 
 /// A job's answer as `ChatCompletionChunk`s: an async iterable (`for await`), like the stream the
@@ -123,7 +133,10 @@ async fn chunk_at(
     let after = position - 1 - state.tokens.borrow().len();
     let reason = finish_reason(end.finish_reason).unwrap_or("stop");
     Ok(match after {
-        0 => Some(to_plain(&shaper.finish(reason, state.served()))),
+        0 => Some(with_receipts(
+            to_plain(&shaper.finish(reason, state.served())),
+            &end.receipts,
+        )),
         // A host that predates usage reports none: no usage chunk rather than made-up counts.
         1 if include_usage => end.usage.map(|u| to_plain(&shaper.usage(u))),
         _ => None,

@@ -7,6 +7,9 @@
 mod chat;
 mod receipt;
 mod state;
+
+use receipt::attach_receipts;
+pub(crate) use receipt::receipt_to_js;
 mod tokens;
 
 pub(crate) use chat::completion;
@@ -232,6 +235,7 @@ impl Job {
                         job_id: &s.job_id,
                         end,
                     });
+                    attach_receipts(&value, &end.receipts);
                     s.listeners.call_one(&callback, name, &value);
                 }
             }
@@ -316,7 +320,7 @@ pub(super) async fn cancel(state: Rc<JobState>) -> Result<(), SdkError> {
 }
 
 fn to_plain<T: Serialize>(value: &T) -> JsValue {
-    // Objects, not `Map`s, for flattened structs (the end event, receipts).
+    // Objects, not `Map`s, for flattened structs (the end event).
     let serializer = serde_wasm_bindgen::Serializer::new()
         .serialize_missing_as_null(true)
         .serialize_maps_as_objects(true);

@@ -66,6 +66,22 @@ impl JobState {
 
     /// Every host's verified receipt, as JS values.
     pub(super) fn receipts_js(&self) -> Vec<JsValue> {
-        self.receipts.borrow().iter().map(to_plain).collect()
+        self.receipts.borrow().iter().map(receipt_to_js).collect()
     }
+}
+
+/// A verified receipt as JS sees it: the signed fields, with `envelope` beside them.
+pub(crate) fn receipt_to_js(r: &VerifiedReceipt) -> JsValue {
+    let value = to_plain(&r.receipt);
+    let _ = js_sys::Reflect::set(&value, &"envelope".into(), &r.envelope.as_str().into());
+    value
+}
+
+/// Puts `receipts` on `value` (an end event, a completion's `fabstir`) as `receipts` and, the
+/// last, `receipt`; nothing when there are none.
+pub(super) fn attach_receipts(value: &JsValue, receipts: &[VerifiedReceipt]) {
+    let Some(last) = receipts.last() else { return };
+    let all: js_sys::Array = receipts.iter().map(receipt_to_js).collect();
+    let _ = js_sys::Reflect::set(value, &"receipts".into(), &all);
+    let _ = js_sys::Reflect::set(value, &"receipt".into(), &receipt_to_js(last));
 }

@@ -182,6 +182,7 @@ impl JobState {
                     job_id: &self.job_id,
                     end,
                 });
+                attach_receipts(&value, &end.receipts);
                 *self.outcome.borrow_mut() = Some(outcome.clone());
                 self.listeners.call("end", &value);
             }

@@ -52,8 +52,9 @@ impl Completions {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let requested_at = rt::now_ms();
-            let json: serde_json::Value = serde_wasm_bindgen::from_value(params)
-                .map_err(|e| to_js(SdkError::argument("params", e.to_string())))?;
+            let json: serde_json::Value = super::pretty_json(&params)
+                .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+                .map_err(|e| to_js(SdkError::argument("params", e)))?;
             let request = ChatRequest::parse(&json).map_err(to_js)?;
             let signal = if options.is_undefined() || options.is_null() {
                 None

@@ -86,13 +86,13 @@ impl FabstirSdk {
         // through a self-describing value: unknown keys are then rejected by name.
         let (config, authenticate) =
             crate::wasm::authenticate::take_authenticate(&config).map_err(to_js)?;
-        let value: serde_json::Value = serde_wasm_bindgen::from_value(config).map_err(|e| {
+        let text = pretty_json(&config).map_err(|e| {
             to_js(SdkError::config(
                 "config",
                 format!("not a plain object: {e}"),
             ))
         })?;
-        let config = SdkConfig::from_deserializer(value).map_err(to_js)?;
+        let config = SdkConfig::from_pretty_json(&text).map_err(to_js)?;
         secure_page::check_bootstrap_nodes(&config).map_err(to_js)?;
         let emitter = Rc::new(Emitter::new(config.debug));
         super::install_panic_hook(&emitter);
@@ -348,17 +348,34 @@ pub(super) fn options_from_js<T: serde::de::DeserializeOwned>(
     name: &str,
     value: JsValue,
 ) -> Result<T, JsValue> {
-    let value: serde_json::Value = serde_wasm_bindgen::from_value(value)
+    let text = pretty_json(&value)
         .map_err(|e| to_js(SdkError::argument(name, format!("not a plain object: {e}"))))?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
+    crate::config::strict::from_pretty(&text).map_err(|e| {
+        let field = if e.path.is_empty() {
             name.to_string()
         } else {
-            format!("{name}.{path}")
+            format!("{name}.{}", e.path)
         };
-        to_js(SdkError::argument(field, e.into_inner().to_string()))
+        to_js(SdkError::argument(field, e.message))
     })
+}
+
+/// A page's value as pretty JSON text, written by the browser's own `JSON.stringify(value, null,
+/// 2)` (one key or element per line); `undefined` is `null`. Fails on what JSON cannot hold
+/// (a `BigInt`, a cycle).
+pub(super) fn pretty_json(value: &JsValue) -> Result<String, String> {
+    if value.is_undefined() {
+        return Ok("null".into());
+    }
+    js_sys::JSON::stringify_with_replacer_and_space(value, &JsValue::NULL, &JsValue::from(2))
+        .map_err(|e| {
+            e.dyn_ref::<js_sys::Error>()
+                .map_or("JSON.stringify failed".into(), |e| {
+                    String::from(e.message())
+                })
+        })?
+        .as_string()
+        .ok_or_else(|| "JSON.stringify gave nothing".into())
 }
 
 pub(super) fn parse_peer_id(text: &str) -> Result<PeerId, JsValue> {

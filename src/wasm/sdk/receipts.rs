@@ -3,48 +3,56 @@
 
 use super::*;
 use crate::market::receipts::verify_envelope;
-use fabstir_protocol::receipt::Receipt;
+use crate::wasm::job::receipt_to_js;
 
 #[wasm_bindgen(js_class = FabstirSDK)]
 impl FabstirSdk {
     /// Verifies a receipt (a `Receipt` object as jobs give them, or its `envelope` string): the
     /// host's signature over it, that the host it names signed it, its own arithmetic, and that
-    /// an object's fields are what was signed. Returns the verified receipt; throws
+    /// an object's fields are exactly what was signed. Returns the verified receipt; throws
     /// `RECEIPT_INVALID`. It cannot know what the job delivered: a job checks that itself.
     #[wasm_bindgen(js_name = verifyReceipt, unchecked_return_type = "Receipt")]
     pub fn verify_receipt(
         #[wasm_bindgen(unchecked_param_type = "Receipt | string")] receipt: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let invalid = |reason: String| {
+        let invalid = |reason: &str| {
             to_js(SdkError::ReceiptInvalid {
                 peer_id: String::new(),
                 job_id: String::new(),
-                reason,
+                reason: reason.into(),
             })
         };
-        let verified = if let Some(envelope) = receipt.as_string() {
-            verify_envelope(&envelope, None)
-        } else if receipt.is_object() {
-            let envelope = js_sys::Reflect::get(&receipt, &"envelope".into())
+        let envelope = match receipt.as_string() {
+            Some(envelope) => envelope,
+            None if receipt.is_object() => js_sys::Reflect::get(&receipt, &"envelope".into())
                 .ok()
                 .and_then(|e| e.as_string())
-                .ok_or_else(|| invalid("it has no envelope string".into()))?;
-            // The fields beside the envelope must be exactly a receipt's.
-            let fields = js_sys::Object::assign(&js_sys::Object::new(), receipt.unchecked_ref());
-            let _ = js_sys::Reflect::delete_property(&fields, &"envelope".into());
-            let claimed: Receipt = serde_wasm_bindgen::from_value(fields.into())
-                .map_err(|e| invalid(format!("its fields are not a receipt's: {e}")))?;
-            verify_envelope(&envelope, Some(&claimed))
-        } else {
-            return Err(to_js(SdkError::argument(
-                "receipt",
-                "expected a Receipt object or its envelope string",
-            )));
+                .ok_or_else(|| invalid("it has no envelope string"))?,
+            None => {
+                return Err(to_js(SdkError::argument(
+                    "receipt",
+                    "expected a Receipt object or its envelope string",
+                )))
+            }
         };
-        let verified = verified.map_err(to_js)?;
-        let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-        verified
-            .serialize(&serializer)
-            .map_err(|e| to_js(SdkError::Internal(e.to_string())))
+        let verified = receipt_to_js(&verify_envelope(&envelope).map_err(to_js)?);
+        if receipt.is_object() && !same_fields(&receipt, &verified) {
+            return Err(invalid("its fields differ from what its host signed"));
+        }
+        Ok(verified)
     }
+}
+
+/// Whether `claimed` has exactly the keys of `signed`, each with the same value.
+fn same_fields(claimed: &JsValue, signed: &JsValue) -> bool {
+    let keys = js_sys::Object::keys(signed.unchecked_ref());
+    let claimed_keys = js_sys::Object::keys(claimed.unchecked_ref());
+    keys.length() == claimed_keys.length()
+        && keys.iter().all(|key| {
+            let (a, b) = (
+                js_sys::Reflect::get(claimed, &key).unwrap_or(JsValue::UNDEFINED),
+                js_sys::Reflect::get(signed, &key).unwrap_or(JsValue::NULL),
+            );
+            js_sys::Object::is(&a, &b)
+        })
 }
