@@ -19,17 +19,7 @@ fn init(dir: &Path) {
 }
 
 fn info_json(config: &Path) -> serde_json::Value {
-    let out = Command::new(BIN)
-        .args(["info", "--json", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::cli_json("info", config)
 }
 
 #[test]

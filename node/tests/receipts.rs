@@ -97,17 +97,8 @@ impl Host {
 
     /// `fabstir-node receipts --json`.
     fn receipts(&self) -> Vec<serde_json::Value> {
-        let out = std::process::Command::new(common::BIN)
-            .args(["receipts", "--json", "--config"])
-            .arg(self.config())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        let listed = common::cli_json("receipts", &self.config());
+        listed.as_array().cloned().unwrap_or_default()
     }
 
     fn metric(&self, name: &str) -> f64 {

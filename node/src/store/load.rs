@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags};
 
-use super::JobRow;
+use super::{JobRow, ReceiptRow};
 use crate::error::NodeError;
 
 /// A job read back at a start: what it was, the tokens it made, and how it ended (if it did).
@@ -33,26 +33,6 @@ pub struct Totals {
     pub delivered: u64,
     /// Receipted earnings by model.
     pub earned: BTreeMap<String, u64>,
-}
-
-/// A receipt as stored.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredReceipt {
-    /// The job.
-    pub job_id: String,
-    /// The client's peer id.
-    pub client: String,
-    /// The model.
-    pub model_id: String,
-    /// Tokens delivered.
-    pub completion_tokens: u64,
-    /// Earned.
-    pub cost: u64,
-    /// When the job ended (ms since the Unix epoch).
-    pub ended_at: u64,
-    /// The sealed receipt (base64): verifiable by anyone (docs/PROTOCOL.md, "Receipts").
-    pub envelope: String,
 }
 
 fn failed(path: &Path) -> impl Fn(rusqlite::Error) -> NodeError + '_ {
@@ -149,7 +129,7 @@ pub fn totals(conn: &Connection, path: &Path) -> Result<Totals, NodeError> {
 
 /// The receipts of jobs that ended at or after `since` (ms since the Unix epoch), oldest first,
 /// read from the database at `path` without writing to it (a running node may hold it).
-pub fn list_receipts(path: &Path, since: u64) -> Result<Vec<StoredReceipt>, NodeError> {
+pub fn list_receipts(path: &Path, since: u64) -> Result<Vec<ReceiptRow>, NodeError> {
     let err = failed(path);
     if !path.exists() {
         return Err(NodeError::Database {
@@ -166,7 +146,7 @@ pub fn list_receipts(path: &Path, since: u64) -> Result<Vec<StoredReceipt>, Node
         .map_err(&err)?;
     let rows = q
         .query_map(params![since as i64], |r| {
-            Ok(StoredReceipt {
+            Ok(ReceiptRow {
                 job_id: r.get(0)?,
                 client: r.get(1)?,
                 model_id: r.get(2)?,

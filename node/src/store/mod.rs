@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::error::NodeError;
 
-pub use load::{list_receipts, load_jobs, totals, StoredJob, StoredReceipt, Totals};
+pub use load::{list_receipts, load_jobs, totals, StoredJob, Totals};
 
 /// Ops queued for the writer before a sender waits (backpressure on generation, never loss).
 const QUEUE: usize = 8192;
@@ -53,9 +53,12 @@ pub struct JobRow {
     pub started_at: u64,
 }
 
-/// A job's receipt as listed by `fabstir-node receipts`.
-#[derive(Debug, Clone)]
+/// A job's receipt as stored and as `fabstir-node receipts --json` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReceiptRow {
+    /// The job.
+    pub job_id: String,
     /// The client's peer id.
     pub client: String,
     /// The model.
@@ -66,7 +69,7 @@ pub struct ReceiptRow {
     pub cost: u64,
     /// When it ended.
     pub ended_at: u64,
-    /// The sealed receipt, base64.
+    /// The sealed receipt (base64): verifiable by anyone (docs/PROTOCOL.md, "Receipts").
     pub envelope: String,
 }
 

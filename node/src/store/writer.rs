@@ -85,6 +85,7 @@ fn commit(conn: &mut Connection, batch: &[Op]) -> rusqlite::Result<()> {
                         params![job, *ended_at as i64, outcome, frame],
                     )?;
                     if let Some(r) = receipt {
+                        debug_assert_eq!(&r.job_id, job);
                         tx.execute(
                             "INSERT OR REPLACE INTO receipts (job_id, client, model_id,
                              completion_tokens, cost, ended_at, envelope)

@@ -44,6 +44,21 @@ pub fn init(dir: &Path, listen: &[String]) {
     );
 }
 
+/// `fabstir-node <command> --json --config <config>`'s JSON (the command must succeed).
+pub fn cli_json(command: &str, config: &Path) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .args([command, "--json", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A started node.
 pub struct Node {
     pub child: Child,

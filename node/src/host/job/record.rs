@@ -105,6 +105,7 @@ impl Job {
         let receipt = envelope.and_then(|envelope| {
             let r = fabstir_protocol::receipt::open_base64(&envelope).ok()?;
             Some(ReceiptRow {
+                job_id: r.job_id,
                 client: r.client,
                 model_id: r.model_id,
                 completion_tokens: r.completion_tokens,
