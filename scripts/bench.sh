@@ -3,7 +3,8 @@
 # 127.0.0.1, startup, connect, time to first token, streaming (direct, relayed, and the
 # raw-WebSocket floor), 50 concurrent streams with memory, idle page memory, and connecting over
 # /tls/ws vs /ws to one node; then the relay's capacity with our load generator, over /ws and over
-# /tls/ws. Prints medians with their spread and writes
+# /tls/ws; the catalog's scale; the host database's cost per token. Prints medians with their
+# spread and writes
 # artifacts/bench.json. BENCH_REPS (default 5) sets the repetitions of the short scenarios;
 # BENCH_CONNECTIONS (default "1000 5000 10000") the relay capacity steps; BENCH_CATALOG_HOSTS
 # (default "100 500 1000") the catalog scale steps (announcing hosts against 3 relays).
@@ -174,6 +175,11 @@ for publish_only in false true; do
 done
 done
 
+log "9. the host database: tokens/s of one 60,000-token job read by a native client, recorded and not (database_file: null)"
+recording="$(cargo test --profile node -p fabstir-node --test receipts --locked -- --ignored --nocapture \
+  --exact bench_tokens_per_second_with_and_without_the_database 2>&1 | grep '^BENCH' || echo "BENCH failed")"
+echo "$recording"
+
 python3 - "$size_json" artifacts/bench-browser.json "$circuits" "$(IFS=$'\n'; echo "${capacity_tls[*]}")" "$(IFS=$'\n'; echo "${scale[*]}")" "${capacity[@]}" <<'PY'
 import json, sys
 size = json.loads(sys.argv[1])
@@ -214,3 +220,4 @@ if failed:
     print(f"  FAILED runs: {failed} (see artifacts/bench.json for the errors)")
 print("report: artifacts/bench.json")
 PY
+echo "$recording" | sed 's/^BENCH /  host database: /'

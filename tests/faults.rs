@@ -256,3 +256,80 @@ async fn submit_job_with_retry_waits_out_hosts_that_are_down() {
     );
     call(sdk.stop()).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_host_killed_and_restarted_resumes_the_job_from_its_database() {
+    // No failover and no automatic resume: the page resumes by hand once the host is back.
+    let config = js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "failover": {{ "enabled": false }} }} }}"#,
+        node_addr("ws")
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    call(sdk.start()).await.unwrap();
+    let prompt = "outlive a restart";
+    let job = call(sdk.submit_job_with_negotiation(js_config(&format!(
+        r#"{{ "modelId": "demo-fo", "prompt": "{prompt}", "maxTokens": 1500, "maxPrice": 2 }}"#
+    ))))
+    .await
+    .unwrap();
+    let host = get_str(&job, "nodeId");
+    let received = Rc::new(std::cell::RefCell::new(String::new()));
+    let killed = Rc::new(std::cell::RefCell::new(String::new()));
+    let (text, name, victim) = (received.clone(), killed.clone(), host.clone());
+    let on_token = Closure::<dyn FnMut(JsValue)>::new(move |t: JsValue| {
+        text.borrow_mut().push_str(&get_str(&t, "content"));
+        if get_num(&t, "index") == 300.0 {
+            let (name, victim) = (name.clone(), victim.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = fault(&format!("kill?peer={victim}")).await;
+                *name.borrow_mut() = get_str(&answer, "name");
+            });
+        }
+    });
+    method(&job, "on")
+        .call2(&job, &"token".into(), on_token.as_ref())
+        .unwrap();
+    let cut = call_method(&job, "text", &[]).await;
+    let give_up = js_sys::Date::now() + 10_000.0;
+    while killed.borrow().is_empty() && js_sys::Date::now() < give_up {
+        gloo_timers::future::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let name = killed.borrow().clone();
+    assert!(!name.is_empty(), "the host was not killed");
+    let restarted = fault(&format!("start?name={name}")).await;
+    let err = cut.expect_err("the job was cut by the kill");
+    let got = get_num(&job, "tokenCount");
+    assert!(
+        (300.0..1500.0).contains(&got),
+        "{got} tokens before the cut"
+    );
+    // The same page (same peer id) resumes the job on the same, restarted host.
+    let resumed = call(sdk.resume_response_stream(js_config(&format!(
+        r#"{{ "jobId": "{}" }}"#,
+        get_str(&job, "jobId")
+    ))))
+    .await
+    .unwrap_or_else(|e| panic!("no resume: {}", get_str(&e, "message")));
+    let rest = call_method(&resumed, "text", &[])
+        .await
+        .unwrap_or_else(|e| panic!("the resumed job failed: {}", get_str(&e, "message")));
+    let whole = received.borrow().clone() + &rest.as_string().unwrap();
+    let expected = demo_text(REPLICA_SEED, prompt, 1500);
+    assert!(whole == expected, "the text across the restart differs");
+    assert_eq!(get_str(&resumed, "nodeId"), host);
+    // One receipt for the whole job, from the restarted host.
+    let receipt = get(&resumed, "receipt");
+    assert_eq!(get_str(&receipt, "host"), host);
+    assert_eq!(get_num(&receipt, "completionTokens"), 1500.0);
+    assert_eq!(
+        get_str(&receipt, "outputSha256"),
+        fabstir_protocol::receipt::sha256_hex(expected.as_bytes())
+    );
+    console_log!(
+        "{name} SIGKILLed near token 300 ({}: {got} tokens received), back in {} ms; resumed from {got} on the same host: 1500 tokens exact, one receipt",
+        get_str(&err, "code"),
+        get_num(&restarted, "ms")
+    );
+    drop(on_token);
+    call(sdk.stop()).await.unwrap();
+}

@@ -131,6 +131,18 @@ async fn a_conversation_through_the_relay_is_the_servers_text_byte_for_byte() {
     // Price 1 per token and 1 per prompt token (scripts/test-nodes.sh).
     let last = get(&all[n - 2], "fabstir");
     assert_eq!(get_num(&last, "cost"), server_tokens + prompt);
+    // The llama.cpp host's signed receipt (issue 14), verified by the SDK: the text's hash, its
+    // tokens, the prompt tokens the server counted, the cost.
+    let receipt = get(&last, "receipt");
+    assert_eq!(get_str(&receipt, "host"), node_addr("host-h-id"));
+    assert_eq!(get_num(&receipt, "completionTokens"), server_tokens);
+    assert_eq!(get_num(&receipt, "promptTokens"), prompt);
+    assert_eq!(get_num(&receipt, "cost"), server_tokens + prompt);
+    assert_eq!(
+        get_str(&receipt, "outputSha256"),
+        fabstir_protocol::receipt::sha256_hex(text.as_bytes())
+    );
+    FabstirSdk::verify_receipt(receipt).unwrap();
     console_log!(
         "llama.cpp through the relay: {} tokens in {took:.0} ms from create() to the last chunk; {prompt} prompt tokens",
         tokens.len()

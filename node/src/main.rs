@@ -165,7 +165,13 @@ fn receipts(config_path: &Path, since: Option<&str>, json: bool) -> Result<(), N
             message: format!("{text:?} is neither ms since the epoch nor an age like 30m"),
         })?,
     };
-    let list = fabstir_node::store::list_receipts(&config.database_file, since)?;
+    let Some(file) = &config.database_file else {
+        return Err(NodeError::Startup {
+            field: "host.database_file".into(),
+            message: "is null: this node records no jobs".into(),
+        });
+    };
+    let list = fabstir_node::store::list_receipts(file, since)?;
     if json {
         say(format_args!(
             "{}",

@@ -45,13 +45,13 @@ pub async fn run_serving(
     let mut registry = prometheus_client::registry::Registry::default();
     let host_metrics = HostMetrics::default();
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));
-    let (store, stored) = match config.raw.host.models.is_empty() {
-        true => (None, Vec::new()),
-        false => {
-            let (store, stored, totals) = crate::store::Store::open(&config.database_file)?;
+    let (store, stored) = match (&config.database_file, config.raw.host.models.is_empty()) {
+        (Some(file), false) => {
+            let (store, stored, totals) = crate::store::Store::open(file)?;
             host_metrics.restore(&totals);
             (Some(store), stored)
         }
+        _ => (None, Vec::new()),
     };
     let host = Host::new(&config, host_metrics, identity.keypair.clone(), store)?;
     let continued = host.restore(stored);

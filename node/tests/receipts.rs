@@ -80,7 +80,7 @@ impl Host {
         let metrics = format!("127.0.0.1:{}", free_port(false));
         init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
         let config = format!(
-            "listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nrelay: {{ enabled: false }}\nkad: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{metrics}\" }}\nhost:\n{extra}  models:\n    - {{ id: {MODEL}, price_per_token: 3, price_per_prompt_token: 2, backend: {{ kind: demo, seed: 9, tokens_per_second: {tokens_per_second} }} }}\n"
+            "listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nrelay: {{ enabled: false }}\nkad: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{metrics}\" }}\nhost:\n{extra}  models:\n    - {{ id: {MODEL}, price_per_token: 3, price_per_prompt_token: 2, max_tokens: 65536, backend: {{ kind: demo, seed: 9, tokens_per_second: {tokens_per_second} }} }}\n"
         );
         std::fs::write(dir.path().join("config.yaml"), config).unwrap();
         let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
@@ -283,4 +283,41 @@ fn an_unusable_database_stops_the_start_naming_the_file() {
     assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(said.contains(&db.display().to_string()), "{said}");
     eprintln!("read-only: exit 3, {}", said.trim());
+}
+
+/// For `scripts/bench.sh` (ignored by the suite; it bounds no speed): tokens per second of one
+/// 60,000-token job read by a native client, from a host recording it to its database and from
+/// one with `database_file: null`, alternating, 3 runs each; prints the medians.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_tokens_per_second_with_and_without_the_database() {
+    const TOKENS: u32 = 60_000;
+    let hosts = [
+        ("with the database", Host::new(0, "")),
+        (
+            "database_file: null",
+            Host::new(0, "  database_file: null\n"),
+        ),
+    ];
+    let nodes: Vec<Node> = hosts.iter().map(|(_, h)| h.start()).collect();
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..3 {
+        for (i, (_, host)) in hosts.iter().enumerate() {
+            let client = Client::connect(&host.addr).await;
+            let began = std::time::Instant::now();
+            let job = client.start(MODEL, TOKENS).await.unwrap();
+            let (n, end) = client.read(&job).await;
+            assert_eq!(n, u64::from(TOKENS), "{end:?}");
+            rates[i].push(f64::from(TOKENS) / began.elapsed().as_secs_f64());
+        }
+    }
+    for (i, (what, _)) in hosts.iter().enumerate() {
+        rates[i].sort_by(f64::total_cmp);
+        println!(
+            "BENCH tokens/s {what}: {:.0} (runs {:?})",
+            rates[i][1],
+            rates[i].iter().map(|r| r.round()).collect::<Vec<_>>()
+        );
+    }
+    drop(nodes);
 }

@@ -19,8 +19,9 @@ pub struct HostConfig {
     /// and in the database; receipts stay).
     pub token_retention_secs: u64,
     /// The SQLite database of jobs, tokens and receipts, relative to the configuration's
-    /// folder; a restarted host resumes from it.
-    pub database_file: std::path::PathBuf,
+    /// folder; a restarted host resumes from it. `null`: no database (jobs are not recorded, not
+    /// resumed after a restart, not listed; for measuring what recording costs).
+    pub database_file: Option<std::path::PathBuf>,
     /// How long an offer stays open for the client to accept it.
     pub offer_ttl_secs: u64,
     /// How long a new offer holds a job slot; after that it is a quote whose accept takes a slot
@@ -172,7 +173,7 @@ impl Default for HostConfig {
             reachability: Reachability::Direct,
             compute_type: "cpu".into(),
             token_retention_secs: 600,
-            database_file: "host.db".into(),
+            database_file: Some("host.db".into()),
             offer_ttl_secs: 30,
             offer_hold_secs: 2,
             advertise_interval_secs: 300,

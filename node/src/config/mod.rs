@@ -237,8 +237,8 @@ pub struct LoadedConfig {
     pub key_file: PathBuf,
     /// The WebRTC certificate file, resolved against the configuration's folder.
     pub webrtc_cert_file: PathBuf,
-    /// The host's database, resolved against the configuration's folder.
-    pub database_file: PathBuf,
+    /// The host's database, resolved against the configuration's folder (`None`: none kept).
+    pub database_file: Option<PathBuf>,
     /// Parsed listen addresses.
     pub listen: Vec<Multiaddr>,
     /// Parsed external addresses.

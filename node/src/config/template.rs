@@ -195,7 +195,11 @@ metrics:
         rrr = d.host.request_rate.refill_secs,
         ct = d.host.compute_type,
         trs = d.host.token_retention_secs,
-        dbf = d.host.database_file.display(),
+        dbf = d
+            .host
+            .database_file
+            .as_ref()
+            .map_or("null".into(), |f| f.display().to_string()),
         ots = d.host.offer_ttl_secs,
         ais = d.host.advertise_interval_secs,
         ats = d.host.announce_ttl_secs,

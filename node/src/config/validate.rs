@@ -277,7 +277,7 @@ pub(super) fn validate(path: &Path, raw: NodeConfig) -> Result<LoadedConfig, Nod
         tls,
         key_file: dir.join(&raw.identity.key_file),
         webrtc_cert_file: dir.join(&raw.identity.webrtc_cert_file),
-        database_file: dir.join(&raw.host.database_file),
+        database_file: raw.host.database_file.as_ref().map(|f| dir.join(f)),
         listen,
         external_addresses,
         bootstrap_nodes,

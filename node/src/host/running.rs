@@ -117,17 +117,42 @@ impl Host {
             self.state().jobs.insert(id.clone(), job.clone());
             if running {
                 continued += 1;
-                tracing::info!(job = %id, tokens = generated, "continuing a job a stop cut short");
-                let tokens = self.continuation(&request, text, generated);
-                let slot = self
-                    .inner
-                    .models
-                    .get(&request.model_id)
-                    .and_then(|m| self.take_slot(owner, (m.index, m.parallel)).ok());
-                self.spawn_run(job, tokens, request.max_tokens, None, slot);
+                tracing::info!(job = %id, tokens = generated, "a job a stop cut short waits for its client");
+                let tokens = self.continuation_when_read(job.clone(), request.clone(), text);
+                self.spawn_run(job, tokens, request.max_tokens, None, None);
             }
         }
         continued
+    }
+
+    /// The rest of a cut job, generated only once a client reads it again: until then it holds
+    /// no slot and asks nothing of the backend (its client may have failed over elsewhere; the
+    /// job then ends `ABANDONED` after the grace, with a receipt for what was sent).
+    fn continuation_when_read(
+        &self,
+        job: Arc<Job>,
+        request: JobRequest,
+        text: String,
+    ) -> BoxStream<'static, Result<Piece, BackendError>> {
+        use futures::StreamExt;
+        let host = self.clone();
+        let resumed = async move {
+            job.attended().await;
+            let slot = host
+                .inner
+                .models
+                .get(&request.model_id)
+                .and_then(|m| host.take_slot(job.owner, (m.index, m.parallel)).ok());
+            let generated = job.snapshot(0, 0).total;
+            // The slot is held for as long as the rest is generated.
+            host.continuation(&request, text, generated)
+                .map(move |piece| {
+                    let _held = &slot;
+                    piece
+                })
+                .boxed()
+        };
+        futures::stream::once(resumed).flatten().boxed()
     }
 
     /// What the backend of `request`'s model generates after `text` (`generated` tokens of the

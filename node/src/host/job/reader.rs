@@ -20,6 +20,18 @@ impl Reader {
     }
 }
 
+impl Job {
+    /// Resolves once a token stream reads the job.
+    pub(crate) async fn attended(&self) {
+        let mut progress = self.progress.subscribe();
+        while self.readers().open == 0 {
+            if progress.changed().await.is_err() {
+                futures::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
 impl Drop for Reader {
     fn drop(&mut self) {
         let mut r = self.0.readers();

@@ -158,6 +158,10 @@ impl Job {
             tokens.len() as u64,
             end.is_some(),
         ));
+        if end.is_none() {
+            // Its client was cut off by the stop: it gets the grace from now to come back.
+            job.readers().left_at = Some(tokio::time::Instant::now());
+        }
         {
             let mut out = job.output();
             out.tokens = tokens;
