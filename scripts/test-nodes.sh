@@ -34,6 +34,11 @@
 #   cut-proxy 29303: scripts/interrupting-proxy.py in front of llama-1, cutting every answer after
 #           20 chunks with [DONE] and no finish_reason (llama-cpp-python's interruption); host-h
 #           serves tiny-llama-cut through it at 1, host-g on llama-1 itself at 2.
+#   guard-allow 29241-29242, guard-block 29251-29252: direct hosts whose security lists name the
+#           test pages' own keys (page-allowed and page-blocked: identities made by `fabstir-node
+#           init` that no node runs; the browser tests import them as `identity.key`):
+#           guard-allow admits only page-allowed (guarded-allow, seed 91), guard-block refuses
+#           page-blocked (guarded-block, seed 92).
 #   (Prometheus metrics: relay 29109, host-a 29119, host-b 29129, host-c 29159, host-d 29169,
 #   host-g 29209.)
 #   host-b  29121 tcp only: hosts demo-1 at 3 and demo-slow at 1 per token, reachable only
@@ -59,6 +64,13 @@ test_nodes_start() {
   node_init host-h 29211 29212 29213
   node_init host-i 29221 29222 29223
   node_init host-j 29231 29232 29233
+  node_init guard-allow 29241 29242 29243
+  node_init guard-block 29251 29252 29253
+  node_init page-allowed 29261 29262 29263
+  node_init page-blocked 29271 29272 29273
+  local page_allowed page_blocked
+  page_allowed="$(node_addr page-allowed tcp)" page_allowed="${page_allowed##*/p2p/}"
+  page_blocked="$(node_addr page-blocked tcp)" page_blocked="${page_blocked##*/p2p/}"
   node_config relay <<YAML
 listen: [/ip4/127.0.0.1/tcp/29101, /ip4/127.0.0.1/tcp/29102/ws, /ip4/127.0.0.1/udp/29103/webrtc-direct]
 mdns: { enabled: false }
@@ -198,6 +210,20 @@ YAML
   bootstrap=""
   node_start host-i
   node_start host-j
+  host_config guard-allow "/ip4/127.0.0.1/tcp/29241, /ip4/127.0.0.1/tcp/29242/ws" direct \
+    "security: { allowlist: [$page_allowed] }" <<YAML
+$no_peer_limits
+  models:
+    - { id: guarded-allow, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 91, tokens_per_second: 0 } }
+YAML
+  host_config guard-block "/ip4/127.0.0.1/tcp/29251, /ip4/127.0.0.1/tcp/29252/ws" direct \
+    "security: { blocklist: [$page_blocked] }" <<YAML
+$no_peer_limits
+  models:
+    - { id: guarded-block, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 92, tokens_per_second: 0 } }
+YAML
+  node_start guard-allow
+  node_start guard-block
   netns_up fabstir-ns 10.213.77.1 10.213.77.2
   node_config relay-ns <<YAML
 listen: [/ip4/10.213.77.2/tcp/29195, /ip4/10.213.77.2/tcp/29196/ws, /ip4/10.213.77.2/udp/29197/webrtc-direct]
@@ -235,6 +261,8 @@ YAML
   node_wait host-h "advertised tiny-llama-cut"
   node_wait host-i "advertised cat-a"
   node_wait host-j "advertised cat-c"
+  node_wait guard-allow "advertised guarded-allow"
+  node_wait guard-block "advertised guarded-block"
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
@@ -257,6 +285,10 @@ YAML
   FABSTIR_TEST_HOST_I_ID="${FABSTIR_TEST_HOST_I_ID##*/p2p/}"
   export FABSTIR_TEST_HOST_B_ID="$(node_addr host-b tcp)"
   FABSTIR_TEST_HOST_B_ID="${FABSTIR_TEST_HOST_B_ID##*/p2p/}"
+  export FABSTIR_TEST_PAGE_ALLOWED_ID="$page_allowed"
+  FABSTIR_TEST_PAGE_ALLOWED_KEY="$(base64 -w0 "$FABSTIR_CACHE/nodes/page-allowed/identity.key")"
+  FABSTIR_TEST_PAGE_BLOCKED_KEY="$(base64 -w0 "$FABSTIR_CACHE/nodes/page-blocked/identity.key")"
+  export FABSTIR_TEST_PAGE_ALLOWED_KEY FABSTIR_TEST_PAGE_BLOCKED_KEY
   echo "relay:  $FABSTIR_TEST_RELAY_WS" >&2
   echo "host-a: $FABSTIR_TEST_HOST_A_WS" >&2
   echo "host-b: $FABSTIR_TEST_HOST_B_ID (relayed)" >&2

@@ -142,6 +142,10 @@ pub enum SdkError {
         /// What was wrong.
         reason: String,
     },
+    /// `identity.persist`: the origin's IndexedDB could not be read or written (private
+    /// browsing that refuses it, storage full, a page with no IndexedDB).
+    #[error("the browser's storage (IndexedDB) failed: {0}")]
+    StorageFailed(String),
     /// The operation was cancelled (`cancel()` or an `AbortSignal`).
     #[error("cancelled: {0}")]
     Cancelled(String),
@@ -183,6 +187,7 @@ impl SdkError {
             SdkError::HostShutDown { .. } => "HOST_SHUT_DOWN",
             SdkError::JobNotFound { .. } => "JOB_NOT_FOUND",
             SdkError::ReceiptInvalid { .. } => "RECEIPT_INVALID",
+            SdkError::StorageFailed(_) => "STORAGE_FAILED",
             SdkError::Cancelled(_) => "CANCELLED",
             SdkError::CircuitOpen { .. } => "CIRCUIT_OPEN",
             SdkError::Internal(_) => "INTERNAL",

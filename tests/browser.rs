@@ -25,7 +25,7 @@ async fn connect_ping_stop(bootstrap: &str, transport: &str) {
     assert!(sdk.is_started());
 
     let started = rec.wait_for("p2p:started", Duration::from_secs(5)).await;
-    assert_eq!(get_str(&started, "peerId"), sdk.get_peer_id());
+    assert_eq!(get_str(&started, "peerId"), sdk.get_peer_id().unwrap());
     assert_eq!(
         get(&get(&started, "mdns"), "available"),
         JsValue::FALSE,
@@ -60,7 +60,7 @@ async fn connect_ping_stop(bootstrap: &str, transport: &str) {
     call(sdk.stop()).await.unwrap();
     assert!(!sdk.is_started());
     let stopped = rec.wait_for("p2p:stopped", Duration::from_secs(5)).await;
-    assert_eq!(get_str(&stopped, "peerId"), sdk.get_peer_id());
+    assert_eq!(get_str(&stopped, "peerId"), sdk.get_peer_id().unwrap());
     let err = call(sdk.get_connected_peers()).await.unwrap_err();
     assert_eq!(get_str(&err, "code"), "NOT_STARTED");
 }
@@ -155,7 +155,7 @@ async fn browser_to_browser_through_relay_circuit() {
     assert_eq!(get_str(&reservation, "relayPeerId"), peer_of(&bootstrap));
     let circuit = get_str(&reservation, "address");
     assert!(
-        circuit.contains("/p2p-circuit/p2p/") && circuit.ends_with(&a.get_peer_id()),
+        circuit.contains("/p2p-circuit/p2p/") && circuit.ends_with(&a.get_peer_id().unwrap()),
         "{circuit}"
     );
     let listen: js_sys::Array = call(a.get_listen_addresses()).await.unwrap().into();
@@ -169,14 +169,14 @@ async fn browser_to_browser_through_relay_circuit() {
     let b = FabstirSdk::new(config_for(&bootstrap)).unwrap();
     call(b.start()).await.unwrap();
     let dialed = call(b.dial(circuit)).await.unwrap().as_string().unwrap();
-    assert_eq!(dialed, a.get_peer_id());
-    let rtt = call(b.ping(a.get_peer_id()))
+    assert_eq!(dialed, a.get_peer_id().unwrap());
+    let rtt = call(b.ping(a.get_peer_id().unwrap()))
         .await
         .unwrap()
         .as_f64()
         .unwrap();
     assert!(rtt >= 0.0, "rtt {rtt}");
-    let a_on_b = connected_peer(&b, &a.get_peer_id())
+    let a_on_b = connected_peer(&b, &a.get_peer_id().unwrap())
         .await
         .expect("A is connected to B");
     assert_eq!(get_str(&a_on_b, "transport"), "relayed");
@@ -373,7 +373,8 @@ async fn node_info_over_the_info_protocol() {
 
     let stranger = FabstirSdk::new(config_for(&bootstrap))
         .unwrap()
-        .get_peer_id();
+        .get_peer_id()
+        .unwrap();
     let err = call(sdk.get_node_info(stranger)).await.unwrap_err();
     assert_eq!(get_str(&err, "code"), "NOT_CONNECTED");
     let err = call(sdk.get_node_info("not-a-peer-id".into()))

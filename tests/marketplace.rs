@@ -498,7 +498,7 @@ async fn checked_receipt(sdk: &FabstirSdk, model: &str, host: String, seed: u64)
     let receipt = get(&job, "receipt");
     assert!(receipt.is_object(), "{host}: the job has its receipt");
     assert_eq!(get_str(&receipt, "host"), host);
-    assert_eq!(get_str(&receipt, "client"), sdk.get_peer_id());
+    assert_eq!(get_str(&receipt, "client"), sdk.get_peer_id().unwrap());
     assert_eq!(get_str(&receipt, "jobId"), get_str(&job, "jobId"));
     assert_eq!(get_num(&receipt, "completionTokens"), 300.0);
     assert_eq!(get_num(&receipt, "cost"), get_num(&job, "cost"));

@@ -4,6 +4,7 @@
 //! [`SdkConfig::from_json`], so every error names the offending field by its path.
 
 pub mod addresses;
+pub mod identity;
 pub mod resilience;
 pub mod security;
 pub mod strict;
@@ -27,6 +28,9 @@ pub struct SdkConfig {
     /// subsystem; `{ subsystems: [...] }`: only for those.
     #[serde(default)]
     pub debug: DebugSetting,
+    /// Which key (peer id) the SDK uses, and whether it and the SDK's memory persist.
+    #[serde(default)]
+    pub identity: crate::config::identity::IdentityConfig,
     /// Peer-to-peer settings.
     pub p2p_config: P2pConfig,
 }
@@ -192,6 +196,8 @@ pub struct ValidConfig {
     pub reliability: crate::config::resilience::ReliabilityConfig,
     /// Recovery of failed streams.
     pub failover: crate::config::resilience::FailoverConfig,
+    /// The key to use and whether to persist it.
+    pub identity: crate::config::identity::Identity,
 }
 
 impl ValidConfig {
@@ -310,6 +316,7 @@ impl SdkConfig {
         let boot: Vec<PeerId> = bootstrap_nodes.iter().map(|b| b.peer_id).collect();
         let security = p.security.validate(&boot)?;
         Ok(ValidConfig {
+            identity: self.identity.validate()?,
             security,
             reliability: p.reliability.validate()?,
             failover: p.failover.validate()?,
@@ -419,6 +426,12 @@ mod tests {
                 "debug.subsystems[0]",
             ),
             (top("verbose", json!(true)), "verbose"),
+            (
+                top("identity", json!({ "persist": "yes" })),
+                "identity.persist",
+            ),
+            (top("identity", json!({ "keep": true })), "identity"),
+            (top("identity", json!({ "key": "AAAA" })), "identity.key"),
             (json!({}), "config"),
             (
                 json!({ "p2pConfig": { "bootstrapNodes": [] } }),
@@ -505,6 +518,7 @@ mod tests {
         let c = parse(with_p2p(serde_json::json!({}))).unwrap();
         assert!(c.enable_dht && c.enable_mdns && !c.debug);
         assert!(c.debug_subsystems.is_empty());
+        assert!(!c.identity.persist && c.identity.key.is_none());
         assert_eq!(c.dial_timeout, Duration::from_secs(30));
         assert_eq!(c.request_timeout, Duration::from_secs(60));
         assert_eq!(c.max_retries, 3);

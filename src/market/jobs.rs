@@ -7,6 +7,8 @@ use std::collections::{HashMap, VecDeque};
 use libp2p::PeerId;
 
 use crate::config::resilience::ReliabilityConfig;
+use crate::market::memory::Memory;
+use crate::market::receipts::VerifiedReceipt;
 use crate::market::reliability::{Change, HostRecord, NodeReliability};
 
 /// Jobs remembered; the oldest are forgotten beyond this.
@@ -77,6 +79,11 @@ pub struct Registry {
     totals: JobTotals,
     first_token_ms: VecDeque<f64>,
     rates: VecDeque<f64>,
+    /// Receipts received, bounded (see [`Memory`]).
+    receipts: VecDeque<VerifiedReceipt>,
+    /// Poked (never blocking; one pending poke is enough) when what [`Registry::memory`] gives
+    /// changed.
+    changed: Option<futures::channel::mpsc::Sender<()>>,
 }
 
 impl Registry {
@@ -121,10 +128,53 @@ impl Registry {
         now: f64,
     ) -> Change {
         let config = self.reliability;
+        self.touch();
         self.hosts
             .entry(node)
             .or_default()
             .record(success, response_ms, now, &config)
+    }
+
+    /// Keeps a verified receipt (the newest [`crate::market::memory::MAX_RECEIPTS`]).
+    pub fn receipt_received(&mut self, receipt: VerifiedReceipt) {
+        let mut memory = Memory {
+            receipts: std::mem::take(&mut self.receipts),
+            ..Memory::default()
+        };
+        memory.push_receipt(receipt);
+        self.receipts = memory.receipts;
+        self.touch();
+    }
+
+    /// What is worth remembering beyond this instance: host records and receipts.
+    pub fn memory(&self) -> Memory {
+        Memory {
+            hosts: self.hosts.iter().map(|(p, r)| (*p, *r)).collect(),
+            receipts: self.receipts.clone(),
+        }
+    }
+
+    /// Takes up what an earlier instance remembered (before any job of this one).
+    pub fn recall(&mut self, memory: Memory) {
+        self.hosts.extend(memory.hosts);
+        self.receipts = memory.receipts;
+    }
+
+    /// Pokes `changed` whenever [`Registry::memory`] changes.
+    pub fn on_change(&mut self, changed: futures::channel::mpsc::Sender<()>) {
+        self.changed = Some(changed);
+    }
+
+    /// Stops poking: the receiver given to [`Registry::on_change`] ends after what is pending.
+    pub fn stop_telling(&mut self) {
+        self.changed = None;
+    }
+
+    fn touch(&mut self) {
+        if let Some(tx) = &mut self.changed {
+            // Full: a poke is already waiting, which covers this change too.
+            let _ = tx.try_send(());
+        }
     }
 
     /// Whether `node` may be used at `now` (its circuit is not open).

@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod failover;
 pub mod jobs;
 pub mod lookup;
+pub mod memory;
 pub mod negotiation;
 pub mod node_info;
 pub mod receipts;

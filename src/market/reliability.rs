@@ -126,6 +126,45 @@ impl HostRecord {
         (f64::from(self.successes) + 1.0) / (f64::from(self.total) + 2.0)
     }
 
+    /// The record as whole numbers, for [`crate::market::memory`]: totals, response times (ms,
+    /// rounded), circuit (0 closed, 1 open, 2 half-open) and when it half-opens (ms).
+    pub fn to_parts(&self) -> [u64; 7] {
+        let circuit = match self.circuit {
+            Circuit::Closed => 0,
+            Circuit::Open => 1,
+            Circuit::HalfOpen => 2,
+        };
+        [
+            u64::from(self.total),
+            u64::from(self.successes),
+            u64::from(self.failures_in_a_row),
+            self.response_ms.0.round() as u64,
+            u64::from(self.response_ms.1),
+            circuit,
+            self.open_until.round() as u64,
+        ]
+    }
+
+    /// [`HostRecord::to_parts`] read back; `None` unless every number is one it can write.
+    pub fn from_parts(p: [u64; 7]) -> Option<HostRecord> {
+        let count = |v: u64| u32::try_from(v).ok();
+        let (total, successes) = (count(p[0])?, count(p[1])?);
+        let circuit = match p[5] {
+            0 => Circuit::Closed,
+            1 => Circuit::Open,
+            2 => Circuit::HalfOpen,
+            _ => return None,
+        };
+        (successes <= total).then_some(HostRecord {
+            total,
+            successes,
+            failures_in_a_row: count(p[2])?,
+            response_ms: (p[3] as f64, count(p[4])?),
+            circuit,
+            open_until: p[6] as f64,
+        })
+    }
+
     /// The public view.
     pub fn report(&self, peer_id: String, now: f64) -> NodeReliability {
         let circuit = self.circuit(now);

@@ -19,19 +19,25 @@ fn build_error(e: impl std::fmt::Display) -> SdkError {
 }
 
 /// Builds the browser swarm: WebSocket and WebRTC-direct, plus the relay client transport.
+///
+/// WebSocket and relay circuits share one Noise + Yamux upgrade (over `Either` of their
+/// streams) rather than the builder's `with_relay_client`, which upgrades the relay transport
+/// separately: each upgrade is its own copy of multistream-select, Noise and Yamux in the wasm.
 #[cfg(target_arch = "wasm32")]
 pub async fn build_swarm(key: Keypair, config: &ValidConfig) -> Result<Swarm<Behaviour>, SdkError> {
     use libp2p::core::muxing::StreamMuxerBox;
     use libp2p::core::upgrade::Version;
     use libp2p::core::Transport;
-    use libp2p::{noise, yamux};
+    use libp2p::{noise, relay, yamux};
 
+    let (relay_transport, relay_client) = relay::client::new(key.public().to_peer_id());
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_wasm_bindgen()
         .with_other_transport(|key| {
             let noise = noise::Config::new(key).map_err(Box::new)?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
                 crate::net::websocket::Transport
+                    .or_transport(relay_transport)
                     .upgrade(Version::V1Lazy)
                     .authenticate(noise)
                     .multiplex(yamux::Config::default())
@@ -44,9 +50,7 @@ pub async fn build_swarm(key: Keypair, config: &ValidConfig) -> Result<Swarm<Beh
                 .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
         })
         .map_err(build_error)?
-        .with_relay_client(noise::Config::new, yamux::Config::default)
-        .map_err(build_error)?
-        .with_behaviour(|key, relay| Behaviour::new(key, relay, config))
+        .with_behaviour(|key| Behaviour::new(key, relay_client, config))
         .map_err(build_error)?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
         .build();

@@ -12,6 +12,8 @@ export interface FabstirConfig {
   /** true: log every event to the console and emit `p2p:debug` events from every subsystem;
    *  { subsystems }: only from those. Default false. */
   debug?: boolean | { subsystems: DebugSubsystem[] };
+  /** Which key (peer id) the SDK uses. Default: a new one per instance. */
+  identity?: IdentityConfig;
   p2pConfig: P2PConfig;
 }
 
@@ -95,6 +97,7 @@ export type FabstirErrorCode =
   | "BOOTSTRAP_FAILED" | "DIAL_FAILED" | "TIMEOUT" | "NOT_CONNECTED" | "PING_FAILED" | "STREAM_FAILED"
   | "NO_NODES_AVAILABLE" | "PRICE_TOO_HIGH" | "NODE_REJECTED" | "JOB_NOT_FOUND" | "CANCELLED"
   | "CIRCUIT_OPEN" | "BACKEND_FAILED" | "PROMPT_TOO_LONG" | "HOST_SHUT_DOWN" | "RECEIPT_INVALID"
+  | "STORAGE_FAILED"
   | "INTERNAL";
 
 /** Every error the SDK throws or rejects with. */

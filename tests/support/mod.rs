@@ -26,6 +26,11 @@ pub fn node_addr(which: &str) -> String {
         "host-h-id" => option_env!("FABSTIR_TEST_HOST_H_ID"),
         "host-g-id" => option_env!("FABSTIR_TEST_HOST_G_ID"),
         "host-i-id" => option_env!("FABSTIR_TEST_HOST_I_ID"),
+        // Page keys (base64 protobuf) and their peer ids, which guard-allow's allowlist and
+        // guard-block's blocklist hold.
+        "page-allowed-key" => option_env!("FABSTIR_TEST_PAGE_ALLOWED_KEY"),
+        "page-allowed-id" => option_env!("FABSTIR_TEST_PAGE_ALLOWED_ID"),
+        "page-blocked-key" => option_env!("FABSTIR_TEST_PAGE_BLOCKED_KEY"),
         _ => None,
     };
     value.map(str::to_string).unwrap_or_else(|| {

@@ -153,6 +153,13 @@ export async function main(): Promise<void> {
   const verbose = new FabstirSDK({ debug: { subsystems: ["discovery", "stream"] }, p2pConfig: config.p2pConfig });
   verbose.on("p2p:debug", (e) => console.log(e.subsystem, e.level, e.message));
 
+  // A peer id that survives reloads, with the receipts received
+  const kept = new FabstirSDK({ identity: { persist: true }, p2pConfig: config.p2pConfig });
+  await kept.start();
+  const keptReceipts: Receipt[] = kept.getReceipts();
+  const imported = new FabstirSDK({ identity: { key: "CAESQ…", persist: false }, p2pConfig: config.p2pConfig });
+  console.log(kept.getPeerId(), keptReceipts.length, imported.getPeerId());
+
   // Reliability and security
   const retried: Job = await sdk.submitJobWithRetry(
     { modelId: "demo-1", prompt: "Hello" },

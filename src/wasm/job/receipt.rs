@@ -32,7 +32,7 @@ impl JobState {
         match end.sealed_receipt.as_deref() {
             Some(sealed) => {
                 let verified = self.check_receipt(sealed, end.total_tokens)?;
-                self.receipts.borrow_mut().push(verified);
+                self.keep(verified);
             }
             None => self.client.net().debug("stream", "warn", || {
                 format!(
@@ -56,12 +56,19 @@ impl JobState {
     pub(super) fn keep_handover_receipt(&self, sealed: Option<String>, host_tokens: u64) {
         let Some(sealed) = sealed else { return };
         match self.check_receipt(&sealed, host_tokens) {
-            Ok(verified) => self.receipts.borrow_mut().push(verified),
+            Ok(verified) => self.keep(verified),
             Err(e) => {
                 self.client.net().debug("stream", "warn", || e.to_string());
                 self.client.market().record_host_failure(self.node.get());
             }
         }
+    }
+
+    /// Keeps a verified receipt on the job and in the SDK's memory (`getReceipts()`).
+    fn keep(&self, verified: VerifiedReceipt) {
+        let market = self.client.market();
+        market.registry().receipt_received(verified.clone());
+        self.receipts.borrow_mut().push(verified);
     }
 
     /// Every host's verified receipt, as JS values.

@@ -17,7 +17,13 @@ impl FabstirSdk {
             let report = match client {
                 Some(c) => crate::diagnostics::health::health_report(c.market()).await,
                 None => Ok(crate::diagnostics::health::stopped_report(
-                    inner.key.public().to_peer_id().to_string(),
+                    // Empty until a kept key was read (`identity.persist`).
+                    inner
+                        .key
+                        .borrow()
+                        .as_ref()
+                        .map(|k| k.public().to_peer_id().to_string())
+                        .unwrap_or_default(),
                     inner.config.enable_dht,
                 )),
             };

@@ -5,7 +5,9 @@
 
 mod abort;
 mod chat;
+mod convert;
 mod diagnostics;
+mod identity;
 mod listeners;
 mod models;
 mod receipts;
@@ -14,6 +16,7 @@ mod start;
 mod submit;
 
 use abort::{split_signal, Abort};
+use convert::{options_from_js, pretty_json};
 use start::start;
 use submit::submit;
 
@@ -50,7 +53,13 @@ pub(super) struct Shared {
     config: ValidConfig,
     /// The page's `p2pConfig.security.authenticate`, when given.
     authenticate: Option<Function>,
-    key: Keypair,
+    /// The key; `None` until the first `start()` reads it from IndexedDB (`identity.persist`).
+    key: RefCell<Option<Keypair>>,
+    /// `identity.persist`'s key and memory were read (always true without it).
+    loaded: Cell<bool>,
+    /// What earlier clients of this object (or, persisted, of this origin) learnt of hosts and
+    /// the receipts they received; the running client's registry holds it while started.
+    memory: RefCell<crate::market::memory::Memory>,
     state: RefCell<State>,
     /// Bumped by every start() and stop(): a start() whose bootstrap finishes after another
     /// start()/stop() must not install its client.
@@ -76,7 +85,8 @@ pub struct FabstirSdk {
 
 #[wasm_bindgen(js_class = FabstirSDK)]
 impl FabstirSdk {
-    /// Validates `config` and creates an identity; throws a `FabstirError` with
+    /// Validates `config` and creates an identity (or, with `identity.persist`, leaves it to
+    /// `start()` to read the kept one); throws a `FabstirError` with
     /// `code === "INVALID_CONFIG"` naming the field when the config is invalid.
     #[wasm_bindgen(constructor)]
     pub fn new(
@@ -96,10 +106,17 @@ impl FabstirSdk {
         secure_page::check_bootstrap_nodes(&config).map_err(to_js)?;
         let emitter = Rc::new(Emitter::new(config.debug));
         super::install_panic_hook(&emitter);
+        let persist = config.identity.persist;
+        let key = match &config.identity.key {
+            Some(key) => Some(key.clone()),
+            None => (!persist).then(Keypair::generate_ed25519),
+        };
         let inner = Shared {
             config,
             authenticate,
-            key: Keypair::generate_ed25519(),
+            key: RefCell::new(key),
+            loaded: Cell::new(!persist),
+            memory: RefCell::default(),
             state: RefCell::new(State::Stopped),
             generation: Cell::new(0),
             emitter,
@@ -130,6 +147,7 @@ impl FabstirSdk {
             inner.generation.set(inner.generation.get() + 1);
             let previous = std::mem::replace(&mut *inner.state.borrow_mut(), State::Stopped);
             if let State::Starting(client) | State::Running(client) = previous {
+                inner.remember(&client).await;
                 // Already stopped is fine: the loop may have ended on its own.
                 let _ = client.net().stop().await;
             }
@@ -141,12 +159,6 @@ impl FabstirSdk {
     #[wasm_bindgen(js_name = isStarted)]
     pub fn is_started(&self) -> bool {
         matches!(*self.inner.state.borrow(), State::Running(_))
-    }
-
-    /// Our peer id (stable for the lifetime of this object).
-    #[wasm_bindgen(js_name = getPeerId)]
-    pub fn get_peer_id(&self) -> String {
-        self.inner.key.public().to_peer_id().to_string()
     }
 
     /// The connected peers.
@@ -340,42 +352,6 @@ impl FabstirSdk {
     ) -> Promise {
         self.open_stream(options, None)
     }
-}
-
-/// Deserializes an options object strictly: unknown keys and bad values are
-/// `INVALID_ARGUMENT` naming the field.
-pub(super) fn options_from_js<T: serde::de::DeserializeOwned>(
-    name: &str,
-    value: JsValue,
-) -> Result<T, JsValue> {
-    let text = pretty_json(&value)
-        .map_err(|e| to_js(SdkError::argument(name, format!("not a plain object: {e}"))))?;
-    crate::config::strict::from_pretty(&text).map_err(|e| {
-        let field = if e.path.is_empty() {
-            name.to_string()
-        } else {
-            format!("{name}.{}", e.path)
-        };
-        to_js(SdkError::argument(field, e.message))
-    })
-}
-
-/// A page's value as pretty JSON text, written by the browser's own `JSON.stringify(value, null,
-/// 2)` (one key or element per line); `undefined` is `null`. Fails on what JSON cannot hold
-/// (a `BigInt`, a cycle).
-pub(super) fn pretty_json(value: &JsValue) -> Result<String, String> {
-    if value.is_undefined() {
-        return Ok("null".into());
-    }
-    js_sys::JSON::stringify_with_replacer_and_space(value, &JsValue::NULL, &JsValue::from(2))
-        .map_err(|e| {
-            e.dyn_ref::<js_sys::Error>()
-                .map_or("JSON.stringify failed".into(), |e| {
-                    String::from(e.message())
-                })
-        })?
-        .as_string()
-        .ok_or_else(|| "JSON.stringify gave nothing".into())
 }
 
 pub(super) fn parse_peer_id(text: &str) -> Result<PeerId, JsValue> {

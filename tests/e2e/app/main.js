@@ -8,8 +8,11 @@ const state = (s, text = s) => { $("state").dataset.state = s; $("state").textCo
 
 try {
   await init();
-  const sdk = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("bootstrap")] } });
+  // ?persist: the peer id and the receipts are kept in IndexedDB across reloads.
+  const identity = params.has("persist") ? { persist: true } : undefined;
+  const sdk = new FabstirSDK({ identity, p2pConfig: { bootstrapNodes: [params.get("bootstrap")] } });
   await sdk.start();
+  $("peer").textContent = sdk.getPeerId();
   state("connected");
   const modelId = params.get("model");
   const nodes = await sdk.discoverNodes({ modelId });
@@ -26,8 +29,9 @@ try {
     text += token.content;
     $("text").textContent = text;
   }
-  state("done");
   await sdk.stop();
+  $("receipts").textContent = String(sdk.getReceipts().length);
+  state("done");
 } catch (e) {
   state("error", `${e.code ?? ""} ${e.message}`);
 }
