@@ -195,9 +195,9 @@ try {
   await init();
   const { bootstrapNodes, note } = await (await fetch("nodes.json")).json();
   if (note) $("note").textContent = note;
-  const sdk = new FabstirSDK({ p2pConfig: { bootstrapNodes } });
+  // identity.persist: this browser keeps its peer id (and its receipts) across reloads.
+  const sdk = new FabstirSDK({ identity: { persist: true }, p2pConfig: { bootstrapNodes } });
   window.fabstir = sdk;
-  $("peer-id").textContent = sdk.getPeerId();
   for (const name of ["p2p:started", "peer:connect", "peer:disconnect", "connection:retry",
                       "connection:failed", "relay:reservation", "error:p2p", "node:discovered",
                       "job:negotiated", "stream:end"]) {
@@ -205,6 +205,7 @@ try {
   }
   sdk.on("catalog:update", showCatalog);
   await sdk.start();
+  $("peer-id").textContent = `${sdk.getPeerId()} (kept in this browser; ${sdk.getReceipts().length} receipts)`;
   setState("status", "connected", "connected");
   setInterval(() => { refreshPeers(sdk).catch(() => {}); refreshMetrics(sdk).catch(() => {}); }, 2000);
   await Promise.all([refreshPeers(sdk), refreshMetrics(sdk)]);

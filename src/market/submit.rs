@@ -35,8 +35,9 @@ impl Market {
         if nodes.is_empty() {
             return Err(SdkError::NoNodesAvailable {
                 model_id: spec.model_id.clone(),
-                reason: "no usable host advertises it in the DHT (blacklisted hosts and hosts \
-                         the security settings refuse are left out)"
+                reason: "no host of it in the catalogs or the DHT answered (hosts that refuse \
+                         this page, blacklisted hosts and hosts the security settings refuse \
+                         are left out)"
                     .into(),
             });
         }
