@@ -91,6 +91,30 @@ for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18095/ >/dev/null && break; s
 
 log "2–6. browser scenarios (headless Chromium, release wasm)"
 (cd "$tools" && node run.mjs http://127.0.0.1:18095/index.html "$site/addresses.json" "$OLDPWD/artifacts/bench-browser.json")
+
+if [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *,side,* ]]; then
+  log "10. side by side with js-libp2p in the same Chromium (js-libp2p pinned in bench/js-libp2p/package-lock.json, bundled by esbuild)"
+  js="$FABSTIR_CACHE/bench-js"
+  mkdir -p "$js"
+  cp bench/js-libp2p/package.json bench/js-libp2p/package-lock.json bench/js-libp2p/entry.js "$js/"
+  if ! cmp -s bench/js-libp2p/package-lock.json "$js/node_modules/.package-lock.json.installed" 2>/dev/null; then
+    (cd "$js" && npm install --no-audit --no-fund --loglevel=error)
+    cp bench/js-libp2p/package-lock.json "$js/node_modules/.package-lock.json.installed"
+  fi
+  (cd "$js" && node_modules/.bin/esbuild entry.js --bundle --format=esm --platform=browser --minify \
+    --log-level=warning --outfile="$site/jslibp2p.js")
+  cp bench/side.html bench/side.js "$site/" && cp bench/side.mjs "$tools/"
+  rm -rf "$js/out" && mkdir -p "$js/out" && cp "$site/jslibp2p.js" "$js/out/"
+  python3 - "$(node scripts/check-size.mjs "$js/out" --json)" "$(node scripts/check-size.mjs pkg --json)" <<'PY'
+import json, sys
+theirs, ours = (json.loads(a)["total"] for a in sys.argv[1:])
+for name, v in (("js-libp2p bundle (esbuild, minified)", theirs), ("our package (wasm + JS)", ours)):
+    print(f"  {name}: {v['raw']:,} B raw, {v['gzip']:,} B gzip, {v['brotli']:,} B brotli")
+print(f"  ours / js-libp2p: {ours['gzip'] / theirs['gzip']:.2f}x gzip, {ours['brotli'] / theirs['brotli']:.2f}x brotli "
+      f"(issue 15's target this round: 409,600 B gzip, {ours['gzip'] - 409600:,} B to go)")
+PY
+  (cd "$tools" && node side.mjs http://127.0.0.1:18095 "$site/addresses.json" "$OLDPWD/artifacts/bench-side.json")
+fi
 nodes_stop
 if [ -n "${BENCH_ONLY:-}" ]; then
   log "BENCH_ONLY=$BENCH_ONLY: the other steps are skipped"
