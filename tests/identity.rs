@@ -133,6 +133,38 @@ async fn an_imported_key_is_the_peer_id_and_with_persist_replaces_the_kept_one()
     }
 }
 
+#[wasm_bindgen_test]
+async fn a_page_without_indexeddb_gets_storage_failed_and_the_sdk_stays_usable() {
+    // The page's own `indexedDB` shadowed (as where a browser refuses storage), then restored.
+    let hide = js_sys::Function::new_no_args(
+        "const own = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB'); \
+         Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true }); \
+         return () => own ? Object.defineProperty(globalThis, 'indexedDB', own) \
+                          : delete globalThis.indexedDB;",
+    );
+    let restore: js_sys::Function = hide.call0(&JsValue::NULL).unwrap().into();
+    let sdk = sdk_with_identity(r#"{ "persist": true }"#);
+    let err = call(sdk.start()).await.unwrap_err();
+    restore.call0(&JsValue::NULL).unwrap();
+    assert_eq!(
+        get_str(&err, "code"),
+        "STORAGE_FAILED",
+        "{}",
+        get_str(&err, "message")
+    );
+    assert!(
+        get_str(&err, "message").contains("IndexedDB"),
+        "{}",
+        get_str(&err, "message")
+    );
+    assert!(!sdk.is_started());
+    // With storage back, the same object starts.
+    call(sdk.start()).await.unwrap();
+    assert!(sdk.get_peer_id().is_ok());
+    call(sdk.stop()).await.unwrap();
+    forget_everything().await;
+}
+
 /// The outcome of a job of `model` for a page with `identity`: the host's text, or the error.
 async fn outcome(identity: &str, model: &str, seed: u64) -> Result<(), String> {
     let sdk = sdk_with_identity(identity);
