@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use libp2p::PeerId;
 
 use crate::config::resilience::ReliabilityConfig;
-use crate::market::memory::Memory;
+use crate::market::memory::{keep_receipt, Memory};
 use crate::market::receipts::VerifiedReceipt;
 use crate::market::reliability::{Change, HostRecord, NodeReliability};
 
@@ -137,13 +137,13 @@ impl Registry {
 
     /// Keeps a verified receipt (the newest [`crate::market::memory::MAX_RECEIPTS`]).
     pub fn receipt_received(&mut self, receipt: VerifiedReceipt) {
-        let mut memory = Memory {
-            receipts: std::mem::take(&mut self.receipts),
-            ..Memory::default()
-        };
-        memory.push_receipt(receipt);
-        self.receipts = memory.receipts;
+        keep_receipt(&mut self.receipts, receipt);
         self.touch();
+    }
+
+    /// The receipts received, oldest first.
+    pub fn receipts(&self) -> &VecDeque<VerifiedReceipt> {
+        &self.receipts
     }
 
     /// What is worth remembering beyond this instance: host records and receipts.

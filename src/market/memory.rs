@@ -27,13 +27,18 @@ pub struct Memory {
     pub receipts: VecDeque<VerifiedReceipt>,
 }
 
+/// Adds `receipt` to `receipts`, forgetting the oldest beyond [`MAX_RECEIPTS`].
+pub fn keep_receipt(receipts: &mut VecDeque<VerifiedReceipt>, receipt: VerifiedReceipt) {
+    receipts.push_back(receipt);
+    while receipts.len() > MAX_RECEIPTS {
+        receipts.pop_front();
+    }
+}
+
 impl Memory {
     /// Adds a receipt, forgetting the oldest beyond [`MAX_RECEIPTS`].
     pub fn push_receipt(&mut self, receipt: VerifiedReceipt) {
-        self.receipts.push_back(receipt);
-        while self.receipts.len() > MAX_RECEIPTS {
-            self.receipts.pop_front();
-        }
+        keep_receipt(&mut self.receipts, receipt);
     }
 
     /// The stored text.

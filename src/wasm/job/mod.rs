@@ -7,10 +7,10 @@
 mod chat;
 mod receipt;
 mod state;
+mod tokens;
 
 use receipt::attach_receipts;
 pub(crate) use receipt::receipt_to_js;
-mod tokens;
 
 pub(crate) use chat::completion;
 pub use chat::ChatStream;
@@ -180,11 +180,14 @@ impl Job {
     /// from hosts that send none). A receipt that fails fails the job with `RECEIPT_INVALID`.
     #[wasm_bindgen(getter, unchecked_return_type = "Receipt | null")]
     pub fn receipt(&self) -> JsValue {
+        if !matches!(&*self.state.outcome.borrow(), Some(Ok(_))) {
+            return JsValue::NULL;
+        }
         self.state
-            .receipts_js()
-            .pop()
-            .filter(|_| matches!(&*self.state.outcome.borrow(), Some(Ok(_))))
-            .unwrap_or(JsValue::NULL)
+            .receipts
+            .borrow()
+            .last()
+            .map_or(JsValue::NULL, receipt_to_js)
     }
 
     /// Every host's verified receipt so far, in order (one per host after a failover).

@@ -23,11 +23,23 @@ impl FabstirSdk {
     /// `identity.persist`, earlier pages' of this origin), the newest 256.
     #[wasm_bindgen(js_name = getReceipts, unchecked_return_type = "Receipt[]")]
     pub fn get_receipts(&self) -> js_sys::Array {
-        let memory = match self.inner.client() {
-            Ok(client) => client.market().registry().memory(),
-            Err(_) => self.inner.memory.borrow().clone(),
-        };
-        memory.receipts.iter().map(receipt_to_js).collect()
+        match self.inner.client() {
+            Ok(client) => client
+                .market()
+                .registry()
+                .receipts()
+                .iter()
+                .map(receipt_to_js)
+                .collect(),
+            Err(_) => self
+                .inner
+                .memory
+                .borrow()
+                .receipts
+                .iter()
+                .map(receipt_to_js)
+                .collect(),
+        }
     }
 }
 

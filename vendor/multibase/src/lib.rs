@@ -100,22 +100,20 @@ impl Base {
     /// Decodes `input`, a string of this base (without the code character).
     pub fn decode<I: AsRef<str>>(&self, input: I) -> Result<Vec<u8>> {
         let input = input.as_ref();
-        let bad = |_| Error::InvalidBaseString;
-        match self.encoding() {
+        let decoded = match self.encoding() {
+            None => bs58::decode(input).into_vec().ok(),
             // Each case is its own base: a lower-case base32 string has no upper-case letter.
             Some(_)
                 if *self == Base::Base32Lower && input.bytes().any(|c| c.is_ascii_uppercase()) =>
             {
-                Err(Error::InvalidBaseString)
+                None
             }
-            Some(encoding) if *self == Base::Base32Lower => encoding
-                .decode(input.to_ascii_uppercase().as_bytes())
-                .map_err(bad),
-            Some(encoding) => encoding.decode(input.as_bytes()).map_err(bad),
-            None => bs58::decode(input)
-                .into_vec()
-                .map_err(|_| Error::InvalidBaseString),
-        }
+            Some(encoding) if *self == Base::Base32Lower => {
+                encoding.decode(input.to_ascii_uppercase().as_bytes()).ok()
+            }
+            Some(encoding) => encoding.decode(input.as_bytes()).ok(),
+        };
+        decoded.ok_or(Error::InvalidBaseString)
     }
 
     /// The RFC 4648 encoding of the base (data-encoding's, which multiaddr links anyway);

@@ -1,4 +1,4 @@
-//! How a job ends: its end frame, its usage as billed, and the receipt the host signs of it
+//! How a job ends: its end frame (or an error frame), its usage as billed, and the receipt the host signs of it
 //! (docs/PROTOCOL.md, "Receipts").
 
 use fabstir_protocol::chat::Usage;
@@ -24,6 +24,21 @@ impl Job {
             usage: Some(usage),
             cost: Some(usage.cost(t.price_per_token, t.price_per_prompt_token)),
             receipt: self.receipt(Some(usage)),
+        }
+    }
+
+    /// An error frame that ends the started job, with the signed receipt of the tokens sent.
+    pub(super) fn error_frame(
+        &self,
+        code: &str,
+        message: String,
+        recoverable: bool,
+    ) -> StreamFrame {
+        StreamFrame::Error {
+            code: code.into(),
+            message,
+            recoverable,
+            receipt: self.receipt(None),
         }
     }
 

@@ -231,15 +231,14 @@ impl Job {
                     break (end, Outcome::Cancelled);
                 }
                 Step::ShutDown => {
-                    let frame = StreamFrame::Error {
-                        code: "SHUTTING_DOWN".into(),
-                        message: format!(
+                    let frame = self.error_frame(
+                        "SHUTTING_DOWN",
+                        format!(
                             "the host shut down after {generated} tokens; another host may \
                              continue the job"
                         ),
-                        recoverable: true,
-                        receipt: self.receipt(None),
-                    };
+                        true,
+                    );
                     break (frame, Outcome::Failed);
                 }
                 Step::TimeUp => {
@@ -247,17 +246,16 @@ impl Job {
                     break (end, Outcome::Completed);
                 }
                 Step::Abandoned => {
-                    let frame = StreamFrame::Error {
-                        code: "ABANDONED".into(),
-                        message: format!(
+                    let frame = self.error_frame(
+                        "ABANDONED",
+                        format!(
                             "stopped after {generated} tokens: no client read the job (a stream \
                              must open within {} s of the start and may be away {} s)",
                             limits.open_within.as_secs(),
                             limits.grace.as_secs()
                         ),
-                        recoverable: false,
-                        receipt: self.receipt(None),
-                    };
+                        false,
+                    );
                     break (frame, Outcome::Abandoned);
                 }
                 Step::Token(Some(Ok(Piece::Finished { reason, usage }))) => {
@@ -276,12 +274,8 @@ impl Job {
                     self.changed.send_modify(|v| *v += 1);
                 }
                 Step::Token(Some(Err(e))) => {
-                    let frame = StreamFrame::Error {
-                        code: e.code().into(),
-                        recoverable: e.recoverable(),
-                        message: e.message,
-                        receipt: self.receipt(None),
-                    };
+                    let (code, recoverable) = (e.code(), e.recoverable());
+                    let frame = self.error_frame(code, e.message, recoverable);
                     break (frame, Outcome::Failed);
                 }
                 Step::Token(None) => {
