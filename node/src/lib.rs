@@ -6,6 +6,7 @@
 
 pub mod advertise;
 pub mod backend;
+pub mod boxed_handler;
 pub mod catalog;
 pub mod config;
 pub mod delegated;

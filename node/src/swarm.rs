@@ -16,9 +16,16 @@ use crate::config::LoadedConfig;
 use crate::error::NodeError;
 use crate::identity::Identity;
 
-/// Everything the node speaks.
+/// Everything the node speaks, with each connection's handlers in one heap allocation
+/// (see [`crate::boxed_handler`]); it dereferences to [`Behaviours`].
+pub type Behaviour = crate::boxed_handler::Boxed<Behaviours>;
+
+/// The events of [`Behaviour`], one variant per behaviour.
+pub type BehaviourEvent = BehavioursEvent;
+
+/// The behaviours the node runs.
 #[derive(NetworkBehaviour)]
-pub struct Behaviour {
+pub struct Behaviours {
     /// Circuit relay v2 server (absent when `relay.enabled` is false).
     pub relay: Toggle<crate::relay_guard::GuardedRelay>,
     /// Circuit relay v2 client: reservations on our relays when `host.reachability` is relayed.
@@ -177,7 +184,7 @@ pub async fn build(
             let (blocked, allowed) = config.security.behaviours(&bootstrap);
             let keep_catalog = config.raw.host.keeps_catalog(config.raw.relay.enabled);
             let gossipsub = crate::catalog::behaviour(key, keep_catalog)?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(crate::boxed_handler::Boxed(Behaviours {
                 blocked,
                 allowed,
                 relay: relay.into(),
@@ -191,7 +198,7 @@ pub async fn build(
                 mdns: mdns.into(),
                 stream: libp2p_stream::Behaviour::new(),
                 gossipsub,
-            })
+            }))
         })
         .map_err(|e| net(&e))?
         .with_swarm_config(|cfg| cfg.with_idle_connection_timeout(idle))
