@@ -50,19 +50,26 @@ pub enum Source {
     Dht,
 }
 
-/// Cached discovery answers per model id.
+/// Cached discovery answers per model id, each marked whether its hosts were probed.
 #[derive(Default)]
 pub struct Cache {
-    entries: HashMap<String, (f64, Vec<DiscoveredNode>)>,
+    entries: HashMap<String, (f64, bool, Vec<DiscoveredNode>)>,
 }
 
 /// Models whose answers are kept at once; the oldest answer goes first beyond this.
 const MAX_CACHED_MODELS: usize = 64;
 
 impl Cache {
-    /// The answer for `model_id` if it is younger than `ttl_ms` at `now_ms`.
-    pub fn get(&self, model_id: &str, now_ms: f64, ttl_ms: f64) -> Option<Vec<DiscoveredNode>> {
-        self.get_with_time(model_id, now_ms, ttl_ms)
+    /// The answer for `model_id` if it is younger than `ttl_ms` at `now_ms` (and probed, when
+    /// `probed` asks for that).
+    pub fn get(
+        &self,
+        model_id: &str,
+        now_ms: f64,
+        ttl_ms: f64,
+        probed: bool,
+    ) -> Option<Vec<DiscoveredNode>> {
+        self.get_with_time(model_id, now_ms, ttl_ms, probed)
             .map(|(nodes, _)| nodes)
     }
 
@@ -72,9 +79,10 @@ impl Cache {
         model_id: &str,
         now_ms: f64,
         ttl_ms: f64,
+        probed: bool,
     ) -> Option<(Vec<DiscoveredNode>, f64)> {
-        let (at, nodes) = self.entries.get(model_id)?;
-        (now_ms - at < ttl_ms).then(|| (nodes.clone(), *at))
+        let (at, was_probed, nodes) = self.entries.get(model_id)?;
+        (now_ms - at < ttl_ms && (*was_probed || !probed)).then(|| (nodes.clone(), *at))
     }
 
     /// Models with an answer stored (fresh or not).
@@ -87,8 +95,9 @@ impl Cache {
         self.entries.is_empty()
     }
 
-    /// Stores the answer for `model_id` found at `now_ms`.
-    pub fn put(&mut self, model_id: &str, now_ms: f64, nodes: Vec<DiscoveredNode>) {
+    /// Stores the answer for `model_id` found at `now_ms`, its hosts `probed` or taken as their
+    /// catalog records say.
+    pub fn put(&mut self, model_id: &str, now_ms: f64, probed: bool, nodes: Vec<DiscoveredNode>) {
         if self.entries.len() >= MAX_CACHED_MODELS && !self.entries.contains_key(model_id) {
             if let Some(oldest) = self
                 .entries
@@ -99,7 +108,8 @@ impl Cache {
                 self.entries.remove(&oldest);
             }
         }
-        self.entries.insert(model_id.to_string(), (now_ms, nodes));
+        self.entries
+            .insert(model_id.to_string(), (now_ms, probed, nodes));
     }
 }
 
@@ -205,14 +215,18 @@ mod tests {
     #[test]
     fn cache_expires_and_stays_bounded() {
         let mut c = Cache::default();
-        c.put("m", 1000.0, vec![node("a", 1, 1.0)]);
-        assert!(c.get("m", 1500.0, 1000.0).is_some());
-        assert!(c.get("m", 2000.0, 1000.0).is_none());
-        assert!(c.get("m", 1500.0, 0.0).is_none());
+        c.put("m", 1000.0, true, vec![node("a", 1, 1.0)]);
+        assert!(c.get("m", 1500.0, 1000.0, true).is_some());
+        assert!(c.get("m", 2000.0, 1000.0, true).is_none());
+        assert!(c.get("m", 1500.0, 0.0, false).is_none());
+        // An unprobed answer serves a submitted job, not discoverNodes.
+        c.put("u", 1000.0, false, vec![node("a", 1, 0.0)]);
+        assert!(c.get("u", 1500.0, 1000.0, false).is_some());
+        assert!(c.get("u", 1500.0, 1000.0, true).is_none());
         for i in 0..100 {
-            c.put(&format!("m{i}"), f64::from(i), vec![]);
+            c.put(&format!("m{i}"), f64::from(i), true, vec![]);
         }
         assert!(c.entries.len() <= MAX_CACHED_MODELS);
-        assert!(c.get("m99", 99.0, 1.0).is_some());
+        assert!(c.get("m99", 99.0, 1.0, true).is_some());
     }
 }

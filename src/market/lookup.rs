@@ -2,7 +2,9 @@
 //! answer through the cache) in the bootstrap nodes' catalogs, or the DHT (looked up by them)
 //! when they list none;
 //! the hosts admitted by security probed for their info and round trip, and the answer filtered
-//! and ordered for the caller.
+//! and ordered for the caller. A job submitted without discovery first skips the probes when the
+//! catalogs answered: their records, each signed by its host, already say what a probe would ask,
+//! and the negotiation that follows is the round trip that counts.
 
 use std::sync::Arc;
 
@@ -30,7 +32,12 @@ impl Market {
         crate::config::addresses::parse_peer_ids("preferredNodes", &options.preferred_nodes)?;
         crate::config::addresses::parse_peer_ids("excludeNodes", &options.exclude_nodes)?;
         let nodes = self
-            .hosts_of(&options.model_id, options.force_refresh, options.source)
+            .hosts_of(
+                &options.model_id,
+                options.force_refresh,
+                options.source,
+                Probe::Always,
+            )
             .await?;
         let registry = self.registry();
         Ok(crate::market::discovery::select(nodes, options, |p| {
@@ -38,12 +45,17 @@ impl Market {
         }))
     }
 
-    /// Every reachable host of `model_id` (cached for `discoveryCacheTtl`).
+    /// Every reachable host of `model_id` (cached for `discoveryCacheTtl`). With
+    /// [`Probe::UnlessCatalogued`], hosts from the catalogs come unprobed, as their records say
+    /// (latency 0, no `node:discovered` events, not yet checked by security: the caller
+    /// connects to them and asks [`Market::admits`] itself), cached as unprobed: only a
+    /// [`Probe::Always`] answer serves a later `discoverNodes`.
     pub(crate) async fn hosts_of(
         &self,
         model_id: &str,
         refresh: bool,
         source: Source,
+        probe: Probe,
     ) -> Result<Vec<DiscoveredNode>, SdkError> {
         if model_id.is_empty() || model_id.len() > fabstir_protocol::messages::MAX_MODEL_ID_LEN {
             return Err(SdkError::argument(
@@ -59,7 +71,8 @@ impl Market {
         // Only the usual lookup's answers are cached (a forced source is asked every time).
         let refresh = refresh || source != Source::Auto;
         if !refresh {
-            if let Some(nodes) = self.cache().get(model_id, rt::now_ms(), ttl) {
+            let probed = probe == Probe::Always;
+            if let Some(nodes) = self.cache().get(model_id, rt::now_ms(), ttl, probed) {
                 return Ok(nodes);
             }
         }
@@ -76,7 +89,10 @@ impl Market {
         let started = rt::now_ms();
         let _turn = turn.lock().await;
         // Someone else looked while we waited: their answer is ours.
-        if let Some((nodes, at)) = self.cache().get_with_time(model_id, rt::now_ms(), ttl) {
+        let fresh = self
+            .cache()
+            .get_with_time(model_id, rt::now_ms(), ttl, probe == Probe::Always);
+        if let Some((nodes, at)) = fresh {
             if !refresh || at >= started {
                 return Ok(nodes);
             }
@@ -102,7 +118,22 @@ impl Market {
                     catalogued.len()
                 )
             });
-            self.learn_hosts(&catalogued).await
+            let learned = self.learn_hosts(&catalogued).await;
+            if probe == Probe::UnlessCatalogued {
+                let now = rt::now_ms();
+                let nodes: Vec<DiscoveredNode> = catalogued
+                    .iter()
+                    .filter(|a| learned.iter().any(|p| p.to_string() == a.peer_id))
+                    .filter_map(|a| as_recorded(a, model_id, now))
+                    .collect();
+                // As below: an answer with a blacklisted host is not cached.
+                let usable = learned.iter().all(|p| self.registry().usable(p, now));
+                if source == Source::Auto && usable && !nodes.is_empty() {
+                    self.cache().put(model_id, now, false, nodes.clone());
+                }
+                return Ok(nodes);
+            }
+            learned
         };
         // An answer without a blacklisted host is not cached: the host may half-open before the
         // cache would expire.
@@ -141,7 +172,8 @@ impl Market {
         }
         // "No host" is not cached: one may come (back) any moment, and a retry should see it.
         if cacheable && !nodes.is_empty() {
-            self.cache().put(model_id, rt::now_ms(), nodes.clone());
+            self.cache()
+                .put(model_id, rt::now_ms(), true, nodes.clone());
         }
         Ok(nodes)
     }
@@ -202,4 +234,40 @@ impl Market {
             last_seen: rt::now_ms(),
         })
     }
+}
+
+/// Whether [`Market::hosts_of`] probes the hosts the catalogs list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probe {
+    /// Every host is probed (`discoverNodes`: its answer has measured round trips).
+    Always,
+    /// Catalogued hosts are taken as their signed records say (a job submitted at once).
+    UnlessCatalogued,
+}
+
+/// A catalogued host as its verified record describes it, unprobed (latency 0).
+fn as_recorded(
+    a: &fabstir_protocol::catalog::Announcement,
+    model_id: &str,
+    now: f64,
+) -> Option<DiscoveredNode> {
+    let model = a.models.iter().find(|m| m.id == model_id)?;
+    Some(DiscoveredNode {
+        peer_id: a.peer_id.clone(),
+        multiaddrs: a.addresses.clone(),
+        capabilities: Capabilities {
+            models: a.models.iter().map(|m| m.id.clone()).collect(),
+            max_tokens: model.max_tokens,
+            price_per_token: model.price_per_token,
+            price_per_prompt_token: model.price_per_prompt_token,
+            context_tokens: model.context_tokens,
+            compute_type: String::new(),
+            max_concurrent_jobs: a.max_concurrent_jobs,
+            current_load: a.current_load,
+            backend: model.backend,
+        },
+        latency: 0.0,
+        reputation: 0.5,
+        last_seen: now,
+    })
 }

@@ -30,6 +30,7 @@ impl Market {
                 &spec.model_id,
                 false,
                 crate::market::discovery::Source::Auto,
+                crate::market::lookup::Probe::UnlessCatalogued,
             )
             .await?;
         if nodes.is_empty() {

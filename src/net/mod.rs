@@ -5,6 +5,7 @@
 
 pub mod backoff;
 pub mod behaviour;
+pub mod dial_order;
 pub mod dropped;
 pub mod event_loop;
 pub mod handle;

@@ -91,13 +91,19 @@ impl EventLoop {
             return;
         }
         let addresses = self.address_book.get(&peer).cloned().unwrap_or_default();
-        let opts = DialOpts::peer_id(peer)
-            .addresses(addresses)
-            .extend_addresses_through_behaviour()
-            .condition(PeerCondition::DisconnectedAndNotDialing)
-            .build();
-        match self.swarm.dial(opts) {
-            Ok(()) | Err(DialError::DialPeerConditionFalse(_)) => {
+        let mut stages = crate::net::dial_order::stages(addresses);
+        let first = if stages.is_empty() {
+            Vec::new()
+        } else {
+            stages.remove(0)
+        };
+        match self.dial_stage(peer, first, stages.is_empty()) {
+            Ok(()) => {
+                self.dial_stages
+                    .extend(stages.into_iter().map(|stage| (peer, stage)));
+                self.pending_connects.entry(peer).or_default().push(reply);
+            }
+            Err(DialError::DialPeerConditionFalse(_)) => {
                 self.pending_connects.entry(peer).or_default().push(reply);
             }
             Err(e) => {
@@ -107,6 +113,48 @@ impl EventLoop {
                 }));
             }
         }
+    }
+
+    /// Dials one stage of `peer`'s addresses ([`crate::net::dial_order`]); the `last` one also
+    /// takes the addresses the behaviours know.
+    fn dial_stage(
+        &mut self,
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        last: bool,
+    ) -> Result<(), DialError> {
+        let opts = DialOpts::peer_id(peer).addresses(addresses);
+        let opts = if last {
+            opts.extend_addresses_through_behaviour()
+        } else {
+            opts
+        };
+        self.swarm.dial(
+            opts.condition(PeerCondition::DisconnectedAndNotDialing)
+                .build(),
+        )
+    }
+
+    /// After a failed dial of `peer`: dials its next stage of addresses, if one is left.
+    /// Whether a dial is under way again.
+    pub(super) fn dial_next_stage(&mut self, peer: PeerId) -> bool {
+        let Some(at) = self.dial_stages.iter().position(|(p, _)| *p == peer) else {
+            return false;
+        };
+        let (_, next) = self.dial_stages.remove(at);
+        let last = !self.dial_stages.iter().any(|(p, _)| *p == peer);
+        match self.dial_stage(peer, next, last) {
+            Ok(()) | Err(DialError::DialPeerConditionFalse(_)) => true,
+            Err(_) => {
+                self.forget_dial_stages(peer);
+                false
+            }
+        }
+    }
+
+    /// Drops the address stages still to dial for `peer`.
+    pub(super) fn forget_dial_stages(&mut self, peer: PeerId) {
+        self.dial_stages.retain(|(p, _)| *p != peer);
     }
 
     pub(super) fn remember_address(&mut self, peer: PeerId, address: &Multiaddr) {

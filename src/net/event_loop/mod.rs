@@ -105,6 +105,9 @@ pub struct EventLoop {
     address_book: HashMap<PeerId, Vec<Multiaddr>>,
     /// Callers waiting for a connection to a peer being dialed.
     pending_connects: HashMap<PeerId, Vec<oneshot::Sender<Result<(), SdkError>>>>,
+    /// Address stages still to dial, in order, for `Connect`s whose current stage may fail
+    /// ([`crate::net::dial_order`]).
+    dial_stages: Vec<(PeerId, Vec<Multiaddr>)>,
 }
 
 /// Addresses remembered per peer (newest first); older ones are forgotten.
@@ -135,6 +138,7 @@ impl EventLoop {
             address_book: HashMap::new(),
             reserved: HashSet::new(),
             pending_connects: HashMap::new(),
+            dial_stages: Vec::new(),
         }
     }
 
@@ -172,6 +176,7 @@ impl EventLoop {
         for (_, (_, reply)) in self.pending_dials.drain() {
             let _ = reply.send(Err(SdkError::Stopped));
         }
+        self.dial_stages.clear();
         for (_, waiters) in self.pending_connects.drain() {
             for w in waiters {
                 let _ = w.send(Err(SdkError::Stopped));

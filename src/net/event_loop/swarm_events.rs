@@ -27,6 +27,7 @@ impl EventLoop {
                 if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
                 }
+                self.forget_dial_stages(peer_id);
                 for waiter in self.pending_connects.remove(&peer_id).unwrap_or_default() {
                     let _ = waiter.send(Ok(()));
                 }
@@ -60,7 +61,16 @@ impl EventLoop {
                     let tried: Vec<Multiaddr> = tried.iter().map(|(a, _)| a.clone()).collect();
                     self.remember_candidates(peer, &tried);
                 }
-                if let Some(peer) = peer_id.filter(|p| !self.swarm.is_connected(p)) {
+                // The next kind of address, if one is left, before the waiters hear of it.
+                let retried = peer_id.is_some_and(|p| {
+                    !self.swarm.is_connected(&p)
+                        && self.pending_connects.contains_key(&p)
+                        && self.dial_next_stage(p)
+                });
+                if let Some(peer) = peer_id.filter(|_| !retried) {
+                    self.forget_dial_stages(peer);
+                }
+                if let Some(peer) = peer_id.filter(|p| !retried && !self.swarm.is_connected(p)) {
                     for waiter in self.pending_connects.remove(&peer).unwrap_or_default() {
                         let _ = waiter.send(Err(SdkError::DialFailed {
                             address: format!("/p2p/{peer}"),
