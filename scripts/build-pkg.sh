@@ -21,7 +21,8 @@ if ! cmp -s scripts/minify/package-lock.json "$minify/node_modules/.package-lock
   (cd "$minify" && npm ci --no-audit --no-fund --loglevel=error)
   cp scripts/minify/package-lock.json "$minify/node_modules/.package-lock.json.installed"
 fi
-for js in pkg/*.js pkg/snippets/*/*.js; do
+# Every JavaScript file, snippets at any depth (src/wasm/memory/idb.js sits deep below snippets/).
+find pkg -name '*.js' | while read -r js; do
   "$minify/node_modules/.bin/esbuild" "$js" --minify --keep-names --format=esm --target=es2020 --log-level=warning \
     --outfile="$js.min" --allow-overwrite
   mv "$js.min" "$js"

@@ -70,8 +70,9 @@ impl Market {
         let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
         // Only the usual lookup's answers are cached (a forced source is asked every time).
         let refresh = refresh || source != Source::Auto;
+        // An unprobed answer serves only an unprobing caller.
+        let probed = probe == Probe::Always;
         if !refresh {
-            let probed = probe == Probe::Always;
             if let Some(nodes) = self.cache().get(model_id, rt::now_ms(), ttl, probed) {
                 return Ok(nodes);
             }
@@ -91,7 +92,7 @@ impl Market {
         // Someone else looked while we waited: their answer is ours.
         let fresh = self
             .cache()
-            .get_with_time(model_id, rt::now_ms(), ttl, probe == Probe::Always);
+            .get_with_time(model_id, rt::now_ms(), ttl, probed);
         if let Some((nodes, at)) = fresh {
             if !refresh || at >= started {
                 return Ok(nodes);
@@ -118,28 +119,25 @@ impl Market {
                     catalogued.len()
                 )
             });
-            let learned = self.learn_hosts(&catalogued).await;
-            if probe == Probe::UnlessCatalogued {
-                let now = rt::now_ms();
-                let nodes: Vec<DiscoveredNode> = catalogued
-                    .iter()
-                    .filter(|a| learned.iter().any(|p| p.to_string() == a.peer_id))
-                    .filter_map(|a| as_recorded(a, model_id, now))
-                    .collect();
-                // As below: an answer with a blacklisted host is not cached.
-                let usable = learned.iter().all(|p| self.registry().usable(p, now));
-                if source == Source::Auto && usable && !nodes.is_empty() {
-                    self.cache().put(model_id, now, false, nodes.clone());
-                }
-                return Ok(nodes);
-            }
-            learned
+            self.learn_hosts(&catalogued).await
         };
         // An answer without a blacklisted host is not cached: the host may half-open before the
         // cache would expire.
         let now = rt::now_ms();
         let cacheable =
             source == Source::Auto && providers.iter().all(|p| self.registry().usable(p, now));
+        // "No host" is not cached: one may come (back) any moment, and a retry should see it.
+        if probe == Probe::UnlessCatalogued && !catalogued.is_empty() {
+            let nodes: Vec<DiscoveredNode> = catalogued
+                .iter()
+                .filter(|a| providers.iter().any(|p| p.to_string() == a.peer_id))
+                .filter_map(|a| as_recorded(a, model_id, now))
+                .collect();
+            if cacheable && !nodes.is_empty() {
+                self.cache().put(model_id, now, false, nodes.clone());
+            }
+            return Ok(nodes);
+        }
         let admitted = futures::future::join_all(
             providers
                 .into_iter()
@@ -170,7 +168,6 @@ impl Market {
                 node: node.clone(),
             });
         }
-        // "No host" is not cached: one may come (back) any moment, and a retry should see it.
         if cacheable && !nodes.is_empty() {
             self.cache()
                 .put(model_id, rt::now_ms(), true, nodes.clone());

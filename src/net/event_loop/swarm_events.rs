@@ -69,9 +69,12 @@ impl EventLoop {
                 });
                 if let Some(peer) = peer_id.filter(|_| !retried) {
                     self.forget_dial_stages(peer);
-                }
-                if let Some(peer) = peer_id.filter(|p| !retried && !self.swarm.is_connected(p)) {
-                    for waiter in self.pending_connects.remove(&peer).unwrap_or_default() {
+                    let waiters = if self.swarm.is_connected(&peer) {
+                        Vec::new()
+                    } else {
+                        self.pending_connects.remove(&peer).unwrap_or_default()
+                    };
+                    for waiter in waiters {
                         let _ = waiter.send(Err(SdkError::DialFailed {
                             address: format!("/p2p/{peer}"),
                             reason: crate::net::refusal::dial_reason(&error),

@@ -23,22 +23,11 @@ impl FabstirSdk {
     /// `identity.persist`, earlier pages' of this origin), the newest 256.
     #[wasm_bindgen(js_name = getReceipts, unchecked_return_type = "Receipt[]")]
     pub fn get_receipts(&self) -> js_sys::Array {
+        let to_js =
+            |receipts: &std::collections::VecDeque<_>| receipts.iter().map(receipt_to_js).collect();
         match self.inner.client() {
-            Ok(client) => client
-                .market()
-                .registry()
-                .receipts()
-                .iter()
-                .map(receipt_to_js)
-                .collect(),
-            Err(_) => self
-                .inner
-                .memory
-                .borrow()
-                .receipts
-                .iter()
-                .map(receipt_to_js)
-                .collect(),
+            Ok(client) => to_js(client.market().registry().receipts()),
+            Err(_) => to_js(&self.inner.memory.borrow().receipts),
         }
     }
 }
