@@ -74,6 +74,42 @@ pub async fn write<W: AsyncWrite + Unpin, M: Serialize>(
     Ok(())
 }
 
+/// How many bytes of frames [`write_batch`] hands to the stream at a time.
+pub const BATCH_LEN: usize = 64 * 1024;
+
+/// Encodes `messages` as frames joined into writes of about [`BATCH_LEN`] bytes (a longer frame
+/// is a write of its own), in order.
+pub fn encode_batch<'a, M: Serialize + 'a>(
+    messages: impl IntoIterator<Item = &'a M>,
+) -> Result<Vec<Vec<u8>>, FrameError> {
+    let mut batches = Vec::new();
+    let mut batch = Vec::new();
+    for message in messages {
+        let frame = encode(message)?;
+        if !batch.is_empty() && batch.len() + frame.len() > BATCH_LEN {
+            batches.push(std::mem::take(&mut batch));
+        }
+        batch.extend_from_slice(&frame);
+    }
+    if !batch.is_empty() {
+        batches.push(batch);
+    }
+    Ok(batches)
+}
+
+/// Writes `messages` as frames and flushes once at the end, so that many small frames (a
+/// catalog answer, one per host) travel in a few transport messages instead of one each.
+pub async fn write_batch<'a, W: AsyncWrite + Unpin, M: Serialize + 'a>(
+    w: &mut W,
+    messages: impl IntoIterator<Item = &'a M>,
+) -> Result<(), FrameError> {
+    for batch in encode_batch(messages)? {
+        w.write_all(&batch).await?;
+    }
+    w.flush().await?;
+    Ok(())
+}
+
 /// Reads one frame. `Ok(None)` when the stream ended cleanly between frames.
 pub async fn read<R: AsyncRead + Unpin, M: DeserializeOwned>(
     r: &mut R,
@@ -131,6 +167,26 @@ mod tests {
             Some(vec![1, 2])
         );
         assert!(block_on(read::<_, String>(&mut r)).unwrap().is_none());
+    }
+
+    #[test]
+    fn batches_join_frames_in_order_up_to_the_batch_length() {
+        let small: Vec<String> = (0..5).map(|i| i.to_string()).collect();
+        let batches = encode_batch(&small).unwrap();
+        assert_eq!(batches.len(), 1);
+        let mut r = Cursor::new(batches.concat());
+        for want in &small {
+            assert_eq!(&block_on(read::<_, String>(&mut r)).unwrap().unwrap(), want);
+        }
+        // Frames of ~40 KB: two do not fit one batch, one never splits.
+        let big: Vec<String> = (0..3).map(|i| i.to_string().repeat(40_000)).collect();
+        let batches = encode_batch(&big).unwrap();
+        assert_eq!(batches.len(), 3);
+        assert!(batches.iter().all(|b| b.len() <= BATCH_LEN));
+        let mut written = Vec::new();
+        block_on(write_batch(&mut Cursor::new(&mut written), &big)).unwrap();
+        assert_eq!(written, batches.concat());
+        assert!(encode_batch::<String>(&[]).unwrap().is_empty());
     }
 
     #[test]

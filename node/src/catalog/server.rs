@@ -23,7 +23,7 @@ pub const MAX_WATCHERS: usize = 768;
 pub const WATCHES_PER_PEER: usize = 4;
 /// How long a request may take to arrive, and a one-shot answer to be written.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a watcher may leave one frame unread before its watch is ended.
+/// How long a watcher may leave one batch of frames unread before its watch is ended.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The watches held, per peer: [`WATCHES_PER_PEER`] each, [`MAX_WATCHERS`] in all.
@@ -112,14 +112,17 @@ fn snapshot(
     (frames, peers, changes)
 }
 
+/// Writes `frames` in batches of about [`frame::BATCH_LEN`] bytes (one transport message for a
+/// whole small answer, not one per host), each batch within [`WRITE_TIMEOUT`], then flushes.
 async fn send<W: AsyncWrite + Unpin>(w: &mut W, frames: &[CatalogFrame]) -> std::io::Result<()> {
-    for f in frames {
-        tokio::time::timeout(WRITE_TIMEOUT, frame::write(w, f))
+    for batch in frame::encode_batch(frames).map_err(std::io::Error::other)? {
+        tokio::time::timeout(WRITE_TIMEOUT, w.write_all(&batch))
             .await
-            .map_err(|_| std::io::Error::other("watcher stopped reading"))?
-            .map_err(std::io::Error::other)?;
+            .map_err(|_| std::io::Error::other("watcher stopped reading"))??;
     }
-    w.flush().await
+    tokio::time::timeout(WRITE_TIMEOUT, w.flush())
+        .await
+        .map_err(|_| std::io::Error::other("watcher stopped reading"))?
 }
 
 /// Serves a watch until the watcher closes its side (or stops reading, or the node stops).

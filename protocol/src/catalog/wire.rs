@@ -139,11 +139,10 @@ pub async fn write_answer<S: AsyncWrite + Unpin>(
     stream: &mut S,
     items: &[CatalogFrame],
 ) -> Result<(), FrameError> {
-    for item in items {
-        frame::write(stream, item).await?;
-    }
-    let count = items.len() as u32;
-    frame::write(stream, &CatalogFrame::End { count }).await
+    let end = CatalogFrame::End {
+        count: items.len() as u32,
+    };
+    frame::write_batch(stream, items.iter().chain([&end])).await
 }
 
 /// Asks `request` on `stream` and collects the answer's items until its `end`.
