@@ -125,7 +125,13 @@ pub async fn read_payload<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Vec<
     let mut prefix = [0u8; 4];
     let mut got = 0;
     while got < prefix.len() {
-        match r.read(&mut prefix[got..]).await? {
+        let read = match r.read(&mut prefix[got..]).await {
+            // A stream opened lazily (its protocol confirmed with the first answer, as the SDK
+            // opens them) that the peer closed unanswered says so here: an end before any frame.
+            Err(e) if got == 0 && e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            other => other?,
+        };
+        match read {
             0 if got == 0 => return Ok(None),
             0 => return Err(FrameError::Truncated),
             n => got += n,
@@ -199,6 +205,21 @@ mod tests {
             encode(&"x".repeat(MAX_FRAME_LEN)),
             Err(FrameError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_stream_that_ends_in_error_before_any_frame_ends_cleanly() {
+        struct Eof;
+        impl AsyncRead for Eof {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                _: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::task::Poll::Ready(Err(std::io::ErrorKind::UnexpectedEof.into()))
+            }
+        }
+        assert!(block_on(read::<_, String>(&mut Eof)).unwrap().is_none());
     }
 
     #[test]

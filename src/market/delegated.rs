@@ -106,7 +106,7 @@ impl Market {
             match answer {
                 Some(Ok(frames)) => answers.push((node, frames)),
                 Some(Err(e)) => failures.push(format!("{node}: {e}")),
-                None => failures.push(format!("{node}: no answer within {limit:?}")),
+                None => failures.push(format!("{node}: no answer within {} ms", limit.as_millis())),
             }
         }
         if answers.is_empty() {

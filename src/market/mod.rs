@@ -50,6 +50,9 @@ pub struct Market {
     lookups: Arc<Mutex<HashMap<String, Arc<futures::lock::Mutex<()>>>>>,
     /// The watches of the bootstrap nodes' catalogs, once started.
     watches: Arc<Mutex<catalog_watch::Watches>>,
+    /// Token streams opened together with their job's accept, until the job's stream is asked
+    /// for (`open_stream` from token 0 takes it).
+    opened: Arc<Mutex<Vec<(String, negotiation::Opened)>>>,
 }
 
 impl Market {
@@ -64,6 +67,7 @@ impl Market {
             verdicts: Arc::default(),
             lookups: Arc::default(),
             watches: Arc::default(),
+            opened: Arc::default(),
         }
     }
 

@@ -147,14 +147,23 @@ enum Answer {
     Rejected(RejectReason, String),
 }
 
-/// Asks every candidate at once and starts the job on the best offer.
+/// The job's token stream, opened from token 0 together with the accept (see [`accept`]);
+/// boxed, as it is handed on a few times.
+pub type Opened = Box<(
+    crate::market::stream::TokenReader,
+    crate::market::stream::Canceller,
+)>;
+
+/// Asks every candidate at once and starts the job on the best offer; with the token stream
+/// already opened when that worked (`stall` is its stall timeout).
 pub async fn negotiate(
     control: &libp2p_stream::Control,
     candidates: Vec<Candidate>,
     request: JobRequest,
     max_price: Option<u64>,
     limit: Duration,
-) -> Result<Negotiated, SdkError> {
+    stall: Duration,
+) -> Result<(Negotiated, Option<Opened>), SdkError> {
     let asked = candidates.len();
     let answers = futures::future::join_all(candidates.iter().map(|c| {
         let control = control.clone();
@@ -205,13 +214,14 @@ pub async fn negotiate(
             decline(stream, job_id).await;
             continue;
         }
-        match accept(&mut stream, c.peer, &job_id).await {
+        let tokens = (u64::from(request.max_tokens), stall);
+        match accept(&mut stream, control, c.peer, &job_id, tokens).await {
             // An offer is a quote: the host may be full by the time we accept.
-            Ok(Some((reason, message))) => {
+            Ok(Err((reason, message))) => {
                 rejections.push((c, reason, format!("when accepting: {message}")))
             }
-            Ok(None) => {
-                chosen = Some(Negotiated {
+            Ok(Ok(opened)) => {
+                let negotiated = Negotiated {
                     job_id,
                     node_id: c.peer.to_string(),
                     price_per_token: price,
@@ -219,7 +229,8 @@ pub async fn negotiate(
                     candidates: asked,
                     offers: offered,
                     request_sha256: crate::market::receipts::request_sha256(&request),
-                })
+                };
+                chosen = Some((negotiated, opened));
             }
             Err(e) => failures.push(e.to_string()),
         }
@@ -311,13 +322,21 @@ async fn ask(
     }
 }
 
-/// Accepts an offer: `Ok(None)` when the host started the job, `Ok(Some(..))` when it refused
+/// Accepts an offer: `Ok(Ok(..))` when the host started the job, `Ok(Err(..))` when it refused
 /// (e.g. `busy`: an offer holds no slot).
+///
+/// The job's token stream (`tokens`: its most tokens and stall timeout) is opened right after
+/// the accept is sent, before `started` comes back, so the first token is one round trip
+/// closer; the host holds a stream request for a job it has offered until the offer is settled
+/// (docs/PROTOCOL.md, "Stream"). When it refuses, that stream is dropped. When the stream could
+/// not be opened, `Ok(Ok(None))`: the caller opens it afterwards as before.
 async fn accept(
     stream: &mut Stream,
+    control: &libp2p_stream::Control,
     peer: PeerId,
     job_id: &str,
-) -> Result<Option<(RejectReason, String)>, SdkError> {
+    tokens: (u64, Duration),
+) -> Result<Result<Option<Opened>, (RejectReason, String)>, SdkError> {
     let failed = |reason: String| SdkError::StreamFailed {
         peer_id: peer.to_string(),
         reason,
@@ -328,11 +347,17 @@ async fn accept(
     frame::write(stream, &decision)
         .await
         .map_err(|e| failed(e.to_string()))?;
+    let (max_tokens, stall) = tokens;
+    let opened =
+        crate::market::stream::open(&mut control.clone(), peer, job_id, 0, max_tokens, stall)
+            .await
+            .ok()
+            .map(Box::new);
     let answer = frame::read::<_, JobResponse>(stream).await;
     let _ = stream.close().await;
     match answer {
-        Ok(Some(JobResponse::Started { job_id: started })) if started == job_id => Ok(None),
-        Ok(Some(JobResponse::Rejected { reason, message })) => Ok(Some((reason, message))),
+        Ok(Some(JobResponse::Started { job_id: started })) if started == job_id => Ok(Ok(opened)),
+        Ok(Some(JobResponse::Rejected { reason, message })) => Ok(Err((reason, message))),
         // Named, not `Debug`-printed: that formatting code is not worth its bytes in the wasm.
         Ok(other) => Err(failed(format!(
             "unexpected answer to accept: {}",

@@ -7,34 +7,39 @@ use crate::market::stream::{Canceller, TokenReader};
 use crate::market::Market;
 use crate::net::rt;
 
+/// Token streams opened with an accept and not yet asked for, kept at most.
+pub const MAX_OPENED: usize = 64;
+
 impl Market {
     /// Opens the token stream of one of our jobs from `resume_from` (default: the tokens
-    /// received so far), reconnecting to its host when needed.
+    /// received so far), reconnecting to its host when needed. From token 0 of a job just
+    /// negotiated, this is the stream opened together with the accept.
     pub async fn open_stream(
         &self,
         job_id: &str,
         resume_from: Option<u64>,
     ) -> Result<(TokenReader, Canceller, JobRecord), SdkError> {
         let record = self.job(job_id)?;
-        self.connect(record.node).await?;
         let from = resume_from.unwrap_or(record.received);
-        let control = self.net.control();
-        let limit = self.net.config().request_timeout;
-        let opening = crate::net::dropped::retry_unanswered(|| {
-            let mut control = control.clone();
-            let record = record.clone();
-            async move {
-                crate::market::stream::open(
-                    &mut control,
-                    record.node,
-                    job_id,
-                    from,
-                    u64::from(record.max_tokens),
-                    self.net.config().stream_stall_timeout,
-                )
-                .await
+        if from == 0 {
+            if let Some(opened) = self.take_opened(job_id) {
+                let (reader, canceller) = *opened;
+                return Ok((reader, canceller, record));
             }
-        });
+        }
+        self.connect(record.node).await?;
+        // Streams open lazily (net/transport.rs): a stream the host drops unread is noticed at
+        // its first read, where the job's reader opens it again (wasm/job/state.rs `drive`).
+        let limit = self.net.config().request_timeout;
+        let mut control = self.net.control();
+        let opening = crate::market::stream::open(
+            &mut control,
+            record.node,
+            job_id,
+            from,
+            u64::from(record.max_tokens),
+            self.net.config().stream_stall_timeout,
+        );
         let (reader, canceller) =
             rt::timeout(limit, opening)
                 .await
@@ -43,6 +48,22 @@ impl Market {
                     after_ms: limit.as_millis() as u64,
                 }))?;
         Ok((reader, canceller, record))
+    }
+
+    /// Keeps the token stream opened with `job_id`'s accept until the job's stream is asked
+    /// for. At most [`MAX_OPENED`] are kept: beyond that (streams nobody asked for) the new one
+    /// is dropped, and its job's stream is opened when asked, as before.
+    pub(crate) fn keep_opened(&self, job_id: &str, opened: crate::market::negotiation::Opened) {
+        let mut kept = self.opened.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() < MAX_OPENED {
+            kept.push((job_id.to_string(), opened));
+        }
+    }
+
+    fn take_opened(&self, job_id: &str) -> Option<crate::market::negotiation::Opened> {
+        let mut kept = self.opened.lock().unwrap_or_else(|e| e.into_inner());
+        let at = kept.iter().position(|(id, _)| id == job_id)?;
+        Some(kept.swap_remove(at).1)
     }
 
     /// Cancels one of our jobs when no stream of it is open: opens one and sends `cancel`,

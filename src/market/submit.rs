@@ -92,12 +92,13 @@ impl Market {
                 peers.join(", ")
             )
         });
-        let negotiated = crate::market::negotiation::negotiate(
+        let (negotiated, opened) = crate::market::negotiation::negotiate(
             &self.net.control(),
             candidates,
             request,
             spec.max_price,
             self.net.config().request_timeout,
+            self.net.config().stream_stall_timeout,
         )
         .await
         .inspect_err(|e| {
@@ -129,6 +130,9 @@ impl Market {
                 request_sha256: negotiated.request_sha256.clone(),
             },
         );
+        if let Some(opened) = opened {
+            self.keep_opened(&negotiated.job_id, opened);
+        }
         self.net.emit(SdkEvent::JobNegotiated {
             job_id: negotiated.job_id.clone(),
             node_id: negotiated.node_id.clone(),

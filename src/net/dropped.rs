@@ -17,6 +17,11 @@ pub const UNANSWERED: &str = "the peer closed the stream without an answer";
 /// full for a while).
 const BACKOFF_MS: [u64; 6] = [10, 40, 120, 250, 500, 1000];
 
+/// The pause before retry number `attempt` (from 0) of a dropped stream, `None` after the last.
+pub fn backoff(attempt: usize) -> Option<Duration> {
+    BACKOFF_MS.get(attempt).map(|ms| Duration::from_millis(*ms))
+}
+
 /// Why writing a request failed, for the caller's error: a stream the peer reset before reading
 /// it (a dropped stream, as above) is [`UNANSWERED`]. yamux reports writing to a reset stream as
 /// a `WriteZero` "connection is closed" while the connection itself is fine.
@@ -48,15 +53,14 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError>>,
 {
-    for delay in BACKOFF_MS {
-        match attempt().await {
-            Err(e) if is_unanswered(&e) => {
-                crate::net::rt::sleep(Duration::from_millis(delay)).await
-            }
-            other => return other,
+    let mut retries = 0;
+    loop {
+        match (attempt().await, backoff(retries)) {
+            (Err(e), Some(delay)) if is_unanswered(&e) => crate::net::rt::sleep(delay).await,
+            (other, _) => return other,
         }
+        retries += 1;
     }
-    attempt().await
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

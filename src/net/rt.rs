@@ -17,6 +17,21 @@ pub fn spawn(fut: impl Future<Output = ()> + Send + 'static) {
     tokio::spawn(fut);
 }
 
+/// A JavaScript value as text for an error message: an `Error`'s (or `DOMException`'s)
+/// `toString()` (`name: message`), a string as itself, anything else as JSON. Not `{:?}`:
+/// `JsValue`'s `Debug` brings wasm-bindgen's `debugString` helper into the package's JavaScript.
+#[cfg(target_arch = "wasm32")]
+pub fn js_text(value: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    match value.dyn_ref::<js_sys::Error>() {
+        Some(e) => e.to_string().into(),
+        None => value
+            .as_string()
+            .or_else(|| js_sys::JSON::stringify(value).ok()?.as_string())
+            .unwrap_or_else(|| "a JavaScript value that cannot be shown".into()),
+    }
+}
+
 /// Waits for `duration`.
 #[cfg(target_arch = "wasm32")]
 pub async fn sleep(duration: Duration) {

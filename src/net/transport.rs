@@ -14,6 +14,19 @@ use crate::net::behaviour::Behaviour;
 /// Connections stay open while the SDK runs; liveness is checked by ping, not by idleness.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
+/// The swarm's settings, the same on both targets.
+///
+/// Every stream the SDK opens proposes a single protocol, so multistream-select's lazy variant
+/// is used for them (libp2p-swarm's default is `V1`): the protocol proposal travels with the
+/// stream's first bytes instead of waiting a round trip for the peer's confirmation first. A
+/// request on a new stream (a catalog ask, a job request, the token stream) costs one round
+/// trip instead of two. A peer that does not speak the protocol is then noticed at the first
+/// read ("Protocol negotiation failed"), not when the stream opens.
+fn swarm_config(c: libp2p::swarm::Config) -> libp2p::swarm::Config {
+    c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT)
+        .with_substream_upgrade_protocol_override(libp2p::core::upgrade::Version::V1Lazy)
+}
+
 fn build_error(e: impl std::fmt::Display) -> SdkError {
     SdkError::Internal(format!("cannot build the network stack: {e}"))
 }
@@ -52,7 +65,7 @@ pub async fn build_swarm(key: Keypair, config: &ValidConfig) -> Result<Swarm<Beh
         .map_err(build_error)?
         .with_behaviour(|key| Behaviour::new(key, relay_client, config))
         .map_err(build_error)?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+        .with_swarm_config(swarm_config)
         .build();
     Ok(swarm)
 }
@@ -79,7 +92,7 @@ pub async fn build_swarm(key: Keypair, config: &ValidConfig) -> Result<Swarm<Beh
         .map_err(build_error)?
         .with_behaviour(|key, relay| Behaviour::new(key, relay, config))
         .map_err(build_error)?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+        .with_swarm_config(swarm_config)
         .build();
     Ok(swarm)
 }

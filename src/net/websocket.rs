@@ -114,8 +114,10 @@ mod browser {
                 return Err(TransportError::MultiaddrNotSupported(addr));
             };
             Ok(SendWrapper::new(async move {
-                let socket = WebSocket::new(&url)
-                    .map_err(|e| Error(format!("cannot open a WebSocket to {url}: {e:?}")))?;
+                let socket = WebSocket::new(&url).map_err(|e| {
+                    let why = crate::net::rt::js_text(&e);
+                    Error(format!("cannot open a WebSocket to {url}: {why}"))
+                })?;
                 let connection = Connection::new(socket);
                 Opening(&connection)
                     .await

@@ -18,6 +18,7 @@ pub mod job;
 pub mod job_protocol;
 pub mod limits;
 mod offer;
+mod pending;
 mod running;
 pub mod slots;
 pub mod stream_protocol;
@@ -86,6 +87,8 @@ struct Inner {
     models: HashMap<String, Model>,
     offer_ttl: Duration,
     offer_hold: Duration,
+    /// Offers not yet settled (see `pending.rs`).
+    pending: Arc<pending::PendingOffers>,
     retention: Duration,
     state: Mutex<State>,
     metrics: HostMetrics,
@@ -145,6 +148,7 @@ impl Host {
                 models,
                 offer_ttl: Duration::from_secs(h.offer_ttl_secs),
                 offer_hold: Duration::from_secs(h.offer_hold_secs),
+                pending: Arc::default(),
                 retention: Duration::from_secs(h.token_retention_secs),
                 state: Mutex::new(State::default()),
                 metrics,
@@ -668,5 +672,52 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert!(h.start(offer).is_err(), "the offer expired");
         assert_eq!(h.info().current_load, 0);
+    }
+
+    #[tokio::test]
+    async fn a_stream_asked_for_before_the_accept_waits_for_the_offer_to_settle() {
+        let h = host(2, 1000.0);
+        let limit = Duration::from_secs(5);
+        let peer = PeerId::random();
+        // Accepted while the stream waits: the job.
+        let offer = h.offer(peer, request(5, 9)).unwrap();
+        let id = offer.job_id.clone();
+        let waiting = tokio::spawn({
+            let h = h.clone();
+            let id = id.clone();
+            async move { h.job_once_settled(&id, &peer, limit).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "it waits while the offer is open");
+        h.start(offer).unwrap();
+        let job = waiting.await.unwrap().expect("the job, once started");
+        assert_eq!(job.id, id);
+        // Declined (the offer dropped): no job, at once.
+        let peer = PeerId::random();
+        let offer = h.offer(peer, request(5, 9)).unwrap();
+        let id = offer.job_id.clone();
+        let waiting = tokio::spawn({
+            let h = h.clone();
+            async move { h.job_once_settled(&id, &peer, limit).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(offer);
+        assert!(waiting.await.unwrap().is_none());
+        // Another peer's offer is not waited for, nor is an unknown job.
+        let peer = PeerId::random();
+        let offer = h.offer(peer, request(5, 9)).unwrap();
+        let started = std::time::Instant::now();
+        assert!(h
+            .job_once_settled(&offer.job_id, &PeerId::random(), limit)
+            .await
+            .is_none());
+        assert!(h.job_once_settled("nope", &peer, limit).await.is_none());
+        assert!(started.elapsed() < limit, "neither waited");
+        // An offer nobody settles: the wait ends at its limit.
+        let short = Duration::from_millis(100);
+        assert!(h
+            .job_once_settled(&offer.job_id, &peer, short)
+            .await
+            .is_none());
     }
 }

@@ -77,8 +77,10 @@ impl Host {
             }
         }
         let hold = Some(self.take_slot(peer, (model.index, model.parallel))?);
+        let job_id = format!("{:032x}", rand::random::<u128>());
         Ok(Offer {
-            job_id: format!("{:032x}", rand::random::<u128>()),
+            _pending: self.inner.pending.register(&job_id, peer),
+            job_id,
             price_per_token: model.price_per_token,
             price_per_prompt_token: model.price_per_prompt_token,
             expires_at: unix_ms() + self.inner.offer_ttl.as_millis() as u64,

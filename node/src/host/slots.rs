@@ -53,6 +53,8 @@ pub struct Offer {
     pub(super) peer: PeerId,
     pub(super) request: JobRequest,
     pub(super) hold: Option<Slot>,
+    /// Marks the offer open until it is dropped (started or gone).
+    pub(super) _pending: super::pending::Ticket,
 }
 
 impl Offer {

@@ -28,7 +28,12 @@ pub async fn serve(host: Host, peer: PeerId, stream: Stream) -> std::io::Result<
                 return writer.close().await;
             }
         };
-    let Some(job) = host.job(&request.job_id, &peer) else {
+    // A client may ask for the stream right after its accept, before `started`: an offer of the
+    // job to this peer still open is waited for.
+    let job = host
+        .job_once_settled(&request.job_id, &peer, host.offer_ttl())
+        .await;
+    let Some(job) = job else {
         let frame = error(
             "JOB_NOT_FOUND",
             format!(

@@ -104,9 +104,10 @@ impl WatchView {
             f @ (CatalogFrame::Model(_)
             | CatalogFrame::End { .. }
             | CatalogFrame::Provider(_)
-            | CatalogFrame::DhtCheck { .. }) => {
-                Err(FrameError::Malformed(format!("not a watch frame: {f:?}")))
-            }
+            | CatalogFrame::DhtCheck { .. }) => Err(FrameError::Malformed(format!(
+                "not a watch frame: {}",
+                f.name()
+            ))),
         }
     }
 }

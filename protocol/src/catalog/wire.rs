@@ -101,6 +101,24 @@ pub enum CatalogFrame {
     },
 }
 
+impl CatalogFrame {
+    /// The frame's name on the wire (`host`, `synced`, ...), for errors: naming it rather than
+    /// `Debug`-printing it keeps that formatting code out of the browser's wasm.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CatalogFrame::Model(_) => "model",
+            CatalogFrame::Host(_) => "host",
+            CatalogFrame::End { .. } => "end",
+            CatalogFrame::Synced { .. } => "synced",
+            CatalogFrame::Gone(_) => "gone",
+            CatalogFrame::Reset => "reset",
+            CatalogFrame::Refused(_) => "refused",
+            CatalogFrame::Provider(_) => "provider",
+            CatalogFrame::DhtCheck { .. } => "dhtCheck",
+        }
+    }
+}
+
 /// The `host` frame of a sealed announcement.
 pub fn host_frame(sealed: &[u8]) -> CatalogFrame {
     use base64::Engine;
@@ -169,7 +187,8 @@ pub async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
                 f @ (CatalogFrame::Synced { .. } | CatalogFrame::Gone(_) | CatalogFrame::Reset),
             ) => {
                 return Err(FrameError::Malformed(format!(
-                    "a watch frame in an answer: {f:?}"
+                    "a watch frame in an answer: {}",
+                    f.name()
                 )))
             }
             Some(item) => {

@@ -22,14 +22,6 @@ pub enum Error {
 
 impl From<wasm_bindgen::JsValue> for Error {
     fn from(value: wasm_bindgen::JsValue) -> Self {
-        let text = js_sys::JSON::stringify(&value)
-            .ok()
-            .and_then(|s| s.as_string());
-        Error::Js(
-            value
-                .as_string()
-                .or(text)
-                .unwrap_or_else(|| format!("{value:?}")),
-        )
+        Error::Js(crate::net::rt::js_text(&value))
     }
 }

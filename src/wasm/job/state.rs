@@ -156,8 +156,10 @@ impl JobState {
             if outcome.is_ok() { "info" } else { "warn" },
             || match &outcome {
                 Ok(end) => format!(
-                    "job {} stream ended: {} tokens, {:?}",
-                    self.job_id, end.total_tokens, end.finish_reason
+                    "job {} stream ended: {} tokens, {}",
+                    self.job_id,
+                    end.total_tokens,
+                    crate::chat::shape::finish_reason(end.finish_reason).unwrap_or("cancelled")
                 ),
                 Err(e) => format!("job {} stream failed: {e}", self.job_id),
             },
@@ -206,8 +208,9 @@ pub(super) struct EndEvent<'a> {
 /// Reads the stream into the state until it ends.
 ///
 /// A stream that the host closed before sending a single byte was dropped by the host's accept
-/// queue (see `crate::net::dropped`); it is opened again, up to 3 times, from the same token. Any
-/// other failure is recovered by [`recover`] when `p2pConfig.failover` allows.
+/// queue (see `crate::net::dropped`); it is opened again from the same token, with that
+/// module's pauses (about 2 s in all). Any other failure is recovered by [`recover`] when
+/// `p2pConfig.failover` allows.
 pub(super) async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
     let mut bytes = 0;
     let mut reopened = 0;
@@ -219,10 +222,13 @@ pub(super) async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
                 return state.finish(end, bytes + reader.bytes_read());
             }
             Err(SdkError::StreamFailed { .. })
-                if reader.bytes_read() == 0 && reopened < 3 && !state.cancelling.get() =>
+                if reader.bytes_read() == 0
+                    && crate::net::dropped::backoff(reopened).is_some()
+                    && !state.cancelling.get() =>
             {
+                let pause = crate::net::dropped::backoff(reopened).unwrap_or_default();
                 reopened += 1;
-                crate::net::rt::sleep(std::time::Duration::from_millis(10 << (2 * reopened))).await;
+                crate::net::rt::sleep(pause).await;
                 let host_job = state.host_job_id.borrow().clone();
                 match state
                     .client
