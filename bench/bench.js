@@ -95,6 +95,22 @@ window.bench = {
     return { discoveryMs: t1 - t0, negotiationMs: t2 - t1, streamToFirstTokenMs: first - t2, totalMs: first - t0 };
   },
 
+  /** 4. first token over a slower link: the page is connected to the host through `via` (a
+   *  delaying proxy, scripts/delay-proxy.py), then submits at once; every round trip of the
+   *  negotiation and the stream crosses the delay. */
+  async firstTokenVia({ bootstrap, model, via }) {
+    await loaded();
+    const sdk = sdkFor(bootstrap);
+    await sdk.start();
+    await sdk.dial(via);
+    const t0 = now();
+    const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
+    const t1 = now();
+    const { first } = await drain(job);
+    await sdk.stop();
+    return { negotiationMs: t1 - t0, totalMs: first - t0 };
+  },
+
   /** 4. listModels: asked of the catalogs by a fresh page, then answered from the watched view
    *  (after the first `catalog:update`). */
   async listModels({ bootstrap }) {

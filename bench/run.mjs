@@ -112,6 +112,10 @@ try {
   s.firstTokenRelayedSubmit = await scenario("4. first token, relayed host, job submitted at once", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true });
   s.firstTokenDirectSubmitWatched = await scenario("4. first token, direct host, submitted at once by a watching page", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, watch: true });
   s.firstTokenRelayedSubmitWatched = await scenario("4. first token, relayed host, submitted at once by a watching page", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, watch: true });
+  if (a.hostASlowWs) {
+    // The same host through a proxy adding 20 ms each way: what a real network's round trips cost.
+    s.firstTokenSlowLink = await scenario("4. first token, direct host over a 40 ms round trip (connected, submitted at once)", "firstTokenVia", { bootstrap: a.relayWs, model: "direct-1", via: a.hostASlowWs });
+  }
   s.listModels = await scenario("4. listModels: asked, then from the watched view", "listModels", { bootstrap: a.relayWs });
   const tokens = 20000;
   s.streamDirect = await scenario(`5. stream ${tokens} tokens, direct`, "stream", { bootstrap: a.relayWs, model: "direct-1", tokens }, 3);

@@ -78,13 +78,17 @@ site="$(mktemp -d)"
 cp bench/index.html bench/bench.js "$site/" && cp -r pkg "$site/pkg"
 python3 -m http.server 18095 --bind 127.0.0.1 --directory "$site" >/dev/null 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$site" "$ca"; nodes_stop' EXIT
+# host-a's WebSocket listener (29112) behind 20 ms each way: a 40 ms round trip.
+python3 scripts/delay-proxy.py 29950 29112 20 &
+slow=$!
+trap 'kill $server $slow 2>/dev/null || true; rm -rf "$site" "$ca"; nodes_stop' EXIT
 python3 - "$FABSTIR_TEST_RELAY_WS" "$FABSTIR_TEST_HOST_A_WS" "$(node_addr host-a webrtc)" \
   "/ip4/127.0.0.1/tcp/29512/ws/p2p/$tls_id" "/dns4/relay.fabstir.test/tcp/29514/tls/ws/p2p/$tls_id" "$ca/home" \
   "${idle[@]}" >"$site/addresses.json" <<'PY'
 import json, sys
 relay, a_ws, a_webrtc, tls_ws, tls_tls, home, *idle = sys.argv[1:]
-print(json.dumps({"relayWs": relay, "hostAWs": a_ws, "hostAWebrtc": a_webrtc,
+slow = "/ip4/127.0.0.1/tcp/29950/ws/p2p/" + a_ws.split("/p2p/")[-1]
+print(json.dumps({"relayWs": relay, "hostAWs": a_ws, "hostAWebrtc": a_webrtc, "hostASlowWs": slow,
                   "tlsNodeWs": tls_ws, "tlsNodeTls": tls_tls, "chromiumHome": home,
                   "idlePeers": [a_ws, *idle, ]}))
 PY
@@ -233,6 +237,8 @@ print(f"  relayed bytes/s vs the raw-WebSocket floor: {relayed_bps/1e6:.2f} MB/s
 print(f"  time to first token, discovery to first token: direct {med('firstTokenDirect', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayed', 'totalMs'):.0f} ms (target <= 30 ms overhead)")
 print(f"  time to first token, job submitted at once by a fresh page (no discoverNodes first): direct {med('firstTokenDirectSubmit', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSubmit', 'totalMs'):.0f} ms; by a watching page: direct {med('firstTokenDirectSubmitWatched', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSubmitWatched', 'totalMs'):.0f} ms (target <= 30 ms)")
 print(f"  time to first token with a page watching the catalog: direct {med('firstTokenDirectWatched', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedWatched', 'totalMs'):.0f} ms (discovery {med('firstTokenDirectWatched', 'discoveryMs'):.0f} / {med('firstTokenRelayedWatched', 'discoveryMs'):.0f} ms; target <= 30 ms)")
+if "firstTokenSlowLink" in s:
+    print(f"  time to first token over a 40 ms round trip to the host (delaying proxy; connected, submitted at once): {med('firstTokenSlowLink', 'totalMs'):.0f} ms, of which negotiation {med('firstTokenSlowLink', 'negotiationMs'):.0f} ms")
 print(f"  listModels: {med('listModels', 'askedMs'):.1f} ms asked of the catalogs by a fresh page ({med('listModels', 'askedAgainMs'):.1f} ms asked again; before it, a first ping to the relay {med('listModels', 'pingMs'):.1f} ms of which round trip {med('listModels', 'pingRttMs'):.1f} ms, a second {med('listModels', 'pingAgainMs'):.1f} ms), {med('listModels', 'watchedMs'):.2f} ms from the watched view (target <= 10 ms); first catalog:update {med('listModels', 'watchSyncedMs'):.0f} ms after")
 print(f"  discovery (fresh page, incl. probing the host): catalog direct {med('firstTokenDirect', 'discoveryMs'):.0f} ms, relayed {med('firstTokenRelayed', 'discoveryMs'):.0f} ms; DHT direct {med('firstTokenDirectDht', 'discoveryMs'):.0f} ms, relayed {med('firstTokenRelayedDht', 'discoveryMs'):.0f} ms")
 if best:
