@@ -103,6 +103,8 @@ window.bench = {
     const sdk = sdkFor(bootstrap);
     await sdk.start();
     await sdk.dial(via);
+    // The connection settled (identify and the first ping are answered), as a page's would be.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const t0 = now();
     const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
     const t1 = now();

@@ -15,26 +15,32 @@ async def pipe(reader, writer):
     """Copies reader to writer, each chunk DELAY after it arrived; closes writer at the end."""
     queue = asyncio.Queue()
 
-    async def read():
+    async def take():
         while True:
-            chunk = await reader.read(65536)
+            try:
+                chunk = await reader.read(65536)
+            except OSError:  # reset by the peer: the same as an end here
+                chunk = b""
             await queue.put((time.monotonic() + DELAY, chunk))
             if not chunk:
                 return
 
-    async def write():
+    async def give():
         while True:
             due, chunk = await queue.get()
             wait = due - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            if not chunk:
-                writer.close()
+            try:
+                if not chunk:
+                    writer.close()
+                    return
+                writer.write(chunk)
+                await writer.drain()
+            except OSError:
                 return
-            writer.write(chunk)
-            await writer.drain()
 
-    await asyncio.gather(read(), write(), return_exceptions=True)
+    await asyncio.gather(take(), give())
 
 
 async def handle(client_reader, client_writer):
@@ -43,14 +49,12 @@ async def handle(client_reader, client_writer):
     except OSError:
         client_writer.close()
         return
-    await asyncio.gather(
-        pipe(client_reader, upstream_writer),
-        pipe(upstream_reader, client_writer),
-        return_exceptions=True,
-    )
+    await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
 
 
 async def main():
+    # A page that goes away resets its connection; that is no error worth a traceback.
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
     server = await asyncio.start_server(handle, "127.0.0.1", LISTEN)
     async with server:
         await server.serve_forever()

@@ -328,7 +328,7 @@ async fn ask(
 /// The job's token stream (`tokens`: its most tokens and stall timeout) is opened right after
 /// the accept is sent, before `started` comes back, so the first token is one round trip
 /// closer; the host holds a stream request for a job it has offered until the offer is settled
-/// (docs/PROTOCOL.md, "Stream"). When it refuses, that stream is dropped. When the stream could
+/// (docs/PROTOCOL.md, "Job"). When it refuses, that stream is dropped. When the stream could
 /// not be opened, `Ok(Ok(None))`: the caller opens it afterwards as before.
 async fn accept(
     stream: &mut Stream,
