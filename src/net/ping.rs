@@ -14,7 +14,9 @@ const MAX_CONCURRENT_ANSWERS: usize = 16;
 /// How long one inbound ping may take to arrive and be answered.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends one ping payload to `peer` on a new stream and returns the round trip in ms.
+/// Sends one ping payload to `peer` on a new stream and returns the round trip in ms, from the
+/// write to the echo; the stream is negotiated lazily, so the peer's confirmation of the protocol
+/// arrives within that round trip.
 pub async fn ping(control: &mut libp2p_stream::Control, peer: PeerId) -> Result<f64, SdkError> {
     let failed = |reason: String| SdkError::PingFailed {
         peer_id: peer.to_string(),

@@ -218,7 +218,8 @@ impl FabstirSdk {
         })
     }
 
-    /// Pings a connected peer; resolves to the round-trip time in milliseconds.
+    /// Pings a connected peer; resolves to the round-trip time in milliseconds (each ping is a
+    /// new stream, whose protocol the peer confirms within that same round trip).
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
     pub fn ping(&self, #[wasm_bindgen(js_name = peerId)] peer_id: String) -> Promise {
         let inner = self.inner.clone();
