@@ -80,6 +80,27 @@ async fn list_models_shows_every_model_with_hosts_and_prices_through_either_rela
     );
 }
 
+/// A node takes its inbound streams of one protocol one at a time (libp2p-stream hands them over
+/// through a single slot and closes any that arrive while it is taken): a page asking many
+/// questions at once has some of its streams closed unanswered. The SDK asks those again, so
+/// every answer is the whole catalog, never a shorter or empty one.
+#[wasm_bindgen_test]
+async fn many_questions_at_once_are_each_answered_whole() {
+    let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
+    call(sdk.start()).await.unwrap();
+    let one = Array::from(&call(sdk.list_models()).await.unwrap()).length();
+    assert!(one >= EXPECTED.len() as u32, "{one} models");
+    let asks: Array = (0..24).map(|_| JsValue::from(sdk.list_models())).collect();
+    let answers = Array::from(&call(js_sys::Promise::all(&asks)).await.unwrap());
+    let lengths: Vec<u32> = answers.iter().map(|a| Array::from(&a).length()).collect();
+    // A host (re)announcing meanwhile may add a model, none leaves within the test.
+    assert!(
+        lengths.iter().all(|n| *n >= one),
+        "asked 24 times at once, the answers held {lengths:?} models (one ask: {one})"
+    );
+    call(sdk.stop()).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn models_list_has_the_openai_shape() {
     let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();

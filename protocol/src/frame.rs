@@ -27,6 +27,10 @@ pub enum FrameError {
     /// The stream ended inside a frame.
     #[error("the stream ended inside a frame")]
     Truncated,
+    /// The stream ended before the first frame of an answer: the peer closed it without reading
+    /// the question (see `catalog::wire::ask`), so asking again is safe.
+    #[error("the peer closed the stream without an answer")]
+    Unanswered,
     /// The payload is not a valid message.
     #[error("malformed message: {0}")]
     Malformed(String),
@@ -39,6 +43,7 @@ impl FrameError {
             FrameError::Io(_) => "IO",
             FrameError::TooLarge { .. } => "FRAME_TOO_LARGE",
             FrameError::Truncated => "TRUNCATED",
+            FrameError::Unanswered => "UNANSWERED",
             FrameError::Malformed(_) => "MALFORMED",
         }
     }

@@ -107,18 +107,26 @@ impl Market {
         // for, within dialTimeout.
         self.net.connect(node).await?;
         self.net
-            .with_connected_peer(node, "catalog", |mut control| async move {
+            .with_connected_peer(node, "catalog", |control| async move {
                 let failed = |reason: String| SdkError::StreamFailed {
                     peer_id: node.to_string(),
                     reason,
                 };
-                let mut stream = control
-                    .open_stream(node, StreamProtocol::new(catalog::PROTOCOL))
-                    .await
-                    .map_err(|e| failed(e.to_string()))?;
-                catalog::wire::ask(&mut stream, &request)
-                    .await
-                    .map_err(|e| failed(format!("{e} ({})", e.code())))
+                // A node closes a stream unread while its hand-over of inbound streams is busy
+                // (crate::net::dropped): asked again.
+                crate::net::dropped::retry_unanswered(|| {
+                    let (mut control, request) = (control.clone(), &request);
+                    async move {
+                        let mut stream = control
+                            .open_stream(node, StreamProtocol::new(catalog::PROTOCOL))
+                            .await
+                            .map_err(|e| failed(e.to_string()))?;
+                        catalog::wire::ask(&mut stream, request)
+                            .await
+                            .map_err(|e| failed(crate::net::dropped::answer_failure(&e)))
+                    }
+                })
+                .await
             })
             .await
     }

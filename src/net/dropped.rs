@@ -14,12 +14,18 @@ use crate::error::SdkError;
 pub const UNANSWERED: &str = "the peer closed the stream without an answer";
 
 /// Delays before each retry (about 2 s in all: a burst of hundreds of streams keeps the slot
-/// full for a while).
+/// full for a while), each less up to half at random (see [`backoff`]).
 const BACKOFF_MS: [u64; 6] = [10, 40, 120, 250, 500, 1000];
 
+/// How many times a dropped stream is opened again.
+pub const RETRIES: usize = BACKOFF_MS.len();
+
 /// The pause before retry number `attempt` (from 0) of a dropped stream, `None` after the last.
+/// Jittered: streams dropped in one burst must not all come back in the next one together.
 pub fn backoff(attempt: usize) -> Option<Duration> {
-    BACKOFF_MS.get(attempt).map(|ms| Duration::from_millis(*ms))
+    BACKOFF_MS
+        .get(attempt)
+        .map(|ms| crate::net::backoff::jitter(Duration::from_millis(*ms), crate::net::rt::random()))
 }
 
 /// Why writing a request failed, for the caller's error: a stream the peer reset before reading
@@ -38,6 +44,16 @@ pub fn write_failure(e: &fabstir_protocol::frame::FrameError) -> String {
             UNANSWERED.into()
         }
         other => other.to_string(),
+    }
+}
+
+/// Why reading a request's answer failed, with the error's code; [`UNANSWERED`] for a stream the
+/// peer closed or reset before its first frame (as [`write_failure`] and
+/// `FrameError::Unanswered`, whose texts are the same, say).
+pub fn answer_failure(e: &fabstir_protocol::frame::FrameError) -> String {
+    match write_failure(e) {
+        unanswered if unanswered == UNANSWERED => unanswered,
+        _ => format!("{e} ({})", e.code()),
     }
 }
 
@@ -84,6 +100,25 @@ mod tests {
         assert_eq!(write_failure(&reset), UNANSWERED);
         let other = FrameError::Io(std::io::Error::other("boom"));
         assert_ne!(write_failure(&other), UNANSWERED);
+        // An answer that never began reads the same as a reset write; others keep their code.
+        assert_eq!(answer_failure(&FrameError::Unanswered), UNANSWERED);
+        assert_eq!(answer_failure(&reset), UNANSWERED);
+        assert_eq!(
+            answer_failure(&FrameError::Truncated),
+            "the stream ended inside a frame (TRUNCATED)"
+        );
+    }
+
+    #[test]
+    fn pauses_are_jittered_within_half_of_each_step() {
+        for (attempt, ms) in BACKOFF_MS.iter().enumerate() {
+            let pause = backoff(attempt).unwrap().as_secs_f64() * 1000.0;
+            assert!(
+                pause >= *ms as f64 / 2.0 && pause <= *ms as f64,
+                "{pause} of {ms}"
+            );
+        }
+        assert!(backoff(RETRIES).is_none());
     }
 
     #[tokio::test]

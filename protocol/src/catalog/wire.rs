@@ -172,6 +172,9 @@ pub async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
     let mut items = Vec::new();
     loop {
         match frame::read::<_, CatalogFrame>(stream).await? {
+            // Not even the end frame: the node closed the stream without reading the request
+            // (libp2p-stream drops an inbound stream that arrives while its hand-over is busy).
+            None if items.is_empty() => return Err(FrameError::Unanswered),
             None => return Err(FrameError::Truncated),
             Some(CatalogFrame::End { count }) if count as usize == items.len() => return Ok(items),
             Some(CatalogFrame::End { count }) => {
@@ -222,6 +225,64 @@ pub fn open_host(text: &str, now: u64) -> Result<(super::Announcement, Vec<u8>),
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::executor::block_on;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// A stream whose answer is `input`; what is written to it is kept.
+    struct Answering {
+        input: futures::io::Cursor<Vec<u8>>,
+        written: Vec<u8>,
+    }
+
+    impl AsyncRead for Answering {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<std::io::Result<usize>> {
+            Pin::new(&mut self.input).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for Answering {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            self.written.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn asked(answer: Vec<u8>) -> Result<Vec<CatalogFrame>, FrameError> {
+        let mut stream = Answering {
+            input: futures::io::Cursor::new(answer),
+            written: Vec::new(),
+        };
+        block_on(ask(&mut stream, &CatalogRequest::DhtCheck))
+    }
+
+    #[test]
+    fn an_answer_that_never_began_is_told_apart_from_one_cut_short() {
+        // Closed unread (what a node's busy stream hand-over does): safe to ask again.
+        assert!(matches!(asked(Vec::new()), Err(FrameError::Unanswered)));
+        // An item, then the end of the stream without the end frame: cut short.
+        let item = frame::encode(&CatalogFrame::DhtCheck { answered: 1 }).unwrap();
+        assert!(matches!(asked(item.clone()), Err(FrameError::Truncated)));
+        // A whole answer, and an empty one.
+        let end = |count| frame::encode(&CatalogFrame::End { count }).unwrap();
+        assert_eq!(asked([item, end(1)].concat()).unwrap().len(), 1);
+        assert!(asked(end(0)).unwrap().is_empty());
+        assert_eq!(FrameError::Unanswered.code(), "UNANSWERED");
+    }
 
     #[test]
     fn delegated_lookups_have_the_documented_shape() {

@@ -223,7 +223,7 @@ pub(super) async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
             }
             Err(SdkError::StreamFailed { .. })
                 if reader.bytes_read() == 0
-                    && crate::net::dropped::backoff(reopened).is_some()
+                    && reopened < crate::net::dropped::RETRIES
                     && !state.cancelling.get() =>
             {
                 let pause = crate::net::dropped::backoff(reopened).unwrap_or_default();
