@@ -14,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod host;
 pub mod identity;
+pub mod inbound;
 pub mod liveness;
 pub mod metrics;
 pub mod observed;

@@ -83,17 +83,17 @@ pub async fn run_serving(
             crate::metrics::serve(addr, std::sync::Arc::new(registry), health.clone()).await?;
         say(format_args!("metrics http://{bound}/metrics"));
     }
-    crate::serve::spawn_protocols(swarm.behaviour().stream.new_control(), &host, serve_tokens);
+    crate::serve::spawn_protocols(swarm.behaviour().inbound.listener(), &host, serve_tokens);
     // A node that keeps no catalog (a host that only hosts) does not serve one: a page that
     // asks it is told the protocol is not spoken, and looks elsewhere.
     let (mut lookups, delegate) = crate::delegated::Lookups::new();
     if config.raw.host.keeps_catalog(config.raw.relay.enabled) {
-        let control = swarm.behaviour().stream.new_control();
+        let listener = swarm.behaviour().inbound.listener();
         let served = crate::catalog::server::Served {
             hub: catalog.catalog.clone(),
             dht: swarm.behaviour().kad.is_enabled().then_some(delegate),
         };
-        crate::serve::spawn_catalog(control, &host, served, serve_catalog);
+        crate::serve::spawn_catalog(listener, &host, served, serve_catalog);
     }
     let relayed = config.raw.host.reachability == Reachability::Relayed;
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client

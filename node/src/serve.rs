@@ -31,15 +31,15 @@ pub(crate) const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from
 pub type StreamServer =
     fn(Host, PeerId, libp2p::Stream) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
 
-/// Serves ping, perf and info on `control`, and when `host` serves models the job and token
+/// Serves ping, perf and info from `listener`, and when `host` serves models the job and token
 /// stream protocols (tokens through `serve_tokens`) and the sweep of finished jobs.
 pub(crate) fn spawn_protocols(
-    control: libp2p_stream::Control,
+    listener: crate::inbound::Listener,
     host: &Host,
     serve_tokens: StreamServer,
 ) {
     tokio::spawn(serve_streams(
-        control.clone(),
+        listener.clone(),
         Queue::new(
             fabstir_protocol::ping::PROTOCOL,
             MAX_CONCURRENT_STREAMS,
@@ -49,7 +49,7 @@ pub(crate) fn spawn_protocols(
         |_, stream| fabstir_protocol::ping::serve(stream),
     ));
     tokio::spawn(serve_streams(
-        control.clone(),
+        listener.clone(),
         Queue::new(
             fabstir_protocol::perf::PROTOCOL,
             MAX_CONCURRENT_PERF,
@@ -64,7 +64,7 @@ pub(crate) fn spawn_protocols(
     ));
     let info_host = host.clone();
     tokio::spawn(serve_streams(
-        control.clone(),
+        listener.clone(),
         Queue::new(
             messages::INFO_PROTOCOL,
             MAX_CONCURRENT_STREAMS,
@@ -78,7 +78,7 @@ pub(crate) fn spawn_protocols(
         // Negotiation waits at most the offer's lifetime for the client's decision.
         let negotiation_limit = host.offer_ttl() + STREAM_TIMEOUT;
         tokio::spawn(serve_streams(
-            control.clone(),
+            listener.clone(),
             Queue::new(
                 messages::JOB_PROTOCOL,
                 MAX_CONCURRENT_STREAMS,
@@ -98,7 +98,7 @@ pub(crate) fn spawn_protocols(
         );
         tokens.per_peer = tokens.per_peer.max(host.jobs_per_peer() as usize);
         tokens.per_ip = tokens.per_ip.max(host.jobs_per_ip() as usize);
-        tokio::spawn(serve_streams(control, tokens, move |peer, stream| {
+        tokio::spawn(serve_streams(listener, tokens, move |peer, stream| {
             serve_tokens(h.clone(), peer, stream)
         }));
         let h = host.clone();
@@ -155,7 +155,7 @@ impl Queue {
 /// `queue.per_ip`; streams beyond them are dropped (reset) at once, and counted in
 /// `fabstir_streams_dropped_total`.
 pub(crate) async fn serve_streams<F, Fut>(
-    mut control: libp2p_stream::Control,
+    listener: crate::inbound::Listener,
     queue: Queue,
     handler: F,
 ) where
@@ -172,13 +172,12 @@ pub(crate) async fn serve_streams<F, Fut>(
         host,
     } = queue;
     let metrics = host.metrics();
-    let Ok(mut incoming) = control.accept(libp2p::StreamProtocol::new(protocol)) else {
+    let Ok(mut incoming) = listener.accept(libp2p::StreamProtocol::new(protocol)) else {
         tracing::error!(protocol, "protocol is already being served");
         return;
     };
-    // libp2p-stream hands streams over through a single slot and drops any that arrive while it
-    // is full, so this loop only takes them and spawns: each stream runs in its own task, at most
-    // `concurrency` at once, with up to as many again waiting their turn.
+    // This loop only takes streams from their queue (crate::inbound) and spawns: each stream runs
+    // in its own task, at most `concurrency` at once, with up to as many again waiting their turn.
     let running = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let admitted = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency * 2));
     let peers = Places::new(per_peer, usize::MAX);
@@ -242,13 +241,13 @@ const CATALOG_STREAMS: usize = 1024;
 /// Serves the catalog protocol (`/fabstir/catalog/1.0.0`) from `served` with `serve` (which
 /// bounds each request's time itself: a watch lasts as long as its watcher).
 pub(crate) fn spawn_catalog(
-    control: libp2p_stream::Control,
+    listener: crate::inbound::Listener,
     host: &Host,
     served: crate::catalog::server::Served,
     serve: CatalogServer,
 ) {
     tokio::spawn(serve_streams(
-        control,
+        listener,
         Queue::new(
             fabstir_protocol::catalog::PROTOCOL,
             CATALOG_STREAMS,

@@ -39,7 +39,7 @@ pub struct Behaviours {
     /// mDNS local discovery.
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     /// Streams of Fabstir protocols, answered outside the swarm task (e.g. `/fabstir/ping/1.0.0`).
-    pub stream: libp2p_stream::Behaviour,
+    pub inbound: crate::inbound::Behaviour,
     /// Gossipsub on the catalog topic: host announcements (see [`crate::catalog`]).
     pub gossipsub: libp2p::gossipsub::Behaviour,
     /// Refuses connections of `security.blocklist` peers.
@@ -196,7 +196,7 @@ pub async fn build(
                 ping: ping::Behaviour::new(ping_config),
                 kad: kad.into(),
                 mdns: mdns.into(),
-                stream: libp2p_stream::Behaviour::new(),
+                inbound: crate::inbound::Behaviour::new(),
                 gossipsub,
             }))
         })

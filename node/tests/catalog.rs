@@ -517,3 +517,38 @@ async fn forged_tampered_expired_stale_and_bad_announcements_are_rejected() {
         );
     }
 }
+
+/// Streams of one protocol that reach a node together are each answered: the node queues them
+/// (src/inbound.rs) where libp2p-stream's single hand-over slot dropped all but the first.
+/// Bursts of 64 catalog asks on one connection, with no asking again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_of_catalog_asks_are_answered_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port(false);
+    init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
+    let relay = Node::start(&dir.path().join("config.yaml"));
+    let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
+    let client = Client::connect(&addr).await;
+    let mut failed = Vec::new();
+    for _ in 0..4 {
+        let streams =
+            futures::future::join_all((0..64).map(|_| client.open(catalog::PROTOCOL))).await;
+        let answers = futures::future::join_all(
+            streams
+                .into_iter()
+                .map(|mut s| async move { ask(&mut s, &CatalogRequest::Models).await }),
+        )
+        .await;
+        failed.extend(
+            answers
+                .iter()
+                .filter_map(|a| a.as_ref().err().map(|e| e.code())),
+        );
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of 256 asks failed: {failed:?}",
+        failed.len()
+    );
+    relay.terminate();
+}

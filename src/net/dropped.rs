@@ -1,9 +1,11 @@
 //! Retrying a request whose stream the peer dropped unanswered.
 //!
-//! libp2p-stream 0.5.0-alpha hands inbound streams to the accepting task through a channel with a
-//! single slot and drops any stream that arrives while the slot is full. Under a burst (the
-//! benchmark's 50 concurrent jobs from one page) a node closes some request streams before reading
-//! them. Such a stream carried nothing, so asking again is safe.
+//! A node closes a request stream before reading it when its queue for the protocol is full or
+//! the page holds its share of places (fabstir-node's limits, docs/PROTOCOL.md), and a node built
+//! on libp2p-stream 0.5.0-alpha (fabstir-node was, until `node/src/inbound.rs`) whenever a stream
+//! arrives while its single hand-over slot is taken: under a burst (many requests from one page,
+//! or many pages at once) it closed most of them. Such a stream carried nothing, so asking again
+//! is safe.
 
 use std::future::Future;
 use std::time::Duration;
