@@ -123,7 +123,7 @@ impl Market {
                             .map_err(|e| failed(e.to_string()))?;
                         catalog::wire::ask(&mut stream, request)
                             .await
-                            .map_err(|e| failed(crate::net::dropped::answer_failure(&e)))
+                            .map_err(|e| failed(crate::net::dropped::request_failure(&e)))
                     }
                 })
                 .await

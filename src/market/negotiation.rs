@@ -298,7 +298,7 @@ async fn ask(
         .map_err(|e| failed(e.to_string()))?;
     frame::write(&mut stream, request)
         .await
-        .map_err(|e| failed(crate::net::dropped::write_failure(&e)))?;
+        .map_err(|e| failed(crate::net::dropped::request_failure(&e)))?;
     match frame::read::<_, JobResponse>(&mut stream).await {
         Ok(Some(JobResponse::Offer {
             job_id,

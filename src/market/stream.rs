@@ -111,7 +111,7 @@ pub async fn open(
     };
     frame::write(&mut stream, &request)
         .await
-        .map_err(|e| failed(crate::net::dropped::write_failure(&e)))?;
+        .map_err(|e| failed(crate::net::dropped::request_failure(&e)))?;
     let (reader, writer) = stream.split();
     Ok((
         TokenReader::new(reader, peer, job_id, resume_from, stall).with_limit(max_tokens),

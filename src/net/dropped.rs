@@ -30,12 +30,15 @@ pub fn backoff(attempt: usize) -> Option<Duration> {
         .map(|ms| crate::net::backoff::jitter(Duration::from_millis(*ms), crate::net::rt::random()))
 }
 
-/// Why writing a request failed, for the caller's error: a stream the peer reset before reading
-/// it (a dropped stream, as above) is [`UNANSWERED`]. yamux reports writing to a reset stream as
-/// a `WriteZero` "connection is closed" while the connection itself is fine.
-pub fn write_failure(e: &fabstir_protocol::frame::FrameError) -> String {
+/// Why a request failed, for the caller's error, with the frame error's code: a stream the peer
+/// closed or reset before answering (a dropped stream, as above) is [`UNANSWERED`]. yamux reports
+/// writing to a reset stream as a `WriteZero` "connection is closed" while the connection itself
+/// is fine; an answer that ended before its first frame is `FrameError::Unanswered`.
+pub fn request_failure(e: &fabstir_protocol::frame::FrameError) -> String {
+    use fabstir_protocol::frame::FrameError;
     match e {
-        fabstir_protocol::frame::FrameError::Io(io)
+        FrameError::Unanswered => UNANSWERED.into(),
+        FrameError::Io(io)
             if matches!(
                 io.kind(),
                 std::io::ErrorKind::WriteZero
@@ -45,17 +48,7 @@ pub fn write_failure(e: &fabstir_protocol::frame::FrameError) -> String {
         {
             UNANSWERED.into()
         }
-        other => other.to_string(),
-    }
-}
-
-/// Why reading a request's answer failed, with the error's code; [`UNANSWERED`] for a stream the
-/// peer closed or reset before its first frame (as [`write_failure`] and
-/// `FrameError::Unanswered`, whose texts are the same, say).
-pub fn answer_failure(e: &fabstir_protocol::frame::FrameError) -> String {
-    match write_failure(e) {
-        unanswered if unanswered == UNANSWERED => unanswered,
-        _ => format!("{e} ({})", e.code()),
+        other => format!("{other} ({})", other.code()),
     }
 }
 
@@ -93,20 +86,18 @@ mod tests {
     }
 
     #[test]
-    fn a_request_write_to_a_reset_stream_counts_as_unanswered() {
+    fn a_reset_write_and_an_answer_that_never_began_count_as_unanswered() {
         use fabstir_protocol::frame::FrameError;
         let reset = FrameError::Io(std::io::Error::new(
             std::io::ErrorKind::WriteZero,
             "00000002/131: connection is closed",
         ));
-        assert_eq!(write_failure(&reset), UNANSWERED);
+        assert_eq!(request_failure(&reset), UNANSWERED);
+        assert_eq!(request_failure(&FrameError::Unanswered), UNANSWERED);
         let other = FrameError::Io(std::io::Error::other("boom"));
-        assert_ne!(write_failure(&other), UNANSWERED);
-        // An answer that never began reads the same as a reset write; others keep their code.
-        assert_eq!(answer_failure(&FrameError::Unanswered), UNANSWERED);
-        assert_eq!(answer_failure(&reset), UNANSWERED);
+        assert_eq!(request_failure(&other), "i/o: boom (IO)");
         assert_eq!(
-            answer_failure(&FrameError::Truncated),
+            request_failure(&FrameError::Truncated),
             "the stream ended inside a frame (TRUNCATED)"
         );
     }
