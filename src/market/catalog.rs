@@ -112,8 +112,8 @@ impl Market {
                     peer_id: node.to_string(),
                     reason,
                 };
-                // A node closes a stream unread while its hand-over of inbound streams is busy
-                // (crate::net::dropped): asked again.
+                // A node may close a stream unread (its queue full, or a libp2p-stream node's
+                // busy hand-over: crate::net::dropped): asked again.
                 crate::net::dropped::retry_unanswered(|| {
                     let (mut control, request) = (control.clone(), &request);
                     async move {
