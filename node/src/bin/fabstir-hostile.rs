@@ -19,7 +19,9 @@
 //!
 //! Its catalog protocol (`/fabstir/catalog/1.0.0`) hands out the records of its catalog, but
 //! alters every one that prices a model at 5 per token (host-a's demo-1 in the test network) to 1
-//! without signing it again, as a catalog server that lies would.
+//! without signing it again, as a catalog server that lies would. And it closes each peer's first
+//! catalog stream unread, as a busy node may (docs/PROTOCOL.md, "Dropped streams"), so a page's
+//! first question is answered only if the page asks again.
 //!
 //! Never run it outside tests. Usage: `fabstir-hostile start --config <file>`.
 
@@ -65,19 +67,29 @@ fn run(path: &std::path::Path) -> Result<(), fabstir_node::NodeError> {
         config,
         identity,
         |host, peer, stream| Box::pin(serve_badly(host, peer, stream)),
-        |served, _peer, stream| Box::pin(serve_altered_catalog(served.hub, stream)),
+        |served, peer, stream| Box::pin(serve_altered_catalog(served.hub, peer, stream)),
     ))
 }
 
 /// Answers catalog requests (once, not watches) from a copy of the catalog whose records
 /// pricing something at 5 per token now say 1 (the same length, so the envelope still parses;
-/// its signature fails).
+/// its signature fails). Each peer's first stream is closed unread.
 async fn serve_altered_catalog(
     catalog: fabstir_node::catalog::SharedCatalog,
+    peer: PeerId,
     mut stream: libp2p::Stream,
 ) -> std::io::Result<()> {
     use fabstir_protocol::catalog::wire;
     use futures::AsyncWriteExt;
+    static ASKED: std::sync::Mutex<Vec<PeerId>> = std::sync::Mutex::new(Vec::new());
+    {
+        let mut asked = ASKED.lock().unwrap_or_else(|p| p.into_inner());
+        if !asked.contains(&peer) {
+            asked.push(peer);
+            tracing::warn!(%peer, "closing a peer's first catalog stream unread on purpose");
+            return Ok(());
+        }
+    }
     let read = fabstir_protocol::frame::read(&mut stream);
     let Ok(request) = tokio::time::timeout(std::time::Duration::from_secs(10), read).await else {
         return Ok(());
