@@ -34,7 +34,9 @@ pub const QUEUE: usize = 256;
 /// The inbound streams of one protocol, in arrival order, with the peer that opened each.
 pub type Incoming = mpsc::Receiver<(PeerId, Stream)>;
 
-type Queues = Arc<Mutex<HashMap<StreamProtocol, mpsc::Sender<(PeerId, Stream)>>>>;
+/// Each served protocol's queue, by protocol.
+type Map = HashMap<StreamProtocol, mpsc::Sender<(PeerId, Stream)>>;
+type Queues = Arc<Mutex<Map>>;
 
 /// The protocol is already served (each protocol has one [`Incoming`]).
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,13 @@ impl Behaviour {
     /// A behaviour that serves no protocol yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn handler(&self, peer: PeerId) -> Handler {
+        Handler {
+            peer,
+            queues: self.queues.clone(),
+        }
     }
 
     /// A handle to accept protocols with (from any task).
@@ -82,9 +91,7 @@ impl Listener {
     }
 }
 
-fn lock(
-    queues: &Queues,
-) -> std::sync::MutexGuard<'_, HashMap<StreamProtocol, mpsc::Sender<(PeerId, Stream)>>> {
+fn lock(queues: &Queues) -> std::sync::MutexGuard<'_, Map> {
     // Nothing panics while holding the lock; a poisoned map is still a whole map.
     queues
         .lock()
@@ -118,10 +125,7 @@ impl NetworkBehaviour for Behaviour {
         _: &Multiaddr,
         _: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        Ok(Handler {
-            peer,
-            queues: self.queues.clone(),
-        })
+        Ok(self.handler(peer))
     }
 
     fn handle_established_outbound_connection(
@@ -132,10 +136,7 @@ impl NetworkBehaviour for Behaviour {
         _: Endpoint,
         _: PortUse,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        Ok(Handler {
-            peer,
-            queues: self.queues.clone(),
-        })
+        Ok(self.handler(peer))
     }
 
     fn on_swarm_event(&mut self, _: FromSwarm) {}

@@ -15,8 +15,8 @@ use crate::error::SdkError;
 /// The reason a request fails with when the peer closed the stream without any answer.
 pub const UNANSWERED: &str = "the peer closed the stream without an answer";
 
-/// Delays before each retry (about 2 s in all: a burst of hundreds of streams keeps the slot
-/// full for a while), each less up to half at random (see [`backoff`]).
+/// Delays before each retry (about 2 s in all: a burst of hundreds of streams keeps a node's
+/// queue full for a while), each less up to half at random (see [`backoff`]).
 const BACKOFF_MS: [u64; 6] = [10, 40, 120, 250, 500, 1000];
 
 /// How many times a dropped stream is opened again.

@@ -173,7 +173,8 @@ pub async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         match frame::read::<_, CatalogFrame>(stream).await? {
             // Not even the end frame: the node closed the stream without reading the request
-            // (libp2p-stream drops an inbound stream that arrives while its hand-over is busy).
+            // (a node whose queue for the protocol is full does; docs/PROTOCOL.md, "Dropped
+            // streams").
             None if items.is_empty() => return Err(FrameError::Unanswered),
             None => return Err(FrameError::Truncated),
             Some(CatalogFrame::End { count }) if count as usize == items.len() => return Ok(items),
