@@ -27,6 +27,7 @@ use libp2p::swarm::{
     THandlerOutEvent, ToSwarm,
 };
 use libp2p::{Multiaddr, PeerId};
+use prometheus_client::metrics::counter::Counter;
 
 /// Streams of one protocol that may wait to be taken by its serving task; one more is dropped.
 pub const QUEUE: usize = 256;
@@ -34,9 +35,11 @@ pub const QUEUE: usize = 256;
 /// The inbound streams of one protocol, in arrival order, with the peer that opened each.
 pub type Incoming = mpsc::Receiver<(PeerId, Stream)>;
 
-/// Each served protocol's queue, by protocol.
-type Map = HashMap<StreamProtocol, mpsc::Sender<(PeerId, Stream)>>;
-type Queues = Arc<Mutex<Map>>;
+/// Each served protocol's queue, with the counter of streams dropped because it was full, by
+/// protocol.
+/// (Generic over the stream only for the tests: a `Stream` is made by libp2p alone.)
+type Map<S = Stream> = HashMap<StreamProtocol, (mpsc::Sender<(PeerId, S)>, Counter)>;
+type Queues<S = Stream> = Arc<Mutex<Map<S>>>;
 
 /// The protocol is already served (each protocol has one [`Incoming`]).
 #[derive(Debug, thiserror::Error)]
@@ -78,20 +81,25 @@ impl Behaviour {
 
 impl Listener {
     /// Starts answering `protocol` on every connection; its streams arrive on the returned
-    /// [`Incoming`]. Dropping that stops the protocol (peers are then told it is not spoken).
-    pub fn accept(&self, protocol: StreamProtocol) -> Result<Incoming, AlreadyServed> {
+    /// [`Incoming`], and `dropped` counts those that found its queue full. Dropping the
+    /// [`Incoming`] stops the protocol (peers are then told it is not spoken).
+    pub fn accept(
+        &self,
+        protocol: StreamProtocol,
+        dropped: Counter,
+    ) -> Result<Incoming, AlreadyServed> {
         let mut queues = lock(&self.queues);
-        queues.retain(|_, sender| !sender.is_closed());
+        queues.retain(|_, (sender, _)| !sender.is_closed());
         if queues.contains_key(&protocol) {
             return Err(AlreadyServed(protocol));
         }
         let (sender, receiver) = mpsc::channel(QUEUE);
-        queues.insert(protocol, sender);
+        queues.insert(protocol, (sender, dropped));
         Ok(receiver)
     }
 }
 
-fn lock(queues: &Queues) -> std::sync::MutexGuard<'_, Map> {
+fn lock<S>(queues: &Queues<S>) -> std::sync::MutexGuard<'_, Map<S>> {
     // Nothing panics while holding the lock; a poisoned map is still a whole map.
     queues
         .lock()
@@ -99,15 +107,17 @@ fn lock(queues: &Queues) -> std::sync::MutexGuard<'_, Map> {
 }
 
 /// Queues `stream` for its protocol's serving task; drops it (the peer sees a reset) when the
-/// queue is full or the protocol is no longer served.
-fn hand_over(queues: &Queues, peer: PeerId, stream: Stream, protocol: StreamProtocol) {
+/// queue is full (counted) or the protocol is no longer served.
+fn hand_over<S>(queues: &Queues<S>, peer: PeerId, stream: S, protocol: StreamProtocol) {
     let mut queues = lock(queues);
-    let Some(sender) = queues.get_mut(&protocol) else {
+    let Some((sender, dropped)) = queues.get_mut(&protocol) else {
         tracing::debug!(%peer, %protocol, "protocol no longer served; dropping a stream");
         return;
     };
     if let Err(e) = sender.try_send((peer, stream)) {
-        if e.is_disconnected() {
+        if e.is_full() {
+            dropped.inc();
+        } else {
             queues.remove(&protocol);
         }
         tracing::debug!(%peer, %protocol, full = e.is_full(), "dropping an inbound stream");
@@ -173,7 +183,7 @@ impl ConnectionHandler for Handler {
         let queues = lock(&self.queues);
         let served = queues
             .iter()
-            .filter(|(_, sender)| !sender.is_closed())
+            .filter(|(_, (sender, _))| !sender.is_closed())
             .map(|(protocol, _)| protocol.clone())
             .collect();
         SubstreamProtocol::new(Served(served), ())
@@ -223,5 +233,37 @@ impl InboundUpgrade<Stream> for Served {
 
     fn upgrade_inbound(self, stream: Stream, protocol: StreamProtocol) -> Self::Future {
         std::future::ready(Ok((stream, protocol)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_and_counts_and_a_closed_one_is_forgotten() {
+        let queues: Queues<u32> = Arc::default();
+        let protocol = StreamProtocol::new("/fabstir/test/1.0.0");
+        let (sender, mut receiver) = mpsc::channel(1);
+        let dropped = Counter::default();
+        lock(&queues).insert(protocol.clone(), (sender, dropped.clone()));
+        let peer = PeerId::random();
+        // A channel of capacity 1 with one sender holds 2 (futures' mpsc: capacity + senders).
+        for n in 0..5 {
+            hand_over(&queues, peer, n, protocol.clone());
+        }
+        assert_eq!(dropped.get(), 3);
+        assert_eq!(receiver.try_recv().ok(), Some((peer, 0)));
+        assert_eq!(receiver.try_recv().ok(), Some((peer, 1)));
+        hand_over(&queues, peer, 5, protocol.clone());
+        assert_eq!(receiver.try_recv().ok(), Some((peer, 5)));
+        drop(receiver);
+        hand_over(&queues, peer, 6, protocol.clone());
+        assert_eq!(
+            dropped.get(),
+            3,
+            "a stream for a protocol no longer served is not counted"
+        );
+        assert!(lock(&queues).is_empty());
     }
 }

@@ -42,7 +42,8 @@ pub struct Dropped {
     /// The protocol, e.g. `/fabstir/job/1.0.0`.
     pub protocol: String,
     /// `peer_share` (its peer held its share of the protocol's places), `ip_share` (the direct
-    /// peers of its IP address held theirs) or `full` (every place was taken).
+    /// peers of its IP address held theirs), `full` (every place was taken) or `queue` (its
+    /// connection found the protocol's hand-over queue full: `crate::inbound`).
     pub why: String,
 }
 
@@ -124,7 +125,7 @@ impl HostMetrics {
         );
         registry.register(
             "streams_dropped",
-            "Inbound streams dropped unread, by protocol and why (peer_share, ip_share, full)",
+            "Inbound streams dropped unread, by protocol and why (peer_share, ip_share, full, queue)",
             self.streams_dropped.clone(),
         );
     }
@@ -140,12 +141,18 @@ impl HostMetrics {
 
     /// Counts one inbound stream of `protocol` dropped unread, `why`.
     pub fn stream_dropped(&self, protocol: &str, why: &str) {
+        self.stream_dropped_counter(protocol, why).inc();
+    }
+
+    /// The counter of inbound streams of `protocol` dropped unread, `why` (shown from now on,
+    /// as 0 until one is).
+    pub fn stream_dropped_counter(&self, protocol: &str, why: &str) -> Counter {
         self.streams_dropped
             .get_or_create(&Dropped {
                 protocol: protocol.into(),
                 why: why.into(),
             })
-            .inc();
+            .clone()
     }
 
     /// Counts a receipt: `tokens` delivered of `model`, earning `cost`.

@@ -172,7 +172,9 @@ pub(crate) async fn serve_streams<F, Fut>(
         host,
     } = queue;
     let metrics = host.metrics();
-    let Ok(mut incoming) = listener.accept(libp2p::StreamProtocol::new(protocol)) else {
+    let queue_full = metrics.stream_dropped_counter(protocol, "queue");
+    let Ok(mut incoming) = listener.accept(libp2p::StreamProtocol::new(protocol), queue_full)
+    else {
         tracing::error!(protocol, "protocol is already being served");
         return;
     };
