@@ -119,7 +119,10 @@ pub fn validate(
     for (name, value) in penalties {
         if let Some(v) = value {
             if !(-2.0..=2.0).contains(&v) {
-                return Err(format!("{name} must be -2 to 2, got {v}"));
+                return Err(format!(
+                    "{name} must be -2 to 2, got {}",
+                    crate::float_text(v)
+                ));
             }
         }
     }

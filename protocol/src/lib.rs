@@ -34,6 +34,16 @@ pub const KEEPALIVE_PING_INTERVAL: Duration = Duration::from_secs(15);
 /// How long one keep-alive ping may take before it counts as a failure.
 pub const KEEPALIVE_PING_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A float as text for a message, written by serde_json (`2.0`, `0.1`; `not a finite number`
+/// for NaN and the infinities). `core`'s `Display` for floats would do, but it brings its own
+/// float printer (Grisu and Dragon4, ~18 KB) into the browser's wasm, which has serde_json's.
+pub fn float_text<T: serde::Serialize>(value: T) -> String {
+    match serde_json::to_string(&value) {
+        Ok(text) if text != "null" => text,
+        _ => "not a finite number".into(),
+    }
+}
+
 /// The agent version string for a component of the given name, e.g. `fabstir-node/0.1.0`.
 pub fn agent_version(component: &str, version: &str) -> String {
     format!("{component}/{version}")
@@ -42,6 +52,15 @@ pub fn agent_version(component: &str, version: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_read_as_json_writes_them() {
+        assert_eq!(float_text(2.0f64), "2.0");
+        assert_eq!(float_text(0.1f32), "0.1");
+        assert_eq!(float_text(-2.5f32), "-2.5");
+        assert_eq!(float_text(f32::NAN), "not a finite number");
+        assert_eq!(float_text(f64::INFINITY), "not a finite number");
+    }
 
     #[test]
     fn protocol_names_are_valid_libp2p_protocol_ids() {

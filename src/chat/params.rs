@@ -93,7 +93,10 @@ fn whole(params: &Map<String, Value>, name: &str, max: u64) -> Result<Option<u64
         Some(n) if n.fract() == 0.0 && (0.0..=max as f64).contains(&n) => Ok(Some(n as u64)),
         Some(n) => Err(bad(
             name,
-            format!("must be a whole number 0 to {max}, got {n}"),
+            format!(
+                "must be a whole number 0 to {max}, got {}",
+                fabstir_protocol::float_text(n)
+            ),
         )),
     }
 }

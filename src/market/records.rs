@@ -33,7 +33,8 @@ impl Market {
                 let report = self.node_reliability(node);
                 self.net.debug("reliability", "warn", || {
                     format!(
-                        "{node} is blacklisted until {until} after {} failure(s) in a row",
+                        "{node} is blacklisted until {} (ms since 1970) after {} failure(s) in a row",
+                        until as u64,
                         report.failed_jobs
                     )
                 });

@@ -80,7 +80,10 @@ impl RetryOptions {
         if !(1.0..=10.0).contains(&self.backoff_factor) {
             return bad(
                 "backoffFactor",
-                format!("must be 1 to 10, got {}", self.backoff_factor),
+                format!(
+                    "must be 1 to 10, got {}",
+                    fabstir_protocol::float_text(self.backoff_factor)
+                ),
             );
         }
         Ok(self)

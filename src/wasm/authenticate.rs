@@ -60,18 +60,12 @@ pub(super) async fn answer(callback: Function, questions: mpsc::Receiver<Approva
 async fn ask(callback: &Function, peer: &str) -> Result<bool, String> {
     let returned = callback
         .call1(&JsValue::UNDEFINED, &peer.into())
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| crate::net::rt::js_text(&e))?;
     let value = match returned.dyn_into::<Promise>() {
-        Ok(promise) => JsFuture::from(promise).await.map_err(|e| describe(&e))?,
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .map_err(|e| crate::net::rt::js_text(&e))?,
         Err(plain) => plain,
     };
     Ok(value.as_bool() == Some(true))
-}
-
-fn describe(thrown: &JsValue) -> String {
-    thrown
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| thrown.as_string())
-        .unwrap_or_else(|| "a non-Error value".into())
 }

@@ -222,13 +222,13 @@ impl JobRequest {
         if !(0.0..=2.0).contains(&self.temperature) {
             return Err(format!(
                 "temperature must be 0 to 2, got {}",
-                self.temperature
+                crate::float_text(self.temperature)
             ));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return Err(format!(
                 "topP must be above 0 and at most 1, got {}",
-                self.top_p
+                crate::float_text(self.top_p)
             ));
         }
         Ok(())
