@@ -159,10 +159,11 @@ async fn watch(client: &Client) -> std::sync::Arc<std::sync::Mutex<catalog::Watc
     let view = std::sync::Arc::new(std::sync::Mutex::new(catalog::WatchView::new()));
     let filled = view.clone();
     tokio::spawn(async move {
+        let mut opened = catalog::Opened::default();
         while let Ok(Some(f)) = fabstir_protocol::frame::read::<_, CatalogFrame>(&mut stream).await
         {
             let now = fabstir_node::host::unix_ms();
-            let applied = filled.lock().unwrap().apply(f, now).unwrap();
+            let applied = filled.lock().unwrap().apply(f, now, &mut opened).unwrap();
             assert!(
                 !matches!(applied, catalog::Applied::Dropped(_)),
                 "{applied:?}"

@@ -41,6 +41,7 @@ impl Market {
         .await;
         let now = rt::now_ms() as u64;
         let mut merged = catalog::Catalog::default();
+        let mut opened = self.opened();
         for (node, answer) in answers {
             let frames = match answer {
                 Ok(frames) => frames,
@@ -55,7 +56,7 @@ impl Market {
                 let CatalogFrame::Host(text) = frame else {
                     continue;
                 };
-                match catalog::wire::open_host(&text, now) {
+                match opened.open_host(&text, now) {
                     Ok((a, bytes)) => {
                         merged.insert(a, bytes);
                     }

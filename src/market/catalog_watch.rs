@@ -162,7 +162,9 @@ impl Market {
                 let Some(view) = w.views.get_mut(&node) else {
                     return Ok(());
                 };
-                let applied = view.apply(frame, now).map_err(|e| failed(e.to_string()))?;
+                let applied = view
+                    .apply(frame, now, &mut self.opened())
+                    .map_err(|e| failed(e.to_string()))?;
                 let expired = !view.expire(now).is_empty();
                 (applied, expired)
             };

@@ -53,6 +53,9 @@ pub struct Market {
     /// Token streams opened together with their job's accept, until the job's stream is asked
     /// for (`open_stream` from token 0 takes it).
     opened: Arc<Mutex<Vec<(String, negotiation::Opened)>>>,
+    /// Host records already checked (catalog answers and watches): one seen again is not
+    /// checked again, only its expiry.
+    records: Arc<Mutex<fabstir_protocol::catalog::Opened>>,
 }
 
 impl Market {
@@ -68,6 +71,7 @@ impl Market {
             lookups: Arc::default(),
             watches: Arc::default(),
             opened: Arc::default(),
+            records: Arc::default(),
         }
     }
 
@@ -130,6 +134,13 @@ impl Market {
 
     pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {
         self.registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The host records checked before (the `records` field).
+    pub(crate) fn opened(&self) -> MutexGuard<'_, fabstir_protocol::catalog::Opened> {
+        self.records
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

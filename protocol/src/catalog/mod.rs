@@ -7,11 +7,13 @@
 //! left gossipsub: a browser that gets it from a bootstrap node checks it itself, and a node can
 //! hide a host but not invent or alter one.
 
+pub mod opened;
 pub mod record;
 pub mod store;
 pub mod watch;
 pub mod wire;
 
+pub use opened::Opened;
 pub use record::{open, seal, Announcement, CatalogError};
 pub use store::{Catalog, Entry, Inserted, ModelSummary};
 pub use watch::{Applied, WatchView};

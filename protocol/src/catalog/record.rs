@@ -128,14 +128,21 @@ pub fn open(bytes: &[u8], now: u64) -> Result<Announcement, CatalogError> {
             signer: signer.to_string(),
         });
     }
+    check_expiry(&announcement, now)?;
+    check_fields(&announcement)?;
+    Ok(announcement)
+}
+
+/// Whether an opened announcement is in force at `now`: not expired, and not expiring further
+/// ahead than [`MAX_TTL_MS`].
+pub fn check_expiry(announcement: &Announcement, now: u64) -> Result<(), CatalogError> {
     if announcement.expires_at <= now || announcement.expires_at > now.saturating_add(MAX_TTL_MS) {
         return Err(CatalogError::Expiry {
             expires_at: announcement.expires_at,
             now,
         });
     }
-    check_fields(&announcement)?;
-    Ok(announcement)
+    Ok(())
 }
 
 fn check_fields(a: &Announcement) -> Result<(), CatalogError> {

@@ -2,8 +2,8 @@
 //! [`super::wire`]): every host record opened and checked here, so the node watched can hide a
 //! host but not invent or alter one.
 
-use super::wire::{open_host, CatalogFrame};
-use super::{Catalog, Inserted};
+use super::wire::CatalogFrame;
+use super::{Catalog, Inserted, Opened};
 use crate::frame::FrameError;
 
 /// What one frame did to a [`WatchView`].
@@ -56,12 +56,18 @@ impl WatchView {
         self.view.expire(now)
     }
 
-    /// Applies one frame of the watch answer; `now` is the clock records are checked against.
+    /// Applies one frame of the watch answer; `now` is the clock records are checked against,
+    /// `opened` the records opened before (a host record is opened through it).
     /// A frame that has no place in a watch answer is an error (the watch should end).
-    pub fn apply(&mut self, frame: CatalogFrame, now: u64) -> Result<Applied, FrameError> {
+    pub fn apply(
+        &mut self,
+        frame: CatalogFrame,
+        now: u64,
+        opened: &mut Opened,
+    ) -> Result<Applied, FrameError> {
         match frame {
             CatalogFrame::Host(text) => {
-                let (a, bytes) = match open_host(&text, now) {
+                let (a, bytes) = match opened.open_host(&text, now) {
                     Ok(x) => x,
                     Err(why) => return Ok(Applied::Dropped(why)),
                 };
@@ -134,25 +140,36 @@ mod tests {
         let p1 = k1.public().to_peer_id().to_string();
         let p2 = k2.public().to_peer_id().to_string();
         let mut w = WatchView::new();
-        assert_eq!(w.apply(frame(&k1, 1), NOW).unwrap(), Applied::Nothing);
+        assert_eq!(
+            w.apply(frame(&k1, 1), NOW, &mut Opened::default()).unwrap(),
+            Applied::Nothing
+        );
         assert!(
             !w.synced() && w.catalog().is_empty(),
             "nothing shown before synced"
         );
         assert_eq!(
-            w.apply(CatalogFrame::Synced { count: 1 }, NOW).unwrap(),
+            w.apply(
+                CatalogFrame::Synced { count: 1 },
+                NOW,
+                &mut Opened::default()
+            )
+            .unwrap(),
             Applied::Synced
         );
         assert_eq!(w.catalog().len(), 1);
         assert_eq!(
-            w.apply(frame(&k2, 1), NOW).unwrap(),
+            w.apply(frame(&k2, 1), NOW, &mut Opened::default()).unwrap(),
             Applied::Host(p2.clone())
         );
         assert_eq!(
-            w.apply(frame(&k1, 2), NOW).unwrap(),
+            w.apply(frame(&k1, 2), NOW, &mut Opened::default()).unwrap(),
             Applied::Host(p1.clone())
         );
-        assert_eq!(w.apply(frame(&k1, 2), NOW).unwrap(), Applied::Nothing);
+        assert_eq!(
+            w.apply(frame(&k1, 2), NOW, &mut Opened::default()).unwrap(),
+            Applied::Nothing
+        );
         assert_eq!(w.catalog().get(&p1).unwrap().announcement.current_load, 2);
         // A record altered by the node watched: dropped, the view unchanged.
         let CatalogFrame::Host(text) = frame(&k1, 3) else {
@@ -162,29 +179,46 @@ mod tests {
         let at = bytes.len() - 80;
         bytes[at] ^= 1;
         assert!(matches!(
-            w.apply(host_frame(&bytes), NOW).unwrap(),
+            w.apply(host_frame(&bytes), NOW, &mut Opened::default())
+                .unwrap(),
             Applied::Dropped(_)
         ));
         assert_eq!(w.catalog().get(&p1).unwrap().announcement.seq, 2);
         assert_eq!(
-            w.apply(CatalogFrame::Gone(p2.clone()), NOW).unwrap(),
+            w.apply(CatalogFrame::Gone(p2.clone()), NOW, &mut Opened::default())
+                .unwrap(),
             Applied::Gone(p2.clone())
         );
         assert_eq!(
-            w.apply(CatalogFrame::Gone(p2.clone()), NOW).unwrap(),
+            w.apply(CatalogFrame::Gone(p2.clone()), NOW, &mut Opened::default())
+                .unwrap(),
             Applied::Nothing
         );
         // After a reset the old view stays shown until the next synced replaces it.
-        w.apply(CatalogFrame::Reset, NOW).unwrap();
-        w.apply(frame(&k2, 3), NOW).unwrap();
+        w.apply(CatalogFrame::Reset, NOW, &mut Opened::default())
+            .unwrap();
+        w.apply(frame(&k2, 3), NOW, &mut Opened::default()).unwrap();
         assert_eq!(w.catalog().len(), 1);
         assert_eq!(
-            w.apply(CatalogFrame::Synced { count: 1 }, NOW).unwrap(),
+            w.apply(
+                CatalogFrame::Synced { count: 1 },
+                NOW,
+                &mut Opened::default()
+            )
+            .unwrap(),
             Applied::Synced
         );
         assert!(w.catalog().get(&p2).is_some() && w.catalog().get(&p1).is_none());
-        assert!(w.apply(CatalogFrame::Synced { count: 0 }, NOW).is_err());
-        assert!(w.apply(CatalogFrame::End { count: 0 }, NOW).is_err());
+        assert!(w
+            .apply(
+                CatalogFrame::Synced { count: 0 },
+                NOW,
+                &mut Opened::default()
+            )
+            .is_err());
+        assert!(w
+            .apply(CatalogFrame::End { count: 0 }, NOW, &mut Opened::default())
+            .is_err());
         assert_eq!(w.expire(NOW + 60_000), vec![p2]);
     }
 }
