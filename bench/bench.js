@@ -76,9 +76,18 @@ window.bench = {
   /** 4. time to first token: discovery (fresh) + negotiation + stream open + first token. With
    *  `watch`, the page first watches the catalogs (a `catalog:update` listener) and discovery
    *  reads its view instead of asking; with `submitOnly`, no separate discovery: the job is
-   *  submitted at once (negotiationMs then includes its lookup). */
-  async firstToken({ bootstrap, model, source, watch, submitOnly }) {
+   *  submitted at once (negotiationMs then includes its lookup). With `warm`, the page first
+   *  runs one whole job with another SDK instance (stopped before the measured one starts):
+   *  the measured SDK has new connections, but the browser has compiled the code it runs (V8
+   *  compiles a wasm function lazily, at its first call). */
+  async firstToken({ bootstrap, model, source, watch, submitOnly, warm }) {
     await loaded();
+    if (warm) {
+      const before = sdkFor(bootstrap);
+      await before.start();
+      await drain(await before.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 }));
+      await before.stop();
+    }
     const sdk = sdkFor(bootstrap);
     await sdk.start();
     if (watch) await waitEvent(sdk, "catalog:update", (e) => e.models.some((m) => m.id === model));

@@ -112,6 +112,10 @@ try {
   s.firstTokenRelayedSubmit = await scenario("4. first token, relayed host, job submitted at once", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true });
   s.firstTokenDirectSubmitWatched = await scenario("4. first token, direct host, submitted at once by a watching page", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, watch: true });
   s.firstTokenRelayedSubmitWatched = await scenario("4. first token, relayed host, submitted at once by a watching page", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, watch: true });
+  // The same, by a page that has run a job before: the code is compiled (the difference to the
+  // fresh page above is what V8's lazy compilation and first calls cost), connections are new.
+  s.firstTokenDirectSubmitWarm = await scenario("4. first token, direct host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, warm: true });
+  s.firstTokenRelayedSubmitWarm = await scenario("4. first token, relayed host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, warm: true });
   if (a.hostASlowWs) {
     // The same host through a proxy adding 20 ms each way: what a real network's round trips cost.
     s.firstTokenSlowLink = await scenario("4. first token, direct host over a 40 ms round trip (connected, submitted at once)", "firstTokenVia", { bootstrap: a.relayWs, model: "direct-1", via: a.hostASlowWs });
