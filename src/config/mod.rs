@@ -5,6 +5,7 @@
 
 pub mod addresses;
 pub mod identity;
+pub mod multiaddr_text;
 pub mod resilience;
 pub mod security;
 pub mod strict;
@@ -352,7 +353,7 @@ impl SdkConfig {
 }
 
 fn parse_multiaddr(field: &str, text: &str) -> Result<Multiaddr, SdkError> {
-    text.parse()
+    multiaddr_text::parse(text)
         .map_err(|e| SdkError::config(field, format!("{text:?} is not a multiaddr: {e}")))
 }
 

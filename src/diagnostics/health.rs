@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::config::multiaddr_text::Text;
 use crate::error::SdkError;
 use crate::market::jobs::JobTotals;
 use crate::market::Market;
@@ -254,11 +255,11 @@ pub async fn connectivity(market: &Market) -> Result<ConnectivityReport, SdkErro
         let outcome = rt::timeout(limit, result)
             .await
             .unwrap_or(Err(SdkError::Timeout {
-                operation: format!("reach {}", b.address),
+                operation: format!("reach {}", Text(&b.address)),
                 after_ms: limit.as_millis() as u64,
             }));
         BootstrapCheck {
-            address: b.address.to_string(),
+            address: crate::config::multiaddr_text::text(&b.address),
             peer_id: b.peer_id.to_string(),
             reachable: outcome.is_ok(),
             latency: outcome.as_ref().ok().copied(),

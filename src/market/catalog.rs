@@ -88,7 +88,7 @@ impl Market {
             let addresses: Vec<Multiaddr> = a
                 .addresses
                 .iter()
-                .filter_map(|x| x.parse().ok())
+                .filter_map(|x| crate::config::multiaddr_text::parse(x).ok())
                 .filter(crate::config::addresses::can_dial)
                 .collect();
             if self.net.learn_addresses(peer, addresses).await.is_ok() {

@@ -45,7 +45,8 @@ impl Market {
                     continue;
                 }
                 let addresses = found.entry(peer).or_default();
-                for addr in hint.addresses.iter().filter_map(|a| a.parse().ok()) {
+                let parse = |a: &String| crate::config::multiaddr_text::parse(a).ok();
+                for addr in hint.addresses.iter().filter_map(parse) {
                     if crate::config::addresses::can_dial(&addr) && !addresses.contains(&addr) {
                         addresses.push(addr);
                     }

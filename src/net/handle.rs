@@ -9,6 +9,7 @@ use futures::SinkExt;
 use libp2p::identity::Keypair;
 use libp2p::{Multiaddr, PeerId};
 
+use crate::config::multiaddr_text::Text;
 use crate::config::ValidConfig;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
@@ -130,7 +131,7 @@ impl Network {
     /// [`Network::dial`] within `dialTimeout`.
     pub async fn dial_with_timeout(&self, address: Multiaddr) -> Result<PeerId, SdkError> {
         let limit = self.config.dial_timeout;
-        let operation = format!("dial {address}");
+        let operation = format!("dial {}", Text(&address));
         rt::timeout(limit, self.dial(address))
             .await
             .unwrap_or(Err(SdkError::Timeout {

@@ -4,6 +4,7 @@
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 
+use crate::config::multiaddr_text::{text, Text};
 use crate::config::BootstrapNode;
 use crate::error::SdkError;
 use crate::events::{FeatureStatus, SdkEvent};
@@ -22,7 +23,7 @@ impl Network {
             rt::spawn(async move {
                 let result = network.dial_with_retry(&node).await;
                 let _ = results
-                    .send(result.map_err(|e| format!("{}: {e}", node.address)))
+                    .send(result.map_err(|e| format!("{}: {e}", Text(&node.address))))
                     .await;
             });
         }
@@ -61,7 +62,7 @@ impl Network {
             };
             if attempt > cfg.max_retries {
                 self.emit(SdkEvent::ConnectionFailed {
-                    address: node.address.to_string(),
+                    address: text(&node.address),
                     attempts: attempt,
                     error: error.to_string(),
                 });
@@ -69,7 +70,7 @@ impl Network {
             }
             let delay = crate::net::backoff::retry_delay(cfg.retry_delay, attempt);
             self.emit(SdkEvent::ConnectionRetry {
-                address: node.address.to_string(),
+                address: text(&node.address),
                 attempt,
                 max_retries: cfg.max_retries,
                 delay: delay.as_secs_f64() * 1000.0,

@@ -12,6 +12,7 @@ use libp2p::core::transport::ListenerId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId, Swarm};
 
+use crate::config::multiaddr_text::Text;
 use crate::config::ValidConfig;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
@@ -146,7 +147,8 @@ impl EventLoop {
     pub async fn run(mut self) {
         for address in self.config.listen_addresses.clone() {
             if let Err(e) = self.swarm.listen_on(address.clone()) {
-                self.emit_error("LISTEN_FAILED", format!("cannot listen on {address}: {e}"));
+                let (at, why) = (Text(&address), crate::net::refusal::transport_text(&e));
+                self.emit_error("LISTEN_FAILED", format!("cannot listen on {at}: {why}"));
             }
         }
         loop {

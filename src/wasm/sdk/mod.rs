@@ -27,7 +27,7 @@ use futures::channel::mpsc;
 use futures::StreamExt;
 use js_sys::{Function, Promise};
 use libp2p::identity::Keypair;
-use libp2p::{Multiaddr, PeerId};
+use libp2p::PeerId;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -200,7 +200,7 @@ impl FabstirSdk {
     pub fn dial(&self, multiaddr: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let address: Multiaddr = multiaddr.parse().map_err(|e| {
+            let address = crate::config::multiaddr_text::parse(&multiaddr).map_err(|e| {
                 to_js(SdkError::argument(
                     "multiaddr",
                     format!("{multiaddr:?} is not a multiaddr: {e}"),
