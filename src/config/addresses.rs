@@ -70,9 +70,8 @@ pub fn mixed_content(addr: &Multiaddr) -> Option<String> {
             Protocol::Tls => tls = true,
             Protocol::Ws(_) if !tls && !loopback => {
                 return Some(format!(
-                    "{} is a plain /ws WebSocket, which a page served over https: may not \
-                     open (mixed content); use /tls/ws (wss) or WebRTC-direct",
-                    super::multiaddr_text::Text(addr)
+                    "{addr} is a plain /ws WebSocket, which a page served over https: may not \
+                     open (mixed content); use /tls/ws (wss) or WebRTC-direct"
                 ))
             }
             Protocol::P2pCircuit => return None,

@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use crate::config::multiaddr_text::Text;
 use crate::error::SdkError;
 use crate::market::jobs::JobTotals;
 use crate::market::Market;
@@ -255,11 +254,11 @@ pub async fn connectivity(market: &Market) -> Result<ConnectivityReport, SdkErro
         let outcome = rt::timeout(limit, result)
             .await
             .unwrap_or(Err(SdkError::Timeout {
-                operation: format!("reach {}", Text(&b.address)),
+                operation: format!("reach {}", b.address),
                 after_ms: limit.as_millis() as u64,
             }));
         BootstrapCheck {
-            address: crate::config::multiaddr_text::text(&b.address),
+            address: b.address.to_string(),
             peer_id: b.peer_id.to_string(),
             reachable: outcome.is_ok(),
             latency: outcome.as_ref().ok().copied(),

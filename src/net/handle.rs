@@ -9,7 +9,6 @@ use futures::SinkExt;
 use libp2p::identity::Keypair;
 use libp2p::{Multiaddr, PeerId};
 
-use crate::config::multiaddr_text::Text;
 use crate::config::ValidConfig;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
@@ -131,7 +130,7 @@ impl Network {
     /// [`Network::dial`] within `dialTimeout`.
     pub async fn dial_with_timeout(&self, address: Multiaddr) -> Result<PeerId, SdkError> {
         let limit = self.config.dial_timeout;
-        let operation = format!("dial {}", Text(&address));
+        let operation = format!("dial {address}");
         rt::timeout(limit, self.dial(address))
             .await
             .unwrap_or(Err(SdkError::Timeout {

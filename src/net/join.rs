@@ -4,7 +4,6 @@
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 
-use crate::config::multiaddr_text::{text, Text};
 use crate::config::BootstrapNode;
 use crate::error::SdkError;
 use crate::events::{FeatureStatus, SdkEvent};
@@ -23,7 +22,7 @@ impl Network {
             rt::spawn(async move {
                 let result = network.dial_with_retry(&node).await;
                 let _ = results
-                    .send(result.map_err(|e| format!("{}: {e}", Text(&node.address))))
+                    .send(result.map_err(|e| format!("{}: {e}", node.address)))
                     .await;
             });
         }
@@ -62,7 +61,7 @@ impl Network {
             };
             if attempt > cfg.max_retries {
                 self.emit(SdkEvent::ConnectionFailed {
-                    address: text(&node.address),
+                    address: node.address.to_string(),
                     attempts: attempt,
                     error: error.to_string(),
                 });
@@ -70,7 +69,7 @@ impl Network {
             }
             let delay = crate::net::backoff::retry_delay(cfg.retry_delay, attempt);
             self.emit(SdkEvent::ConnectionRetry {
-                address: text(&node.address),
+                address: node.address.to_string(),
                 attempt,
                 max_retries: cfg.max_retries,
                 delay: delay.as_secs_f64() * 1000.0,

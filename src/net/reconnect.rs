@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use crate::config::multiaddr_text::Text;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
 use crate::net::handle::Network;
@@ -86,10 +85,10 @@ impl Network {
             Some(Ok(_)) => return Ok(true),
             Some(Err(SdkError::Stopped)) => return Err(SdkError::Stopped),
             Some(Err(e)) => self.debug("connection", "warn", || {
-                format!("reconnecting to {} failed: {e}", Text(&node.address))
+                format!("reconnecting to {} failed: {e}", node.address)
             }),
             None => self.debug("connection", "warn", || {
-                format!("reconnecting to {} timed out", Text(&node.address))
+                format!("reconnecting to {} timed out", node.address)
             }),
         }
         Ok(false)

@@ -1,55 +1,17 @@
-//! Saying why a dial failed: libp2p-swarm's words for a dial error, with its addresses written
-//! by `config::multiaddr_text` (see there why not by `Multiaddr`'s own `Display`), and what a
-//! relay's refusal means: libp2p-relay reports only "Remote reported resource limit exceeded."
-//! (`RESOURCE_LIMIT_EXCEEDED` on the wire) for every relay limit.
+//! Saying why a dial or a listen failed: libp2p-relay reports only "Remote reported resource
+//! limit exceeded." (`RESOURCE_LIMIT_EXCEEDED` on the wire) for every relay limit, and
+//! libp2p-core's `TransportError` writes nothing of its own for an error of the transport.
 
 use std::error::Error;
 use std::fmt::Write;
 
 use libp2p::core::transport::TransportError;
-use libp2p::swarm::dial_opts::PeerCondition;
-use libp2p::swarm::DialError;
 
-use crate::config::multiaddr_text::Text;
-
-/// `error` as libp2p-swarm 0.48 writes it, each error followed by its sources.
-pub fn dial_text(error: &DialError) -> String {
-    let mut out = String::from("Dial error: ");
-    let _ = match error {
-        DialError::NoAddresses => write!(out, "no addresses for peer."),
-        DialError::LocalPeerId { address } => {
-            write!(out, "tried to dial local peer id at {}.", Text(address))
-        }
-        DialError::DialPeerConditionFalse(condition) => {
-            let busy = match condition {
-                PeerCondition::Disconnected => "already connected",
-                PeerCondition::NotDialing => "already being dialed",
-                _ => "already connected or being dialed",
-            };
-            write!(out, "the peer is {busy}; the new dial is cancelled.")
-        }
-        DialError::Aborted => write!(out, "Pending connection attempt has been aborted."),
-        DialError::WrongPeerId { obtained, address } => {
-            write!(out, "Unexpected peer ID {obtained} at {}.", Text(address))
-        }
-        DialError::Denied { cause } => write!(out, "denied: {cause}"),
-        DialError::Transport(tried) => {
-            out = String::from("Failed to negotiate transport protocol(s): [");
-            for (address, error) in tried {
-                let _ = write!(out, "({}: {})", Text(address), transport_text(error));
-            }
-            write!(out, "]")
-        }
-    };
-    out
-}
-
-/// A transport's error (a dial's, a listen's), followed by its sources.
+/// A transport's error (a listen's, a relay reservation's), followed by its sources: the
+/// `TransportError::Other` itself writes nothing, so its cause was missing from the message.
 pub fn transport_text(error: &TransportError<std::io::Error>) -> String {
     match error {
-        TransportError::MultiaddrNotSupported(a) => {
-            format!("Multiaddr is not supported: {}", Text(a))
-        }
+        TransportError::MultiaddrNotSupported(_) => error.to_string(),
         TransportError::Other(e) => {
             let mut out = e.to_string();
             let mut source = e.source();
@@ -62,13 +24,9 @@ pub fn transport_text(error: &TransportError<std::io::Error>) -> String {
     }
 }
 
-/// A dial error's text ([`dial_text`]), with what a relay's "resource limit exceeded" means added
-/// to it.
-pub fn dial_reason(error: &DialError) -> String {
-    explained(dial_text(error))
-}
-
-fn explained(text: String) -> String {
+/// A dial error's text, with what a relay's "resource limit exceeded" means added to it.
+pub fn dial_reason(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
     if text
         .to_ascii_lowercase()
         .contains("resource limit exceeded")
@@ -89,12 +47,11 @@ mod tests {
 
     #[test]
     fn a_relay_limit_is_named_and_other_errors_are_kept() {
-        let refused =
-            explained("Failed to negotiate: Remote reported resource limit exceeded.".into());
+        let refused = dial_reason(&"Failed to negotiate: Remote reported resource limit exceeded.");
         assert!(
             refused.contains("the relay refused the circuit"),
             "{refused}"
         );
-        assert_eq!(explained("connection refused".into()), "connection refused");
+        assert_eq!(dial_reason(&"connection refused"), "connection refused");
     }
 }

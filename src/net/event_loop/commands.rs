@@ -192,7 +192,7 @@ impl EventLoop {
                 if last_peer_id(&a) != Some(me) {
                     a.push(Protocol::P2p(me));
                 }
-                crate::config::multiaddr_text::text(&a)
+                a.to_string()
             })
             .collect()
     }
@@ -229,7 +229,7 @@ impl EventLoop {
             Err(e) => {
                 self.failed_connections += 1;
                 let _ = reply.send(Err(SdkError::DialFailed {
-                    address: crate::config::multiaddr_text::text(&address),
+                    address: address.to_string(),
                     reason: crate::net::refusal::dial_reason(&e),
                 }));
             }

@@ -12,7 +12,6 @@ use libp2p::core::transport::ListenerId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId, Swarm};
 
-use crate::config::multiaddr_text::Text;
 use crate::config::ValidConfig;
 use crate::error::SdkError;
 use crate::events::SdkEvent;
@@ -147,8 +146,11 @@ impl EventLoop {
     pub async fn run(mut self) {
         for address in self.config.listen_addresses.clone() {
             if let Err(e) = self.swarm.listen_on(address.clone()) {
-                let (at, why) = (Text(&address), crate::net::refusal::transport_text(&e));
-                self.emit_error("LISTEN_FAILED", format!("cannot listen on {at}: {why}"));
+                let why = crate::net::refusal::transport_text(&e);
+                self.emit_error(
+                    "LISTEN_FAILED",
+                    format!("cannot listen on {address}: {why}"),
+                );
             }
         }
         loop {

@@ -1,7 +1,6 @@
 //! The event loop's handling of swarm events: connections opened and closed, identify, ping,
 //! relay reservations and the behaviours' other events.
 
-use crate::config::multiaddr_text::{text, Text};
 use crate::error::SdkError;
 use crate::events::SdkEvent;
 use crate::net::behaviour::BehaviourEvent;
@@ -38,7 +37,7 @@ impl EventLoop {
                 self.debug("connection", "debug", || {
                     format!(
                         "connected to {peer_id} at {} ({} connection(s))",
-                        Text(endpoint.get_remote_address()),
+                        endpoint.get_remote_address(),
                         num_established
                     )
                 });
@@ -52,9 +51,8 @@ impl EventLoop {
                 self.failed_connections += 1;
                 self.debug("connection", "warn", || {
                     format!(
-                        "dial {} failed: {}",
-                        peer_id.map(|p| p.to_string()).unwrap_or_default(),
-                        crate::net::refusal::dial_text(&error)
+                        "dial {} failed: {error}",
+                        peer_id.map(|p| p.to_string()).unwrap_or_default()
                     )
                 });
                 // Keep the addresses this dial tried, so that a later `Connect` can try them
@@ -85,7 +83,7 @@ impl EventLoop {
                 }
                 if let Some((address, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Err(SdkError::DialFailed {
-                        address: text(&address),
+                        address: address.to_string(),
                         reason: crate::net::refusal::dial_reason(&error),
                     }));
                 }
@@ -159,7 +157,7 @@ impl EventLoop {
         let address = endpoint.get_remote_address().clone();
         let info = PeerInfo {
             peer_id: peer_id.to_string(),
-            address: text(&address),
+            address: address.to_string(),
             transport: crate::config::addresses::kind(&address),
             direction: if endpoint.is_dialer() {
                 "outbound"
@@ -200,7 +198,7 @@ impl EventLoop {
                     peer_id: peer_id.to_string(),
                     agent_version: info.agent_version,
                     protocols,
-                    listen_addrs: info.listen_addrs.iter().map(text).collect(),
+                    listen_addrs: info.listen_addrs.iter().map(|a| a.to_string()).collect(),
                 });
             }
             BehaviourEvent::Identify(identify::Event::Sent { peer_id, .. }) => {
@@ -231,7 +229,7 @@ impl EventLoop {
                     address.push(Protocol::P2p(*self.swarm.local_peer_id()));
                     self.emit(SdkEvent::RelayReservation {
                         relay_peer_id: relay_peer_id.to_string(),
-                        address: text(&address),
+                        address: address.to_string(),
                         renewal,
                     });
                 }

@@ -38,7 +38,7 @@ pub(super) fn check_bootstrap_nodes(config: &ValidConfig) -> Result<(), SdkError
 pub(super) fn check_dial(address: &Multiaddr) -> Result<(), SdkError> {
     match page_is_https().then(|| mixed_content(address)).flatten() {
         Some(why) => Err(SdkError::DialFailed {
-            address: crate::config::multiaddr_text::text(address),
+            address: address.to_string(),
             reason: why,
         }),
         None => Ok(()),
