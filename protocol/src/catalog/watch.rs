@@ -140,8 +140,9 @@ mod tests {
         let p1 = k1.public().to_peer_id().to_string();
         let p2 = k2.public().to_peer_id().to_string();
         let mut w = WatchView::new();
+        let mut opened = Opened::default();
         assert_eq!(
-            w.apply(frame(&k1, 1), NOW, &mut Opened::default()).unwrap(),
+            w.apply(frame(&k1, 1), NOW, &mut opened).unwrap(),
             Applied::Nothing
         );
         assert!(
@@ -149,25 +150,21 @@ mod tests {
             "nothing shown before synced"
         );
         assert_eq!(
-            w.apply(
-                CatalogFrame::Synced { count: 1 },
-                NOW,
-                &mut Opened::default()
-            )
-            .unwrap(),
+            w.apply(CatalogFrame::Synced { count: 1 }, NOW, &mut opened)
+                .unwrap(),
             Applied::Synced
         );
         assert_eq!(w.catalog().len(), 1);
         assert_eq!(
-            w.apply(frame(&k2, 1), NOW, &mut Opened::default()).unwrap(),
+            w.apply(frame(&k2, 1), NOW, &mut opened).unwrap(),
             Applied::Host(p2.clone())
         );
         assert_eq!(
-            w.apply(frame(&k1, 2), NOW, &mut Opened::default()).unwrap(),
+            w.apply(frame(&k1, 2), NOW, &mut opened).unwrap(),
             Applied::Host(p1.clone())
         );
         assert_eq!(
-            w.apply(frame(&k1, 2), NOW, &mut Opened::default()).unwrap(),
+            w.apply(frame(&k1, 2), NOW, &mut opened).unwrap(),
             Applied::Nothing
         );
         assert_eq!(w.catalog().get(&p1).unwrap().announcement.current_load, 2);
@@ -179,45 +176,35 @@ mod tests {
         let at = bytes.len() - 80;
         bytes[at] ^= 1;
         assert!(matches!(
-            w.apply(host_frame(&bytes), NOW, &mut Opened::default())
-                .unwrap(),
+            w.apply(host_frame(&bytes), NOW, &mut opened).unwrap(),
             Applied::Dropped(_)
         ));
         assert_eq!(w.catalog().get(&p1).unwrap().announcement.seq, 2);
         assert_eq!(
-            w.apply(CatalogFrame::Gone(p2.clone()), NOW, &mut Opened::default())
+            w.apply(CatalogFrame::Gone(p2.clone()), NOW, &mut opened)
                 .unwrap(),
             Applied::Gone(p2.clone())
         );
         assert_eq!(
-            w.apply(CatalogFrame::Gone(p2.clone()), NOW, &mut Opened::default())
+            w.apply(CatalogFrame::Gone(p2.clone()), NOW, &mut opened)
                 .unwrap(),
             Applied::Nothing
         );
         // After a reset the old view stays shown until the next synced replaces it.
-        w.apply(CatalogFrame::Reset, NOW, &mut Opened::default())
-            .unwrap();
-        w.apply(frame(&k2, 3), NOW, &mut Opened::default()).unwrap();
+        w.apply(CatalogFrame::Reset, NOW, &mut opened).unwrap();
+        w.apply(frame(&k2, 3), NOW, &mut opened).unwrap();
         assert_eq!(w.catalog().len(), 1);
         assert_eq!(
-            w.apply(
-                CatalogFrame::Synced { count: 1 },
-                NOW,
-                &mut Opened::default()
-            )
-            .unwrap(),
+            w.apply(CatalogFrame::Synced { count: 1 }, NOW, &mut opened)
+                .unwrap(),
             Applied::Synced
         );
         assert!(w.catalog().get(&p2).is_some() && w.catalog().get(&p1).is_none());
         assert!(w
-            .apply(
-                CatalogFrame::Synced { count: 0 },
-                NOW,
-                &mut Opened::default()
-            )
+            .apply(CatalogFrame::Synced { count: 0 }, NOW, &mut opened)
             .is_err());
         assert!(w
-            .apply(CatalogFrame::End { count: 0 }, NOW, &mut Opened::default())
+            .apply(CatalogFrame::End { count: 0 }, NOW, &mut opened)
             .is_err());
         assert_eq!(w.expire(NOW + 60_000), vec![p2]);
     }
