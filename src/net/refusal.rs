@@ -54,4 +54,17 @@ mod tests {
         );
         assert_eq!(dial_reason(&"connection refused"), "connection refused");
     }
+
+    #[test]
+    fn a_transport_error_gives_its_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("no reservation: {0}")]
+        struct Refused(&'static str);
+        let inner = std::io::Error::other(Refused("limit"));
+        let text = transport_text(&TransportError::Other(inner));
+        assert_eq!(text, "no reservation: limit");
+        let what: libp2p::Multiaddr = "/ip4/1.2.3.4/tcp/1".parse().unwrap();
+        let text = transport_text(&TransportError::MultiaddrNotSupported(what));
+        assert!(text.contains("/ip4/1.2.3.4/tcp/1"), "{text}");
+    }
 }
