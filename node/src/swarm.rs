@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use fabstir_protocol::coalesce::Coalescing;
 use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::core::Transport;
 use libp2p::kad::store::MemoryStore;
@@ -82,6 +83,12 @@ pub fn relay_config(config: &LoadedConfig) -> relay::Config {
     c
 }
 
+/// yamux, its frames of one pass of the connection's task sealed and sent together (see
+/// [`fabstir_protocol::coalesce`]).
+fn muxer() -> Coalescing<yamux::Config> {
+    Coalescing(yamux::Config::default())
+}
+
 /// Builds the swarm: transports (bandwidth counted into `registry`), behaviours and connection
 /// settings from `config`.
 pub async fn build(
@@ -118,7 +125,7 @@ pub async fn build(
 
     let swarm = libp2p::SwarmBuilder::with_existing_identity(identity.keypair.clone())
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, muxer)
         .map_err(|e| net(&e))?
         .with_other_transport(|key| {
             libp2p_webrtc::tokio::Transport::new(key.clone(), certificate)
@@ -134,16 +141,16 @@ pub async fn build(
             Ok(tls
                 .upgrade(libp2p::core::upgrade::Version::V1)
                 .authenticate(noise)
-                .multiplex(yamux::Config::default())
+                .multiplex(muxer())
                 .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })
         .map_err(|e| net(&e))?
         .with_dns()
         .map_err(|e| net(&e))?
-        .with_websocket(noise::Config::new, yamux::Config::default)
+        .with_websocket(noise::Config::new, muxer)
         .await
         .map_err(|e| net(&e))?
-        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .with_relay_client(noise::Config::new, muxer)
         .map_err(|e| net(&e))?
         .with_bandwidth_metrics(registry)
         .with_behaviour(|key, relay_client| {

@@ -18,6 +18,7 @@ pub const IDENTIFY_PROTOCOL_VERSION: &str = "/fabstir/1.0.0";
 
 pub mod catalog;
 pub mod chat;
+pub mod coalesce;
 pub mod demo;
 pub mod frame;
 pub mod messages;
