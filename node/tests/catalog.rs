@@ -394,6 +394,10 @@ async fn gossip_peer(
             gossipsub::Behaviour::new(
                 gossipsub::MessageAuthenticity::Signed(key.clone()),
                 gossipsub::ConfigBuilder::default()
+                    .protocol_id(
+                        fabstir_node::catalog::GOSSIPSUB_PROTOCOL,
+                        gossipsub::Version::V1_1,
+                    )
                     .max_transmit_size(64 * 1024)
                     .build()
                     .unwrap(),

@@ -98,11 +98,8 @@ async fn announce(
             )
             .map_err(|e| e.to_string())?
             .with_behaviour(|key| {
-                let config = gossipsub::ConfigBuilder::default()
-                    .validation_mode(gossipsub::ValidationMode::Strict)
-                    .max_transmit_size(catalog::MAX_ANNOUNCEMENT_BYTES + 1024)
-                    .build()
-                    .expect("gossipsub config");
+                let config =
+                    fabstir_node::catalog::gossipsub_config(false).expect("gossipsub config");
                 gossipsub::Behaviour::new(
                     gossipsub::MessageAuthenticity::Signed(key.clone()),
                     config,
