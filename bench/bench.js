@@ -91,6 +91,10 @@ window.bench = {
     const sdk = sdkFor(bootstrap);
     await sdk.start();
     if (watch) await waitEvent(sdk, "catalog:update", (e) => e.models.some((m) => m.id === model));
+    console.profile("firstToken");
+    const sends = { n: 0, ms: 0, bytes: 0 };
+    const realSend = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (d) { const t = now(); try { return realSend.call(this, d); } finally { sends.n++; sends.ms += now() - t; sends.bytes += d.byteLength ?? d.length; } };
     const t0 = now();
     // submitOnly: what an app does, the job submitted straight away (its own lookup inside).
     if (!submitOnly) {
@@ -100,8 +104,10 @@ window.bench = {
     const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
     const t2 = now();
     const { first } = await drain(job);
+    console.profileEnd("firstToken");
+    WebSocket.prototype.send = realSend;
     await sdk.stop();
-    return { discoveryMs: t1 - t0, negotiationMs: t2 - t1, streamToFirstTokenMs: first - t2, totalMs: first - t0 };
+    return { sends: sends.n, sendMs: sends.ms, sendBytes: sends.bytes, discoveryMs: t1 - t0, negotiationMs: t2 - t1, streamToFirstTokenMs: first - t2, totalMs: first - t0 };
   },
 
   /** 4. first token over a slower link: the page is connected to the host through `via` (a
@@ -150,6 +156,75 @@ window.bench = {
     const t3 = now();
     await sdk.stop();
     return { pingMs, pingRttMs, pingAgainMs, askedMs: t1 - t0, askedAgainMs, watchSyncedMs: t2 - t2a, watchedMs: t3 - t2, models: models.length };
+  },
+
+  /** Round trips over time: pings to the relay right after start and then every `gapMs`, and the
+   *  same count of echoes over a plain WebSocket (the floor of a round trip in this browser). */
+  async pingSeries({ bootstrap, echoUrl, count, gapMs }) {
+    await loaded();
+    const sdk = sdkFor(bootstrap);
+    const relay = bootstrap.split("/p2p/").pop();
+    await sdk.start();
+    const pings = [];
+    for (let i = 0; i < count; i++) {
+      const t = now();
+      await sdk.ping(relay);
+      pings.push(+(now() - t).toFixed(1));
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    await sdk.stop();
+    const ws = new WebSocket(echoUrl);
+    ws.binaryType = "arraybuffer";
+    await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+    const echoes = [];
+    for (let i = 0; i < count; i++) {
+      const t = now();
+      await new Promise((resolve) => { ws.onmessage = resolve; ws.send(new Uint8Array(32)); });
+      echoes.push(+(now() - t).toFixed(1));
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    ws.close();
+    return { pings: pings.join(" "), echoes: echoes.join(" ") };
+  },
+
+  /** A timeline of one job submitted at once: every WebSocket open/send/receive and SDK event. */
+  async trace({ bootstrap, model, warm }) {
+    await loaded();
+    if (warm) {
+      const before = sdkFor(bootstrap);
+      await before.start();
+      await drain(await before.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 }));
+      await before.stop();
+    }
+    const log = [];
+    let t0 = now();
+    const mark = (s) => log.push(`${(now() - t0).toFixed(1).padStart(7)} ${s}`);
+    const Real = WebSocket;
+    let ids = 0;
+    const realSend = Real.prototype.send;
+    Real.prototype.send = function (d) { const t = now(); const r = realSend.call(this, d); mark(`ws${this.__id} send ${d.byteLength ?? d.length} (${(now() - t).toFixed(2)} ms)`); return r; };
+    window.WebSocket = function (url, p) {
+      const ws = new Real(url, p); ws.__id = ++ids; mark(`ws${ws.__id} new ${url}`);
+      ws.addEventListener("open", () => mark(`ws${ws.__id} open`));
+      ws.addEventListener("message", (m) => mark(`ws${ws.__id} recv ${m.data.byteLength ?? m.data.size}`));
+      return ws;
+    };
+    Object.assign(window.WebSocket, Real); window.WebSocket.prototype = Real.prototype;
+    const sdk = new FabstirSDK({ debug: true, p2pConfig: { bootstrapNodes: [bootstrap], maxRetries: 0 } });
+    for (const ev of ["peer:connect", "peer:identify", "job:negotiated", "p2p:started"]) sdk.on(ev, (e) => mark(`EVENT ${ev} ${e.peerId ?? ""}`));
+    sdk.on("p2p:debug", (e) => mark(`debug ${e.subsystem}: ${e.message.slice(0, 140)}`));
+    const origLog = console.log; console.log = () => {};
+    await sdk.start();
+    t0 = now();
+    mark(`SUBMIT at epoch ${Date.now()}`);
+    const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
+    mark("submit resolved");
+    const { first } = await drain(job);
+    mark(`first token at ${(first - t0).toFixed(1)}`);
+    await sdk.stop();
+    console.log = origLog;
+    window.WebSocket = Real; Real.prototype.send = realSend;
+    return { log: log.join("\n") };
   },
 
   /** 5. one long job: tokens/s and per-token latency; bytes/s from the SDK's stream counter. */

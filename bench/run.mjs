@@ -24,6 +24,11 @@ floor.on("connection", (ws) => {
 });
 await new Promise((r) => floor.once("listening", r));
 const floorUrl = `ws://127.0.0.1:${floor.address().port}`;
+// An echo server: the plain-WebSocket round trip beside the SDK's ping.
+const echo = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+echo.on("connection", (ws) => ws.on("message", (m) => ws.send(m)));
+await new Promise((r) => echo.once("listening", r));
+const echoUrl = `ws://127.0.0.1:${echo.address().port}`;
 
 const { args } = JSON.parse(readFileSync(new URL("./webdriver.json", import.meta.url), "utf8"))["goog:chromeOptions"];
 const browser = await chromium.launch({
@@ -38,12 +43,27 @@ const browser = await chromium.launch({
   headless: true,
 });
 
+// BENCH_PROFILE=DIR: V8 CPU profiles of each run's measured window (a scenario marks it with
+// console.profile/profileEnd), written to DIR/<scenario>-<n>.cpuprofile (DevTools opens them).
+const profileDir = process.env.BENCH_PROFILE;
+let profiled = 0;
+
 async function once(name, params) {
   const page = await browser.newPage();
   try {
+    let cdp = null;
+    if (profileDir) {
+      cdp = await page.context().newCDPSession(page);
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.setSamplingInterval", { interval: 50 });
+      cdp.on("Profiler.consoleProfileFinished", (e) =>
+        writeFileSync(`${profileDir}/${name}-${++profiled}.cpuprofile`, JSON.stringify(e.profile)));
+    }
     await page.goto(pageUrl);
     await page.waitForFunction(() => window.benchReady === true);
-    return await page.evaluate(([n, p]) => window.bench[n](p), [name, params]);
+    const result = await page.evaluate(([n, p]) => window.bench[n](p), [name, params]);
+    if (cdp) await cdp.detach();
+    return result;
   } finally {
     await page.close();
   }
@@ -120,6 +140,13 @@ try {
     // The same host through a proxy adding 20 ms each way: what a real network's round trips cost.
     s.firstTokenSlowLink = await scenario("4. first token, direct host over a 40 ms round trip (connected, submitted at once)", "firstTokenVia", { bootstrap: a.relayWs, model: "direct-1", via: a.hostASlowWs });
   }
+  if (only?.includes("trace")) {
+    for (const [model, warm] of [["direct-1", false], ["direct-1", true], ["relayed-1", false], ["relayed-1", true]]) {
+      const r = await once("trace", { bootstrap: a.relayWs, model, warm });
+      console.log(`--- trace ${model} ${warm ? "warm" : "fresh"}\n${r.log}`);
+    }
+  }
+  s.pingSeries = await scenario("4. round trips after start: SDK ping to the relay vs a plain WebSocket echo", "pingSeries", { bootstrap: a.relayWs, echoUrl, count: 12, gapMs: 100 }, 3);
   s.listModels = await scenario("4. listModels: asked, then from the watched view", "listModels", { bootstrap: a.relayWs });
   const tokens = 20000;
   s.streamDirect = await scenario(`5. stream ${tokens} tokens, direct`, "stream", { bootstrap: a.relayWs, model: "direct-1", tokens }, 3);
@@ -133,5 +160,6 @@ try {
 } finally {
   await browser.close();
   floor.close();
+  echo.close();
 }
 writeFileSync(reportFile, JSON.stringify(report, null, 2));

@@ -20,11 +20,13 @@ mkdir -p artifacts
 
 log "building fabstir-node and fabstir-loadgen (profile node: optimised for speed)"
 cargo build -p fabstir-node --bins --profile node --locked
-export FABSTIR_NODE_BIN="$CARGO_TARGET_DIR/node/fabstir-node"
+# BENCH_NODE_BIN: run the network on that fabstir-node instead (an A/B of two builds).
+export FABSTIR_NODE_BIN="${BENCH_NODE_BIN:-$CARGO_TARGET_DIR/node/fabstir-node}"
 loadgen="$CARGO_TARGET_DIR/node/fabstir-loadgen"
 
 log "1. package size"
-scripts/build-pkg.sh >/dev/null
+# BENCH_PKG=DIR: measure that built package instead (e.g. one built with names, for profiles).
+if [ -n "${BENCH_PKG:-}" ]; then rm -rf pkg && cp -r "$BENCH_PKG" pkg; else scripts/build-pkg.sh >/dev/null; fi
 size_json="$(node scripts/check-size.mjs pkg --json)"
 python3 - "$size_json" <<'PY'
 import json, sys
