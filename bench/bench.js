@@ -38,6 +38,14 @@ async function drain(job) {
   return { n, first, last, lat };
 }
 
+/** One whole job with an SDK of its own, stopped after: the page has run the job's code. */
+async function oneJob(bootstrap, model) {
+  const sdk = sdkFor(bootstrap);
+  await sdk.start();
+  await drain(await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 }));
+  await sdk.stop();
+}
+
 function pct(values, p) {
   const v = [...values].sort((a, b) => a - b);
   return v.length ? v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))] : NaN;
@@ -82,12 +90,7 @@ window.bench = {
    *  compiles a wasm function lazily, at its first call). */
   async firstToken({ bootstrap, model, source, watch, submitOnly, warm }) {
     await loaded();
-    if (warm) {
-      const before = sdkFor(bootstrap);
-      await before.start();
-      await drain(await before.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 }));
-      await before.stop();
-    }
+    if (warm) await oneJob(bootstrap, model);
     const sdk = sdkFor(bootstrap);
     await sdk.start();
     if (watch) await waitEvent(sdk, "catalog:update", (e) => e.models.some((m) => m.id === model));
@@ -190,12 +193,7 @@ window.bench = {
   /** A timeline of one job submitted at once: every WebSocket open/send/receive and SDK event. */
   async trace({ bootstrap, model, warm }) {
     await loaded();
-    if (warm) {
-      const before = sdkFor(bootstrap);
-      await before.start();
-      await drain(await before.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 }));
-      await before.stop();
-    }
+    if (warm) await oneJob(bootstrap, model);
     const log = [];
     let t0 = now();
     const mark = (s) => log.push(`${(now() - t0).toFixed(1).padStart(7)} ${s}`);
