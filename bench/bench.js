@@ -46,6 +46,17 @@ async function oneJob(bootstrap, model) {
   await sdk.stop();
 }
 
+/** Calls `seen(socket, bytes, ms)` after every WebSocket send of the page (ms: the send's own
+ *  time); returns the function that puts `send` back. */
+function watchSends(seen) {
+  const real = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (d) {
+    const t = now();
+    try { return real.call(this, d); } finally { seen(this, d.byteLength ?? d.length, now() - t); }
+  };
+  return () => { WebSocket.prototype.send = real; };
+}
+
 function pct(values, p) {
   const v = [...values].sort((a, b) => a - b);
   return v.length ? v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))] : NaN;
@@ -96,8 +107,7 @@ window.bench = {
     if (watch) await waitEvent(sdk, "catalog:update", (e) => e.models.some((m) => m.id === model));
     console.profile("firstToken");
     const sends = { n: 0, ms: 0, bytes: 0 };
-    const realSend = WebSocket.prototype.send;
-    WebSocket.prototype.send = function (d) { const t = now(); try { return realSend.call(this, d); } finally { sends.n++; sends.ms += now() - t; sends.bytes += d.byteLength ?? d.length; } };
+    const unwatch = watchSends((_, bytes, ms) => { sends.n++; sends.ms += ms; sends.bytes += bytes; });
     const t0 = now();
     // submitOnly: what an app does, the job submitted straight away (its own lookup inside).
     if (!submitOnly) {
@@ -108,7 +118,7 @@ window.bench = {
     const t2 = now();
     const { first } = await drain(job);
     console.profileEnd("firstToken");
-    WebSocket.prototype.send = realSend;
+    unwatch();
     await sdk.stop();
     return { sends: sends.n, sendMs: sends.ms, sendBytes: sends.bytes, discoveryMs: t1 - t0, negotiationMs: t2 - t1, streamToFirstTokenMs: first - t2, totalMs: first - t0 };
   },
@@ -199,8 +209,7 @@ window.bench = {
     const mark = (s) => log.push(`${(now() - t0).toFixed(1).padStart(7)} ${s}`);
     const Real = WebSocket;
     let ids = 0;
-    const realSend = Real.prototype.send;
-    Real.prototype.send = function (d) { const t = now(); const r = realSend.call(this, d); mark(`ws${this.__id} send ${d.byteLength ?? d.length} (${(now() - t).toFixed(2)} ms)`); return r; };
+    const unwatch = watchSends((ws, bytes, ms) => mark(`ws${ws.__id} send ${bytes} (${ms.toFixed(2)} ms)`));
     window.WebSocket = function (url, p) {
       const ws = new Real(url, p); ws.__id = ++ids; mark(`ws${ws.__id} new ${url}`);
       ws.addEventListener("open", () => mark(`ws${ws.__id} open`));
@@ -221,7 +230,7 @@ window.bench = {
     mark(`first token at ${(first - t0).toFixed(1)}`);
     await sdk.stop();
     console.log = origLog;
-    window.WebSocket = Real; Real.prototype.send = realSend;
+    window.WebSocket = Real; unwatch();
     return { log: log.join("\n") };
   },
 

@@ -12,6 +12,9 @@
 # BENCH_ONLY="firstToken,listModels" runs only those browser scenarios (by name) and stops after
 # them (a quick look while working; no report). BENCH_CHROMIUM_ARGS adds Chromium flags for an
 # experiment (e.g. "--js-flags=--no-wasm-lazy-compilation").
+# BENCH_ONLY=trace prints the timeline of one job (every WebSocket open, send and receive, every
+# SDK event; fresh and warm page, direct and relayed host). BENCH_PROFILE=DIR writes V8 CPU
+# profiles of each first token there. BENCH_PKG and BENCH_NODE_BIN measure other builds (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -20,7 +23,8 @@ mkdir -p artifacts
 
 log "building fabstir-node and fabstir-loadgen (profile node: optimised for speed)"
 cargo build -p fabstir-node --bins --profile node --locked
-# BENCH_NODE_BIN: run the network on that fabstir-node instead (an A/B of two builds).
+# BENCH_NODE_BIN: run the network on that fabstir-node instead (an A/B of two builds); its
+# directory must hold the fabstir-hostile of the same build (scripts/test-nodes.sh starts it).
 export FABSTIR_NODE_BIN="${BENCH_NODE_BIN:-$CARGO_TARGET_DIR/node/fabstir-node}"
 loadgen="$CARGO_TARGET_DIR/node/fabstir-loadgen"
 

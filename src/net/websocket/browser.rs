@@ -87,10 +87,8 @@ impl libp2p::core::Transport for Transport {
 #[derive(Default)]
 struct Shared {
     unread: RefCell<BytesMut>,
-    /// Written, to be sent at the end of the executor's turn.
+    /// Written, to be sent after the executor's turn; not empty while a send of it is queued.
     unsent: RefCell<Vec<u8>>,
-    /// A send of `unsent` is queued as a microtask.
-    send_queued: Cell<bool>,
     /// Set by `error` (before a close that was not clean) or by an overloading remote.
     failed: Cell<bool>,
     /// The close code once `close` fired.
@@ -108,7 +106,6 @@ impl Shared {
 
     /// Hands what was written to the browser, in one message.
     fn send_unsent(&self, socket: &WebSocket) {
-        self.send_queued.set(false);
         let mut unsent = self.unsent.borrow_mut();
         if unsent.is_empty() {
             return;
@@ -123,14 +120,16 @@ impl Shared {
     }
 }
 
-/// Queues one send of `shared.unsent` after the executor's current turn (a task spawned now
-/// runs in its next one), unless one is queued.
-fn queue_send(shared: &Rc<Shared>, socket: &WebSocket) {
-    if shared.send_queued.replace(true) {
-        return;
+/// Adds `bytes` to `shared.unsent`; the first bytes after a send queue the next one, after the
+/// executor's current turn (a task spawned now runs in its next one).
+fn write_unsent(shared: &Rc<Shared>, socket: &WebSocket, bytes: &[u8]) {
+    let mut unsent = shared.unsent.borrow_mut();
+    let queued = !unsent.is_empty();
+    unsent.extend_from_slice(bytes);
+    if !queued {
+        let (shared, socket) = (shared.clone(), socket.clone());
+        wasm_bindgen_futures::spawn_local(async move { shared.send_unsent(&socket) });
     }
-    let (shared, socket) = (shared.clone(), socket.clone());
-    wasm_bindgen_futures::spawn_local(async move { shared.send_unsent(&socket) });
 }
 
 /// The JS handlers; dropping them detaches them from the socket first.
@@ -319,12 +318,7 @@ impl AsyncWrite for Connection {
         }
         inner.drain = None;
         let n = buf.len().min(space);
-        inner
-            .shared
-            .unsent
-            .borrow_mut()
-            .extend_from_slice(&buf[..n]);
-        queue_send(&inner.shared, &inner.socket);
+        write_unsent(&inner.shared, &inner.socket, &buf[..n]);
         Poll::Ready(Ok(n))
     }
 
@@ -354,13 +348,11 @@ impl AsyncWrite for Connection {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if matches!(
-            self.socket.ready_state(),
-            WebSocket::CONNECTING | WebSocket::OPEN
-        ) {
-            if self.socket.ready_state() == WebSocket::OPEN {
-                self.shared.send_unsent(&self.socket);
-            }
+        let state = self.socket.ready_state();
+        if state == WebSocket::OPEN {
+            self.shared.send_unsent(&self.socket);
+        }
+        if matches!(state, WebSocket::CONNECTING | WebSocket::OPEN) {
             let _ = self.socket.close_with_code(1000);
         }
     }

@@ -17,7 +17,7 @@
 //! (a task of its own), not one `send()` and one WebSocket message per frame. On a job's way to its
 //! first token this took a page from 52 sends to 29, and each send cost the page 0.1–0.6
 //! ms, each message the remote node a read and a wake-up. A flush completes at once: the bytes are
-//! handed to the browser at the end of the turn whatever happens next (a close or drop hands them
+//! handed to the browser after the turn whatever happens next (a close or drop hands them
 //! over first). `poll_write` applies the backpressure (it stops taking bytes while
 //! `MAX_BUFFERED` are queued, in the browser or here).
 
