@@ -116,9 +116,6 @@ pub fn behaviour(key: &Keypair, subscribe: bool) -> Result<gossipsub::Behaviour,
     Ok(behaviour)
 }
 
-/// The protocol a relay serves (circuit relay v2's hop), as identify lists it.
-const RELAY_HOP: &str = "/libp2p/circuit/relay/0.2.0/hop";
-
 /// On a relay: makes every other relay it meets (identify lists the hop protocol) a direct
 /// gossipsub peer, which gossipsub sends every message it forwards. Relays keep the catalogs
 /// pages read; in a plain mesh of 6 to 12 peers chosen among hundreds of hosts, another relay
@@ -131,7 +128,11 @@ pub fn peer_relays(
     protocols: &[libp2p::StreamProtocol],
 ) {
     let we_relay = swarm.behaviour().relay.is_enabled();
-    if we_relay && protocols.iter().any(|p| p.as_ref() == RELAY_HOP) {
+    if we_relay
+        && protocols
+            .iter()
+            .any(|p| p.as_ref() == fabstir_protocol::RELAY_HOP_PROTOCOL)
+    {
         swarm.behaviour_mut().gossipsub.add_explicit_peer(&peer);
     }
 }
