@@ -42,7 +42,7 @@ pub struct Behaviours {
     /// Streams of Fabstir protocols, answered outside the swarm task (e.g. `/fabstir/ping/1.0.0`).
     pub inbound: crate::inbound::Behaviour,
     /// Gossipsub on the catalog topic: host announcements (see [`crate::catalog`]).
-    pub gossipsub: libp2p::gossipsub::Behaviour,
+    pub gossipsub: crate::catalog::gate::Gated<libp2p::gossipsub::Behaviour>,
     /// Refuses connections of `security.blocklist` peers.
     pub blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
     /// When `security.allowlist` is set, refuses every other peer (bootstrap nodes excepted).

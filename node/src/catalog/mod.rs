@@ -5,6 +5,7 @@
 //! counted by reason. Pages read the catalog through `/fabstir/catalog/1.0.0` ([`server`]),
 //! once or watching its changes ([`hub`]).
 
+pub mod gate;
 pub mod hub;
 pub mod server;
 
@@ -104,7 +105,10 @@ pub fn gossipsub_config(validate: bool) -> Result<gossipsub::Config, String> {
 /// is forwarded); subscribed to the topic when the node keeps the catalog (else it only
 /// publishes its own announcements, through gossipsub's fanout to the peers it knows
 /// subscribed).
-pub fn behaviour(key: &Keypair, subscribe: bool) -> Result<gossipsub::Behaviour, String> {
+pub fn behaviour(
+    key: &Keypair,
+    subscribe: bool,
+) -> Result<gate::Gated<gossipsub::Behaviour>, String> {
     let config = gossipsub_config(true)?;
     let mut behaviour =
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?;
@@ -113,7 +117,8 @@ pub fn behaviour(key: &Keypair, subscribe: bool) -> Result<gossipsub::Behaviour,
             .subscribe(&gossipsub::IdentTopic::new(catalog::TOPIC))
             .map_err(|e| e.to_string())?;
     }
-    Ok(behaviour)
+    let protocol = libp2p::StreamProtocol::new(GOSSIPSUB_PROTOCOL);
+    Ok(gate::Gated::new(behaviour, protocol))
 }
 
 /// On a relay: makes every other relay it meets (identify lists the hop protocol) a direct
