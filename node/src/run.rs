@@ -27,7 +27,11 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
     run_serving(
         config,
         identity,
-        |host, peer, stream| Box::pin(crate::host::stream_protocol::serve(host, peer, stream)),
+        |host, peer, stream, known| {
+            Box::pin(crate::host::stream_protocol::serve(
+                host, peer, stream, known,
+            ))
+        },
         |served, peer, stream| Box::pin(crate::catalog::server::serve(served, peer, stream)),
     )
     .await

@@ -27,9 +27,14 @@ pub(crate) fn per_peer_streams(concurrency: usize) -> usize {
 /// How long one short request (ping, info, a job request) may take to be handled.
 pub(crate) const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Serves one token stream (`/fabstir/stream/1.0.0`) of a client peer.
-pub type StreamServer =
-    fn(Host, PeerId, libp2p::Stream) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
+/// Serves one token stream (`/fabstir/stream/1.0.0`) of a client peer; with its request when
+/// that is known already (a job stream whose request had `start`, after `started`).
+pub type StreamServer = fn(
+    Host,
+    PeerId,
+    libp2p::Stream,
+    Option<messages::StreamRequest>,
+) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
 
 /// Serves ping, perf and info from `listener`, and when `host` serves models the job and token
 /// stream protocols (tokens through `serve_tokens`) and the sweep of finished jobs.
@@ -85,7 +90,9 @@ pub(crate) fn spawn_protocols(
                 Some(negotiation_limit),
                 host,
             ),
-            move |peer, stream| crate::host::job_protocol::serve(h.clone(), peer, stream),
+            move |peer, stream| {
+                crate::host::job_protocol::serve(h.clone(), peer, stream, serve_tokens)
+            },
         ));
         let h = host.clone();
         // Token streams last as long as their job (their writes have their own timeout); a
@@ -99,7 +106,7 @@ pub(crate) fn spawn_protocols(
         tokens.per_peer = tokens.per_peer.max(host.jobs_per_peer() as usize);
         tokens.per_ip = tokens.per_ip.max(host.jobs_per_ip() as usize);
         tokio::spawn(serve_streams(listener, tokens, move |peer, stream| {
-            serve_tokens(h.clone(), peer, stream)
+            serve_tokens(h.clone(), peer, stream, None)
         }));
         let h = host.clone();
         tokio::spawn(async move {

@@ -9,7 +9,9 @@ mod common;
 use common::client::{job_request, Client};
 use common::{free_port, init, peer_id, Node};
 use fabstir_protocol::frame;
-use fabstir_protocol::messages::{FinishReason, JobDecision, JobResponse, StreamFrame};
+use fabstir_protocol::messages::{
+    FinishReason, JobDecision, JobRequest, JobResponse, RejectReason, StreamFrame, JOB_PROTOCOL,
+};
 use fabstir_protocol::receipt::{self, sha256_hex, Expected};
 use futures::AsyncWriteExt;
 
@@ -120,6 +122,77 @@ async fn every_job_ends_with_a_receipt_the_client_can_check() {
     let (second, _) = job_and_receipt(&client, 7).await;
     assert_ne!(second.job_id, first.job_id);
     assert!(second.started_at >= first.started_at);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_started_without_an_offer_streams_on_its_own_stream_with_its_receipt() {
+    let host = Host::new(0, "");
+    let _node = host.start();
+    let client = Client::connect(&host.addr).await;
+    // Above the client's maximum: refused as an offer would be, no job started.
+    let mut request = job_request(MODEL, 5);
+    request.start = true;
+    request.max_price_per_token = 2;
+    let mut stream = client.open(JOB_PROTOCOL).await;
+    frame::write(&mut stream, &request).await.unwrap();
+    let refused = frame::read::<_, JobResponse>(&mut stream).await.unwrap();
+    assert!(
+        matches!(
+            refused,
+            Some(JobResponse::Rejected {
+                reason: RejectReason::PriceTooLow,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    // Within it: the offer it started on, then the tokens and the end on the same stream.
+    let request = JobRequest {
+        start: true,
+        ..job_request(MODEL, 12)
+    };
+    let request_sha256 = sha256_hex(&frame::encode(&request).unwrap()[4..]);
+    let mut stream = client.open(JOB_PROTOCOL).await;
+    frame::write(&mut stream, &request).await.unwrap();
+    let terms = frame::read::<_, JobResponse>(&mut stream).await.unwrap();
+    let Some(JobResponse::Offer {
+        job_id,
+        price_per_token: 3,
+        price_per_prompt_token: 2,
+        ..
+    }) = terms
+    else {
+        panic!("{terms:?}")
+    };
+    let mut text = String::new();
+    let end = loop {
+        match frame::read::<_, StreamFrame>(&mut stream).await.unwrap() {
+            Some(StreamFrame::Token { content, .. }) => text.push_str(&content),
+            Some(end) => break end,
+            None => panic!("the stream closed before its end ({text:?})"),
+        }
+    };
+    assert_eq!(text, fabstir_protocol::demo::demo_text(9, "abuse test", 12));
+    let StreamFrame::End {
+        total_tokens: 12,
+        receipt: Some(sealed),
+        ..
+    } = end
+    else {
+        panic!("{end:?}")
+    };
+    let expected = Expected {
+        host: client.host,
+        job_id,
+        client: client.me,
+        completion_tokens: 12,
+        output_sha256: Some(sha256_hex(text.as_bytes())),
+        request_sha256,
+        prices: (3, 2),
+    };
+    let opened = receipt::open_base64(&sealed).unwrap();
+    receipt::check(&opened, &expected).expect("the receipt says what the client saw");
+    assert_eq!(host.metric("fabstir_jobs_total{outcome=\"started\"}"), 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

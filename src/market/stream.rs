@@ -112,14 +112,34 @@ pub async fn open(
     frame::write(&mut stream, &request)
         .await
         .map_err(|e| failed(crate::net::dropped::request_failure(&e)))?;
+    Ok(reading(
+        stream,
+        peer,
+        job_id,
+        resume_from,
+        (max_tokens, stall),
+    ))
+}
+
+/// The reader and canceller of `job_id`'s frames on `stream` (a token stream after its request,
+/// or a job stream after `started` for a request with `start`), from token `next_index`;
+/// `tokens`: the job's most tokens and the stall timeout.
+pub fn reading(
+    stream: Stream,
+    peer: PeerId,
+    job_id: &str,
+    next_index: u64,
+    tokens: (u64, Duration),
+) -> (TokenReader, Canceller) {
+    let (max_tokens, stall) = tokens;
     let (reader, writer) = stream.split();
-    Ok((
-        TokenReader::new(reader, peer, job_id, resume_from, stall).with_limit(max_tokens),
+    (
+        TokenReader::new(reader, peer, job_id, next_index, stall).with_limit(max_tokens),
         Canceller {
             writer: Arc::new(Mutex::new(writer)),
             peer,
         },
-    ))
+    )
 }
 
 impl<R: futures::AsyncRead + Unpin> TokenReader<R> {

@@ -66,7 +66,7 @@ fn run(path: &std::path::Path) -> Result<(), fabstir_node::NodeError> {
     runtime.block_on(fabstir_node::run::run_serving(
         config,
         identity,
-        |host, peer, stream| Box::pin(serve_badly(host, peer, stream)),
+        |host, peer, stream, known| Box::pin(serve_badly(host, peer, stream, known)),
         |served, peer, stream| Box::pin(serve_altered_catalog(served.hub, peer, stream)),
     ))
 }
@@ -202,9 +202,14 @@ async fn serve_badly(
     host: fabstir_node::host::Host,
     peer: PeerId,
     mut stream: Stream,
+    known: Option<StreamRequest>,
 ) -> std::io::Result<()> {
-    let Ok(Some(request)) = frame::read::<_, StreamRequest>(&mut stream).await else {
-        return Ok(());
+    let request = match known {
+        Some(request) => request,
+        None => match frame::read::<_, StreamRequest>(&mut stream).await {
+            Ok(Some(request)) => request,
+            _ => return Ok(()),
+        },
     };
     let Some(job) = host.job(&request.job_id, &peer) else {
         return stream.close().await;

@@ -1,15 +1,24 @@
-//! Serving `/fabstir/job/1.0.0`: request → offer or rejection → accept/decline → started.
+//! Serving `/fabstir/job/1.0.0`: request → offer or rejection → accept/decline → started; or,
+//! for a request with `start`, request → started and the job's tokens on the same stream.
 
 use fabstir_protocol::frame;
-use fabstir_protocol::messages::{JobDecision, JobRequest, JobResponse, RejectReason};
+use fabstir_protocol::messages::{
+    JobDecision, JobRequest, JobResponse, RejectReason, StreamRequest,
+};
 use fabstir_protocol::receipt::sha256_hex;
 use futures::AsyncWriteExt;
 use libp2p::{PeerId, Stream};
 
 use super::{Host, Offer};
 
-/// Handles one job negotiation stream from `peer`.
-pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Result<()> {
+/// Handles one job negotiation stream from `peer`; the tokens of a job started at once
+/// (`start`) are served on it by `serve_tokens`.
+pub async fn serve(
+    host: Host,
+    peer: PeerId,
+    mut stream: Stream,
+    serve_tokens: crate::serve::StreamServer,
+) -> std::io::Result<()> {
     let payload = super::read_request_payload(&mut stream, "job request").await?;
     // The receipt names the request by the hash of its bytes as the client sent them.
     let hash = payload
@@ -27,6 +36,7 @@ pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Res
             return stream.close().await;
         }
     };
+    let start = request.start;
     let offer = match host.offer(peer, request) {
         Ok(offer) => Offer {
             request_sha256: hash.unwrap_or_default(),
@@ -46,6 +56,9 @@ pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Res
         price_per_prompt_token: offer.price_per_prompt_token,
         expires_at: offer.expires_at,
     };
+    if start {
+        return start_at_once(host, peer, stream, offer, response, serve_tokens).await;
+    }
     frame::write(&mut stream, &response)
         .await
         .map_err(std::io::Error::other)?;
@@ -93,6 +106,44 @@ pub async fn serve(host: Host, peer: PeerId, mut stream: Stream) -> std::io::Res
         .await
         .map_err(std::io::Error::other)?;
     stream.close().await
+}
+
+/// A request with `start`: the job starts on `offer` at once, the offer is sent as the terms it
+/// started on, and the job's tokens follow on this stream, served as a token stream from token
+/// 0 in a task of its own (out of this protocol's queue and its time limit: it lasts as long as
+/// the job; the job limits bound how many there are).
+async fn start_at_once(
+    host: Host,
+    peer: PeerId,
+    mut stream: Stream,
+    offer: Offer,
+    terms: JobResponse,
+    serve_tokens: crate::serve::StreamServer,
+) -> std::io::Result<()> {
+    let job = match host.start(offer) {
+        Ok(job) => job,
+        Err((reason, message)) => {
+            tracing::debug!(%peer, ?reason, %message, "job refused at start");
+            frame::write(&mut stream, &rejected(reason, message))
+                .await
+                .map_err(std::io::Error::other)?;
+            return stream.close().await;
+        }
+    };
+    tracing::info!(%peer, job = %job.id, "job started without waiting for an accept");
+    frame::write(&mut stream, &terms)
+        .await
+        .map_err(std::io::Error::other)?;
+    let request = StreamRequest {
+        job_id: job.id.clone(),
+        resume_from: 0,
+    };
+    tokio::spawn(async move {
+        if let Err(e) = serve_tokens(host, peer, stream, Some(request)).await {
+            tracing::debug!(%peer, error = %e, "token stream of a job started at once failed");
+        }
+    });
+    Ok(())
 }
 
 fn rejected(reason: RejectReason, message: String) -> JobResponse {

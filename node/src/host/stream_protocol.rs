@@ -15,11 +15,19 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Tokens written per batch before one flush.
 const BATCH: usize = 256;
 
-/// Handles one token stream from `peer`.
-pub async fn serve(host: Host, peer: PeerId, stream: Stream) -> std::io::Result<()> {
+/// Handles one token stream from `peer`: its request read first, or `known` (a job stream
+/// whose request had `start`, after its `started`: the job's frames from token 0 follow on it).
+pub async fn serve(
+    host: Host,
+    peer: PeerId,
+    stream: Stream,
+    known: Option<StreamRequest>,
+) -> std::io::Result<()> {
     let (mut reader, mut writer) = stream.split();
-    let request =
-        match super::read_request::<_, StreamRequest>(&mut reader, "stream request").await? {
+    let request = match known {
+        Some(request) => request,
+        None => match super::read_request::<_, StreamRequest>(&mut reader, "stream request").await?
+        {
             None => return Ok(()),
             Some(Ok(r)) => r,
             Some(Err(e)) => {
@@ -27,7 +35,8 @@ pub async fn serve(host: Host, peer: PeerId, stream: Stream) -> std::io::Result<
                 let _ = frame::write(&mut writer, &frame).await;
                 return writer.close().await;
             }
-        };
+        },
+    };
     // A client may ask for the stream right after its accept, before `started`: an offer of the
     // job to this peer still open is waited for.
     let job = host

@@ -141,6 +141,17 @@ pub struct JobRequest {
     /// Continue output another host began (failover): generate what follows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continuation: Option<Continuation>,
+    /// Start at once: the host answers the [`JobResponse::Offer`] it would make and starts the
+    /// job on it without waiting for a [`JobDecision`]; the job's [`StreamFrame`]s follow on
+    /// this stream from token 0, as `/fabstir/stream/1.0.0` would carry them (the client may
+    /// send a [`StreamControl`] the same way). One round trip less than request, offer, accept;
+    /// for a client that has chosen its host (e.g. from the catalog's signed price).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub start: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Output a job already produced elsewhere, for a host that continues it.
@@ -422,6 +433,10 @@ mod tests {
             })["type"],
             "started"
         );
+        let mut start = request();
+        assert!(round_trip(start.clone()).get("start").is_none());
+        start.start = true;
+        assert_eq!(round_trip(start)["start"], true);
         assert_eq!(round_trip(StreamControl::Cancel)["type"], "cancel");
         round_trip(JobDecision::Decline {
             job_id: "j1".into(),
