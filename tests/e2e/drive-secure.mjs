@@ -25,7 +25,14 @@ try {
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => { if (m.text().includes("fabstir-sdk panicked")) errors.push(m.text()); });
   await page.goto(url);
-  await page.waitForFunction(() => document.getElementById("result").dataset.state !== "running", null, { timeout: 60_000 });
+  try {
+    await page.waitForFunction(() => document.getElementById("result").dataset.state !== "running", null, { timeout: 60_000 });
+  } catch (e) {
+    // Never finished: say where it stopped and what its SDKs said last.
+    const [text, debug] = await page.evaluate(() => [document.getElementById("result").textContent, window.lastDebug?.()]);
+    console.error(`secure page: not finished in 60 s\n${text}\nlast p2p:debug events:\n${debug}`);
+    throw e;
+  }
   const result = JSON.parse(await page.evaluate(() => document.getElementById("result").textContent));
   await page.screenshot({ path: screenshot, fullPage: true });
   if (errors.length) fail(`page errors: ${errors.join("; ")}`, result);

@@ -13,6 +13,19 @@ const show = (state) => {
   el.dataset.state = state;
 };
 const code = (e) => ({ name: e?.name ?? null, code: e?.code ?? null, message: String(e?.message ?? e) });
+// Where the page is and what its SDKs said last: the driver prints these if the page never
+// finishes, so a hang names its step.
+const t0 = performance.now();
+const ms = () => Math.round(performance.now() - t0);
+result.steps = [];
+const step = (name) => { result.steps.push(`${ms()} ms: ${name}`); show("running"); };
+const said = [];
+const sdkOf = (config) => {
+  const sdk = new FabstirSDK({ ...config, debug: true });
+  sdk.on("p2p:debug", (e) => { said.push(`${ms()} ${e.subsystem}: ${e.message}`); said.splice(0, said.length - 40); });
+  return sdk;
+};
+window.lastDebug = () => said.join("\n");
 
 try {
   // 1. The browser itself: a raw ws:// to relay.fabstir.test.
@@ -34,7 +47,8 @@ try {
     result.wsBootstrap = { refused: true, ...code(e) };
   }
   // 3. WebRTC-direct to the relay works alongside, and a job streams through it.
-  const sdk = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("webrtc")] } });
+  step("3. WebRTC-direct");
+  const sdk = sdkOf({ p2pConfig: { bootstrapNodes: [params.get("webrtc")] } });
   await sdk.start();
   result.peers = (await sdk.getConnectedPeers()).map((p) => p.transport);
   try {
@@ -48,7 +62,8 @@ try {
   await sdk.stop();
   // 4. A relay behind a DNS name with TLS (/dns4/relay.fabstir.test/…/tls/ws): the way a page on
   //    the real web joins, and a job through it.
-  const secure = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("tlsWs")] } });
+  step("4. relay-tls");
+  const secure = sdkOf({ p2pConfig: { bootstrapNodes: [params.get("tlsWs")] } });
   await secure.start();
   result.tlsPeers = (await secure.getConnectedPeers()).map((p) => `${p.transport} ${p.address}`);
   const tlsJob = await secure.submitJobWithNegotiation({ modelId: "demo-1", prompt: params.get("prompt"), maxTokens: 32 });
@@ -56,6 +71,7 @@ try {
   //    host-t is reachable only through relay-tls: its circuit addresses go through the relay's
   //    DNS name, which is the only way this page can reach it.
   //    (The address it printed as reachable, dialed as it is; then found through the DHT.)
+  step("4. host-t through relay-tls");
   result.tlsRelayed = { dialed: await secure.dial(params.get("dnsCircuit")) };
   const relayedJob = await secure.submitJobWithNegotiation({ modelId: "demo-tls", prompt: params.get("prompt"), maxTokens: 32 });
   result.tlsRelayed.nodeId = relayedJob.nodeId;
@@ -65,11 +81,12 @@ try {
     .map((p) => `${p.transport} ${p.address}`);
   await secure.stop();
   // (A connection to relay-tls kept open across the renewal below.)
-  const secure2 = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("tlsWs")] } });
+  const secure2 = sdkOf({ p2pConfig: { bootstrapNodes: [params.get("tlsWs")] } });
   await secure2.start();
   // 5. A relay whose certificate is for another name: refused by the browser (DIAL_FAILED naming
   //    it), while the SDK joins through its other bootstrap node.
-  const both = new FabstirSDK({
+  step("5. a certificate for another name");
+  const both = sdkOf({
     p2pConfig: { bootstrapNodes: [params.get("wrongTls"), params.get("tlsWs")], maxRetries: 1, retryDelay: 100 },
   });
   const failed = [];
@@ -94,7 +111,8 @@ try {
   await new Promise((r) => setTimeout(r, 3000)); // the relay looks at the files every 2 s
   const renewed = { pingOpen: null, newDial: null };
   try { renewed.pingOpen = await secure2.ping(relayTls); } catch (e) { renewed.pingOpen = code(e); }
-  const fresh = new FabstirSDK({ p2pConfig: { bootstrapNodes: [params.get("webrtc")] } });
+  step("6. renewal");
+  const fresh = sdkOf({ p2pConfig: { bootstrapNodes: [params.get("webrtc")] } });
   await fresh.start();
   try { await fresh.dial(params.get("tlsWs")); renewed.newDial = { refused: false }; }
   catch (e) { renewed.newDial = { refused: true, ...code(e) }; }
