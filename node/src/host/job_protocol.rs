@@ -1,5 +1,6 @@
 //! Serving `/fabstir/job/1.0.0`: request → offer or rejection → accept/decline → started; or,
-//! for a request with `start`, request → started and the job's tokens on the same stream.
+//! for a request with `start`, request → offer (the terms the job started on) or rejection, and
+//! the job's tokens on the same stream.
 
 use fabstir_protocol::frame;
 use fabstir_protocol::messages::{
@@ -44,10 +45,7 @@ pub async fn serve(
         },
         Err((reason, message)) => {
             tracing::debug!(%peer, ?reason, %message, "job request rejected");
-            frame::write(&mut stream, &rejected(reason, message))
-                .await
-                .map_err(std::io::Error::other)?;
-            return stream.close().await;
+            return refuse(stream, reason, message).await;
         }
     };
     let response = JobResponse::Offer {
@@ -124,10 +122,7 @@ async fn start_at_once(
         Ok(job) => job,
         Err((reason, message)) => {
             tracing::debug!(%peer, ?reason, %message, "job refused at start");
-            frame::write(&mut stream, &rejected(reason, message))
-                .await
-                .map_err(std::io::Error::other)?;
-            return stream.close().await;
+            return refuse(stream, reason, message).await;
         }
     };
     tracing::info!(%peer, job = %job.id, "job started without waiting for an accept");
@@ -144,6 +139,14 @@ async fn start_at_once(
         }
     });
     Ok(())
+}
+
+/// Answers `rejected` with `reason` and `message`, then closes the stream.
+async fn refuse(mut stream: Stream, reason: RejectReason, message: String) -> std::io::Result<()> {
+    frame::write(&mut stream, &rejected(reason, message))
+        .await
+        .map_err(std::io::Error::other)?;
+    stream.close().await
 }
 
 fn rejected(reason: RejectReason, message: String) -> JobResponse {
