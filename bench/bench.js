@@ -98,13 +98,18 @@ window.bench = {
    *  submitted at once (negotiationMs then includes its lookup). With `warm`, the page first
    *  runs one whole job with another SDK instance (stopped before the measured one starts):
    *  the measured SDK has new connections, but the browser has compiled the code it runs (V8
-   *  compiles a wasm function lazily, at its first call). */
-  async firstToken({ bootstrap, model, source, watch, submitOnly, warm }) {
+   *  compiles a wasm function lazily, at its first call). With `settleMs`, the page waits that
+   *  long after start() before it begins (a user typing a prompt): the connection's opening
+   *  messages are done, the job's code is still to be compiled. With `listFirst`, the page lists
+   *  the models first (a chat app's model picker), which checks every host's record once. */
+  async firstToken({ bootstrap, model, source, watch, submitOnly, warm, settleMs, listFirst }) {
     await loaded();
     if (warm) await oneJob(bootstrap, model);
     const sdk = sdkFor(bootstrap);
     await sdk.start();
     if (watch) await waitEvent(sdk, "catalog:update", (e) => e.models.some((m) => m.id === model));
+    if (listFirst) await sdk.listModels();
+    if (settleMs) await new Promise((resolve) => setTimeout(resolve, settleMs));
     console.profile("firstToken");
     const sends = { n: 0, ms: 0, bytes: 0 };
     const unwatch = watchSends((_, bytes, ms) => { sends.n++; sends.ms += ms; sends.bytes += bytes; });
@@ -156,9 +161,11 @@ window.bench = {
     const p1 = now();
     await sdk.ping(relay);
     const pingAgainMs = now() - p1;
+    console.profile("listModels");
     const t0 = now();
     const models = await sdk.listModels();
     const t1 = now();
+    console.profileEnd("listModels");
     // The same question again: what the first ask paid once (code run for the first time).
     await sdk.listModels();
     const askedAgainMs = now() - t1;
@@ -201,7 +208,7 @@ window.bench = {
   },
 
   /** A timeline of one job submitted at once: every WebSocket open/send/receive and SDK event. */
-  async trace({ bootstrap, model, warm }) {
+  async trace({ bootstrap, model, warm, settleMs }) {
     await loaded();
     if (warm) await oneJob(bootstrap, model);
     const log = [];
@@ -222,6 +229,7 @@ window.bench = {
     sdk.on("p2p:debug", (e) => mark(`debug ${e.subsystem}: ${e.message.slice(0, 140)}`));
     const origLog = console.log; console.log = () => {};
     await sdk.start();
+    if (settleMs) await new Promise((resolve) => setTimeout(resolve, settleMs));
     t0 = now();
     mark(`SUBMIT at epoch ${Date.now()}`);
     const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });

@@ -132,6 +132,13 @@ try {
   s.firstTokenRelayedSubmit = await scenario("4. first token, relayed host, job submitted at once", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true });
   s.firstTokenDirectSubmitWatched = await scenario("4. first token, direct host, submitted at once by a watching page", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, watch: true });
   s.firstTokenRelayedSubmitWatched = await scenario("4. first token, relayed host, submitted at once by a watching page", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, watch: true });
+  // The same, submitted a second after start() (a user typing the prompt): the page has settled
+  // (its connection's opening messages are done); the job's code and its host's connection are new.
+  s.firstTokenDirectSettled = await scenario("4. first token, direct host, submitted 1 s after start()", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, settleMs: 1000 });
+  s.firstTokenRelayedSettled = await scenario("4. first token, relayed host, submitted 1 s after start()", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, settleMs: 1000 });
+  // The same by a chat app's page: it lists the models (its model picker) once started.
+  s.firstTokenDirectSettledListed = await scenario("4. first token, direct host, submitted 1 s after start() and listModels()", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, settleMs: 1000, listFirst: true });
+  s.firstTokenRelayedSettledListed = await scenario("4. first token, relayed host, submitted 1 s after start() and listModels()", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, settleMs: 1000, listFirst: true });
   // The same, by a page that has run a job before: the code is compiled (the difference to the
   // fresh page above is what V8's lazy compilation and first calls cost), connections are new.
   s.firstTokenDirectSubmitWarm = await scenario("4. first token, direct host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, warm: true });
@@ -141,9 +148,10 @@ try {
     s.firstTokenSlowLink = await scenario("4. first token, direct host over a 40 ms round trip (connected, submitted at once)", "firstTokenVia", { bootstrap: a.relayWs, model: "direct-1", via: a.hostASlowWs });
   }
   if (only?.includes("trace")) {
-    for (const [model, warm] of [["direct-1", false], ["direct-1", true], ["relayed-1", false], ["relayed-1", true]]) {
-      const r = await once("trace", { bootstrap: a.relayWs, model, warm });
-      console.log(`--- trace ${model} ${warm ? "warm" : "fresh"}\n${r.log}`);
+    const kinds = [["fresh", {}], ["warm", { warm: true }], ["settled 1 s", { settleMs: 1000 }]];
+    for (const model of ["direct-1", "relayed-1"]) for (const [kind, more] of kinds) {
+      const r = await once("trace", { bootstrap: a.relayWs, model, ...more });
+      console.log(`--- trace ${model} ${kind}\n${r.log}`);
     }
   }
   s.pingSeries = await scenario("4. round trips after start: SDK ping to the relay vs a plain WebSocket echo", "pingSeries", { bootstrap: a.relayWs, echoUrl, count: 12, gapMs: 100 }, 3);
