@@ -101,14 +101,17 @@ window.bench = {
    *  compiles a wasm function lazily, at its first call). With `settleMs`, the page waits that
    *  long after start() before it begins (a user typing a prompt): the connection's opening
    *  messages are done, the job's code is still to be compiled. With `listFirst`, the page lists
-   *  the models first (a chat app's model picker), which checks every host's record once. */
-  async firstToken({ bootstrap, model, source, watch, submitOnly, warm, settleMs, listFirst }) {
+   *  the models first (a chat app's model picker), which checks every host's record once. With
+   *  `discoverFirst`, it discovers the model's hosts first (`discoverNodes`: connects to them and
+   *  probes them), as a page can when its model is chosen. */
+  async firstToken({ bootstrap, model, source, watch, submitOnly, warm, settleMs, listFirst, discoverFirst }) {
     await loaded();
     if (warm) await oneJob(bootstrap, model);
     const sdk = sdkFor(bootstrap);
     await sdk.start();
     if (watch) await waitEvent(sdk, "catalog:update", (e) => e.models.some((m) => m.id === model));
     if (listFirst) await sdk.listModels();
+    if (discoverFirst) await sdk.discoverNodes({ modelId: model });
     if (settleMs) await new Promise((resolve) => setTimeout(resolve, settleMs));
     console.profile("firstToken");
     const sends = { n: 0, ms: 0, bytes: 0 };

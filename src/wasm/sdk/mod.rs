@@ -282,8 +282,11 @@ impl FabstirSdk {
         })
     }
 
-    /// Finds hosts of a model through the DHT (cached for `p2pConfig.discoveryCacheTtl`),
-    /// probes each for its capabilities and round trip, and filters and orders them.
+    /// Finds hosts of a model in the bootstrap nodes' catalogs (through the DHT, looked up by
+    /// them, when none lists one; cached for `p2pConfig.discoveryCacheTtl`), connects to each and
+    /// probes it for its capabilities and round trip, and filters and orders them. The
+    /// connections stay open: a job submitted afterwards starts on them, so calling this when the
+    /// page's model is chosen brings its first token sooner.
     #[wasm_bindgen(js_name = discoverNodes, unchecked_return_type = "Promise<DiscoveredNode[]>")]
     pub fn discover_nodes(
         &self,
