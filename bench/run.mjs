@@ -139,13 +139,14 @@ try {
   // The same by a chat app's page: it lists the models (its model picker) once started.
   s.firstTokenDirectSettledListed = await scenario("4. first token, direct host, submitted 1 s after start() and listModels()", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, settleMs: 1000, listFirst: true });
   s.firstTokenRelayedSettledListed = await scenario("4. first token, relayed host, submitted 1 s after start() and listModels()", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, settleMs: 1000, listFirst: true });
-  // The same, by a page that has run a job before: the code is compiled (the difference to the
-  // fresh page above is what V8's lazy compilation and first calls cost), connections are new.
-  s.firstTokenDirectSubmitWarm = await scenario("4. first token, direct host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, warm: true });
-  s.firstTokenRelayedSubmitWarm = await scenario("4. first token, relayed host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, warm: true });
-  // The same by a page that discovered the model's hosts when its model was chosen (connected).
+  // The same by a page that discovered the model's hosts when its model was chosen (it connected
+  // to them then).
   s.firstTokenDirectSettledDiscovered = await scenario("4. first token, direct host, submitted 1 s after start() and discoverNodes()", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, settleMs: 1000, discoverFirst: true });
   s.firstTokenRelayedSettledDiscovered = await scenario("4. first token, relayed host, submitted 1 s after start() and discoverNodes()", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, settleMs: 1000, discoverFirst: true });
+  // Submitted at once by a page that has run a job before: the code is compiled (the difference
+  // to the fresh page above is what V8's lazy compilation and first calls cost), connections are new.
+  s.firstTokenDirectSubmitWarm = await scenario("4. first token, direct host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, warm: true });
+  s.firstTokenRelayedSubmitWarm = await scenario("4. first token, relayed host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, warm: true });
   // Both: settled and compiled (what a page's second job looks like, on new connections).
   s.firstTokenDirectSettledWarm = await scenario("4. first token, direct host, submitted 1 s after start() by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, warm: true, settleMs: 1000 });
   s.firstTokenRelayedSettledWarm = await scenario("4. first token, relayed host, submitted 1 s after start() by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, warm: true, settleMs: 1000 });

@@ -285,8 +285,9 @@ impl FabstirSdk {
     /// Finds hosts of a model in the bootstrap nodes' catalogs (through the DHT, looked up by
     /// them, when none lists one; cached for `p2pConfig.discoveryCacheTtl`), connects to each and
     /// probes it for its capabilities and round trip, and filters and orders them. The
-    /// connections stay open: a job submitted afterwards starts on them, so calling this when the
-    /// page's model is chosen brings its first token sooner.
+    /// connections stay open (a node closes one idle for its `idle_timeout_secs`, 10 minutes by
+    /// default): a job submitted meanwhile starts on them, so calling this when the page's model
+    /// is chosen brings its first token sooner.
     #[wasm_bindgen(js_name = discoverNodes, unchecked_return_type = "Promise<DiscoveredNode[]>")]
     pub fn discover_nodes(
         &self,
