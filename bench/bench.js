@@ -3,6 +3,7 @@
 import { init, FabstirSDK } from "./pkg/index.js";
 
 const now = () => performance.now();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let wasm = null;
 
 async function loaded() {
@@ -112,7 +113,7 @@ window.bench = {
     if (watch) await waitEvent(sdk, "catalog:update", (e) => e.models.some((m) => m.id === model));
     if (listFirst) await sdk.listModels();
     if (discoverFirst) await sdk.discoverNodes({ modelId: model });
-    if (settleMs) await new Promise((resolve) => setTimeout(resolve, settleMs));
+    if (settleMs) await sleep(settleMs);
     console.profile("firstToken");
     const sends = { n: 0, ms: 0, bytes: 0 };
     const unwatch = watchSends((_, bytes, ms) => { sends.n++; sends.ms += ms; sends.bytes += bytes; });
@@ -140,7 +141,7 @@ window.bench = {
     await sdk.start();
     await sdk.dial(via);
     // The connection settled (identify and the first ping are answered), as a page's would be.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     const t0 = now();
     const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
     const t1 = now();
@@ -193,7 +194,7 @@ window.bench = {
       const t = now();
       await sdk.ping(relay);
       pings.push(+(now() - t).toFixed(1));
-      await new Promise((r) => setTimeout(r, gapMs));
+      await sleep(gapMs);
     }
     await sdk.stop();
     const ws = new WebSocket(echoUrl);
@@ -204,7 +205,7 @@ window.bench = {
       const t = now();
       await new Promise((resolve) => { ws.onmessage = resolve; ws.send(new Uint8Array(32)); });
       echoes.push(+(now() - t).toFixed(1));
-      await new Promise((r) => setTimeout(r, gapMs));
+      await sleep(gapMs);
     }
     ws.close();
     return { pings: pings.join(" "), echoes: echoes.join(" ") };
@@ -232,7 +233,7 @@ window.bench = {
     sdk.on("p2p:debug", (e) => mark(`debug ${e.subsystem}: ${e.message.slice(0, 140)}`));
     const origLog = console.log; console.log = () => {};
     await sdk.start();
-    if (settleMs) await new Promise((resolve) => setTimeout(resolve, settleMs));
+    if (settleMs) await sleep(settleMs);
     t0 = now();
     mark(`SUBMIT at epoch ${Date.now()}`);
     const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
@@ -311,7 +312,7 @@ window.bench = {
     const sdk = sdkFor(bootstrap);
     await sdk.start();
     for (const p of peers) await sdk.dial(p);
-    await new Promise((r) => setTimeout(r, settleMs));
+    await sleep(settleMs);
     const connected = (await sdk.getConnectedPeers()).length;
     const memory = { wasmBytes: exports.memory.buffer.byteLength, jsHeapBytes: performance.memory?.usedJSHeapSize ?? null };
     await sdk.stop();
