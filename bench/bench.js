@@ -23,15 +23,19 @@ function waitEvent(sdk, name, pred, ms = 20000) {
   });
 }
 
-/** Reads a job to its end; per-token latency = arrival − the host's timestamp (same machine). */
-async function drain(job) {
+/** Reads a job to its end; per-token latency = arrival − the host's timestamp (same machine).
+ *  `onFirst` runs once the first token's time is taken. */
+async function drain(job, onFirst = () => {}) {
   const lat = [];
   let first = 0;
   let last = 0;
   let n = 0;
   for await (const t of job) {
     const at = Date.now();
-    if (n === 0) first = now();
+    if (n === 0) {
+      first = now();
+      onFirst();
+    }
     last = now();
     lat.push(at - t.timestamp);
     n += 1;
@@ -46,6 +50,42 @@ async function oneJob(bootstrap, model) {
   await drain(await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 }));
   await sdk.stop();
 }
+
+// BENCH_COMPILE_TRACE (bench/run.mjs opens the page with ?compileTrace): V8 prints a line for
+// every wasm function it compiles on the renderer's stdout, which carries no time. A scenario
+// marks its measured window in that stream itself: each mark is a module of its own whose one
+// function (nops, 3000 + n bytes long, n counting the page's marks) V8 compiles at its call;
+// run.mjs counts the SDK's functions compiled between two marks.
+const compileTrace = new URLSearchParams(location.search).has("compileTrace");
+let marks = 0;
+
+/** `n` as an unsigned LEB128 (wasm's integers). */
+const leb = (n) => { const b = []; do { let x = n & 0x7f; n >>>= 7; if (n) x |= 0x80; b.push(x); } while (n); return b; };
+
+/** A module of `bodies.length` functions of no arguments, the first exported as `m`; each body
+ *  is the function's code without its locals (which are none) and its closing `end`. */
+function wasmModule(bodies) {
+  const section = (id, bytes) => [id, ...leb(bytes.length), ...bytes];
+  const code = bodies.flatMap((b) => { const body = [0x00, ...b, 0x0b]; return [...leb(body.length), ...body]; });
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [0x01, 0x60, 0x00, 0x00]),
+    ...section(3, [...leb(bodies.length), ...bodies.map(() => 0x00)]),
+    ...section(7, [0x01, 0x01, 0x6d, 0x00, 0x00]),
+    ...section(10, [...leb(bodies.length), ...code])]);
+}
+
+const run = (bytes) => new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.m();
+
+/** Marks the compile trace here (nothing without ?compileTrace). */
+function compileMark() {
+  if (compileTrace) run(wasmModule([new Array(3000 + marks++ - 2).fill(0x01)]));
+}
+
+/** Pushes the renderer's buffered stdout out (its trace lines): 256 more functions compiled. */
+window.benchFlushTrace = () => {
+  const callees = Array.from({ length: 256 }, () => []);
+  run(wasmModule([callees.flatMap((_, i) => [0x10, ...leb(i + 1)]), ...callees]));
+};
 
 /** Calls `seen(socket, bytes, ms)` after every WebSocket send of the page (ms: the send's own
  *  time); returns the function that puts `send` back. */
@@ -114,6 +154,7 @@ window.bench = {
     if (listFirst) await sdk.listModels();
     if (discoverFirst) await sdk.discoverNodes({ modelId: model });
     if (settleMs) await sleep(settleMs);
+    compileMark();
     console.profile("firstToken");
     const sends = { n: 0, ms: 0, bytes: 0 };
     const unwatch = watchSends((_, bytes, ms) => { sends.n++; sends.ms += ms; sends.bytes += bytes; });
@@ -125,7 +166,7 @@ window.bench = {
     const t1 = now();
     const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
     const t2 = now();
-    const { first } = await drain(job);
+    const { first } = await drain(job, compileMark);
     console.profileEnd("firstToken");
     unwatch();
     await sdk.stop();
@@ -165,11 +206,13 @@ window.bench = {
     const p1 = now();
     await sdk.ping(relay);
     const pingAgainMs = now() - p1;
+    compileMark();
     console.profile("listModels");
     const t0 = now();
     const models = await sdk.listModels();
     const t1 = now();
     console.profileEnd("listModels");
+    compileMark();
     // The same question again: what the first ask paid once (code run for the first time).
     await sdk.listModels();
     const askedAgainMs = now() - t1;

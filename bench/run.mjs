@@ -2,7 +2,9 @@
 // (Debian's, through playwright-core), several times, against the local nodes; serves the
 // raw-WebSocket floor; prints medians with their spread and writes a JSON report.
 // usage: node run.mjs PAGE_URL ADDRESSES_JSON REPORT_JSON
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { WebSocketServer } from "ws";
 
@@ -30,26 +32,94 @@ echo.on("connection", (ws) => ws.on("message", (m) => ws.send(m)));
 await new Promise((r) => echo.once("listening", r));
 const echoUrl = `ws://127.0.0.1:${echo.address().port}`;
 
+// BENCH_COMPILE_TRACE=1: V8 prints every wasm function it compiles (--trace-wasm-compilation-times,
+// on the renderer's stdout); each run of a scenario that marks its measured window (bench.js:
+// compileMark) gets the SDK's functions compiled in it at their first call (compiledFns), their
+// code (compiledKB) and V8's own time for it (compileMs).
+const compileTrace = Boolean(process.env.BENCH_COMPILE_TRACE);
+let traced = [];
+const extraArgs = process.env.BENCH_CHROMIUM_ARGS ? process.env.BENCH_CHROMIUM_ARGS.split(" ") : [];
+const jsFlags = extraArgs.filter((x) => x.startsWith("--js-flags=")).map((x) => x.slice("--js-flags=".length));
+if (compileTrace) jsFlags.push("--trace-wasm-compilation-times");
+
 const { args } = JSON.parse(readFileSync(new URL("./webdriver.json", import.meta.url), "utf8"))["goog:chromeOptions"];
-const browser = await chromium.launch({
+const launchOptions = {
   executablePath: "/usr/bin/chromium",
   // *.fabstir.test is the TLS node's name (scripts/bench.sh), trusted through the test CA in the
   // NSS database of a.chromiumHome.
   args: [...args.filter((x) => !x.startsWith("--headless")), "--enable-precise-memory-info",
     "--host-resolver-rules=MAP *.fabstir.test 127.0.0.1",
     // BENCH_CHROMIUM_ARGS: extra flags for an experiment (e.g. V8's --js-flags), space-separated.
-    ...(process.env.BENCH_CHROMIUM_ARGS ? process.env.BENCH_CHROMIUM_ARGS.split(" ") : [])],
+    ...extraArgs.filter((x) => !x.startsWith("--js-flags=")),
+    ...(jsFlags.length ? [`--js-flags=${jsFlags.join(" ")}`] : [])],
   env: a.chromiumHome ? { ...process.env, HOME: a.chromiumHome } : process.env,
   headless: true,
+};
+// A browser server, so that its process's stdout (where V8's trace goes) can be read. Its pages
+// are fresh: each opens in a context of its own, with nothing cached.
+const server = await chromium.launchServer(launchOptions);
+let partial = "";
+server.process().stdout.on("data", (chunk) => {
+  if (!compileTrace) return;
+  const lines = (partial + chunk).split("\n");
+  partial = lines.pop();
+  traced.push(...lines);
 });
+const browser = await chromium.connect(server.wsEndpoint());
+
+/** The SDK's functions compiled at their first call between the page's first two marks in
+ *  `lines` (V8's trace; see BENCH_COMPILE_TRACE above): the SDK's module is the one with the
+ *  most lines, a mark is a function of another module 3000-3099 bytes long. Nothing when the
+ *  page made no two marks. */
+function compiledBetweenMarks(lines) {
+  const parsed = lines.map((l) => l.match(/Compiled function (0x[0-9a-f]+)#\d+ using (\w+), took ([\d.]+) (μs|ms).*bodysize (\d+)/))
+    .filter(Boolean)
+    .map(([, module, tier, took, unit, body]) => ({ module, tier, us: Number(took) * (unit === "ms" ? 1000 : 1), body: Number(body) }));
+  const count = new Map();
+  for (const p of parsed) count.set(p.module, (count.get(p.module) ?? 0) + 1);
+  const sdk = [...count].sort((x, y) => y[1] - x[1])[0]?.[0];
+  const marks = parsed.flatMap((p, i) => (p.module !== sdk && p.body >= 3000 && p.body < 3100 ? [i] : []));
+  if (marks.length < 2) return {};
+  const window = parsed.slice(marks[0] + 1, marks[1]).filter((p) => p.module === sdk && p.tier === "Liftoff");
+  return {
+    compiledFns: window.length,
+    compiledKB: window.reduce((n, p) => n + p.body, 0) / 1024,
+    compileMs: window.reduce((n, p) => n + p.us, 0) / 1000,
+  };
+}
 
 // BENCH_PROFILE=DIR: V8 CPU profiles of each run's measured window (a scenario marks it with
 // console.profile/profileEnd), written to DIR/<scenario>-<n>.cpuprofile (DevTools opens them).
 const profileDir = process.env.BENCH_PROFILE;
 let profiled = 0;
 
-async function once(name, params) {
-  const page = await browser.newPage();
+/** A returning visitor's page (`returning`): a browser with a profile of its own, visited once
+ *  (the same scenario run there, then 5 s for the browser to keep what it caches: the module's
+ *  HTTP response and V8's compiled code), the page closed; the measured page is the second
+ *  visit; `done` closes that browser. Its runs are not traced (its browser's stdout is not ours
+ *  to read). */
+async function returningPage(name, params) {
+  const profile = mkdtempSync(join(tmpdir(), "fabstir-bench-profile-"));
+  const context = await chromium.launchPersistentContext(profile, launchOptions);
+  const close = async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); };
+  try {
+    const first = await context.newPage();
+    await first.goto(pageUrl);
+    await first.waitForFunction(() => window.benchReady === true);
+    await first.evaluate(([n, p]) => window.bench[n](p), [name, params]);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await first.close();
+    return { page: await context.newPage(), done: close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+async function once(name, { returning, ...params }) {
+  const { page, done } = returning
+    ? await returningPage(name, params)
+    : { page: await browser.newPage(), done: async () => {} };
   try {
     let cdp = null;
     if (profileDir) {
@@ -59,13 +129,20 @@ async function once(name, params) {
       cdp.on("Profiler.consoleProfileFinished", (e) =>
         writeFileSync(`${profileDir}/${name}-${++profiled}.cpuprofile`, JSON.stringify(e.profile)));
     }
-    await page.goto(pageUrl);
+    traced = [];
+    await page.goto(compileTrace && !returning ? `${pageUrl}?compileTrace` : pageUrl);
     await page.waitForFunction(() => window.benchReady === true);
     const result = await page.evaluate(([n, p]) => window.bench[n](p), [name, params]);
     if (cdp) await cdp.detach();
+    if (compileTrace && !returning) {
+      await page.evaluate(() => window.benchFlushTrace());
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      Object.assign(result, compiledBetweenMarks(traced));
+    }
     return result;
   } finally {
     await page.close();
+    await done();
   }
 }
 
@@ -150,6 +227,12 @@ try {
   // Both: settled and compiled (what a page's second job looks like, on new connections).
   s.firstTokenDirectSettledWarm = await scenario("4. first token, direct host, submitted 1 s after start() by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, warm: true, settleMs: 1000 });
   s.firstTokenRelayedSettledWarm = await scenario("4. first token, relayed host, submitted 1 s after start() by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, warm: true, settleMs: 1000 });
+  // A returning visitor (the browser keeps the module and V8's code for it from a first visit
+  // that ran the same job), submitted at once and settled.
+  s.firstTokenDirectSubmitReturning = await scenario("4. first token, direct host, submitted at once by a returning visitor's page", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, returning: true });
+  s.firstTokenRelayedSubmitReturning = await scenario("4. first token, relayed host, submitted at once by a returning visitor's page", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, returning: true });
+  s.firstTokenDirectSettledReturning = await scenario("4. first token, direct host, submitted 1 s after start() by a returning visitor's page", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, settleMs: 1000, returning: true });
+  s.firstTokenRelayedSettledReturning = await scenario("4. first token, relayed host, submitted 1 s after start() by a returning visitor's page", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, settleMs: 1000, returning: true });
   if (a.hostASlowWs) {
     // The same host through a proxy adding 20 ms each way: what a real network's round trips cost.
     s.firstTokenSlowLink = await scenario("4. first token, direct host over a 40 ms round trip (connected, submitted at once)", "firstTokenVia", { bootstrap: a.relayWs, model: "direct-1", via: a.hostASlowWs });
@@ -174,6 +257,7 @@ try {
   s.idle = await scenario(`page idle with ${a.idlePeers.length + 1} peers`, "idle", { bootstrap: a.relayWs, peers: a.idlePeers, settleMs: 3000 }, 3);
 } finally {
   await browser.close();
+  await server.close();
   floor.close();
   echo.close();
 }
