@@ -183,6 +183,24 @@ async fn a_record_altered_by_a_catalog_server_is_dropped_and_the_others_kept() {
         1.0,
         "the altered record was not dropped"
     );
+    // A lookup right after answers from the catalog listModels merged (no round trip): its
+    // checked records, host-b only.
+    let found = Array::from(
+        &call(sdk.discover_nodes(js_config(r#"{ "modelId": "demo-1" }"#)))
+            .await
+            .unwrap(),
+    );
+    let ids: Vec<String> = found.iter().map(|n| get_str(&n, "peerId")).collect();
+    assert_hosts(&ids, &["host-b"], "demo-1 after listModels");
+    let from_list = recorder
+        .of("p2p:debug")
+        .iter()
+        .map(|e| get_str(e, "message"))
+        .any(|m| m.contains("the catalog listModels merged") && m.contains("1 host(s) of demo-1"));
+    assert!(
+        from_list,
+        "the lookup did not answer from the listed catalog"
+    );
     // The hostile node closes each peer's first catalog stream unread: a new page's first
     // question is answered all the same (asked again), not with an empty list.
     let fresh = FabstirSdk::new(js_config(&format!(

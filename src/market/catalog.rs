@@ -14,17 +14,53 @@ impl Market {
     /// The verified records of every host that a bootstrap node catalogs (of
     /// `model_id`, or every host), newest per host. Records that fail their check are dropped
     /// with a `p2p:debug` event; a bootstrap node that cannot answer is left out.
-    /// While the catalogs are watched and every view is synced, the watched view answers.
-    pub(crate) async fn catalog_hosts(&self, model_id: Option<&str>) -> Vec<Announcement> {
+    /// While the catalogs are watched and every view is synced, the watched view answers;
+    /// else, unless `refresh`, the catalog `listModels` merged within the discovery cache's
+    /// time, when it lists hosts of `model_id`.
+    pub(crate) async fn catalog_hosts(
+        &self,
+        model_id: Option<&str>,
+        refresh: bool,
+    ) -> Vec<Announcement> {
         let merged = match self.watched_catalog() {
             Some(watched) => watched,
-            None => self.merged_catalog(model_id).await,
+            None => {
+                if let Some(hosts) = model_id
+                    .filter(|_| !refresh)
+                    .and_then(|m| self.listed_hosts(m))
+                {
+                    return hosts;
+                }
+                self.merged_catalog(model_id).await
+            }
         };
         let hosts: Vec<&catalog::Entry> = match model_id {
             Some(m) => merged.hosts_for(m).collect(),
             None => merged.entries().collect(),
         };
         hosts.into_iter().map(|e| e.announcement.clone()).collect()
+    }
+
+    /// The unexpired hosts of `model_id` in the catalog `listModels` merged, if that was
+    /// within the discovery cache's time and it lists any.
+    fn listed_hosts(&self, model_id: &str) -> Option<Vec<Announcement>> {
+        let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
+        let now = rt::now_ms();
+        let listed = self.listed();
+        let (at, merged) = listed.as_ref().filter(|(at, _)| now - at < ttl)?;
+        let hosts: Vec<Announcement> = merged
+            .hosts_for(model_id)
+            .filter(|e| catalog::record::check_expiry(&e.announcement, now as u64).is_ok())
+            .map(|e| e.announcement.clone())
+            .collect();
+        let age = now - at;
+        self.net.debug("discovery", "info", || {
+            format!(
+                "the catalog listModels merged {age:.0} ms ago lists {} host(s) of {model_id}",
+                hosts.len()
+            )
+        });
+        (!hosts.is_empty()).then_some(hosts)
     }
 
     /// The bootstrap nodes' answers to a hosts request, each record verified, merged into one
@@ -70,12 +106,16 @@ impl Market {
     }
 
     /// Every model the connected bootstrap nodes' catalogs know, summarised from the verified
-    /// host records (host count, price range, free slots), by id.
+    /// host records (host count, price range, free slots), by id. The merged catalog is kept
+    /// for the lookups that follow (`listed`).
     pub async fn list_models(&self) -> Result<Vec<ModelSummary>, SdkError> {
         if let Some(watched) = self.watched_catalog() {
             return Ok(watched.models());
         }
-        Ok(self.merged_catalog(None).await.models())
+        let merged = self.merged_catalog(None).await;
+        let models = merged.models();
+        *self.listed() = Some((rt::now_ms(), merged));
+        Ok(models)
     }
 
     /// Hands the addresses of catalogued hosts to the network, for dialing them by peer id.

@@ -51,6 +51,8 @@ impl FabstirSdk {
 
     /// Every model the bootstrap nodes' catalogs list, with its host count, price range and
     /// free slots, summarised from host records checked against their hosts' signatures.
+    /// A lookup of one of them within `discoveryCacheTtl` after (a job, `discoverNodes`
+    /// without `forceRefresh`) finds its hosts in this answer, without asking again.
     #[wasm_bindgen(js_name = listModels, unchecked_return_type = "Promise<CatalogModel[]>")]
     pub fn list_models(&self) -> Promise {
         let inner = self.inner.clone();
