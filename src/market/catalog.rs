@@ -3,6 +3,8 @@
 //! against that host's own signature (a bootstrap node can hide a host but not invent or alter
 //! one), and the answers are merged, newest per host.
 
+use std::sync::Arc;
+
 use fabstir_protocol::catalog::{self, Announcement, CatalogFrame, CatalogRequest, ModelSummary};
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 
@@ -11,56 +13,46 @@ use crate::market::Market;
 use crate::net::rt;
 
 impl Market {
-    /// The verified records of every host that a bootstrap node catalogs (of
-    /// `model_id`, or every host), newest per host. Records that fail their check are dropped
-    /// with a `p2p:debug` event; a bootstrap node that cannot answer is left out.
-    /// While the catalogs are watched and every view is synced, the watched view answers;
-    /// else, unless `refresh`, the catalog `listModels` merged within the discovery cache's
-    /// time, when it lists hosts of `model_id`.
-    pub(crate) async fn catalog_hosts(
-        &self,
-        model_id: Option<&str>,
-        refresh: bool,
-    ) -> Vec<Announcement> {
-        let merged = match self.watched_catalog() {
-            Some(watched) => watched,
-            None => {
-                if let Some(hosts) = model_id
-                    .filter(|_| !refresh)
-                    .and_then(|m| self.listed_hosts(m))
-                {
-                    return hosts;
-                }
-                self.merged_catalog(model_id).await
-            }
+    /// The verified records of the hosts of `model_id` that a bootstrap node catalogs, newest
+    /// per host. Records that fail their check are dropped with a `p2p:debug` event; a
+    /// bootstrap node that cannot answer is left out. While the catalogs are watched and every
+    /// view is synced, the watched view answers; else, unless `refresh`, the catalog
+    /// `listModels` merged within the discovery cache's time, when it lists hosts of `model_id`.
+    pub(crate) async fn catalog_hosts(&self, model_id: &str, refresh: bool) -> Vec<Announcement> {
+        let listed = match self.watched_catalog() {
+            Some(watched) => Some(Arc::new(watched)),
+            None if refresh => None,
+            None => self.listed_for(model_id),
         };
-        let hosts: Vec<&catalog::Entry> = match model_id {
-            Some(m) => merged.hosts_for(m).collect(),
-            None => merged.entries().collect(),
+        let merged = match listed {
+            Some(catalog) => catalog,
+            None => Arc::new(self.merged_catalog(Some(model_id)).await),
         };
-        hosts.into_iter().map(|e| e.announcement.clone()).collect()
+        let now = rt::now_ms() as u64;
+        merged
+            .hosts_for(model_id)
+            .filter(|e| e.announcement.expires_at > now)
+            .map(|e| e.announcement.clone())
+            .collect()
     }
 
-    /// The unexpired hosts of `model_id` in the catalog `listModels` merged, if that was
-    /// within the discovery cache's time and it lists any.
-    fn listed_hosts(&self, model_id: &str) -> Option<Vec<Announcement>> {
+    /// The catalog `listModels` merged, if that was within the discovery cache's time and it
+    /// lists unexpired hosts of `model_id`.
+    fn listed_for(&self, model_id: &str) -> Option<Arc<catalog::Catalog>> {
         let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
         let now = rt::now_ms();
-        let listed = self.listed();
-        let (at, merged) = listed.as_ref().filter(|(at, _)| now - at < ttl)?;
-        let hosts: Vec<Announcement> = merged
+        let (age, merged) = self.cache().listed(now, ttl)?;
+        let hosts = merged
             .hosts_for(model_id)
-            .filter(|e| catalog::record::check_expiry(&e.announcement, now as u64).is_ok())
-            .map(|e| e.announcement.clone())
-            .collect();
-        let age = now - at;
+            .filter(|e| e.announcement.expires_at > now as u64)
+            .count();
         self.net.debug("discovery", "info", || {
             format!(
-                "the catalog listModels merged {age:.0} ms ago lists {} host(s) of {model_id}",
-                hosts.len()
+                "the catalog listModels merged {} ms ago lists {hosts} host(s) of {model_id}",
+                age as u64
             )
         });
-        (!hosts.is_empty()).then_some(hosts)
+        (hosts > 0).then_some(merged)
     }
 
     /// The bootstrap nodes' answers to a hosts request, each record verified, merged into one
@@ -114,7 +106,7 @@ impl Market {
         }
         let merged = self.merged_catalog(None).await;
         let models = merged.models();
-        *self.listed() = Some((rt::now_ms(), merged));
+        self.cache().put_listed(rt::now_ms(), merged);
         Ok(models)
     }
 

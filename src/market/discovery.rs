@@ -3,6 +3,9 @@
 //! capabilities and round-trip time, cached per model, filtered and ordered for the caller.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use fabstir_protocol::catalog::Catalog;
 
 use serde::Deserialize;
 
@@ -54,6 +57,8 @@ pub enum Source {
 #[derive(Default)]
 pub struct Cache {
     entries: HashMap<String, (f64, bool, Vec<DiscoveredNode>)>,
+    /// The whole catalog as `listModels` last merged it (records checked), and when.
+    listed: Option<(f64, Arc<Catalog>)>,
 }
 
 /// Models whose answers are kept at once; the oldest answer goes first beyond this.
@@ -110,6 +115,17 @@ impl Cache {
         }
         self.entries
             .insert(model_id.to_string(), (now_ms, probed, nodes));
+    }
+
+    /// Keeps the catalog `listModels` merged at `now_ms`, for the lookups that follow.
+    pub fn put_listed(&mut self, now_ms: f64, catalog: Catalog) {
+        self.listed = Some((now_ms, Arc::new(catalog)));
+    }
+
+    /// The catalog `listModels` merged and its age, if younger than `ttl_ms` at `now_ms`.
+    pub fn listed(&self, now_ms: f64, ttl_ms: f64) -> Option<(f64, Arc<Catalog>)> {
+        let (at, catalog) = self.listed.as_ref()?;
+        (now_ms - at < ttl_ms).then(|| (now_ms - at, catalog.clone()))
     }
 }
 
@@ -228,5 +244,20 @@ mod tests {
         }
         assert!(c.entries.len() <= MAX_CACHED_MODELS);
         assert!(c.get("m99", 99.0, 1.0, true).is_some());
+    }
+
+    #[test]
+    fn the_listed_catalog_serves_within_the_ttl_and_is_replaced() {
+        let mut c = Cache::default();
+        assert!(c.listed(0.0, 1000.0).is_none());
+        c.put_listed(1000.0, Catalog::new(8));
+        let (age, _) = c.listed(1400.0, 1000.0).expect("fresh");
+        assert_eq!(age, 400.0);
+        assert!(c.listed(2000.0, 1000.0).is_none(), "expired at the ttl");
+        c.put_listed(2500.0, Catalog::new(8));
+        assert!(
+            c.listed(3000.0, 1000.0).is_some(),
+            "a newer list serves again"
+        );
     }
 }

@@ -101,7 +101,7 @@ impl Market {
         // The bootstrap nodes' catalogs first (one round trip); the DHT when they list no host.
         let catalogued = match source {
             Source::Dht => Vec::new(),
-            Source::Auto | Source::Catalog => self.catalog_hosts(Some(model_id), refresh).await,
+            Source::Auto | Source::Catalog => self.catalog_hosts(model_id, refresh).await,
         };
         let providers = if catalogued.is_empty() && source != Source::Catalog {
             let providers = self.dht_providers(model_id).await?;

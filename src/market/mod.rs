@@ -56,9 +56,6 @@ pub struct Market {
     /// Host records already checked (catalog answers and watches): one seen again is not
     /// checked again, only its expiry.
     records: Arc<Mutex<fabstir_protocol::catalog::Opened>>,
-    /// The whole catalog as `listModels` last merged it, and when (ms): a model's lookup
-    /// within the discovery cache's time answers from it when it lists the model's hosts.
-    listed: Arc<Mutex<Option<(f64, fabstir_protocol::catalog::Catalog)>>>,
 }
 
 impl Market {
@@ -75,7 +72,6 @@ impl Market {
             watches: Arc::default(),
             opened: Arc::default(),
             records: Arc::default(),
-            listed: Arc::default(),
         }
     }
 
@@ -145,15 +141,6 @@ impl Market {
     /// The host records checked before (the `records` field).
     pub(crate) fn opened(&self) -> MutexGuard<'_, fabstir_protocol::catalog::Opened> {
         self.records
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The catalog `listModels` merged last (the `listed` field).
-    pub(crate) fn listed(
-        &self,
-    ) -> MutexGuard<'_, Option<(f64, fabstir_protocol::catalog::Catalog)>> {
-        self.listed
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
