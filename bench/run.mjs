@@ -149,9 +149,11 @@ async function once(name, { returning, ...params }) {
 const median = (v) => { const s = [...v].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
+// BENCH_LABELS: a regular expression; of those, only the scenarios whose label it matches.
+const labels = process.env.BENCH_LABELS ? new RegExp(process.env.BENCH_LABELS) : null;
 
 async function scenario(label, name, params, times = reps) {
-  if (only && !only.includes(name)) return { label, runs: 0, failed: 0, errors: [], skipped: true };
+  if ((only && !only.includes(name)) || (labels && !labels.test(label))) return { label, runs: 0, failed: 0, errors: [], skipped: true };
   const runs = [];
   const errors = [];
   for (let i = 0; i < times; i++) {

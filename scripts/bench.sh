@@ -10,7 +10,8 @@
 # relay capacity steps; BENCH_CATALOG_HOSTS
 # (default "100 500 1000") the catalog scale steps (announcing hosts against 3 relays).
 # BENCH_ONLY="firstToken,listModels" runs only those browser scenarios (by name) and stops after
-# them (a quick look while working; no report). BENCH_CHROMIUM_ARGS adds Chromium flags for an
+# them (a quick look while working; no report); BENCH_LABELS (a regular expression) narrows
+# them to the scenarios whose printed label it matches. BENCH_CHROMIUM_ARGS adds Chromium flags for an
 # experiment (e.g. "--js-flags=--no-wasm-lazy-compilation").
 # BENCH_ONLY=trace prints the timeline of one job (every WebSocket open, send and receive, every
 # SDK event; fresh, warm and settled page, direct and relayed host). BENCH_PROFILE=DIR writes V8 CPU
