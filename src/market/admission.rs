@@ -31,7 +31,7 @@ impl Market {
         let Some(approvals) = &self.approvals else {
             return true;
         };
-        let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
+        let ttl = self.discovery_ttl_ms();
         if let Some(ok) = self.verdicts().get(&peer, rt::now_ms(), ttl) {
             return ok;
         }

@@ -3,8 +3,6 @@
 //! against that host's own signature (a bootstrap node can hide a host but not invent or alter
 //! one), and the answers are merged, newest per host.
 
-use std::sync::Arc;
-
 use fabstir_protocol::catalog::{self, Announcement, CatalogFrame, CatalogRequest, ModelSummary};
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 
@@ -19,40 +17,39 @@ impl Market {
     /// view is synced, the watched view answers; else, unless `refresh`, the catalog
     /// `listModels` merged within the discovery cache's time, when it lists hosts of `model_id`.
     pub(crate) async fn catalog_hosts(&self, model_id: &str, refresh: bool) -> Vec<Announcement> {
-        let listed = match self.watched_catalog() {
-            Some(watched) => Some(Arc::new(watched)),
-            None if refresh => None,
-            None => self.listed_for(model_id),
+        let merged = match self.watched_catalog() {
+            Some(watched) => watched,
+            None => {
+                if let Some(hosts) = (!refresh).then(|| self.listed_hosts(model_id)).flatten() {
+                    return hosts;
+                }
+                self.merged_catalog(Some(model_id)).await
+            }
         };
-        let merged = match listed {
-            Some(catalog) => catalog,
-            None => Arc::new(self.merged_catalog(Some(model_id)).await),
-        };
-        let now = rt::now_ms() as u64;
         merged
             .hosts_for(model_id)
-            .filter(|e| e.announcement.expires_at > now)
             .map(|e| e.announcement.clone())
             .collect()
     }
 
-    /// The catalog `listModels` merged, if that was within the discovery cache's time and it
-    /// lists unexpired hosts of `model_id`.
-    fn listed_for(&self, model_id: &str) -> Option<Arc<catalog::Catalog>> {
-        let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
+    /// The unexpired hosts of `model_id` in the catalog `listModels` merged, if that was within
+    /// the discovery cache's time and it lists any.
+    fn listed_hosts(&self, model_id: &str) -> Option<Vec<Announcement>> {
         let now = rt::now_ms();
-        let (age, merged) = self.cache().listed(now, ttl)?;
-        let hosts = merged
+        let (age, listed) = self.cache().listed(now, self.discovery_ttl_ms())?;
+        let hosts: Vec<Announcement> = listed
             .hosts_for(model_id)
             .filter(|e| e.announcement.expires_at > now as u64)
-            .count();
+            .map(|e| e.announcement.clone())
+            .collect();
         self.net.debug("discovery", "info", || {
             format!(
-                "the catalog listModels merged {} ms ago lists {hosts} host(s) of {model_id}",
-                age as u64
+                "the catalog listModels merged {} ms ago lists {} host(s) of {model_id}",
+                age as u64,
+                hosts.len()
             )
         });
-        (hosts > 0).then_some(merged)
+        (!hosts.is_empty()).then_some(hosts)
     }
 
     /// The bootstrap nodes' answers to a hosts request, each record verified, merged into one

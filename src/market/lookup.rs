@@ -67,7 +67,7 @@ impl Market {
                 ),
             ));
         }
-        let ttl = self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0;
+        let ttl = self.discovery_ttl_ms();
         // Only the usual lookup's answers are cached (a forced source is asked every time).
         let refresh = refresh || source != Source::Auto;
         // An unprobed answer serves only an unprobing caller.

@@ -145,6 +145,11 @@ impl Market {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// `discoveryCacheTtl` in ms: how long a discovery answer (and an approval verdict) serves.
+    pub(crate) fn discovery_ttl_ms(&self) -> f64 {
+        self.net.config().discovery_cache_ttl.as_secs_f64() * 1000.0
+    }
+
     pub(crate) fn cache(&self) -> MutexGuard<'_, Cache> {
         self.cache
             .lock()
