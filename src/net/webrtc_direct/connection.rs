@@ -14,6 +14,7 @@ use web_sys::{RtcDataChannelEvent, RtcPeerConnection};
 
 use super::channel::DataChannel;
 use super::error::Error;
+use super::node_ready::{NodeReady, WAIT_LIMIT};
 
 type DropListener = SendWrapper<libp2p_webrtc_utils::DropListener<DataChannel>>;
 
@@ -103,17 +104,32 @@ impl Drop for PeerConnection {
     }
 }
 
+/// The peer connection of an established connection, with the gate its outbound streams pass.
+struct Live {
+    pc: PeerConnection,
+    /// Outbound streams wait here until the node takes them ([`super::node_ready`]).
+    node_ready: NodeReady<gloo_timers::future::TimeoutFuture>,
+    /// The node's first channel, when the gate took it from the inbound queue.
+    first_inbound: Option<DataChannel>,
+}
+
 /// An established, authenticated WebRTC-direct connection.
 pub struct Connection {
-    pc: SendWrapper<PeerConnection>,
+    pc: SendWrapper<Live>,
     drop_listeners: FuturesUnordered<DropListener>,
     no_drop_listeners_waker: Option<Waker>,
 }
 
 impl Connection {
+    /// Takes over `pc` once Noise is done; outbound streams may wait for the node from now.
     pub(crate) fn new(pc: PeerConnection) -> Self {
+        let deadline = gloo_timers::future::TimeoutFuture::new(WAIT_LIMIT.as_millis() as u32);
         Connection {
-            pc: SendWrapper::new(pc),
+            pc: SendWrapper::new(Live {
+                pc,
+                node_ready: NodeReady::new(deadline),
+                first_inbound: None,
+            }),
             drop_listeners: FuturesUnordered::new(),
             no_drop_listeners_waker: None,
         }
@@ -134,19 +150,43 @@ impl StreamMuxer for Connection {
     type Error = Error;
 
     fn poll_inbound(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Stream, Error>> {
-        match futures::ready!(self.pc.inbound.poll_next_unpin(cx)) {
+        if let Some(channel) = self.pc.first_inbound.take() {
+            return Poll::Ready(Ok(self.track(channel)));
+        }
+        match futures::ready!(self.pc.pc.inbound.poll_next_unpin(cx)) {
             Some(channel) => Poll::Ready(Ok(self.track(channel))),
             None => Poll::Ready(Err(Error::Closed)),
         }
     }
 
-    fn poll_outbound(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<Stream, Error>> {
-        let channel = DataChannel::new(self.pc.inner.create_data_channel(""));
+    fn poll_outbound(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Stream, Error>> {
+        // Polled on the connection's task, as poll_inbound is: the inbound queue's one waker
+        // stays that task's.
+        let Live {
+            pc,
+            node_ready,
+            first_inbound,
+        } = &mut *self.pc;
+        futures::ready!(node_ready.poll_open(cx, |cx| {
+            if first_inbound.is_none() {
+                match pc.inbound.poll_next_unpin(cx) {
+                    Poll::Ready(Some(channel)) => *first_inbound = Some(channel),
+                    // Closed: the connection is going, and our stream's open will say so.
+                    Poll::Ready(None) => return true,
+                    Poll::Pending => return false,
+                }
+            }
+            true
+        }));
+        let channel = DataChannel::new(self.pc.pc.inner.create_data_channel(""));
         Poll::Ready(Ok(self.track(channel)))
     }
 
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.pc.inner.close();
+        self.pc.pc.inner.close();
         Poll::Ready(Ok(()))
     }
 

@@ -12,6 +12,7 @@ mod connection;
 mod dial;
 mod error;
 mod firefox;
+mod node_ready;
 
 pub use connection::{Connection, Stream};
 pub use dial::Transport;
