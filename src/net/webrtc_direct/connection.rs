@@ -154,7 +154,10 @@ impl StreamMuxer for Connection {
             return Poll::Ready(Ok(self.track(channel)));
         }
         match futures::ready!(self.pc.pc.inbound.poll_next_unpin(cx)) {
-            Some(channel) => Poll::Ready(Ok(self.track(channel))),
+            Some(channel) => {
+                self.pc.node_ready.open();
+                Poll::Ready(Ok(self.track(channel)))
+            }
             None => Poll::Ready(Err(Error::Closed)),
         }
     }

@@ -38,6 +38,11 @@ impl<D: Future<Output = ()> + Unpin> NodeReady<D> {
         }
     }
 
+    /// Opens the gate: the node opened a channel to us (taken from the inbound queue elsewhere).
+    pub(crate) fn open(&mut self) {
+        self.deadline = None;
+    }
+
     /// Ready once `node_opened` says the node opened a channel to us (it polls for one and keeps
     /// what it finds) or the deadline passed; stays open after that.
     pub(crate) fn poll_open(
