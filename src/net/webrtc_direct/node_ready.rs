@@ -14,7 +14,9 @@
 //! data channel it opens to us proves it will take ours; both travel the same way as the
 //! handshake's last message, so on a working node the wait costs next to nothing. Outbound streams
 //! wait for that channel, or at most [`WAIT_LIMIT`] for a peer that opens none, well under
-//! libp2p's 10 s limit for opening a stream.
+//! libp2p's 10 s limit for opening a stream. The channel counts whichever way it is taken: by
+//! the swarm as an inbound stream ([`NodeReady::open`]) or by a waiting opener, which keeps it
+//! for the swarm.
 
 use std::future::Future;
 use std::pin::Pin;
