@@ -25,10 +25,10 @@ try {
   page.on("pageerror", (e) => errors.push(e.message));
   // The page's console errors and warnings too: a panic in the wasm stops its SDK without a word
   // on the page itself.
-  const console_ = [];
+  const warnings = [];
   page.on("console", (m) => {
     if (m.text().includes("fabstir-sdk panicked")) errors.push(m.text());
-    if (m.type() === "error" || m.type() === "warning") console_.push(`${m.type()}: ${m.text()}`);
+    if (m.type() === "error" || m.type() === "warning") warnings.push(`${m.type()}: ${m.text()}`);
   });
   await page.goto(url);
   try {
@@ -37,7 +37,7 @@ try {
     // Never finished: say where it stopped and what its SDKs said last.
     const [text, debug] = await page.evaluate(() => [document.getElementById("result").textContent, window.lastDebug?.()]);
     console.error(`secure page: not finished in 60 s\n${text}\nlast p2p:debug events:\n${debug}` +
-      `\npage errors: ${errors.join("\n") || "none"}\nconsole errors and warnings:\n${console_.slice(-40).join("\n") || "none"}`);
+      `\npage errors: ${errors.join("\n") || "none"}\nconsole errors and warnings:\n${warnings.slice(-40).join("\n") || "none"}`);
     throw e;
   }
   const result = JSON.parse(await page.evaluate(() => document.getElementById("result").textContent));

@@ -173,16 +173,17 @@ impl StreamMuxer for Connection {
             node_ready,
             first_inbound,
         } = &mut *self.pc;
+        // Asked only while the gate is closed, so no channel is kept yet.
         futures::ready!(node_ready.poll_open(cx, |cx| {
-            if first_inbound.is_none() {
-                match pc.inbound.poll_next_unpin(cx) {
-                    Poll::Ready(Some(channel)) => *first_inbound = Some(channel),
-                    // Closed: the connection is going, and our stream's open will say so.
-                    Poll::Ready(None) => return true,
-                    Poll::Pending => return false,
+            match pc.inbound.poll_next_unpin(cx) {
+                Poll::Ready(Some(channel)) => {
+                    *first_inbound = Some(channel);
+                    true
                 }
+                // Closed: the connection is going, and our stream's open will say so.
+                Poll::Ready(None) => true,
+                Poll::Pending => false,
             }
-            true
         }));
         let channel = DataChannel::new(self.pc.pc.inner.create_data_channel(""));
         Poll::Ready(Ok(self.track(channel)))
