@@ -240,9 +240,18 @@ window.bench = {
       await sleep(gapMs);
     }
     await sdk.stop();
-    const ws = new WebSocket(echoUrl);
-    ws.binaryType = "arraybuffer";
-    await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+    // A plain WebSocket to a plain server, opened three times (new WebSocket() to its open
+    // event): the browser's own cost of a connection, which the SDK pays once per node.
+    const opens = [];
+    let ws;
+    for (let i = 0; i < 3; i++) {
+      ws?.close();
+      const t = now();
+      ws = new WebSocket(echoUrl);
+      ws.binaryType = "arraybuffer";
+      await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+      opens.push(+(now() - t).toFixed(1));
+    }
     const echoes = [];
     for (let i = 0; i < count; i++) {
       const t = now();
@@ -251,7 +260,7 @@ window.bench = {
       await sleep(gapMs);
     }
     ws.close();
-    return { pings: pings.join(" "), echoes: echoes.join(" ") };
+    return { pings: pings.join(" "), echoes: echoes.join(" "), echoOpens: opens.join(" ") };
   },
 
   /** A timeline of one job submitted at once: every WebSocket open/send/receive and SDK event. */

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { WebSocketServer } from "ws";
+import { firefoxDriver } from "./firefox.mjs";
 
 const [pageUrl, addressesFile, reportFile] = process.argv.slice(2);
 const a = JSON.parse(readFileSync(addressesFile, "utf8"));
@@ -72,15 +73,16 @@ const browser = await chromium.connect(server.wsEndpoint());
  *  most lines, a mark is a function of another module 3000-3099 bytes long. Nothing when the
  *  page made no two marks. */
 function compiledBetweenMarks(lines) {
-  const parsed = lines.map((l) => l.match(/Compiled function (0x[0-9a-f]+)#\d+ using (\w+), took ([\d.]+) (μs|ms).*bodysize (\d+)/))
+  const parsed = lines.map((l) => l.match(/Compiled function (0x[0-9a-f]+)#(\d+) using (\w+), took ([\d.]+) (μs|ms).*bodysize (\d+)/))
     .filter(Boolean)
-    .map(([, module, tier, took, unit, body]) => ({ module, tier, us: Number(took) * (unit === "ms" ? 1000 : 1), body: Number(body) }));
+    .map(([, module, index, tier, took, unit, body]) => ({ module, index: Number(index), tier, us: Number(took) * (unit === "ms" ? 1000 : 1), body: Number(body) }));
   const count = new Map();
   for (const p of parsed) count.set(p.module, (count.get(p.module) ?? 0) + 1);
   const sdk = [...count].sort((x, y) => y[1] - x[1])[0]?.[0];
   const marks = parsed.flatMap((p, i) => (p.module !== sdk && p.body >= 3000 && p.body < 3100 ? [i] : []));
   if (marks.length < 2) return {};
   const window = parsed.slice(marks[0] + 1, marks[1]).filter((p) => p.module === sdk && p.tier === "Liftoff");
+  if (process.env.BENCH_COMPILE_DUMP) writeFileSync(`${process.env.BENCH_COMPILE_DUMP}/${Date.now()}.json`, JSON.stringify(window));
   return {
     compiledFns: window.length,
     compiledKB: window.reduce((n, p) => n + p.body, 0) / 1024,
@@ -116,7 +118,14 @@ async function returningPage(name, params) {
   }
 }
 
-async function once(name, { returning, ...params }) {
+// Firefox ESR through geckodriver (bench/firefox.mjs), started for the first scenario run there.
+let firefox = null;
+
+async function once(name, { returning, browserName, ...params }) {
+  if (browserName === "firefox") {
+    firefox ??= await firefoxDriver(pageUrl, new URL("./webdriver-firefox.json", import.meta.url));
+    return firefox.run(name, params);
+  }
   const { page, done } = returning
     ? await returningPage(name, params)
     : { page: await browser.newPage(), done: async () => {} };
@@ -248,6 +257,14 @@ try {
   }
   s.pingSeries = await scenario("4. round trips after start: SDK ping to the relay vs a plain WebSocket echo", "pingSeries", { bootstrap: a.relayWs, echoUrl, count: 12, gapMs: 100 }, 3);
   s.listModels = await scenario("4. listModels: asked, then from the watched view", "listModels", { bootstrap: a.relayWs });
+  // The same at-once first token and listModels in Firefox ESR (another engine: SpiderMonkey
+  // compiles a module's functions when it loads them, V8 at each one's first call).
+  s.firefoxFirstTokenDirectSubmit = await scenario("9. Firefox: first token, direct host, job submitted at once", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, browserName: "firefox" });
+  s.firefoxFirstTokenRelayedSubmit = await scenario("9. Firefox: first token, relayed host, job submitted at once", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, browserName: "firefox" });
+  s.firefoxFirstTokenDirectSubmitWarm = await scenario("9. Firefox: first token, direct host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, warm: true, browserName: "firefox" });
+  s.firefoxFirstTokenRelayedSubmitWarm = await scenario("9. Firefox: first token, relayed host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, warm: true, browserName: "firefox" });
+  s.firefoxPingSeries = await scenario("9. Firefox: round trips after start: SDK ping to the relay vs a plain WebSocket echo", "pingSeries", { bootstrap: a.relayWs, echoUrl, count: 12, gapMs: 100, browserName: "firefox" }, 3);
+  s.firefoxListModels = await scenario("9. Firefox: listModels: asked, then from the watched view", "listModels", { bootstrap: a.relayWs, browserName: "firefox" });
   const tokens = 20000;
   s.streamDirect = await scenario(`5. stream ${tokens} tokens, direct`, "stream", { bootstrap: a.relayWs, model: "direct-1", tokens }, 3);
   s.streamRelayed = await scenario(`5. stream ${tokens} tokens, relayed`, "stream", { bootstrap: a.relayWs, model: "relayed-1", tokens }, 3);
@@ -258,6 +275,7 @@ try {
   s.many = await scenario("6. 50 concurrent streams of 2000 tokens", "many", { bootstrap: a.relayWs, model: "direct-1", jobs: 50, tokens: 2000 }, 3);
   s.idle = await scenario(`page idle with ${a.idlePeers.length + 1} peers`, "idle", { bootstrap: a.relayWs, peers: a.idlePeers, settleMs: 3000 }, 3);
 } finally {
+  firefox?.close();
   await browser.close();
   await server.close();
   floor.close();

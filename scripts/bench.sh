@@ -17,8 +17,10 @@
 # SDK event; fresh, warm and settled page, direct and relayed host). BENCH_PROFILE=DIR writes V8 CPU
 # profiles of each first token there. BENCH_COMPILE_TRACE=1 adds, to each first token and
 # listModels' first ask, the wasm functions V8 compiled in it at their first call, their KB and
-# V8's own compile time (its --trace-wasm-compilation-times). BENCH_PKG and BENCH_NODE_BIN
-# measure other builds (below).
+# V8's own compile time (its --trace-wasm-compilation-times); BENCH_COMPILE_DUMP=DIR with it
+# writes each run's list (function index, tier, microseconds, body bytes) to DIR. BENCH_PKG and
+# BENCH_NODE_BIN measure other builds (below). Step 9 runs the at-once first token, the round
+# trips and listModels in Firefox ESR as well (bench/firefox.mjs, through geckodriver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -79,7 +81,7 @@ done
 
 tools="$FABSTIR_CACHE/bench"
 mkdir -p "$tools"
-cp bench/package.json bench/package-lock.json bench/run.mjs webdriver.json "$tools/"
+cp bench/package.json bench/package-lock.json bench/run.mjs bench/firefox.mjs webdriver.json webdriver-firefox.json "$tools/"
 if ! cmp -s bench/package-lock.json "$tools/node_modules/.package-lock.json.installed" 2>/dev/null; then
   (cd "$tools" && npm install --no-audit --no-fund --loglevel=error)
   cp bench/package-lock.json "$tools/node_modules/.package-lock.json.installed"
@@ -104,7 +106,7 @@ print(json.dumps({"relayWs": relay, "hostAWs": a_ws, "hostAWebrtc": a_webrtc, "h
 PY
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18095/ >/dev/null && break; sleep 0.1; done
 
-log "2–6. browser scenarios (headless Chromium, release wasm)"
+log "2–6, 9. browser scenarios (headless Chromium; 9: Firefox ESR; release wasm)"
 (cd "$tools" && node run.mjs http://127.0.0.1:18095/index.html "$site/addresses.json" "$OLDPWD/artifacts/bench-browser.json")
 
 if [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *,side,* ]]; then
@@ -247,6 +249,7 @@ print(f"  relayed bytes/s vs the raw-WebSocket floor: {relayed_bps/1e6:.2f} MB/s
 print(f"  time to first token, discovery to first token: direct {med('firstTokenDirect', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayed', 'totalMs'):.0f} ms (target <= 30 ms overhead)")
 print(f"  time to first token, job submitted at once by a fresh page (no discoverNodes first): direct {med('firstTokenDirectSubmit', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSubmit', 'totalMs'):.0f} ms; by a watching page: direct {med('firstTokenDirectSubmitWatched', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSubmitWatched', 'totalMs'):.0f} ms (target <= 30 ms); a second after start() (settled): direct {med('firstTokenDirectSettled', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSettled', 'totalMs'):.0f} ms, after listModels() too: direct {med('firstTokenDirectSettledListed', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSettledListed', 'totalMs'):.0f} ms, after discoverNodes() (hosts connected): direct {med('firstTokenDirectSettledDiscovered', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSettledDiscovered', 'totalMs'):.0f} ms, settled and compiled (ran a job before): direct {med('firstTokenDirectSettledWarm', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSettledWarm', 'totalMs'):.0f} ms; by a page that ran a job before (code compiled, new SDK and connections): direct {med('firstTokenDirectSubmitWarm', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSubmitWarm', 'totalMs'):.0f} ms; by a returning visitor's page (browser caches kept), at once: direct {med('firstTokenDirectSubmitReturning', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSubmitReturning', 'totalMs'):.0f} ms, settled: direct {med('firstTokenDirectSettledReturning', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedSettledReturning', 'totalMs'):.0f} ms")
 print(f"  time to first token with a page watching the catalog: direct {med('firstTokenDirectWatched', 'totalMs'):.0f} ms, relayed {med('firstTokenRelayedWatched', 'totalMs'):.0f} ms (discovery {med('firstTokenDirectWatched', 'discoveryMs'):.0f} / {med('firstTokenRelayedWatched', 'discoveryMs'):.0f} ms; target <= 30 ms)")
+print(f"  in Firefox ESR (the same pages; SpiderMonkey compiles a module's functions when it loads it, V8 at each one's first call): first token, job submitted at once by a fresh page: direct {med('firefoxFirstTokenDirectSubmit', 'totalMs'):.0f} ms, relayed {med('firefoxFirstTokenRelayedSubmit', 'totalMs'):.0f} ms (target <= 30 ms), by a page that ran a job before: direct {med('firefoxFirstTokenDirectSubmitWarm', 'totalMs'):.0f} ms, relayed {med('firefoxFirstTokenRelayedSubmitWarm', 'totalMs'):.0f} ms; listModels asked by a fresh page {med('firefoxListModels', 'askedMs'):.0f} ms, asked again {med('firefoxListModels', 'askedAgainMs'):.0f} ms (target <= 10 ms; Firefox's clock has 1 ms steps)")
 if "firstTokenSlowLink" in s:
     print(f"  time to first token over a 40 ms round trip to the host (delaying proxy; connected, submitted at once): {med('firstTokenSlowLink', 'totalMs'):.0f} ms, of which negotiation {med('firstTokenSlowLink', 'negotiationMs'):.0f} ms")
 print(f"  listModels: {med('listModels', 'askedMs'):.1f} ms asked of the catalogs by a fresh page ({med('listModels', 'askedAgainMs'):.1f} ms asked again; before it, a first ping to the relay {med('listModels', 'pingMs'):.1f} ms of which round trip {med('listModels', 'pingRttMs'):.1f} ms, a second {med('listModels', 'pingAgainMs'):.1f} ms), {med('listModels', 'watchedMs'):.2f} ms from the watched view (target <= 10 ms); first catalog:update {med('listModels', 'watchSyncedMs'):.0f} ms after")
