@@ -104,6 +104,41 @@ function pct(values, p) {
 }
 
 window.bench = {
+
+  /** start(), stop(), and a new SDK's start() in the same page 300 ms later: both start()
+   *  times and each WebSocket's close (code/wasClean; a close without a closing handshake is
+   *  1006/false, and Firefox then holds its next WebSocket to that address back 200-400 ms). */
+  async restart({ bootstrap }) {
+    await loaded();
+    const Real = WebSocket;
+    const seen = [];
+    window.WebSocket = function (url, p) {
+      const ws = new Real(url, p);
+      const rec = { url, close: null };
+      seen.push(rec);
+      ws.addEventListener("close", (e) => { rec.close = `${e.code}/${e.wasClean}`; });
+      ws.addEventListener("error", () => { rec.error = true; });
+      return ws;
+    };
+    Object.assign(window.WebSocket, Real); window.WebSocket.prototype = Real.prototype;
+    try {
+      const sdk = sdkFor(bootstrap);
+      const t0 = now();
+      await sdk.start();
+      const first = now() - t0;
+      await sdk.stop();
+      await sleep(300);
+      const t1 = now();
+      const again = sdkFor(bootstrap);
+      await again.start();
+      const second = now() - t1;
+      await again.stop();
+      await sleep(300);
+      return { firstStartMs: first, secondStartMs: second, closes: seen.map((r) => `${r.close}${r.error ? "/error" : ""}`).join(" ") };
+    } finally {
+      window.WebSocket = Real;
+    }
+  },
   /** 2. module instantiate + new FabstirSDK + start() to the first connected bootstrap. */
   async startup({ bootstrap }) {
     const t0 = now();

@@ -251,10 +251,11 @@ try {
   if (only?.includes("trace")) {
     const kinds = [["fresh", {}], ["warm", { warm: true }], ["settled 1 s", { settleMs: 1000 }]];
     for (const model of ["direct-1", "relayed-1"]) for (const [kind, more] of kinds) {
-      const r = await once("trace", { bootstrap: a.relayWs, model, ...more });
+      const r = await once("trace", { bootstrap: a.relayWs, model, ...more, browserName: process.env.BENCH_TRACE_BROWSER });
       console.log(`--- trace ${model} ${kind}\n${r.log}`);
     }
   }
+  s.restart = await scenario("4. start() again after stop() in the same page: each WebSocket's close (code/wasClean)", "restart", { bootstrap: a.relayWs });
   s.pingSeries = await scenario("4. round trips after start: SDK ping to the relay vs a plain WebSocket echo", "pingSeries", { bootstrap: a.relayWs, echoUrl, count: 12, gapMs: 100 }, 3);
   s.listModels = await scenario("4. listModels: asked, then from the watched view", "listModels", { bootstrap: a.relayWs });
   // The same at-once first token and listModels in Firefox ESR (another engine: SpiderMonkey
@@ -264,6 +265,7 @@ try {
   s.firefoxFirstTokenDirectSubmitWarm = await scenario("9. Firefox: first token, direct host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, warm: true, browserName: "firefox" });
   s.firefoxFirstTokenRelayedSubmitWarm = await scenario("9. Firefox: first token, relayed host, submitted at once by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, warm: true, browserName: "firefox" });
   s.firefoxPingSeries = await scenario("9. Firefox: round trips after start: SDK ping to the relay vs a plain WebSocket echo", "pingSeries", { bootstrap: a.relayWs, echoUrl, count: 12, gapMs: 100, browserName: "firefox" }, 3);
+  s.firefoxRestart = await scenario("9. Firefox: start() again after stop() in the same page: each WebSocket's close (code/wasClean)", "restart", { bootstrap: a.relayWs, browserName: "firefox" });
   s.firefoxListModels = await scenario("9. Firefox: listModels: asked, then from the watched view", "listModels", { bootstrap: a.relayWs, browserName: "firefox" });
   const tokens = 20000;
   s.streamDirect = await scenario(`5. stream ${tokens} tokens, direct`, "stream", { bootstrap: a.relayWs, model: "direct-1", tokens }, 3);

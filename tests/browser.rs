@@ -70,6 +70,89 @@ async fn connects_over_websocket() {
     connect_ping_stop(&node_addr("ws"), "websocket").await;
 }
 
+/// The page's WebSockets, watched: every one `new WebSocket()` makes while this lives records its
+/// close event (`code`, `wasClean`) in `globalThis.__closes`. Dropping it restores the browser's
+/// own constructor.
+struct WatchedSockets;
+
+impl WatchedSockets {
+    fn install() -> WatchedSockets {
+        js_sys::Function::new_no_args(
+            r#"const Real = globalThis.WebSocket;
+            globalThis.__realWebSocket = Real;
+            globalThis.__closes = [];
+            const watched = function (url, protocols) {
+              const ws = new Real(url, protocols);
+              const entry = { url, code: null, clean: null };
+              globalThis.__closes.push(entry);
+              ws.addEventListener("close", (e) => { entry.code = e.code; entry.clean = e.wasClean; });
+              return ws;
+            };
+            Object.assign(watched, Real);
+            watched.prototype = Real.prototype;
+            globalThis.WebSocket = watched;"#,
+        )
+        .call0(&JsValue::NULL)
+        .unwrap();
+        WatchedSockets
+    }
+
+    /// Each watched socket's `(url, close code, clean)`; the code is `None` while it is open.
+    fn closes(&self) -> Vec<(String, Option<f64>, bool)> {
+        let all: js_sys::Array = js_sys::Reflect::get(&js_sys::global(), &"__closes".into())
+            .unwrap()
+            .into();
+        all.iter()
+            .map(|e| {
+                (
+                    get_str(&e, "url"),
+                    get(&e, "code").as_f64(),
+                    get(&e, "clean").as_bool() == Some(true),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for WatchedSockets {
+    fn drop(&mut self) {
+        let global = js_sys::global();
+        let real = js_sys::Reflect::get(&global, &"__realWebSocket".into()).unwrap();
+        js_sys::Reflect::set(&global, &"WebSocket".into(), &real).unwrap();
+    }
+}
+
+/// stop() ends every WebSocket with a closing handshake: code 1000 and `wasClean`, in Chromium
+/// and Firefox. The node answers the page's Close frame (node/src/ws_close.rs); before, every
+/// such close was 1006 after a TCP reset, and Firefox then held the next WebSocket to that
+/// address back 200-400 ms.
+#[wasm_bindgen_test]
+async fn stop_closes_websockets_with_a_closing_handshake() {
+    let watched = WatchedSockets::install();
+    let bootstrap = node_addr("ws");
+    let relay = peer_of(&bootstrap);
+    let sdk = FabstirSdk::new(config_for(&bootstrap)).unwrap();
+    call(sdk.start()).await.unwrap();
+    call(sdk.ping(relay.clone())).await.unwrap();
+    call(sdk.stop()).await.unwrap();
+    let deadline = web_time::Instant::now() + Duration::from_secs(10);
+    let closes = loop {
+        let closes = watched.closes();
+        if closes.iter().all(|(_, code, _)| code.is_some()) || web_time::Instant::now() > deadline {
+            break closes;
+        }
+        gloo_timers::future::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!closes.is_empty(), "the SDK opened no WebSocket");
+    for (url, code, clean) in &closes {
+        assert_eq!(
+            (*code, *clean),
+            (Some(1000.0), true),
+            "the WebSocket to {url} closed with {code:?} (clean: {clean}); all: {closes:?}"
+        );
+    }
+}
+
 /// WebRTC-direct to the relay on 127.0.0.1. Firefox cannot do this (it gathers no loopback ICE
 /// candidates, Mozilla bug 1659672): there the SDK must refuse at once with a typed error that
 /// says so; `connects_over_webrtc_direct_off_loopback` is the same test Firefox passes.

@@ -29,6 +29,7 @@ mod shutdown;
 pub mod store;
 pub mod swarm;
 pub mod tls;
+pub mod ws_close;
 
 pub use error::NodeError;
 

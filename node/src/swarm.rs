@@ -139,16 +139,27 @@ pub async fn build(
                 None => libp2p::core::transport::OptionalTransport::none(),
             };
             Ok(tls
+                .map(|stream, _| crate::ws_close::Lingering::new(stream))
                 .upgrade(libp2p::core::upgrade::Version::V1)
                 .authenticate(noise)
                 .multiplex(muxer())
                 .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })
         .map_err(|e| net(&e))?
-        .with_dns()
+        // `/ws`: libp2p-websocket as the builder's `with_websocket` sets it up, each connection
+        // wrapped so that it ends with a closing handshake (crate::ws_close); its DNS names are
+        // resolved by `with_dns` around it.
+        .with_other_transport(|key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+            let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
+            Ok(libp2p::websocket::Config::new(tcp)
+                .map(|stream, _| crate::ws_close::Lingering::new(stream))
+                .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+                .authenticate(noise::Config::new(key)?)
+                .multiplex(muxer())
+                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
+        })
         .map_err(|e| net(&e))?
-        .with_websocket(noise::Config::new, muxer)
-        .await
+        .with_dns()
         .map_err(|e| net(&e))?
         .with_relay_client(noise::Config::new, muxer)
         .map_err(|e| net(&e))?
