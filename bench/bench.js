@@ -103,24 +103,32 @@ function pct(values, p) {
   return v.length ? v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))] : NaN;
 }
 
-window.bench = {
+/** Swaps the page's WebSocket constructor for one that hands each new socket (and its URL) to
+ *  `onNew`; returns the function that puts the browser's own back. */
+function watchSockets(onNew) {
+  const Real = window.WebSocket;
+  window.WebSocket = function (url, protocols) {
+    const ws = new Real(url, protocols);
+    onNew(ws, url);
+    return ws;
+  };
+  Object.assign(window.WebSocket, Real); window.WebSocket.prototype = Real.prototype;
+  return () => { window.WebSocket = Real; };
+}
 
+window.bench = {
   /** start(), stop(), and a new SDK's start() in the same page 300 ms later: both start()
    *  times and each WebSocket's close (code/wasClean; a close without a closing handshake is
    *  1006/false, and Firefox then holds its next WebSocket to that address back 200-400 ms). */
   async restart({ bootstrap }) {
     await loaded();
-    const Real = WebSocket;
     const seen = [];
-    window.WebSocket = function (url, p) {
-      const ws = new Real(url, p);
+    const unwatch = watchSockets((ws, url) => {
       const rec = { url, close: null };
       seen.push(rec);
       ws.addEventListener("close", (e) => { rec.close = `${e.code}/${e.wasClean}`; });
       ws.addEventListener("error", () => { rec.error = true; });
-      return ws;
-    };
-    Object.assign(window.WebSocket, Real); window.WebSocket.prototype = Real.prototype;
+    });
     try {
       const sdk = sdkFor(bootstrap);
       const t0 = now();
@@ -136,9 +144,11 @@ window.bench = {
       await sleep(300);
       return { firstStartMs: first, secondStartMs: second, closes: seen.map((r) => `${r.close}${r.error ? "/error" : ""}`).join(" ") };
     } finally {
-      window.WebSocket = Real;
+      unwatch();
     }
   },
+
+
   /** 2. module instantiate + new FabstirSDK + start() to the first connected bootstrap. */
   async startup({ bootstrap }) {
     const t0 = now();
@@ -305,16 +315,13 @@ window.bench = {
     const log = [];
     let t0 = now();
     const mark = (s) => log.push(`${(now() - t0).toFixed(1).padStart(7)} ${s}`);
-    const Real = WebSocket;
     let ids = 0;
     const unwatch = watchSends((ws, bytes, ms) => mark(`ws${ws.__id} send ${bytes} (${ms.toFixed(2)} ms)`));
-    window.WebSocket = function (url, p) {
-      const ws = new Real(url, p); ws.__id = ++ids; mark(`ws${ws.__id} new ${url}`);
+    const unwatchSockets = watchSockets((ws, url) => {
+      ws.__id = ++ids; mark(`ws${ws.__id} new ${url}`);
       ws.addEventListener("open", () => mark(`ws${ws.__id} open`));
       ws.addEventListener("message", (m) => mark(`ws${ws.__id} recv ${m.data.byteLength ?? m.data.size}`));
-      return ws;
-    };
-    Object.assign(window.WebSocket, Real); window.WebSocket.prototype = Real.prototype;
+    });
     const sdk = new FabstirSDK({ debug: true, p2pConfig: { bootstrapNodes: [bootstrap], maxRetries: 0 } });
     for (const ev of ["peer:connect", "peer:identify", "job:negotiated", "p2p:started"]) sdk.on(ev, (e) => mark(`EVENT ${ev} ${e.peerId ?? ""}`));
     sdk.on("p2p:debug", (e) => mark(`debug ${e.subsystem}: ${e.message.slice(0, 140)}`));
@@ -329,7 +336,7 @@ window.bench = {
     mark(`first token at ${(first - t0).toFixed(1)}`);
     await sdk.stop();
     console.log = origLog;
-    window.WebSocket = Real; unwatch();
+    unwatchSockets(); unwatch();
     return { log: log.join("\n") };
   },
 

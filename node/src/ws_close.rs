@@ -66,11 +66,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Lingering<S> {
     }
 }
 
-/// Connections finishing their closing handshake now (for tests and metrics).
-pub fn lingering() -> usize {
-    LINGERING.load(Ordering::Relaxed)
-}
-
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncRead for Lingering<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
