@@ -16,6 +16,7 @@ pub const KAD_PROTOCOL: &str = "/fabstir/kad/1.0.0";
 /// Identify protocol version string announced by every Fabstir peer.
 pub const IDENTIFY_PROTOCOL_VERSION: &str = "/fabstir/1.0.0";
 
+pub mod b64;
 pub mod catalog;
 pub mod chat;
 pub mod coalesce;

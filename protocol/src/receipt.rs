@@ -172,14 +172,13 @@ pub fn seal_base64(key: &Keypair, receipt: &Receipt) -> Result<String, ReceiptEr
 
 /// [`open`] for a receipt in standard base64.
 pub fn open_base64(text: &str) -> Result<Receipt, ReceiptError> {
-    use base64::Engine;
     if text.len() > MAX_RECEIPT_BYTES * 4 / 3 + 4 {
         return Err(ReceiptError::Malformed(format!(
             "{} base64 characters, more than a receipt of {MAX_RECEIPT_BYTES} bytes",
             text.len()
         )));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
+    let bytes = crate::b64::STANDARD
         .decode(text)
         .map_err(|e| ReceiptError::Malformed(format!("not base64: {e}")))?;
     open(&bytes)

@@ -1,7 +1,6 @@
 //! `identity`: which key (peer id) the SDK uses — a new one per instance (the default), one kept
 //! in the page origin's IndexedDB across reloads (`persist: true`), or one the page gives (`key`).
 
-use base64::Engine;
 use libp2p::identity::Keypair;
 use serde::Deserialize;
 
@@ -55,7 +54,7 @@ pub fn decode_key(text: &str) -> Result<Keypair, SdkError> {
     if text.len() > MAX_KEY_CHARS {
         return Err(bad(format!("{} characters is no key", text.len())));
     }
-    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+    let bytes = fabstir_protocol::b64::STANDARD_NO_PAD
         .decode(text.trim().trim_end_matches('='))
         .map_err(|e| bad(format!("not base64: {e}")))?;
     Keypair::from_protobuf_encoding(&bytes)
@@ -71,6 +70,7 @@ pub fn encode_key(key: &Keypair) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     #[test]
     fn a_key_round_trips_with_or_without_padding_and_bad_ones_name_the_field() {

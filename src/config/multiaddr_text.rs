@@ -2,7 +2,8 @@
 //! reads a `/certhash` in any multibase and `/onion` addresses through data-encoding's generic
 //! decoder and Unicode case tables: about 50 KB of the browser's wasm for two protocols. Here a
 //! certhash is read in the bases libp2p writes (base64url `u`, as every implementation writes
-//! it; `U`, `m`, `M`; base58btc `z`) with the base64 and bs58 code the build has anyway.
+//! it; `U`, `m`, `M`; base58btc `z`) with `fabstir_protocol::b64` and the bs58 code the build
+//! has anyway.
 //!
 //! Every protocol of multiaddr 0.19 that a browser could meet is read as multiaddr reads it (the
 //! tests compare both on each). Not read: `/onion`, `/onion3`, `/garlic32`, `/garlic64`,
@@ -14,8 +15,7 @@
 
 use std::borrow::Cow;
 
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use base64::Engine;
+use fabstir_protocol::b64::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use libp2p::multiaddr::{multihash::Multihash, Protocol};
 use libp2p::Multiaddr;
 
@@ -116,6 +116,8 @@ fn certhash(value: &str) -> Option<Multihash<64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose;
+    use base64::Engine;
 
     const PEER: &str = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
 
@@ -167,9 +169,9 @@ mod tests {
             _ => unreachable!(),
         };
         for base in [
-            format!("U{}", URL_SAFE.encode(&hash)),
-            format!("m{}", STANDARD_NO_PAD.encode(&hash)),
-            format!("M{}", STANDARD.encode(&hash)),
+            format!("U{}", general_purpose::URL_SAFE.encode(&hash)),
+            format!("m{}", general_purpose::STANDARD_NO_PAD.encode(&hash)),
+            format!("M{}", general_purpose::STANDARD.encode(&hash)),
             format!("z{}", bs58::encode(&hash).into_string()),
         ] {
             let ours = parse(&format!("/certhash/{base}")).unwrap();

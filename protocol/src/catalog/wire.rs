@@ -209,8 +209,7 @@ pub async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Decodes a [`CatalogFrame::Host`]'s text to the sealed announcement.
 pub fn sealed_bytes(text: &str) -> Result<Vec<u8>, FrameError> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
+    crate::b64::STANDARD
         .decode(text)
         .map_err(|e| FrameError::Malformed(format!("host record: {e}")))
 }
