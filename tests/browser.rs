@@ -225,6 +225,32 @@ async fn server_initiated_stream_on_fresh_webrtc_direct_connection() {
     }
 }
 
+/// A page asks its relay for a reservation only once it has been quiet for
+/// `reserve_later::QUIET_MS` (not as soon as identify shows the relay's hop protocol), so that a
+/// job submitted right after `start()` has the page's thread to itself. The bound is a lower one
+/// (the reservation cannot come sooner), so a slow machine cannot fail it.
+#[wasm_bindgen_test]
+async fn the_relay_reservation_waits_until_the_page_is_quiet() {
+    use fabstir_sdk::net::reserve_later::QUIET_MS;
+    let bootstrap = node_addr("ws");
+    let sdk = FabstirSdk::new(config_for(&bootstrap)).unwrap();
+    let events = Recorder::attach(&sdk, &["relay:reservation"]);
+    let t0 = js_sys::Date::now();
+    call(sdk.start()).await.unwrap();
+    let started = js_sys::Date::now() - t0;
+    events
+        .wait_for("relay:reservation", Duration::from_secs(10))
+        .await;
+    // The recorder polls every 50 ms; the event's own time is no later than when it was seen.
+    let reserved = js_sys::Date::now() - t0;
+    console_log!("started after {started} ms, reservation seen after {reserved} ms");
+    assert!(
+        reserved >= QUIET_MS,
+        "the reservation came {reserved} ms after start() was called, before the page was \
+         quiet for {QUIET_MS} ms"
+    );
+}
+
 /// A reserves a slot on the relay; B dials A through `/p2p-circuit` and pings it.
 #[wasm_bindgen_test]
 async fn browser_to_browser_through_relay_circuit() {

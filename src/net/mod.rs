@@ -14,6 +14,7 @@ pub mod peers;
 pub mod ping;
 pub mod reconnect;
 pub mod refusal;
+pub mod reserve_later;
 pub mod rt;
 pub mod sdp;
 pub mod transport;

@@ -44,6 +44,19 @@ pub async fn sleep(duration: Duration) {
     tokio::time::sleep(duration).await;
 }
 
+/// A [`sleep`] that can be kept (in a struct) and polled again and again (e.g. in a `select!`).
+#[cfg(target_arch = "wasm32")]
+pub type Sleep = futures::future::LocalBoxFuture<'static, ()>;
+
+/// A [`sleep`] that can be kept (in a struct) and polled again and again (e.g. in a `select!`).
+#[cfg(not(target_arch = "wasm32"))]
+pub type Sleep = futures::future::BoxFuture<'static, ()>;
+
+/// A [`Sleep`] of `duration`.
+pub fn sleep_boxed(duration: Duration) -> Sleep {
+    Box::pin(sleep(duration))
+}
+
 /// Runs `fut` for at most `limit`; `None` when the limit was reached first.
 pub async fn timeout<T>(limit: Duration, fut: impl Future<Output = T>) -> Option<T> {
     let fut = std::pin::pin!(fut);

@@ -20,7 +20,10 @@ impl EventLoop {
                 address,
                 always,
                 reply,
-            } => self.dial(address, always, reply),
+            } => {
+                self.page_busy();
+                self.dial(address, always, reply)
+            }
             Command::IsConnected { peer, reply } => {
                 let _ = reply.send(self.swarm.is_connected(&peer));
             }
@@ -51,12 +54,16 @@ impl EventLoop {
                     dht_peers: self.dht_peers(),
                 });
             }
-            Command::Connect { peer, reply } => self.connect(peer, reply),
+            Command::Connect { peer, reply } => {
+                self.page_busy();
+                self.connect(peer, reply)
+            }
             Command::LearnAddresses {
                 peer,
                 addresses,
                 reply,
             } => {
+                self.page_busy();
                 self.remember_candidates(peer, &addresses);
                 let _ = reply.send(());
             }

@@ -7,7 +7,7 @@ mod swarm_events;
 use std::collections::{HashMap, HashSet};
 
 use futures::channel::{mpsc, oneshot};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use libp2p::core::transport::ListenerId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId, Swarm};
@@ -17,7 +17,8 @@ use crate::error::SdkError;
 use crate::events::SdkEvent;
 use crate::net::behaviour::Behaviour;
 use crate::net::peers::{P2pMetrics, PeerInfo};
-use crate::net::rt::now_ms;
+use crate::net::reserve_later::ReserveLater;
+use crate::net::rt::{now_ms, Sleep};
 
 /// A request to the event loop; each carries the channel its answer goes back on.
 #[derive(Debug)]
@@ -108,6 +109,12 @@ pub struct EventLoop {
     /// Address stages still to dial, in order, for `Connect`s whose current stage may fail
     /// ([`crate::net::dial_order`]).
     dial_stages: Vec<(PeerId, Vec<Multiaddr>)>,
+    /// Relays whose reservation waits for the page to be quiet ([`crate::net::reserve_later`]).
+    reserve_later: ReserveLater,
+    /// The relays whose reservation waits (asked when due, if still connected).
+    relays_waiting: Vec<PeerId>,
+    /// Wakes the loop when `reserve_later` is due.
+    reserve_timer: Option<Sleep>,
 }
 
 /// Addresses remembered per peer (newest first); older ones are forgotten.
@@ -139,6 +146,9 @@ impl EventLoop {
             reserved: HashSet::new(),
             pending_connects: HashMap::new(),
             dial_stages: Vec::new(),
+            reserve_later: ReserveLater::default(),
+            relays_waiting: Vec::new(),
+            reserve_timer: None,
         }
     }
 
@@ -168,6 +178,7 @@ impl EventLoop {
                         return;
                     }
                 },
+                () = reserve_timer(&mut self.reserve_timer).fuse() => self.reserve_due(),
             }
         }
     }
@@ -216,5 +227,13 @@ impl EventLoop {
             code: code.into(),
             message,
         });
+    }
+}
+
+/// Waits for the reservation timer; forever when none is set.
+async fn reserve_timer(timer: &mut Option<Sleep>) {
+    match timer {
+        Some(sleep) => sleep.await,
+        None => futures::future::pending().await,
     }
 }

@@ -42,6 +42,7 @@ impl EventLoop {
                     )
                 });
                 self.on_connected(peer_id, &endpoint, num_established.get());
+                self.page_busy();
             }
             SwarmEvent::OutgoingConnectionError {
                 connection_id,
@@ -192,7 +193,7 @@ impl EventLoop {
                     .iter()
                     .any(|p| p == fabstir_protocol::RELAY_HOP_PROTOCOL)
                 {
-                    self.reserve_on(peer_id);
+                    self.reserve_later(peer_id);
                 }
                 self.emit(SdkEvent::PeerIdentify {
                     peer_id: peer_id.to_string(),
@@ -245,6 +246,44 @@ impl EventLoop {
             .iter()
             .find(|b| b.peer_id == *peer)
             .map(|b| b.address.clone())
+    }
+
+    /// Puts off the reservation on `relay` until the page is quiet
+    /// ([`crate::net::reserve_later`]).
+    fn reserve_later(&mut self, relay: PeerId) {
+        self.relays_waiting.push(relay);
+        self.reserve_later.defer(now_ms());
+        self.arm_reserve_timer();
+    }
+
+    /// The page is busy (a dial, a connect, a new connection): waiting reservations wait on.
+    pub(super) fn page_busy(&mut self) {
+        self.reserve_later.busy(now_ms());
+    }
+
+    /// The reservation timer fired: when due, asks the waiting relays that are still connected
+    /// for a reservation; else waits on.
+    pub(super) fn reserve_due(&mut self) {
+        self.reserve_timer = None;
+        if self.reserve_later.take_due(now_ms()) {
+            for relay in std::mem::take(&mut self.relays_waiting) {
+                if self.swarm.is_connected(&relay) {
+                    self.reserve_on(relay);
+                }
+            }
+        }
+        self.arm_reserve_timer();
+    }
+
+    /// Sets the reservation timer when reservations wait and none is set. It may fire early
+    /// (the page was busy since): [`Self::reserve_due`] then sets it again.
+    fn arm_reserve_timer(&mut self) {
+        if self.reserve_timer.is_none() {
+            if let Some(wait) = self.reserve_later.wait(now_ms()) {
+                let wait = std::time::Duration::from_millis(wait.max(0.0) as u64);
+                self.reserve_timer = Some(crate::net::rt::sleep_boxed(wait));
+            }
+        }
     }
 
     /// Asks a bootstrap node that offers the relay hop protocol for a reservation, once.
