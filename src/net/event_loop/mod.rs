@@ -109,7 +109,8 @@ pub struct EventLoop {
     /// Address stages still to dial, in order, for `Connect`s whose current stage may fail
     /// ([`crate::net::dial_order`]).
     dial_stages: Vec<(PeerId, Vec<Multiaddr>)>,
-    /// Relays whose reservation waits for the page to be quiet ([`crate::net::reserve_later`]).
+    /// When the waiting reservations are due: once the page is quiet
+    /// ([`crate::net::reserve_later`]).
     reserve_later: ReserveLater,
     /// The relays whose reservation waits (asked when due, if still connected).
     relays_waiting: Vec<PeerId>,

@@ -280,7 +280,7 @@ impl EventLoop {
     fn arm_reserve_timer(&mut self) {
         if self.reserve_timer.is_none() {
             if let Some(wait) = self.reserve_later.wait(now_ms()) {
-                let wait = std::time::Duration::from_millis(wait.max(0.0) as u64);
+                let wait = std::time::Duration::from_millis(wait.max(0.0).ceil() as u64);
                 self.reserve_timer = Some(crate::net::rt::sleep_boxed(wait));
             }
         }
