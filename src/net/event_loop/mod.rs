@@ -109,11 +109,9 @@ pub struct EventLoop {
     /// Address stages still to dial, in order, for `Connect`s whose current stage may fail
     /// ([`crate::net::dial_order`]).
     dial_stages: Vec<(PeerId, Vec<Multiaddr>)>,
-    /// When the waiting reservations are due: once the page is quiet
-    /// ([`crate::net::reserve_later`]).
+    /// The relays whose reservation waits for the page to be quiet
+    /// ([`crate::net::reserve_later`]); asked when due, if still connected.
     reserve_later: ReserveLater,
-    /// The relays whose reservation waits (asked when due, if still connected).
-    relays_waiting: Vec<PeerId>,
     /// Wakes the loop when `reserve_later` is due.
     reserve_timer: Option<Sleep>,
 }
@@ -148,7 +146,6 @@ impl EventLoop {
             pending_connects: HashMap::new(),
             dial_stages: Vec::new(),
             reserve_later: ReserveLater::default(),
-            relays_waiting: Vec::new(),
             reserve_timer: None,
         }
     }

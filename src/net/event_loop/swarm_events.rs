@@ -251,8 +251,7 @@ impl EventLoop {
     /// Puts off the reservation on `relay` until the page is quiet
     /// ([`crate::net::reserve_later`]).
     fn reserve_later(&mut self, relay: PeerId) {
-        self.relays_waiting.push(relay);
-        self.reserve_later.defer(now_ms());
+        self.reserve_later.defer(relay, now_ms());
         self.arm_reserve_timer();
     }
 
@@ -262,14 +261,12 @@ impl EventLoop {
     }
 
     /// The reservation timer fired: when due, asks the waiting relays that are still connected
-    /// for a reservation; else waits on.
+    /// for a reservation ([`Self::reserve_on`] asks each once); else waits on.
     pub(super) fn reserve_due(&mut self) {
         self.reserve_timer = None;
-        if self.reserve_later.take_due(now_ms()) {
-            for relay in std::mem::take(&mut self.relays_waiting) {
-                if self.swarm.is_connected(&relay) {
-                    self.reserve_on(relay);
-                }
+        for relay in self.reserve_later.take_due(now_ms()) {
+            if self.swarm.is_connected(&relay) {
+                self.reserve_on(relay);
             }
         }
         self.arm_reserve_timer();
