@@ -148,7 +148,6 @@ window.bench = {
     }
   },
 
-
   /** 2. module instantiate + new FabstirSDK + start() to the first connected bootstrap. */
   async startup({ bootstrap }) {
     const t0 = now();

@@ -112,13 +112,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Drop for Lingering<S> {
         }
         let closed = self.closed;
         runtime.spawn(async move {
+            // One budget for both reads: at most MAX_DRAINED bytes in all.
+            let mut drained = 0;
             let _ = tokio::time::timeout(LINGER, async {
                 if !closed {
                     // A peer that ended the connection sends its Close frame right after what
                     // ended it: read it first, and soketto answers it (Close frame, then FIN) as
                     // RFC 6455 has the receiver of a Close do. A peer that sends none within
                     // PEER_CLOSE_WAIT gets ours.
-                    if tokio::time::timeout(PEER_CLOSE_WAIT, drain(&mut inner))
+                    if tokio::time::timeout(PEER_CLOSE_WAIT, drain(&mut inner, &mut drained))
                         .await
                         .is_ok()
                     {
@@ -128,7 +130,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Drop for Lingering<S> {
                         return;
                     }
                 }
-                drain(&mut inner).await;
+                drain(&mut inner, &mut drained).await;
             })
             .await;
             drop(inner);
@@ -137,15 +139,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Drop for Lingering<S> {
     }
 }
 
-/// Reads and discards what `inner` still delivers, until its end, an error or [`MAX_DRAINED`]
-/// bytes.
-async fn drain<S: AsyncRead + Unpin>(inner: &mut S) {
+/// Reads and discards what `inner` still delivers, until its end, an error or `drained` (the
+/// bytes read so far, counted here) reaching [`MAX_DRAINED`].
+async fn drain<S: AsyncRead + Unpin>(inner: &mut S, drained: &mut usize) {
     let mut scratch = [0u8; 4096];
-    let mut drained = 0;
-    while drained < MAX_DRAINED {
+    while *drained < MAX_DRAINED {
         match inner.read(&mut scratch).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => drained += n,
+            Ok(n) => *drained += n,
         }
     }
 }

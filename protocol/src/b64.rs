@@ -111,22 +111,24 @@ mod tests {
     use super::*;
     use base64::Engine;
 
+    /// Each of our kinds with the base64 crate's engine of the same kind.
+    const KINDS: [(Base64, base64::engine::GeneralPurpose); 4] = [
+        (STANDARD, base64::engine::general_purpose::STANDARD),
+        (
+            STANDARD_NO_PAD,
+            base64::engine::general_purpose::STANDARD_NO_PAD,
+        ),
+        (URL_SAFE, base64::engine::general_purpose::URL_SAFE),
+        (
+            URL_SAFE_NO_PAD,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ),
+    ];
+
     /// Every kind against the base64 crate's engine of the same kind: same bytes for what it
     /// accepts, an error for what it refuses.
     fn agrees(text: &str) {
-        let engines: [(Base64, &base64::engine::GeneralPurpose); 4] = [
-            (STANDARD, &base64::engine::general_purpose::STANDARD),
-            (
-                STANDARD_NO_PAD,
-                &base64::engine::general_purpose::STANDARD_NO_PAD,
-            ),
-            (URL_SAFE, &base64::engine::general_purpose::URL_SAFE),
-            (
-                URL_SAFE_NO_PAD,
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            ),
-        ];
-        for (ours, theirs) in engines {
+        for (ours, theirs) in &KINDS {
             assert_eq!(
                 ours.decode(text).ok(),
                 theirs.decode(text).ok(),
@@ -147,18 +149,7 @@ mod tests {
                     state as u8
                 })
                 .collect();
-            for (ours, theirs) in [
-                (STANDARD, base64::engine::general_purpose::STANDARD),
-                (
-                    STANDARD_NO_PAD,
-                    base64::engine::general_purpose::STANDARD_NO_PAD,
-                ),
-                (URL_SAFE, base64::engine::general_purpose::URL_SAFE),
-                (
-                    URL_SAFE_NO_PAD,
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                ),
-            ] {
+            for (ours, theirs) in &KINDS {
                 let text = theirs.encode(&data);
                 assert_eq!(ours.decode(&text).unwrap(), data, "{ours:?} on {text:?}");
                 agrees(&text);
