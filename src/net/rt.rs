@@ -57,6 +57,16 @@ pub fn sleep_boxed(duration: Duration) -> Sleep {
     Box::pin(sleep(duration))
 }
 
+/// Lets the page run what is queued before this task goes on: the reactions of promises this
+/// task resolved (e.g. a `for await` loop's next token), then this task again. It waits on an
+/// already resolved promise, so it resumes in a microtask of its own, after those reactions:
+/// no timer, no task of the browser's in between.
+#[cfg(target_arch = "wasm32")]
+pub async fn yield_to_page() {
+    let resolved = js_sys::Promise::resolve(&wasm_bindgen::JsValue::UNDEFINED);
+    let _ = wasm_bindgen_futures::JsFuture::from(resolved).await;
+}
+
 /// Runs `fut` for at most `limit`; `None` when the limit was reached first.
 pub async fn timeout<T>(limit: Duration, fut: impl Future<Output = T>) -> Option<T> {
     let fut = std::pin::pin!(fut);

@@ -71,10 +71,14 @@ impl JobState {
             .collect()
     }
 
-    pub(super) fn wake(&self) {
-        for w in self.waiters.borrow_mut().drain(..) {
+    /// Wakes every waiter; whether there was one.
+    pub(super) fn wake(&self) -> bool {
+        let mut waiters = self.waiters.borrow_mut();
+        let woke = !waiters.is_empty();
+        for w in waiters.drain(..) {
             let _ = w.send(());
         }
+        woke
     }
 
     /// Resolves at the next token or at the end.
@@ -84,7 +88,9 @@ impl JobState {
         let _ = rx.await;
     }
 
-    pub(super) fn on_token(&self, mut token: Token) {
+    /// Takes a token in: progress, `stream:token`, `token` listeners and the waiters. Whether
+    /// someone (an iterator's `next()`, a `chat` reply) was waiting for it.
+    pub(super) fn on_token(&self, mut token: Token) -> bool {
         token.index += self.offset.get();
         if self.first_token_at.get().is_none() {
             self.first_token_at.set(Some(crate::net::rt::now_ms()));
@@ -107,7 +113,7 @@ impl JobState {
         if let Some(value) = value {
             self.listeners.call("token", &value);
         }
-        self.wake();
+        self.wake()
     }
 
     /// What this stream delivered, for the SDK's totals and the host's reputation.
@@ -216,7 +222,14 @@ pub(super) async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
     let mut reopened = 0;
     loop {
         match reader.next().await {
-            Ok(StreamEvent::Token(token)) => state.on_token(token),
+            Ok(StreamEvent::Token(token)) => {
+                // A waiter resolves its promise in a later microtask; the next frame may be in
+                // the same message (the end and its receipt, with a job's last token) and take
+                // milliseconds to check. Yield first, so the page has the token before that.
+                if state.on_token(token) {
+                    crate::net::rt::yield_to_page().await;
+                }
+            }
             Ok(StreamEvent::End(end)) => {
                 let end = state.with_receipts(*end);
                 return state.finish(end, bytes + reader.bytes_read());
