@@ -62,9 +62,11 @@ pub fn sleep_boxed(duration: Duration) -> Sleep {
 /// already resolved promise, so it resumes in a microtask of its own, after those reactions:
 /// no timer, no task of the browser's in between.
 #[cfg(target_arch = "wasm32")]
-pub async fn yield_to_page() {
-    let resolved = js_sys::Promise::resolve(&wasm_bindgen::JsValue::UNDEFINED);
-    let _ = wasm_bindgen_futures::JsFuture::from(resolved).await;
+#[inline(never)]
+pub fn yield_to_page() -> wasm_bindgen_futures::JsFuture {
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(
+        &wasm_bindgen::JsValue::UNDEFINED,
+    ))
 }
 
 /// Runs `fut` for at most `limit`; `None` when the limit was reached first.

@@ -227,7 +227,7 @@ pub(super) async fn drive(state: Rc<JobState>, mut reader: TokenReader) {
                 // the same message (the end and its receipt, with a job's last token) and take
                 // milliseconds to check. Yield first, so the page has the token before that.
                 if state.on_token(token) {
-                    crate::net::rt::yield_to_page().await;
+                    let _ = crate::net::rt::yield_to_page().await;
                 }
             }
             Ok(StreamEvent::End(end)) => {
