@@ -202,20 +202,24 @@ pub struct ValidConfig {
 }
 
 impl ValidConfig {
-    /// A `p2p:debug` event when `subsystem` is enabled; `message` is only built then.
-    pub fn debug_event(
-        &self,
+    /// Whether `p2p:debug` events of `subsystem` are enabled. Callers build the message only
+    /// then, and hand it to a non-generic [`ValidConfig::debug_of`]: one copy of the event's
+    /// code in the wasm, not one per message closure.
+    pub fn debugs(&self, subsystem: &'static str) -> bool {
+        self.debug_subsystems.contains(&subsystem)
+    }
+
+    /// The `p2p:debug` event of `message`.
+    pub fn debug_of(
         subsystem: &'static str,
         level: &'static str,
-        message: impl FnOnce() -> String,
-    ) -> Option<crate::events::SdkEvent> {
-        self.debug_subsystems
-            .contains(&subsystem)
-            .then(|| crate::events::SdkEvent::Debug {
-                subsystem,
-                level,
-                message: message(),
-            })
+        message: String,
+    ) -> crate::events::SdkEvent {
+        crate::events::SdkEvent::Debug {
+            subsystem,
+            level,
+            message,
+        }
     }
 }
 

@@ -220,8 +220,8 @@ impl Network {
         level: &'static str,
         message: impl FnOnce() -> String,
     ) {
-        if let Some(event) = self.config.debug_event(subsystem, level, message) {
-            self.emit(event);
+        if self.config.debugs(subsystem) {
+            self.emit(ValidConfig::debug_of(subsystem, level, message()));
         }
     }
 

@@ -214,8 +214,8 @@ impl EventLoop {
         level: &'static str,
         message: impl FnOnce() -> String,
     ) {
-        if let Some(event) = self.config.debug_event(subsystem, level, message) {
-            self.emit(event);
+        if self.config.debugs(subsystem) {
+            self.emit(ValidConfig::debug_of(subsystem, level, message()));
         }
     }
 
