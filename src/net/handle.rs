@@ -221,8 +221,14 @@ impl Network {
         message: impl FnOnce() -> String,
     ) {
         if self.config.debugs(subsystem) {
-            self.emit(ValidConfig::debug_of(subsystem, level, message()));
+            self.emit_debug(subsystem, level, message());
         }
+    }
+
+    /// The non-generic half of [`Network::debug`]: one copy in the wasm, not one per message.
+    #[inline(never)]
+    fn emit_debug(&self, subsystem: &'static str, level: &'static str, message: String) {
+        self.emit(ValidConfig::debug_of(subsystem, level, message));
     }
 
     /// Sends an event to the page's listeners (dropped, not blocking, when the page lags).
