@@ -235,6 +235,23 @@ window.bench = {
     return { negotiationMs: t1 - t0, totalMs: first - t0 };
   },
 
+  /** 4. discovery over a slower link: the page is connected to the host through `via` (as in
+   *  firstTokenVia), then discovers the model's hosts afresh (`discoverNodes` with
+   *  `forceRefresh`: the catalog from the relay, then the host's node info and a ping over the
+   *  delayed link). */
+  async discoverVia({ bootstrap, model, via }) {
+    await loaded();
+    const sdk = sdkFor(bootstrap);
+    await sdk.start();
+    await sdk.dial(via);
+    await sleep(300);
+    const t0 = now();
+    const nodes = await sdk.discoverNodes({ modelId: model, forceRefresh: true });
+    const discoveryMs = now() - t0;
+    await sdk.stop();
+    return { discoveryMs, hosts: nodes.length, latencyMs: nodes[0]?.latency ?? -1 };
+  },
+
   /** 4. listModels: asked of the catalogs by a fresh page, then answered from the watched view
    *  (after the first `catalog:update`). */
   async listModels({ bootstrap }) {

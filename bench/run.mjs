@@ -247,6 +247,7 @@ try {
   if (a.hostASlowWs) {
     // The same host through a proxy adding 20 ms each way: what a real network's round trips cost.
     s.firstTokenSlowLink = await scenario("4. first token, direct host over a 40 ms round trip (connected, submitted at once)", "firstTokenVia", { bootstrap: a.relayWs, model: "direct-1", via: a.hostASlowWs });
+    s.discoverSlowLink = await scenario("4. discoverNodes, direct host over a 40 ms round trip (connected; catalog, node info and ping)", "discoverVia", { bootstrap: a.relayWs, model: "direct-1", via: a.hostASlowWs });
   }
   if (only?.includes("trace")) {
     const kinds = [["fresh", {}], ["warm", { warm: true }], ["settled 1 s", { settleMs: 1000 }]];

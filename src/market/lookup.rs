@@ -189,14 +189,16 @@ impl Market {
             rt::sleep(PROBE_RETRY_AFTER).await;
             self.connect(peer).await?;
         }
-        let info = self.node_info(peer).await?;
+        // Asked together: one round trip to the host, not two (each opens its own stream).
+        let (info, latency) =
+            futures::future::join(self.node_info(peer), self.net.ping(peer)).await;
+        let (info, latency) = (info?, latency?);
         let Some(model) = info.models.iter().find(|m| m.id == model_id) else {
             return Err(SdkError::NoNodesAvailable {
                 model_id: model_id.into(),
                 reason: format!("{peer} no longer serves it"),
             });
         };
-        let latency = self.net.ping(peer).await?;
         let peer_text = peer.to_string();
         let multiaddrs = self
             .net
