@@ -57,10 +57,10 @@ pub fn sleep_boxed(duration: Duration) -> Sleep {
     Box::pin(sleep(duration))
 }
 
-/// Lets the page run what is queued before this task goes on: the reactions of promises this
-/// task resolved (e.g. a `for await` loop's next token), then this task again. It waits on an
-/// already resolved promise, so it resumes in a microtask of its own, after those reactions:
-/// no timer, no task of the browser's in between.
+/// Lets the page run what this task set going before it goes on: the tasks it woke, and the
+/// promise reactions those queue (e.g. a `for await` loop taking its next token), then this
+/// task again. It waits on an already resolved promise, whose reaction wakes it behind them:
+/// a microtask, no timer, no task of the browser's in between.
 #[cfg(target_arch = "wasm32")]
 #[inline(never)]
 pub fn yield_to_page() -> wasm_bindgen_futures::JsFuture {
