@@ -43,6 +43,18 @@ async function drain(job, onFirst = () => {}) {
   return { n, first, last, lat };
 }
 
+/** A started SDK also connected to a host through `via` (a delaying proxy,
+ *  scripts/delay-proxy.py), the connection settled (identify and the first ping answered), as a
+ *  page's would be. */
+async function connectedVia(bootstrap, via) {
+  await loaded();
+  const sdk = sdkFor(bootstrap);
+  await sdk.start();
+  await sdk.dial(via);
+  await sleep(300);
+  return sdk;
+}
+
 /** One whole job with an SDK of its own, stopped after: the page has run the job's code. */
 async function oneJob(bootstrap, model) {
   const sdk = sdkFor(bootstrap);
@@ -221,12 +233,7 @@ window.bench = {
    *  delaying proxy, scripts/delay-proxy.py), then submits at once; every round trip of the
    *  negotiation and the stream crosses the delay. */
   async firstTokenVia({ bootstrap, model, via }) {
-    await loaded();
-    const sdk = sdkFor(bootstrap);
-    await sdk.start();
-    await sdk.dial(via);
-    // The connection settled (identify and the first ping are answered), as a page's would be.
-    await sleep(300);
+    const sdk = await connectedVia(bootstrap, via);
     const t0 = now();
     const job = await sdk.submitJobWithNegotiation({ modelId: model, prompt: "bench", maxTokens: 1 });
     const t1 = now();
@@ -240,11 +247,7 @@ window.bench = {
    *  `forceRefresh`: the catalog from the relay, then the host's node info and a ping over the
    *  delayed link). */
   async discoverVia({ bootstrap, model, via }) {
-    await loaded();
-    const sdk = sdkFor(bootstrap);
-    await sdk.start();
-    await sdk.dial(via);
-    await sleep(300);
+    const sdk = await connectedVia(bootstrap, via);
     const t0 = now();
     const nodes = await sdk.discoverNodes({ modelId: model, forceRefresh: true });
     const discoveryMs = now() - t0;
