@@ -123,9 +123,14 @@ impl Emitter {
     }
 
     /// Calls every listener of the event's name with the event as a plain object. A listener
-    /// that throws is logged and does not stop the others.
+    /// that throws is logged and does not stop the others. An event no one listens to (see
+    /// [`Emitter::has_listeners`]) is not turned into a JavaScript object: that work and its
+    /// code's first run were on the way of a page's first job.
     pub fn emit(&self, event: &SdkEvent) {
         let name = event.name();
+        if !self.has_listeners(name) {
+            return;
+        }
         let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
         let value = match event.serialize(&serializer) {
             Ok(v) => v,

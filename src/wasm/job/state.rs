@@ -98,6 +98,7 @@ impl JobState {
         self.client
             .market()
             .record_progress(&self.job_id, token.index + 1);
+        // Asked here as well as in emit: the event is built of copies of the token.
         if self.emitter.has_listeners("stream:token") {
             self.emitter.emit(&SdkEvent::StreamToken {
                 job_id: self.job_id.clone(),

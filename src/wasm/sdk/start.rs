@@ -51,13 +51,9 @@ pub(super) async fn start(inner: Rc<Shared>) -> Result<(), SdkError> {
     }
 }
 
-/// Hands core events to the page's listeners until the core's event senders are gone. An event
-/// no one listens to is not turned into a JavaScript object (that work and its code's first run
-/// were on the way of a page's first job).
+/// Hands core events to the page's listeners until the core's event senders are gone.
 pub(super) async fn dispatch(emitter: Rc<Emitter>, mut events: mpsc::Receiver<SdkEvent>) {
     while let Some(event) = events.next().await {
-        if emitter.has_listeners(event.name()) {
-            emitter.emit(&event);
-        }
+        emitter.emit(&event);
     }
 }
