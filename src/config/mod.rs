@@ -202,24 +202,10 @@ pub struct ValidConfig {
 }
 
 impl ValidConfig {
-    /// Whether `p2p:debug` events of `subsystem` are enabled. Callers build the message only
-    /// then, and hand it to a non-generic [`ValidConfig::debug_of`]: one copy of the event's
-    /// code in the wasm, not one per message closure.
+    /// Whether `p2p:debug` events of `subsystem` are enabled; callers build the message (and
+    /// the event) only then.
     pub fn debugs(&self, subsystem: &'static str) -> bool {
         self.debug_subsystems.contains(&subsystem)
-    }
-
-    /// The `p2p:debug` event of `message`.
-    pub fn debug_of(
-        subsystem: &'static str,
-        level: &'static str,
-        message: String,
-    ) -> crate::events::SdkEvent {
-        crate::events::SdkEvent::Debug {
-            subsystem,
-            level,
-            message,
-        }
     }
 }
 

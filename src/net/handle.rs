@@ -228,7 +228,11 @@ impl Network {
     /// The non-generic half of [`Network::debug`]: one copy in the wasm, not one per message.
     #[inline(never)]
     fn emit_debug(&self, subsystem: &'static str, level: &'static str, message: String) {
-        self.emit(ValidConfig::debug_of(subsystem, level, message));
+        self.emit(SdkEvent::Debug {
+            subsystem,
+            level,
+            message,
+        });
     }
 
     /// Sends an event to the page's listeners (dropped, not blocking, when the page lags).

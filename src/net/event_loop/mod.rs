@@ -215,7 +215,11 @@ impl EventLoop {
         message: impl FnOnce() -> String,
     ) {
         if self.config.debugs(subsystem) {
-            self.emit(ValidConfig::debug_of(subsystem, level, message()));
+            self.emit(SdkEvent::Debug {
+                subsystem,
+                level,
+                message: message(),
+            });
         }
     }
 
