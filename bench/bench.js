@@ -44,13 +44,13 @@ async function drain(job, onFirst = () => {}) {
 }
 
 /** A started SDK also connected to a host through `via` (a delaying proxy,
- *  scripts/delay-proxy.py), the connection settled (identify and the first ping answered), as a
- *  page's would be. */
+ *  scripts/delay-proxy.py; or to each of a list of hosts), the connections settled (identify
+ *  and the first ping answered), as a page's would be. */
 async function connectedVia(bootstrap, via) {
   await loaded();
   const sdk = sdkFor(bootstrap);
   await sdk.start();
-  await sdk.dial(via);
+  for (const address of [via].flat()) await sdk.dial(address);
   await sleep(300);
   return sdk;
 }
@@ -230,8 +230,9 @@ window.bench = {
   },
 
   /** 4. first token over a slower link: the page is connected to the host through `via` (a
-   *  delaying proxy, scripts/delay-proxy.py), then submits at once; every round trip of the
-   *  negotiation and the stream crosses the delay. */
+   *  delaying proxy, scripts/delay-proxy.py; or to the model's hosts, each through its own),
+   *  then submits at once; every round trip of the negotiation and the stream crosses the
+   *  delay. */
   async firstTokenVia({ bootstrap, model, via }) {
     const sdk = await connectedVia(bootstrap, via);
     const t0 = now();

@@ -247,6 +247,9 @@ try {
   if (a.hostASlowWs) {
     // The same host through a proxy adding 20 ms each way: what a real network's round trips cost.
     s.firstTokenSlowLink = await scenario("4. first token, direct host over a 40 ms round trip (connected, submitted at once)", "firstTokenVia", { bootstrap: a.relayWs, model: "direct-1", via: a.hostASlowWs });
+    // A model of two hosts (same price), each through such a proxy: the job is started on the
+    // one the catalog ranks first, the other is not asked.
+    s.firstTokenSlowLinkReplicas = await scenario("4. first token, model of two direct hosts, each over a 40 ms round trip (connected to both, submitted at once)", "firstTokenVia", { bootstrap: a.relayWs, model: "demo-fo", via: a.replicasSlowWs });
     s.discoverSlowLink = await scenario("4. discoverNodes, direct host over a 40 ms round trip (connected; catalog, node info and ping)", "discoverVia", { bootstrap: a.relayWs, model: "direct-1", via: a.hostASlowWs });
   }
   if (only?.includes("trace")) {

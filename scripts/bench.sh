@@ -93,14 +93,21 @@ server=$!
 # host-a's WebSocket listener (29112) behind 20 ms each way: a 40 ms round trip.
 python3 scripts/delay-proxy.py 29950 29112 20 &
 slow=$!
-trap 'kill $server $slow 2>/dev/null || true; rm -rf "$site" "$ca"; nodes_stop' EXIT
+# And both hosts of demo-fo (host-c, host-d), for a model with a choice of hosts.
+python3 scripts/delay-proxy.py 29951 29152 20 &
+slow_c=$!
+python3 scripts/delay-proxy.py 29952 29162 20 &
+slow_d=$!
+trap 'kill $server $slow $slow_c $slow_d 2>/dev/null || true; rm -rf "$site" "$ca"; nodes_stop' EXIT
 python3 - "$FABSTIR_TEST_RELAY_WS" "$FABSTIR_TEST_HOST_A_WS" "$(node_addr host-a webrtc)" \
   "/ip4/127.0.0.1/tcp/29512/ws/p2p/$tls_id" "/dns4/relay.fabstir.test/tcp/29514/tls/ws/p2p/$tls_id" "$ca/home" \
-  "${idle[@]}" >"$site/addresses.json" <<'PY'
+  "$(node_addr host-c ws)" "$(node_addr host-d ws)" "${idle[@]}" >"$site/addresses.json" <<'PY'
 import json, sys
-relay, a_ws, a_webrtc, tls_ws, tls_tls, home, *idle = sys.argv[1:]
-slow = "/ip4/127.0.0.1/tcp/29950/ws/p2p/" + a_ws.split("/p2p/")[-1]
+relay, a_ws, a_webrtc, tls_ws, tls_tls, home, c_ws, d_ws, *idle = sys.argv[1:]
+via = lambda port, addr: f"/ip4/127.0.0.1/tcp/{port}/ws/p2p/" + addr.split("/p2p/")[-1]
+slow = via(29950, a_ws)
 print(json.dumps({"relayWs": relay, "hostAWs": a_ws, "hostAWebrtc": a_webrtc, "hostASlowWs": slow,
+                  "replicasSlowWs": [via(29951, c_ws), via(29952, d_ws)],
                   "tlsNodeWs": tls_ws, "tlsNodeTls": tls_tls, "chromiumHome": home,
                   "idlePeers": [a_ws, *idle, ]}))
 PY
@@ -252,6 +259,8 @@ print(f"  time to first token with a page watching the catalog: direct {med('fir
 print(f"  in Firefox ESR (the same pages; SpiderMonkey compiles a module's functions when it loads it, V8 at each one's first call): first token, job submitted at once by a fresh page: direct {med('firefoxFirstTokenDirectSubmit', 'totalMs'):.0f} ms, relayed {med('firefoxFirstTokenRelayedSubmit', 'totalMs'):.0f} ms (target <= 30 ms), by a page that ran a job before: direct {med('firefoxFirstTokenDirectSubmitWarm', 'totalMs'):.0f} ms, relayed {med('firefoxFirstTokenRelayedSubmitWarm', 'totalMs'):.0f} ms; listModels asked by a fresh page {med('firefoxListModels', 'askedMs'):.0f} ms, asked again {med('firefoxListModels', 'askedAgainMs'):.0f} ms (target <= 10 ms; Firefox's clock has 1 ms steps)")
 if "firstTokenSlowLink" in s:
     print(f"  time to first token over a 40 ms round trip to the host (delaying proxy; connected, submitted at once): {med('firstTokenSlowLink', 'totalMs'):.0f} ms, of which negotiation {med('firstTokenSlowLink', 'negotiationMs'):.0f} ms")
+if "firstTokenSlowLinkReplicas" in s:
+    print(f"  the same for a model of two hosts, each over a 40 ms round trip (the job started on the catalog's best, the other not asked): {med('firstTokenSlowLinkReplicas', 'totalMs'):.0f} ms, of which negotiation {med('firstTokenSlowLinkReplicas', 'negotiationMs'):.0f} ms")
 print(f"  listModels: {med('listModels', 'askedMs'):.1f} ms asked of the catalogs by a fresh page ({med('listModels', 'askedAgainMs'):.1f} ms asked again; before it, a first ping to the relay {med('listModels', 'pingMs'):.1f} ms of which round trip {med('listModels', 'pingRttMs'):.1f} ms, a second {med('listModels', 'pingAgainMs'):.1f} ms), {med('listModels', 'watchedMs'):.2f} ms from the watched view (target <= 10 ms); first catalog:update {med('listModels', 'watchSyncedMs'):.0f} ms after")
 print(f"  discovery (fresh page, incl. probing the host): catalog direct {med('firstTokenDirect', 'discoveryMs'):.0f} ms, relayed {med('firstTokenRelayed', 'discoveryMs'):.0f} ms; DHT direct {med('firstTokenDirectDht', 'discoveryMs'):.0f} ms, relayed {med('firstTokenRelayedDht', 'discoveryMs'):.0f} ms")
 if best:

@@ -21,6 +21,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// Host-b's demo seed (scripts/test-nodes.sh).
 const HOST_B_SEED: u64 = 22;
+/// load-1's demo seed on host-b and host-e.
+const LOAD_SEED: u64 = 44;
 
 async fn started_sdk() -> FabstirSdk {
     let sdk = FabstirSdk::new(config_for(&node_addr("ws"))).unwrap();
@@ -169,8 +171,9 @@ async fn negotiates_the_cheaper_host_and_streams_2000_tokens_through_the_relay()
     let event = recorder
         .wait_for("job:negotiated", Duration::from_secs(1))
         .await;
-    assert_eq!(get_num(&event, "offers"), 2.0);
-    assert_eq!(get_num(&event, "candidates"), 2.0);
+    // Host-b's record says 3, host-a's 5: the job starts on host-b at once, host-a is not asked.
+    assert_eq!(get_num(&event, "offers"), 1.0);
+    assert_eq!(get_num(&event, "candidates"), 1.0);
 
     // Tokens through the async-iterator protocol, exactly as `for await (const t of job)`.
     let iterator_fn: Function = Reflect::get(&job, &js_sys::Symbol::async_iterator())
@@ -218,6 +221,55 @@ async fn negotiates_the_cheaper_host_and_streams_2000_tokens_through_the_relay()
         count,
         finished - first
     );
+    call(sdk.stop()).await.unwrap();
+}
+
+/// The best host by its record is asked to start the job at once; when it refuses, the next is
+/// asked. Here host-e (load-1 at 1, relayed) takes 5 jobs per client peer, which no record says:
+/// with this page's 5 jobs running there, a 6th is refused (`peer_limit`) and goes to host-b
+/// (load-1 at 2).
+#[wasm_bindgen_test]
+async fn a_job_the_best_host_refuses_goes_to_the_next() {
+    let sdk = started_sdk().await;
+    let recorder = Recorder::attach(&sdk, &["job:negotiated"]);
+    let load = |prompt: &str, max_tokens: u32| {
+        request(&format!(
+            r#"{{ "modelId": "load-1", "prompt": "{prompt}", "maxTokens": {max_tokens}, "maxPrice": 2 }}"#
+        ))
+    };
+    // Five long jobs: each holds its slot on host-e while it runs.
+    let mut held = Vec::new();
+    for i in 0..5 {
+        let job = call(sdk.submit_job_with_negotiation(load(&format!("held {i}"), 4000)))
+            .await
+            .unwrap();
+        assert_eq!(get_num(&job, "pricePerToken"), 1.0, "job {i} is on host-e");
+        held.push(job);
+    }
+    let host_e = get_str(&held[0], "nodeId");
+    assert_ne!(host_e, node_addr("host-b-id"));
+    for job in &held {
+        assert_eq!(get_str(job, "nodeId"), host_e);
+    }
+    let prompt = "the sixth";
+    let job = call(sdk.submit_job_with_negotiation(load(prompt, 20)))
+        .await
+        .unwrap();
+    assert_eq!(get_str(&job, "nodeId"), node_addr("host-b-id"));
+    assert_eq!(get_num(&job, "pricePerToken"), 2.0);
+    let negotiated = recorder.of("job:negotiated");
+    let sixth = negotiated.last().unwrap();
+    assert_eq!(get_num(sixth, "candidates"), 2.0, "host-e, then host-b");
+    assert_eq!(get_num(sixth, "offers"), 1.0, "host-e refused");
+    let text = call_method(&job, "text", &[]).await.unwrap();
+    assert_eq!(
+        text.as_string().unwrap(),
+        demo_text(LOAD_SEED, prompt, 20),
+        "the text of host-b's generator"
+    );
+    for job in &held {
+        call_method(job, "cancel", &[]).await.unwrap();
+    }
     call(sdk.stop()).await.unwrap();
 }
 

@@ -20,6 +20,7 @@ pub mod records;
 pub mod reliability;
 pub mod retry;
 pub mod security;
+pub mod spec;
 pub mod stream;
 pub mod streaming;
 pub mod submit;

@@ -1,6 +1,7 @@
-//! `submitJobWithNegotiation`: ask several hosts for offers at once, accept the cheapest
-//! acceptable one (ties: lower latency), decline the rest. With one host to ask, the job starts
-//! at once (`start`: the host's offer is the job's terms, its tokens follow on the same stream).
+//! `submitJobWithNegotiation`: start the job at once on the best host its records name
+//! (`start`: the host's offer is the job's terms, its tokens follow on the same stream); when
+//! that host does not, ask several others for offers at once, accept the cheapest acceptable
+//! one (ties: more reliable, then lower latency) and decline the rest.
 
 use std::time::Duration;
 
@@ -10,99 +11,14 @@ use fabstir_protocol::messages::{
 };
 use futures::AsyncWriteExt;
 use libp2p::{PeerId, Stream, StreamProtocol};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::SdkError;
+use crate::market::receipts::request_sha256;
+pub use crate::market::spec::JobSpec;
 
-/// Hosts asked for an offer at once.
+/// Hosts asked for one job at most: the one started on, and the others asked for offers at once.
 pub const MAX_CANDIDATES: usize = 5;
-
-/// What `submitJobWithNegotiation(request)` asks for (besides `signal`, handled by the binding).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct JobSpec {
-    /// The model.
-    pub model_id: String,
-    /// The prompt (one user message); exactly one of `prompt` and `messages`.
-    #[serde(default)]
-    pub prompt: String,
-    /// The conversation, oldest first; a last assistant message is a prefix to continue.
-    #[serde(default)]
-    pub messages: Vec<fabstir_protocol::chat::ChatMessage>,
-    /// Tokens to generate. Default 256.
-    #[serde(default = "default_max_tokens")]
-    pub max_tokens: u32,
-    /// Sampling temperature, 0..2. Default 0.7.
-    #[serde(default = "default_temperature")]
-    pub temperature: f32,
-    /// Nucleus sampling, (0, 1]. Default 1.
-    #[serde(default = "default_top_p")]
-    pub top_p: f32,
-    /// The highest price per token accepted; none: any price.
-    #[serde(default)]
-    pub max_price: Option<u64>,
-    /// The highest price per prompt token accepted; none: any price.
-    #[serde(default)]
-    pub max_prompt_price: Option<u64>,
-    /// Generation stops before any of these (up to 4).
-    #[serde(default)]
-    pub stop: Vec<String>,
-    /// A sampling seed (0 to 4294967295), for repeatable answers.
-    #[serde(default)]
-    pub seed: Option<u32>,
-    /// -2..2.
-    #[serde(default)]
-    pub presence_penalty: Option<f32>,
-    /// -2..2.
-    #[serde(default)]
-    pub frequency_penalty: Option<f32>,
-    /// Peer ids asked first when they serve the model.
-    #[serde(default)]
-    pub preferred_nodes: Vec<String>,
-    /// Peer ids never asked.
-    #[serde(default)]
-    pub exclude_nodes: Vec<String>,
-    /// Set by failover (never by the page): output another host already produced.
-    #[serde(skip)]
-    pub continuation: Option<fabstir_protocol::messages::Continuation>,
-}
-
-fn default_max_tokens() -> u32 {
-    256
-}
-fn default_temperature() -> f32 {
-    0.7
-}
-fn default_top_p() -> f32 {
-    1.0
-}
-
-impl JobSpec {
-    /// The request sent to hosts; invalid values are an `INVALID_ARGUMENT` naming the field.
-    pub fn request(&self) -> Result<JobRequest, SdkError> {
-        let request = JobRequest {
-            model_id: self.model_id.clone(),
-            prompt: self.prompt.clone(),
-            messages: self.messages.clone(),
-            max_tokens: self.max_tokens,
-            temperature: self.temperature,
-            top_p: self.top_p,
-            max_price_per_token: self.max_price.unwrap_or(u64::MAX),
-            max_prompt_price_per_token: self.max_prompt_price,
-            stop: self.stop.clone(),
-            seed: self.seed,
-            presence_penalty: self.presence_penalty,
-            frequency_penalty: self.frequency_penalty,
-            continuation: self.continuation.clone(),
-            start: false,
-        };
-        request.validate().map_err(|m| {
-            let name = m.split_whitespace().next().unwrap_or("request").to_string();
-            SdkError::argument(name, m)
-        })?;
-        Ok(request)
-    }
-}
 
 /// A job a host accepted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -135,8 +51,11 @@ pub struct Candidate {
     /// How reliable it has been (see [`crate::market::reliability`]): between equal prices, the more
     /// reliable host wins.
     pub reliability: f64,
-    /// Its advertised price (for `PRICE_TOO_HIGH`'s lowest price when it declines).
+    /// Its advertised price (for `PRICE_TOO_HIGH`'s lowest price when it declines, and the most
+    /// it is asked to start a job at).
     pub advertised_price: u64,
+    /// Its advertised price per prompt token.
+    pub advertised_prompt_price: u64,
 }
 
 enum Answer {
@@ -161,69 +80,98 @@ pub type Opened = Box<(
     crate::market::stream::Canceller,
 )>;
 
-/// Asks every candidate at once and starts the job on the best offer; with the token stream
-/// already opened when that worked (`stall` is its stall timeout).
-pub async fn negotiate(
+/// Starts the job. On `first` at once when there is one (`start`: the host's offer is the job's
+/// terms, its tokens follow: one round trip to the first token); when that host refuses,
+/// fails or starts above the maxima, or without a `first`, on the best acceptable offer of the
+/// hosts `others` reaches (told why `first` did not start it): asked at once, the cheapest
+/// accepted, the rest declined (one alone is started at once too). With the token stream already
+/// opened when that worked (`stall` is its stall timeout).
+pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     control: &libp2p_stream::Control,
-    candidates: Vec<Candidate>,
+    first: Option<Candidate>,
+    others: impl FnOnce(Option<String>) -> F,
     request: JobRequest,
     max_price: Option<u64>,
     limit: Duration,
     stall: Duration,
 ) -> Result<(Negotiated, Option<Opened>), SdkError> {
-    let asked = candidates.len();
-    // One host: nothing to compare, so no accept to wait for. The host starts the job on its
-    // offer if within the maxima (else refuses, as it would have), sends the offer as the
-    // job's terms and the tokens after it: one round trip less before the first token.
-    let mut request = request;
-    request.start = asked == 1;
-    let answers = futures::future::join_all(candidates.iter().map(|c| {
-        let control = control.clone();
-        let request = request.clone();
-        async move {
-            let asked = crate::net::dropped::retry_unanswered(|| {
-                let mut control = control.clone();
-                let request = request.clone();
-                async move { ask(&mut control, c.peer, &request).await }
-            });
-            match crate::net::rt::timeout(limit, asked).await {
-                Some(r) => r,
-                None => Err(SdkError::Timeout {
-                    operation: format!("job offer from {}", c.peer),
-                    after_ms: limit.as_millis() as u64,
-                }),
-            }
+    let max = max_price.unwrap_or(u64::MAX);
+    let max_prompt = request.max_prompt_price_per_token.unwrap_or(u64::MAX);
+    let within = |offer: &Offer| offer.price <= max && offer.prompt_price <= max_prompt;
+    let mut answers = Vec::new();
+    if let Some(first) = first {
+        // Held to its record's prices: it starts the job at them (or less) or refuses with
+        // `price_too_low`, whatever it would offer now.
+        let start = JobRequest {
+            start: true,
+            max_price_per_token: request.max_price_per_token.min(first.advertised_price),
+            max_prompt_price_per_token: Some(max_prompt.min(first.advertised_prompt_price)),
+            ..request.clone()
+        };
+        answers = ask_all(control, vec![first], &start, limit).await;
+    }
+    // Refused at its record's prices while the request allows more: the record is out of date,
+    // so the host is asked again like the others, at the request's own maxima.
+    let repriced = matches!(
+        answers.first(),
+        Some((c, _, Ok(Answer::Rejected(RejectReason::PriceTooLow, _))))
+            if request.max_price_per_token > c.advertised_price
+                || max_prompt > c.advertised_prompt_price
+    );
+    // `Some`: the others are asked, told why the first did not start the job (if there was one).
+    let ask_others = match answers.first() {
+        None => Some(None),
+        Some((_, _, Ok(Answer::Offer(o)))) if within(o) => None,
+        Some((_, _, answer)) => Some(Some(not_started(answer, repriced))),
+    };
+    if let Some(why) = ask_others {
+        let mut others = others(why).await;
+        if repriced {
+            others.extend(answers.pop().map(|a| a.0));
         }
-    }))
-    .await;
+        // One host: nothing to compare, so no accept to wait for. The host starts the job on
+        // its offer if within the maxima (else refuses, as it would have).
+        let request = JobRequest {
+            start: others.len() == 1,
+            ..request.clone()
+        };
+        answers.extend(ask_all(control, others, &request, limit).await);
+    }
+    if answers.is_empty() {
+        return Err(SdkError::NoNodesAvailable {
+            model_id: request.model_id,
+            reason: "no host that advertises it could be reached".into(),
+        });
+    }
+    let asked = answers.len();
     let mut offers = Vec::new();
     let mut rejections = Vec::new();
     let mut failures = Vec::new();
-    let max = max_price.unwrap_or(u64::MAX);
-    let max_prompt = request.max_prompt_price_per_token.unwrap_or(u64::MAX);
     let tokens = (u64::from(request.max_tokens), stall);
-    for (c, answer) in candidates.iter().zip(answers) {
+    for (c, sha256, answer) in answers {
         match answer {
-            Ok(Answer::Offer(offer)) => offers.push((c, offer)),
+            Ok(Answer::Offer(offer)) => offers.push((c, (offer, sha256))),
             Ok(Answer::Rejected(reason, message)) => rejections.push((c, reason, message)),
             Err(e) => failures.push(e.to_string()),
         }
     }
     let offered = offers.len();
-    let lowest_offer = offers.iter().map(|o| o.1.price).min();
+    let lowest_offer = offers.iter().map(|o| o.1 .0.price).min();
     let mut chosen = None;
     // Best first: lowest price, then more reliable, then nearer; equals in the order asked.
     // (Taken one by one rather than sorted: a stable sort of this type cost 3.7 KB of wasm.)
     while let Some(best) = (0..offers.len()).min_by(|&a, &b| {
         let (a, b) = (&offers[a], &offers[b]);
-        a.1.price
-            .cmp(&b.1.price)
+        a.1 .0
+            .price
+            .cmp(&b.1 .0.price)
             .then(b.0.reliability.total_cmp(&a.0.reliability))
             .then(a.0.latency.total_cmp(&b.0.latency))
     }) {
-        let (c, mut offer) = offers.remove(best);
+        let (c, (mut offer, request_sha256)) = offers.remove(best);
+        let fits = within(&offer);
         let (job_id, price, prompt_price) = (offer.job_id, offer.price, offer.prompt_price);
-        if chosen.is_some() || price > max || prompt_price > max_prompt {
+        if chosen.is_some() || !fits {
             // A job a host started above the request's maxima (it should have refused): its
             // stream is dropped, as is the job's only reader.
             if !offer.started {
@@ -250,7 +198,7 @@ pub async fn negotiate(
                     price_per_prompt_token: prompt_price,
                     candidates: asked,
                     offers: offered,
-                    request_sha256: crate::market::receipts::request_sha256(&request),
+                    request_sha256,
                 };
                 chosen = Some((negotiated, opened));
             }
@@ -303,6 +251,55 @@ pub async fn negotiate(
             failures.join("; ")
         },
     })
+}
+
+/// Why a host asked to start a job did not (a started job above the maxima is dropped);
+/// `again`: it is asked again at the request's own maxima.
+fn not_started(answer: &Result<Answer, SdkError>, again: bool) -> String {
+    let why = match answer {
+        Ok(Answer::Offer(o)) => format!("it started the job above the maxima, at {}", o.price),
+        Ok(Answer::Rejected(reason, message)) => format!(
+            "it rejected it ({}): {message}",
+            fabstir_protocol::messages::reject_reason_code(*reason)
+        ),
+        Err(e) => e.to_string(),
+    };
+    if again {
+        why + "; asked again at the request's maxima"
+    } else {
+        why
+    }
+}
+
+/// Each candidate's answer to `request` (asked at once, each within `limit` and asked again
+/// when the host closed the stream unanswered), with the SHA-256 of the request (its receipt
+/// names it).
+async fn ask_all(
+    control: &libp2p_stream::Control,
+    candidates: Vec<Candidate>,
+    request: &JobRequest,
+    limit: Duration,
+) -> Vec<(Candidate, String, Result<Answer, SdkError>)> {
+    let asked = candidates.iter().map(|c| async move {
+        let asked = crate::net::dropped::retry_unanswered(|| {
+            let mut control = control.clone();
+            async move { ask(&mut control, c.peer, request).await }
+        });
+        match crate::net::rt::timeout(limit, asked).await {
+            Some(r) => r,
+            None => Err(SdkError::Timeout {
+                operation: format!("job offer from {}", c.peer),
+                after_ms: limit.as_millis() as u64,
+            }),
+        }
+    });
+    let asked = futures::future::join_all(asked).await;
+    let sha256 = request_sha256(request);
+    let mut answers = Vec::with_capacity(asked.len());
+    for (c, answer) in candidates.into_iter().zip(asked) {
+        answers.push((c, sha256.clone(), answer));
+    }
+    answers
 }
 
 async fn ask(
@@ -396,50 +393,4 @@ async fn accept(
 async fn decline(mut stream: Stream, job_id: String) {
     let _ = frame::write(&mut stream, &JobDecision::Decline { job_id }).await;
     let _ = stream.close().await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spec_defaults_and_validation_name_the_field() {
-        let spec: JobSpec =
-            serde_json::from_value(serde_json::json!({ "modelId": "m", "prompt": "p" })).unwrap();
-        let r = spec.request().unwrap();
-        assert_eq!((r.max_tokens, r.max_price_per_token), (256, u64::MAX));
-        let bad = JobSpec {
-            max_tokens: 0,
-            ..spec
-        };
-        match bad.request() {
-            Err(SdkError::InvalidArgument { name, .. }) => assert_eq!(name, "maxTokens"),
-            other => panic!("{other:?}"),
-        }
-        let chat: JobSpec = serde_json::from_value(serde_json::json!({
-            "modelId": "m",
-            "messages": [{ "role": "system", "content": "s" }, { "role": "user", "content": "u" }],
-            "stop": ["\n"], "seed": 7, "presencePenalty": 0.5, "maxPromptPrice": 2
-        }))
-        .unwrap();
-        let r = chat.request().unwrap();
-        assert_eq!(
-            (r.messages.len(), r.seed, r.max_prompt_price_per_token),
-            (2, Some(7), Some(2))
-        );
-        let both = JobSpec {
-            prompt: "p".into(),
-            ..chat.clone()
-        };
-        match both.request() {
-            Err(SdkError::InvalidArgument { name, message }) => {
-                assert_eq!(name, "messages", "{message}")
-            }
-            other => panic!("{other:?}"),
-        }
-        let bad_role = serde_json::from_value::<JobSpec>(serde_json::json!({
-            "modelId": "m", "messages": [{ "role": "tool", "content": "x" }]
-        }));
-        assert!(bad_role.is_err());
-    }
 }

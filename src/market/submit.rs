@@ -1,5 +1,6 @@
-//! Submitting a job: the hosts of its model (cached or looked up), the best few reconnected at
-//! once, offers asked of those that answer, and the cheapest acceptable one started.
+//! Submitting a job: the hosts of its model (cached or looked up), the job started at once on the
+//! best one with a free slot; if it does not start it, the next few reconnected at once, offers
+//! asked of those that answer, and the cheapest acceptable one started.
 
 use libp2p::PeerId;
 
@@ -12,8 +13,10 @@ use crate::market::Market;
 use crate::net::rt;
 
 impl Market {
-    /// Finds hosts of the model, asks up to [`crate::market::negotiation::MAX_CANDIDATES`] of them for
-    /// offers at once and starts the job on the cheapest acceptable one. Emits `job:negotiated`.
+    /// Finds hosts of the model and starts the job on the best one (by price, then round trip)
+    /// that its record says has a free slot; when that host does not start it, asks the next
+    /// few (up to [`crate::market::negotiation::MAX_CANDIDATES`] in all) for offers at once and
+    /// starts it on the cheapest acceptable one. Emits `job:negotiated`.
     pub async fn submit_job(&self, spec: &JobSpec) -> Result<Negotiated, SdkError> {
         self.submit_job_excluding(spec, &[]).await
     }
@@ -53,48 +56,53 @@ impl Market {
             preferred_nodes: spec.preferred_nodes.clone(),
             ..DiscoverOptions::default()
         };
-        let best: Vec<DiscoveredNode> = crate::market::discovery::select(nodes, &options, |_| 0.5)
-            .into_iter()
-            .take(crate::market::negotiation::MAX_CANDIDATES)
-            .collect();
-        let reachable = futures::future::join_all(best.into_iter().map(|node| async move {
-            let peer = node.peer_id.parse::<PeerId>().ok()?;
-            if !self.admits(peer).await {
-                return None;
-            }
-            if let Err(e) = self.connect(peer).await {
-                self.net.debug("negotiation", "warn", || {
-                    format!("{peer} is unreachable: {e}")
-                });
-                self.record_host_failure(peer);
-                return None;
-            }
-            Some(Candidate {
-                peer,
-                reliability: self.registry().reputation(&node.peer_id, rt::now_ms()),
-                latency: node.latency,
-                advertised_price: node.capabilities.price_per_token,
+        let mut ranked: Vec<DiscoveredNode> =
+            crate::market::discovery::select(nodes, &options, |_| 0.5)
+                .into_iter()
+                .take(crate::market::negotiation::MAX_CANDIDATES)
+                .collect();
+        // The best host whose record says it has a free slot at prices within the maxima is
+        // asked to start the job at once: its record (signed by it, when from a catalog) already
+        // says what an offer would. Comparing offers of several hosts costs a round trip more
+        // and holds a slot on each, so the others are asked only if it does not start the job.
+        let max_price = spec.max_price.unwrap_or(u64::MAX);
+        let max_prompt = request.max_prompt_price_per_token.unwrap_or(u64::MAX);
+        let first = ranked
+            .iter()
+            .position(|n| {
+                let c = &n.capabilities;
+                c.price_per_token <= max_price
+                    && c.price_per_prompt_token <= max_prompt
+                    && c.current_load < c.max_concurrent_jobs
             })
-        }))
-        .await;
-        let candidates: Vec<Candidate> = reachable.into_iter().flatten().collect();
-        if candidates.is_empty() {
-            return Err(SdkError::NoNodesAvailable {
-                model_id: spec.model_id.clone(),
-                reason: "no host that advertises it could be reached".into(),
+            .map(|i| ranked.remove(i));
+        let first = match first {
+            Some(node) => self.candidate(node).await,
+            None => None,
+        };
+        let others = |why: Option<String>| async move {
+            let reached = ranked.into_iter().map(|node| self.candidate(node));
+            let others: Vec<Candidate> = futures::future::join_all(reached)
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
+            self.net.debug("negotiation", "info", || {
+                let peers: Vec<String> = others.iter().map(|c| c.peer.to_string()).collect();
+                let why = why.map(|w| format!("not started on the best host: {w}; "));
+                format!(
+                    "{}asking {} host(s): {}",
+                    why.unwrap_or_default(),
+                    peers.len(),
+                    peers.join(", ")
+                )
             });
-        }
-        self.net.debug("negotiation", "info", || {
-            let peers: Vec<String> = candidates.iter().map(|c| c.peer.to_string()).collect();
-            format!(
-                "asking {} host(s) for offers: {}",
-                peers.len(),
-                peers.join(", ")
-            )
-        });
+            others
+        };
         let (negotiated, opened) = crate::market::negotiation::negotiate(
             &self.net.control(),
-            candidates,
+            first,
+            others,
             request,
             spec.max_price,
             self.net.config().request_timeout,
@@ -141,6 +149,29 @@ impl Market {
             offers: negotiated.offers,
         });
         Ok(negotiated)
+    }
+
+    /// `node` as a host to ask, once connected (`None`, and a failure on its record, when it
+    /// cannot be reached; `None` when security refuses it).
+    async fn candidate(&self, node: DiscoveredNode) -> Option<Candidate> {
+        let peer = node.peer_id.parse::<PeerId>().ok()?;
+        if !self.admits(peer).await {
+            return None;
+        }
+        if let Err(e) = self.connect(peer).await {
+            self.net.debug("negotiation", "warn", || {
+                format!("{peer} is unreachable: {e}")
+            });
+            self.record_host_failure(peer);
+            return None;
+        }
+        Some(Candidate {
+            peer,
+            reliability: self.registry().reputation(&node.peer_id, rt::now_ms()),
+            latency: node.latency,
+            advertised_price: node.capabilities.price_per_token,
+            advertised_prompt_price: node.capabilities.price_per_prompt_token,
+        })
     }
 }
 

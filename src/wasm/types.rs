@@ -293,7 +293,7 @@ export interface JobRequestCommon {
   frequencyPenalty?: number;
   /** The highest price per prompt token accepted. Default: no limit. */
   maxPromptPrice?: number;
-  /** Peer ids asked first. */
+  /** Peer ids tried first (the job starts on the first of them that serves the model within the maxima). */
   preferredNodes?: string[];
   /** Peer ids never asked. */
   excludeNodes?: string[];

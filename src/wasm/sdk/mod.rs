@@ -307,8 +307,10 @@ impl FabstirSdk {
         })
     }
 
-    /// Asks several hosts of the model for offers at once, starts the job on the cheapest
-    /// acceptable one (ties: lower latency) and resolves to its `Job`. `request.signal`
+    /// Starts the job at once on the model's best host (cheapest by its signed record, then
+    /// nearest) that has a free slot at prices within the request's maxima; when that host does
+    /// not start it, asks the next few for offers at once and starts it on the cheapest
+    /// acceptable one (ties: more reliable, then lower latency). Resolves to its `Job`. `request.signal`
     /// (an `AbortSignal`) cancels the negotiation or, later, the job.
     #[wasm_bindgen(js_name = submitJobWithNegotiation, unchecked_return_type = "Promise<Job>")]
     pub fn submit_job_with_negotiation(
