@@ -8,6 +8,7 @@ mod identity_types;
 mod job;
 mod js_error;
 mod memory;
+mod promise;
 mod receipt_types;
 mod sdk;
 mod types;

@@ -21,12 +21,12 @@ pub use tokens::JobTokens;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::wasm::promise::future_to_promise;
 use futures::channel::oneshot;
 use js_sys::{Function, Promise};
 use libp2p::PeerId;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::client::Client;
 use crate::error::SdkError;

@@ -23,6 +23,7 @@ use submit::submit;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use crate::wasm::promise::future_to_promise;
 use futures::channel::mpsc;
 use futures::StreamExt;
 use js_sys::{Function, Promise};
@@ -30,7 +31,6 @@ use libp2p::identity::Keypair;
 use libp2p::PeerId;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::client::{Client, EVENT_BUFFER};
 use crate::config::{SdkConfig, ValidConfig};
