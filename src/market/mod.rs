@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod catalog;
 pub mod catalog_watch;
+pub mod decision;
 pub mod delegated;
 pub mod discovery;
 pub mod failover;

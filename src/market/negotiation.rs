@@ -6,14 +6,12 @@
 use std::time::Duration;
 
 use fabstir_protocol::frame;
-use fabstir_protocol::messages::{
-    JobDecision, JobRequest, JobResponse, RejectReason, JOB_PROTOCOL,
-};
-use futures::AsyncWriteExt;
+use fabstir_protocol::messages::{JobRequest, JobResponse, RejectReason, JOB_PROTOCOL};
 use libp2p::{PeerId, Stream, StreamProtocol};
 use serde::Serialize;
 
 use crate::error::SdkError;
+use crate::market::decision::{accept, decline};
 use crate::market::receipts::request_sha256;
 pub use crate::market::spec::JobSpec;
 
@@ -73,12 +71,7 @@ struct Offer {
     started: bool,
 }
 
-/// The job's token stream, opened from token 0 together with the accept (see [`accept`]);
-/// boxed, as it is handed on a few times.
-pub type Opened = Box<(
-    crate::market::stream::TokenReader,
-    crate::market::stream::Canceller,
-)>;
+pub use crate::market::decision::Opened;
 
 /// Starts the job. On `first` at once when there is one (`start`: the host's offer is the job's
 /// terms, its tokens follow: one round trip to the first token); when that host refuses,
@@ -97,7 +90,6 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
 ) -> Result<(Negotiated, Option<Opened>), SdkError> {
     let max = max_price.unwrap_or(u64::MAX);
     let max_prompt = request.max_prompt_price_per_token.unwrap_or(u64::MAX);
-    let within = |offer: &Offer| offer.price <= max && offer.prompt_price <= max_prompt;
     let mut answers = Vec::new();
     if let Some(first) = first {
         // Held to its record's prices: it starts the job at them (or less) or refuses with
@@ -121,7 +113,7 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     // `Some`: the others are asked, told why the first did not start the job (if there was one).
     let ask_others = match answers.first() {
         None => Some(None),
-        Some((_, _, Ok(Answer::Offer(o)))) if within(o) => None,
+        Some((_, sent, Ok(Answer::Offer(o)))) if sent.admits(o) => None,
         Some((_, _, answer)) => Some(Some(not_started(answer, repriced))),
     };
     if let Some(why) = ask_others {
@@ -148,9 +140,9 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     let mut rejections = Vec::new();
     let mut failures = Vec::new();
     let tokens = (u64::from(request.max_tokens), stall);
-    for (c, sha256, answer) in answers {
+    for (c, sent, answer) in answers {
         match answer {
-            Ok(Answer::Offer(offer)) => offers.push((c, (offer, sha256))),
+            Ok(Answer::Offer(offer)) => offers.push((c, (offer, sent))),
             Ok(Answer::Rejected(reason, message)) => rejections.push((c, reason, message)),
             Err(e) => failures.push(e.to_string()),
         }
@@ -168,8 +160,8 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
             .then(b.0.reliability.total_cmp(&a.0.reliability))
             .then(a.0.latency.total_cmp(&b.0.latency))
     }) {
-        let (c, (mut offer, request_sha256)) = offers.remove(best);
-        let fits = within(&offer);
+        let (c, (mut offer, sent)) = offers.remove(best);
+        let fits = sent.admits(&offer);
         let (job_id, price, prompt_price) = (offer.job_id, offer.price, offer.prompt_price);
         if chosen.is_some() || !fits {
             // A job a host started above the request's maxima (it should have refused): its
@@ -198,7 +190,7 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
                     price_per_prompt_token: prompt_price,
                     candidates: asked,
                     offers: offered,
-                    request_sha256,
+                    request_sha256: sent.sha256,
                 };
                 chosen = Some((negotiated, opened));
             }
@@ -271,6 +263,22 @@ fn not_started(answer: &Result<Answer, SdkError>, again: bool) -> String {
     }
 }
 
+/// What a host was asked: the SHA-256 of the request (its receipt names it) and its maxima.
+#[derive(Clone)]
+struct Sent {
+    sha256: String,
+    max: u64,
+    max_prompt: u64,
+}
+
+impl Sent {
+    /// Whether `offer` is within the maxima this host was asked with (a host that started a
+    /// job above them should have refused: the job is dropped).
+    fn admits(&self, offer: &Offer) -> bool {
+        offer.price <= self.max && offer.prompt_price <= self.max_prompt
+    }
+}
+
 /// Each candidate's answer to `request` (asked at once, each within `limit` and asked again
 /// when the host closed the stream unanswered), with the SHA-256 of the request (its receipt
 /// names it).
@@ -279,7 +287,7 @@ async fn ask_all(
     candidates: Vec<Candidate>,
     request: &JobRequest,
     limit: Duration,
-) -> Vec<(Candidate, String, Result<Answer, SdkError>)> {
+) -> Vec<(Candidate, Sent, Result<Answer, SdkError>)> {
     let asked = candidates.iter().map(|c| async move {
         let asked = crate::net::dropped::retry_unanswered(|| {
             let mut control = control.clone();
@@ -294,10 +302,14 @@ async fn ask_all(
         }
     });
     let asked = futures::future::join_all(asked).await;
-    let sha256 = request_sha256(request);
+    let sent = Sent {
+        sha256: request_sha256(request),
+        max: request.max_price_per_token,
+        max_prompt: request.max_prompt_price_per_token.unwrap_or(u64::MAX),
+    };
     let mut answers = Vec::with_capacity(asked.len());
     for (c, answer) in candidates.into_iter().zip(asked) {
-        answers.push((c, sha256.clone(), answer));
+        answers.push((c, sent.clone(), answer));
     }
     answers
 }
@@ -338,59 +350,4 @@ async fn ask(
         Ok(None) => Err(failed(crate::net::dropped::UNANSWERED.into())),
         Err(e) => Err(failed(format!("{e} ({})", e.code()))),
     }
-}
-
-/// Accepts an offer: `Ok(Ok(..))` when the host started the job, `Ok(Err(..))` when it refused
-/// (e.g. `busy`: an offer holds no slot).
-///
-/// The job's token stream (`tokens`: its most tokens and stall timeout) is opened right after
-/// the accept is sent, before `started` comes back, so the first token is one round trip
-/// closer; the host holds a stream request for a job it has offered until the offer is settled
-/// (docs/PROTOCOL.md, "Job"). When it refuses, that stream is dropped. When the stream could
-/// not be opened, `Ok(Ok(None))`: the caller opens it afterwards as before.
-async fn accept(
-    stream: &mut Stream,
-    control: &libp2p_stream::Control,
-    peer: PeerId,
-    job_id: &str,
-    tokens: (u64, Duration),
-) -> Result<Result<Option<Opened>, (RejectReason, String)>, SdkError> {
-    let failed = |reason: String| SdkError::StreamFailed {
-        peer_id: peer.to_string(),
-        reason,
-    };
-    let decision = JobDecision::Accept {
-        job_id: job_id.to_string(),
-    };
-    frame::write(stream, &decision)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    let (max_tokens, stall) = tokens;
-    let opened =
-        crate::market::stream::open(&mut control.clone(), peer, job_id, 0, max_tokens, stall)
-            .await
-            .ok()
-            .map(Box::new);
-    let answer = frame::read::<_, JobResponse>(stream).await;
-    let _ = stream.close().await;
-    match answer {
-        Ok(Some(JobResponse::Started { job_id: started })) if started == job_id => Ok(Ok(opened)),
-        Ok(Some(JobResponse::Rejected { reason, message })) => Ok(Err((reason, message))),
-        // Named, not `Debug`-printed: that formatting code is not worth its bytes in the wasm.
-        Ok(other) => Err(failed(format!(
-            "unexpected answer to accept: {}",
-            match other {
-                None => "none",
-                Some(JobResponse::Offer { .. }) => "an offer",
-                Some(JobResponse::Started { .. }) => "started for another job",
-                Some(JobResponse::Rejected { .. }) => "rejected",
-            }
-        ))),
-        Err(e) => Err(failed(format!("{e} ({})", e.code()))),
-    }
-}
-
-async fn decline(mut stream: Stream, job_id: String) {
-    let _ = frame::write(&mut stream, &JobDecision::Decline { job_id }).await;
-    let _ = stream.close().await;
 }
