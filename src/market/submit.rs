@@ -46,7 +46,8 @@ impl Market {
             });
         }
         let nodes = fitting(nodes, &request)?;
-        // A cached host may have gone: reconnect to the best few at once and ask those that answer.
+        // A cached host may have gone: each host is connected to before it is asked, and one
+        // that cannot be reached is left out (the best host alone first, the others at once).
         let options = DiscoverOptions {
             exclude_nodes: exclude
                 .iter()
