@@ -84,11 +84,10 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     first: Option<Candidate>,
     others: impl FnOnce(Option<String>) -> F,
     request: JobRequest,
-    max_price: Option<u64>,
     limit: Duration,
     stall: Duration,
 ) -> Result<(Negotiated, Option<Opened>), SdkError> {
-    let max = max_price.unwrap_or(u64::MAX);
+    let max = request.max_price_per_token;
     let max_prompt = request.max_prompt_price_per_token.unwrap_or(u64::MAX);
     let mut answers = Vec::new();
     if let Some(first) = first {
@@ -96,7 +95,7 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
         // `price_too_low`, whatever it would offer now.
         let start = JobRequest {
             start: true,
-            max_price_per_token: request.max_price_per_token.min(first.advertised_price),
+            max_price_per_token: max.min(first.advertised_price),
             max_prompt_price_per_token: Some(max_prompt.min(first.advertised_prompt_price)),
             ..request.clone()
         };
@@ -107,8 +106,7 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     let repriced = matches!(
         answers.first(),
         Some((c, _, Ok(Answer::Rejected(RejectReason::PriceTooLow, _))))
-            if request.max_price_per_token > c.advertised_price
-                || max_prompt > c.advertised_prompt_price
+            if max > c.advertised_price || max_prompt > c.advertised_prompt_price
     );
     // `Some`: the others are asked, told why the first did not start the job (if there was one).
     let ask_others = match answers.first() {

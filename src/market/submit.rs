@@ -66,7 +66,7 @@ impl Market {
         // asked to start the job at once: its record (signed by it, when from a catalog) already
         // says what an offer would. Comparing offers of several hosts costs a round trip more
         // and holds a slot on each, so the others are asked only if it does not start the job.
-        let max_price = spec.max_price.unwrap_or(u64::MAX);
+        let max_price = request.max_price_per_token;
         let max_prompt = request.max_prompt_price_per_token.unwrap_or(u64::MAX);
         let first = ranked
             .iter()
@@ -105,7 +105,6 @@ impl Market {
             first,
             others,
             request,
-            spec.max_price,
             self.net.config().request_timeout,
             self.net.config().stream_stall_timeout,
         )

@@ -21,7 +21,6 @@ pub use tokens::JobTokens;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::wasm::promise::future_to_promise;
 use futures::channel::oneshot;
 use js_sys::{Function, Promise};
 use libp2p::PeerId;
@@ -34,6 +33,7 @@ use crate::events::SdkEvent;
 use crate::market::stream::{Canceller, StreamEnd, StreamEvent, Token, TokenReader};
 use crate::wasm::emitter::{Emitter, Listeners};
 use crate::wasm::js_error::to_js;
+use crate::wasm::promise::future_to_promise;
 
 #[wasm_bindgen(inline_js = "
 export function makeAsyncIterable(object, method) {

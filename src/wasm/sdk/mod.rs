@@ -23,7 +23,6 @@ use submit::submit;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use crate::wasm::promise::future_to_promise;
 use futures::channel::mpsc;
 use futures::StreamExt;
 use js_sys::{Function, Promise};
@@ -42,6 +41,7 @@ use crate::net::rt;
 use crate::wasm::emitter::Emitter;
 use crate::wasm::job::{Job, Opened};
 use crate::wasm::js_error::to_js;
+use crate::wasm::promise::future_to_promise;
 
 pub(super) enum State {
     Stopped,
