@@ -59,7 +59,8 @@ pub enum SdkEvent {
         /// Why the connection closed, when known.
         reason: Option<String>,
     },
-    /// A peer told us who it is (identify).
+    /// A peer told us who it is (identify). Asked once the page has been quiet for
+    /// `net::later::QUIET_MS` after connecting (its first job's setup goes first).
     #[serde(rename = "peer:identify", rename_all = "camelCase")]
     PeerIdentify {
         /// The peer.

@@ -251,6 +251,49 @@ async fn the_relay_reservation_waits_until_the_page_is_quiet() {
     );
 }
 
+/// A page answers a node's identify (and asks for its own) only once it has been quiet for
+/// `later::QUIET_MS` (`net::later`), so that a job submitted right after `start()` has the
+/// page's thread to itself. The bounds are lower ones (neither can come sooner), so a slow
+/// machine cannot fail them; both are seen by polling, no earlier than they happened.
+#[wasm_bindgen_test]
+async fn identify_waits_until_the_page_is_quiet() {
+    use fabstir_sdk::net::later::QUIET_MS;
+    let bootstrap = node_addr("ws");
+    let relay = peer_of(&bootstrap);
+    let sdk = FabstirSdk::new(config_for(&bootstrap)).unwrap();
+    let events = Recorder::attach(&sdk, &["peer:identify"]);
+    let t0 = js_sys::Date::now();
+    call(sdk.start()).await.unwrap();
+    // The node opens its identify stream right after the connection is secured.
+    let served = loop {
+        let peer = connected_peer(&sdk, &relay)
+            .await
+            .expect("connected to the relay");
+        let elapsed = js_sys::Date::now() - t0;
+        if get(&peer, "identifyServed") == JsValue::TRUE {
+            break elapsed;
+        }
+        assert!(elapsed < 20_000.0, "the node's identify was not answered");
+        gloo_timers::future::sleep(Duration::from_millis(10)).await;
+    };
+    events
+        .wait_for("peer:identify", Duration::from_secs(10))
+        .await;
+    let identified = js_sys::Date::now() - t0;
+    console_log!("node's identify answered {served} ms, the node's record seen {identified} ms after start() was called");
+    assert!(
+        served >= QUIET_MS,
+        "the node's identify was answered {served} ms after start() was called, before the \
+         page was quiet for {QUIET_MS} ms"
+    );
+    assert!(
+        identified >= QUIET_MS,
+        "the node's record came {identified} ms after start() was called, before the page was \
+         quiet for {QUIET_MS} ms"
+    );
+    call(sdk.stop()).await.unwrap();
+}
+
 /// A reserves a slot on the relay; B dials A through `/p2p-circuit` and pings it.
 #[wasm_bindgen_test]
 async fn browser_to_browser_through_relay_circuit() {

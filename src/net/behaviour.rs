@@ -9,16 +9,17 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{identify, ping, relay};
 
 use crate::config::ValidConfig;
+use crate::net::later::Later;
 
 /// Everything the SDK speaks.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
     /// Circuit relay v2 client: reservations on relays, dialing through them.
     pub relay: relay::client::Behaviour,
-    /// Identify: who peers are, which protocols they speak.
-    pub identify: identify::Behaviour,
-    /// Keep-alive pings; a peer that stops answering is noticed.
-    pub ping: ping::Behaviour,
+    /// Identify: who peers are, which protocols they speak (asked once the page is quiet).
+    pub identify: Later<identify::Behaviour>,
+    /// Keep-alive pings; a peer that stops answering is noticed (from when the page is quiet).
+    pub ping: Later<ping::Behaviour>,
     /// Streams opened on demand (e.g. `ping(peerId)`).
     pub stream: libp2p_stream::Behaviour,
     /// Refuses connections to and from `p2pConfig.security.blocklist` peers.
@@ -31,18 +32,18 @@ impl Behaviour {
         let agent = fabstir_protocol::agent_version("fabstir-sdk", env!("CARGO_PKG_VERSION"));
         Behaviour {
             relay,
-            identify: identify::Behaviour::new(
+            identify: Later::new(identify::Behaviour::new(
                 identify::Config::new(
                     fabstir_protocol::IDENTIFY_PROTOCOL_VERSION.into(),
                     key.public(),
                 )
                 .with_agent_version(agent),
-            ),
-            ping: ping::Behaviour::new(
+            )),
+            ping: Later::new(ping::Behaviour::new(
                 ping::Config::new()
                     .with_interval(fabstir_protocol::KEEPALIVE_PING_INTERVAL)
                     .with_timeout(fabstir_protocol::KEEPALIVE_PING_TIMEOUT),
-            ),
+            )),
             stream: libp2p_stream::Behaviour::new(),
             blocked: {
                 let mut blocked = libp2p::allow_block_list::Behaviour::default();

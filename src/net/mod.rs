@@ -10,6 +10,7 @@ pub mod dropped;
 pub mod event_loop;
 pub mod handle;
 pub mod join;
+pub mod later;
 pub mod peers;
 pub mod ping;
 pub mod reconnect;

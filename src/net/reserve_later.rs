@@ -15,51 +15,34 @@
 
 use libp2p::PeerId;
 
-/// How long the page must have been quiet before its reservations are asked for, in ms.
-pub const QUIET_MS: f64 = 250.0;
-/// The longest a reservation waits after the first one was put off, however busy the page is,
-/// in ms.
-pub const MAX_DEFER_MS: f64 = 2000.0;
+pub use crate::net::later::{MAX_DEFER_MS, QUIET_MS};
 
-/// The relays whose reservation waits, since when, and when the page was last busy (ms on the
-/// `now_ms()` clock).
+/// The relays whose reservation waits, and since when (ms on the `now_ms()` clock). The page's
+/// busy times are those of [`crate::net::later`].
 #[derive(Debug, Default)]
 pub struct ReserveLater {
     relays: Vec<PeerId>,
-    /// (since, last busy); `None` when no relay waits.
-    times: Option<(f64, f64)>,
+    /// When the first of them was put off; `None` when none waits.
+    since: Option<f64>,
 }
 
 impl ReserveLater {
     /// Puts off the reservation on `relay`; the relays put off before wait on with it.
     pub fn defer(&mut self, relay: PeerId, now: f64) {
         self.relays.push(relay);
-        let since = self.times.map_or(now, |(since, _)| since);
-        self.times = Some((since, now));
+        self.since.get_or_insert(now);
     }
 
-    /// The page is busy (a dial, a connect, a new connection): the waiting reservations wait
-    /// [`QUIET_MS`] from now, within [`MAX_DEFER_MS`]. Nothing when none waits.
-    pub fn busy(&mut self, now: f64) {
-        if let Some((_, busy)) = &mut self.times {
-            *busy = now;
-        }
-    }
-
-    /// How many ms until the waiting reservations are due (zero or less: now; also when the
-    /// clock went back); `None` when none waits.
-    pub fn wait(&self, now: f64) -> Option<f64> {
-        let (since, busy) = self.times?;
-        if now < busy {
-            return Some(0.0);
-        }
-        Some((busy + QUIET_MS).min(since + MAX_DEFER_MS) - now)
+    /// How many ms until the waiting reservations are due, the page last busy at `busy` (zero
+    /// or less: now; also when the clock went back); `None` when none waits.
+    pub fn wait(&self, busy: f64, now: f64) -> Option<f64> {
+        Some(crate::net::later::wait(busy, self.since?, now))
     }
 
     /// The relays to ask now (a relay put off twice is listed twice): all that wait once they
     /// are due, none before.
-    pub fn take_due(&mut self, now: f64) -> Vec<PeerId> {
-        if self.wait(now).is_some_and(|wait| wait <= 0.0) {
+    pub fn take_due(&mut self, busy: f64, now: f64) -> Vec<PeerId> {
+        if self.wait(busy, now).is_some_and(|wait| wait <= 0.0) {
             std::mem::take(self).relays
         } else {
             Vec::new()
@@ -75,40 +58,34 @@ mod tests {
     fn reservations_are_due_once_the_page_was_quiet() {
         let relay = PeerId::random();
         let mut later = ReserveLater::default();
-        assert_eq!(later.wait(1000.0), None);
+        assert_eq!(later.wait(0.0, 1000.0), None);
         later.defer(relay, 1000.0);
-        assert_eq!(later.wait(1000.0), Some(QUIET_MS));
-        assert_eq!(later.wait(1100.0), Some(QUIET_MS - 100.0));
-        assert!(later.take_due(1000.0 + QUIET_MS - 1.0).is_empty());
-        assert_eq!(later.take_due(1000.0 + QUIET_MS), vec![relay]);
-        assert_eq!(later.wait(1000.0 + QUIET_MS), None, "due once");
-        assert!(later.take_due(100_000.0).is_empty());
+        assert_eq!(later.wait(0.0, 1000.0), Some(QUIET_MS));
+        assert_eq!(later.wait(0.0, 1100.0), Some(QUIET_MS - 100.0));
+        assert!(later.take_due(0.0, 1000.0 + QUIET_MS - 1.0).is_empty());
+        assert_eq!(later.take_due(0.0, 1000.0 + QUIET_MS), vec![relay]);
+        assert_eq!(later.wait(0.0, 1000.0 + QUIET_MS), None, "due once");
+        assert!(later.take_due(0.0, 100_000.0).is_empty());
     }
 
     #[test]
     fn a_busy_page_puts_them_off_but_not_past_the_limit() {
         let (first, second) = (PeerId::random(), PeerId::random());
         let mut later = ReserveLater::default();
-        later.busy(0.0);
-        assert_eq!(
-            later.wait(0.0),
-            None,
-            "busy with none waiting changes nothing"
-        );
         later.defer(first, 0.0);
-        later.busy(200.0);
-        assert_eq!(later.wait(200.0), Some(QUIET_MS));
+        assert_eq!(later.wait(200.0, 200.0), Some(QUIET_MS));
         assert!(
-            later.take_due(QUIET_MS).is_empty(),
+            later.take_due(200.0, QUIET_MS).is_empty(),
             "put off by the busy page"
         );
         // A second relay put off later waits with the first: the limit counts from the first.
         later.defer(second, 300.0);
-        for step in 3..20 {
-            later.busy(100.0 * step as f64);
-        }
-        assert_eq!(later.wait(1900.0), Some(100.0), "the limit comes first");
-        assert_eq!(later.take_due(MAX_DEFER_MS), vec![first, second]);
+        assert_eq!(
+            later.wait(1900.0, 1900.0),
+            Some(100.0),
+            "the limit comes first"
+        );
+        assert_eq!(later.take_due(1900.0, MAX_DEFER_MS), vec![first, second]);
     }
 
     #[test]
@@ -116,6 +93,6 @@ mod tests {
         let relay = PeerId::random();
         let mut later = ReserveLater::default();
         later.defer(relay, 5000.0);
-        assert_eq!(later.take_due(10.0), vec![relay]);
+        assert_eq!(later.take_due(5000.0, 10.0), vec![relay]);
     }
 }

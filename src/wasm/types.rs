@@ -351,6 +351,7 @@ export interface FabstirEvents {
   "p2p:stopped": { type: "p2p:stopped"; peerId: string; uptime: number };
   "peer:connect": { type: "peer:connect"; peerId: string; address: string; transport: Transport; direction: "outbound" | "inbound" };
   "peer:disconnect": { type: "peer:disconnect"; peerId: string; reason: string | null };
+  /** Asked once the page has been quiet for 250 ms after connecting (a first job's setup goes first). */
   "peer:identify": { type: "peer:identify"; peerId: string; agentVersion: string; protocols: string[]; listenAddrs: string[] };
   "connection:retry": { type: "connection:retry"; address: string; attempt: number; maxRetries: number; delay: number; error: string };
   "connection:failed": { type: "connection:failed"; address: string; attempts: number; error: string };

@@ -4,6 +4,7 @@
 use crate::error::SdkError;
 use crate::events::SdkEvent;
 use crate::net::behaviour::BehaviourEvent;
+use crate::net::later::last_busy;
 use crate::net::peers::PeerInfo;
 use crate::net::rt::now_ms;
 use libp2p::core::ConnectedPoint;
@@ -257,14 +258,14 @@ impl EventLoop {
 
     /// The page is busy (a dial, a connect, a new connection): waiting reservations wait on.
     pub(super) fn page_busy(&mut self) {
-        self.reserve_later.busy(now_ms());
+        crate::net::later::busy(now_ms());
     }
 
     /// The reservation timer fired: when due, asks the waiting relays that are still connected
     /// for a reservation ([`Self::reserve_on`] asks each once); else waits on.
     pub(super) fn reserve_due(&mut self) {
         self.reserve_timer = None;
-        for relay in self.reserve_later.take_due(now_ms()) {
+        for relay in self.reserve_later.take_due(last_busy(), now_ms()) {
             if self.swarm.is_connected(&relay) {
                 self.reserve_on(relay);
             }
@@ -276,7 +277,7 @@ impl EventLoop {
     /// (the page was busy since): [`Self::reserve_due`] then sets it again.
     fn arm_reserve_timer(&mut self) {
         if self.reserve_timer.is_none() {
-            if let Some(wait) = self.reserve_later.wait(now_ms()) {
+            if let Some(wait) = self.reserve_later.wait(last_busy(), now_ms()) {
                 let wait = std::time::Duration::from_millis(wait.max(0.0).ceil() as u64);
                 self.reserve_timer = Some(crate::net::rt::sleep_boxed(wait));
             }

@@ -1,0 +1,329 @@
+//! The streams identify and ping open and answer on a new connection, put off until the page is
+//! quiet.
+//!
+//! libp2p-identify 0.48 and libp2p-ping 0.47 open a stream to the peer the moment a connection
+//! is established (identify asks for the peer's record, ping sends its first ping), and our
+//! nodes do the same to the page. A page that submits a job right after `start()` (or dials the
+//! job's host) ran those exchanges, and on a fresh page V8's first compile of their code, on its
+//! one thread in the middle of the job's setup: about twelve messages per connection.
+//!
+//! [`Later`] wraps such a behaviour. Its connection handlers hold the inner handler's outbound
+//! stream requests, and the streams the peer opens on its protocols, until the page has been
+//! quiet for [`QUIET_MS`] (no dial, no connect, no new connection: the rule the relay
+//! reservation waits by, `crate::net::reserve_later`), and at most [`MAX_DEFER_MS`] after the
+//! connection was made. Then the peer's streams are answered and ours go out, in order; later
+//! ones pass at once. The peer has opened its stream and waits (identify and ping wait far
+//! longer than [`MAX_DEFER_MS`] for an answer). The page learns a peer's protocols
+//! (`peer:identify`) and its round trip, and a node learns the page's, about [`QUIET_MS`] later
+//! than before; nothing a job waits for comes from either.
+//!
+//! Measured in headless Chromium 156 on loopback, the bench's fresh page submitting a job at
+//! once, medians of 15, four alternated rounds, direct / relayed host: the first token came
+//! after 51-61 / 52-58 ms before, 41-53 / 43-49 ms with only our own streams put off, and
+//! 40-43 / 38-43 ms with the peer's put off too.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures_timer::Delay;
+use libp2p::core::transport::PortUse;
+use libp2p::core::Endpoint;
+use libp2p::swarm::handler::{ConnectionEvent, FullyNegotiatedInbound};
+use libp2p::swarm::{
+    ConnectionDenied, ConnectionHandler, ConnectionHandlerEvent, ConnectionId, FromSwarm,
+    NetworkBehaviour, SubstreamProtocol, THandler, THandlerInEvent, THandlerOutEvent, ToSwarm,
+};
+use libp2p::{Multiaddr, PeerId};
+
+use crate::net::rt::now_ms;
+
+/// How long the page must have been quiet before what waits for it goes, in ms.
+pub const QUIET_MS: f64 = 250.0;
+/// The longest anything waits for the page to be quiet, however busy it is, in ms.
+pub const MAX_DEFER_MS: f64 = 2000.0;
+
+/// When the page was last busy (the bits of an `f64`, ms on the `now_ms()` clock). One for
+/// the page: its SDK instances share its one thread.
+static BUSY: AtomicU64 = AtomicU64::new(0);
+
+/// The page is busy now (a dial, a connect, a new connection): what [`Later`] holds waits on.
+pub fn busy(now: f64) {
+    // Non-negative `f64`s order as their bits do.
+    BUSY.fetch_max(now.max(0.0).to_bits(), Ordering::Relaxed);
+}
+
+/// When the page was last busy.
+pub fn last_busy() -> f64 {
+    f64::from_bits(BUSY.load(Ordering::Relaxed))
+}
+
+/// How many ms until what was put off at `since` may go, the page last busy at `busy`: once the
+/// page has been quiet for [`QUIET_MS`], at the latest [`MAX_DEFER_MS`] after `since`. Zero or
+/// less: now; also when the clock went back.
+pub fn wait(busy: f64, since: f64, now: f64) -> f64 {
+    let busy = busy.max(since);
+    if now < busy {
+        return 0.0;
+    }
+    (busy + QUIET_MS).min(since + MAX_DEFER_MS) - now
+}
+
+/// A behaviour `B` whose handlers put their streams off until the page is quiet (see the
+/// module comment). It dereferences to `B`.
+pub struct Later<B> {
+    inner: B,
+}
+
+impl<B> Later<B> {
+    /// `inner`, its handlers' streams held until the page is quiet.
+    pub fn new(inner: B) -> Self {
+        Self { inner }
+    }
+}
+
+impl<B> Deref for Later<B> {
+    type Target = B;
+    fn deref(&self) -> &B {
+        &self.inner
+    }
+}
+
+impl<B> DerefMut for Later<B> {
+    fn deref_mut(&mut self) -> &mut B {
+        &mut self.inner
+    }
+}
+
+/// The connection handler of [`Later`].
+pub struct LaterHandler<H: ConnectionHandler> {
+    inner: H,
+    /// `None` once the page was quiet long enough. Until then the inner handler is not polled
+    /// (so it opens no stream).
+    hold: Option<Hold>,
+    /// Streams the peer opened, not yet handed to the inner handler, in order.
+    inbound: Vec<FullyNegotiatedInbound<H::InboundProtocol, H::InboundOpenInfo>>,
+}
+
+/// How long one connection's handler holds (kept apart from the handler's types, so that its
+/// code is there once for all of them).
+struct Hold {
+    /// When the connection was made.
+    since: f64,
+    /// Wakes the handler to look at the clock again.
+    timer: Delay,
+}
+
+impl Hold {
+    fn new() -> Self {
+        Self {
+            since: now_ms(),
+            timer: Delay::new(duration(QUIET_MS)),
+        }
+    }
+
+    /// Whether the page has been quiet long enough; if not, sets the timer to look again.
+    #[inline(never)]
+    fn over(&mut self, cx: &mut Context<'_>) -> bool {
+        while self.timer.poll_unpin(cx).is_ready() {
+            let wait = wait(
+                f64::from_bits(BUSY.load(Ordering::Relaxed)),
+                self.since,
+                now_ms(),
+            );
+            if wait <= 0.0 {
+                return true;
+            }
+            self.timer.reset(duration(wait));
+        }
+        false
+    }
+}
+
+/// `ms` as a [`Duration`], whole ms rounded up.
+fn duration(ms: f64) -> Duration {
+    Duration::from_millis(ms.max(0.0).ceil() as u64)
+}
+
+impl<H: ConnectionHandler> LaterHandler<H> {
+    fn new(inner: H) -> Self {
+        Self {
+            inner,
+            hold: Some(Hold::new()),
+            inbound: Vec::new(),
+        }
+    }
+}
+
+impl<B: NetworkBehaviour> NetworkBehaviour for Later<B> {
+    type ConnectionHandler = LaterHandler<THandler<B>>;
+    type ToSwarm = B::ToSwarm;
+
+    fn handle_pending_inbound_connection(
+        &mut self,
+        connection_id: ConnectionId,
+        local_addr: &Multiaddr,
+        remote_addr: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        self.inner
+            .handle_pending_inbound_connection(connection_id, local_addr, remote_addr)
+    }
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        connection_id: ConnectionId,
+        peer: PeerId,
+        local_addr: &Multiaddr,
+        remote_addr: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.inner
+            .handle_established_inbound_connection(connection_id, peer, local_addr, remote_addr)
+            .map(LaterHandler::new)
+    }
+
+    fn handle_pending_outbound_connection(
+        &mut self,
+        connection_id: ConnectionId,
+        maybe_peer: Option<PeerId>,
+        addresses: &[Multiaddr],
+        effective_role: Endpoint,
+    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
+        self.inner.handle_pending_outbound_connection(
+            connection_id,
+            maybe_peer,
+            addresses,
+            effective_role,
+        )
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        connection_id: ConnectionId,
+        peer: PeerId,
+        addr: &Multiaddr,
+        role_override: Endpoint,
+        port_use: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.inner
+            .handle_established_outbound_connection(
+                connection_id,
+                peer,
+                addr,
+                role_override,
+                port_use,
+            )
+            .map(LaterHandler::new)
+    }
+
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        self.inner.on_swarm_event(event)
+    }
+
+    fn on_connection_handler_event(
+        &mut self,
+        peer_id: PeerId,
+        connection_id: ConnectionId,
+        event: THandlerOutEvent<Self>,
+    ) {
+        self.inner
+            .on_connection_handler_event(peer_id, connection_id, event)
+    }
+
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
+        self.inner.poll(cx)
+    }
+}
+
+impl<H: ConnectionHandler> ConnectionHandler for LaterHandler<H> {
+    type FromBehaviour = H::FromBehaviour;
+    type ToBehaviour = H::ToBehaviour;
+    type InboundProtocol = H::InboundProtocol;
+    type OutboundProtocol = H::OutboundProtocol;
+    type InboundOpenInfo = H::InboundOpenInfo;
+    type OutboundOpenInfo = H::OutboundOpenInfo;
+
+    fn listen_protocol(&self) -> SubstreamProtocol<Self::InboundProtocol, Self::InboundOpenInfo> {
+        self.inner.listen_protocol()
+    }
+
+    fn connection_keep_alive(&self) -> bool {
+        self.inner.connection_keep_alive()
+    }
+
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<
+        ConnectionHandlerEvent<Self::OutboundProtocol, Self::OutboundOpenInfo, Self::ToBehaviour>,
+    > {
+        if let Some(hold) = &mut self.hold {
+            if !hold.over(cx) {
+                return Poll::Pending;
+            }
+            self.hold = None;
+            // In any order: each is a stream of its own.
+            while let Some(inbound) = self.inbound.pop() {
+                self.inner
+                    .on_connection_event(ConnectionEvent::FullyNegotiatedInbound(inbound));
+            }
+        }
+        self.inner.poll(cx)
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::ToBehaviour>> {
+        self.inner.poll_close(cx)
+    }
+
+    fn on_behaviour_event(&mut self, event: Self::FromBehaviour) {
+        self.inner.on_behaviour_event(event)
+    }
+
+    fn on_connection_event(
+        &mut self,
+        event: ConnectionEvent<
+            Self::InboundProtocol,
+            Self::OutboundProtocol,
+            Self::InboundOpenInfo,
+            Self::OutboundOpenInfo,
+        >,
+    ) {
+        match event {
+            ConnectionEvent::FullyNegotiatedInbound(inbound) if self.hold.is_some() => {
+                self.inbound.push(inbound)
+            }
+            event => self.inner.on_connection_event(event),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_waits_until_the_page_was_quiet_and_no_longer_than_the_cap() {
+        // Made at 1000 with the page quiet since: it waits the quiet time from then.
+        assert_eq!(wait(0.0, 1000.0, 1000.0), QUIET_MS);
+        assert_eq!(wait(500.0, 1000.0, 1000.0 + QUIET_MS), 0.0);
+        // The page busy again at 1100: it waits on from there.
+        assert_eq!(wait(1100.0, 1000.0, 1100.0 + QUIET_MS), 0.0);
+        assert_eq!(wait(1100.0, 1000.0, 1200.0), 1100.0 + QUIET_MS - 1200.0);
+        // However busy the page stays, no longer than the cap after the connection.
+        assert_eq!(
+            wait(1000.0 + MAX_DEFER_MS, 1000.0, 1000.0 + MAX_DEFER_MS),
+            0.0
+        );
+    }
+
+    #[test]
+    fn the_page_clock_never_goes_back() {
+        busy(5000.0);
+        busy(4000.0);
+        assert!(last_busy() >= 5000.0);
+    }
+}
