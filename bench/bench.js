@@ -173,7 +173,8 @@ window.bench = {
     return { instantiateMs: t1 - t0, constructMs: t2 - t1, startMs: t3 - t2, totalMs: t3 - t0 };
   },
 
-  /** 3. dial → secured and multiplexed (dial resolves) → identified (peer:identify). */
+  /** 3. dial → secured and multiplexed (dial resolves) → identified (peer:identify, asked once the
+   *  page has been quiet for 250 ms after the dial: src/net/later.rs). */
   async connect({ bootstrap, target }) {
     await loaded();
     const sdk = sdkFor(bootstrap);
