@@ -18,6 +18,7 @@ pub mod inbound;
 pub mod liveness;
 pub mod metrics;
 pub mod observed;
+pub mod page_later;
 pub mod places;
 pub mod rejoin;
 pub mod relay_guard;

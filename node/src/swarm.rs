@@ -32,9 +32,9 @@ pub struct Behaviours {
     /// Circuit relay v2 client: reservations on our relays when `host.reachability` is relayed.
     pub relay_client: relay::client::Behaviour,
     /// Identify: tells peers who we are and what we speak, learns the same of them.
-    pub identify: crate::observed::Identify,
+    pub identify: crate::page_later::PageLater<crate::observed::Identify>,
     /// Ping: liveness of every connection.
-    pub ping: ping::Behaviour,
+    pub ping: crate::page_later::PageLater<ping::Behaviour>,
     /// Kademlia DHT in server mode on the Fabstir protocol name.
     pub kad: Toggle<kad::Behaviour<MemoryStore>>,
     /// mDNS local discovery.
@@ -207,11 +207,11 @@ pub async fn build(
                 allowed,
                 relay: relay.into(),
                 relay_client,
-                identify: crate::observed::Identify(identify::Behaviour::new(
+                identify: crate::page_later::PageLater(crate::observed::Identify(identify::Behaviour::new(
                     identify::Config::new(fabstir_protocol::IDENTIFY_PROTOCOL_VERSION.into(), key.public())
                         .with_agent_version(agent),
-                )),
-                ping: ping::Behaviour::new(ping_config),
+                ))),
+                ping: crate::page_later::PageLater(ping::Behaviour::new(ping_config)),
                 kad: kad.into(),
                 mdns: mdns.into(),
                 inbound: crate::inbound::Behaviour::new(),
