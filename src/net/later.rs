@@ -7,20 +7,22 @@
 //! job's host) ran those exchanges, and on a fresh page V8's first compile of their code, on its
 //! one thread in the middle of the job's setup: about twelve messages per connection.
 //!
-//! [`Later`] wraps such a behaviour. Its connection handlers hold the inner handler's outbound
-//! stream requests, and the streams the peer opens on its protocols, until the page has been
-//! quiet for [`QUIET_MS`] (no dial, no connect, no new connection: the rule the relay
-//! reservation waits by, `crate::net::reserve_later`), and at most [`MAX_DEFER_MS`] after the
-//! connection was made. Then the peer's streams are answered and ours go out, in order; later
-//! ones pass at once. The peer has opened its stream and waits (identify and ping wait far
-//! longer than [`MAX_DEFER_MS`] for an answer). The page learns a peer's protocols
-//! (`peer:identify`) and its round trip, and a node learns the page's, about [`QUIET_MS`] later
-//! than before; nothing a job waits for comes from either.
+//! [`Later`] wraps such a behaviour. Its connection handlers do not poll the inner handler
+//! until the page has been quiet for [`QUIET_MS`] (no dial, no connect, no new connection; the
+//! relay reservation waits by the same clock, `crate::net::reserve_later`), and at most
+//! [`MAX_DEFER_MS`] after the connection was made. Until then the inner handler opens no stream,
+//! and a stream the peer opens is handed to it but not answered (libp2p-identify and libp2p-ping
+//! set their answer up when they get the stream and run it when polled); the peer waits (identify
+//! and ping wait far longer than [`MAX_DEFER_MS`]). Then everything runs as before. The page
+//! learns a peer's protocols (`peer:identify`) and its round trip, and a node learns the page's,
+//! about [`QUIET_MS`] later than before; nothing a job waits for comes from either. (The node
+//! holds its half on a page's connection: `node/src/page_later.rs`.)
 //!
 //! Measured in headless Chromium 156 on loopback, the bench's fresh page submitting a job at
 //! once, medians of 15, four alternated rounds, direct / relayed host: the first token came
 //! after 51-61 / 52-58 ms before, 41-53 / 43-49 ms with only our own streams put off, and
-//! 40-43 / 38-43 ms with the peer's put off too.
+//! 40-43 / 38-43 ms with the peer's put off too (those held apart from the inner handler then;
+//! now the inner handler, not polled, holds them).
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +33,7 @@ use futures::FutureExt;
 use futures_timer::Delay;
 use libp2p::core::transport::PortUse;
 use libp2p::core::Endpoint;
-use libp2p::swarm::handler::{ConnectionEvent, FullyNegotiatedInbound};
+use libp2p::swarm::handler::ConnectionEvent;
 use libp2p::swarm::{
     ConnectionDenied, ConnectionHandler, ConnectionHandlerEvent, ConnectionId, FromSwarm,
     NetworkBehaviour, SubstreamProtocol, THandler, THandlerInEvent, THandlerOutEvent, ToSwarm,
@@ -100,11 +102,11 @@ impl<B> DerefMut for Later<B> {
 /// The connection handler of [`Later`].
 pub struct LaterHandler<H: ConnectionHandler> {
     inner: H,
-    /// `None` once the page was quiet long enough. Until then the inner handler is not polled
-    /// (so it opens no stream).
+    /// `None` once the page was quiet long enough. Until then the inner handler is not polled:
+    /// it opens no stream, and a stream the peer opened waits in it unanswered (libp2p-identify
+    /// and libp2p-ping only set up their answer when they get the stream, and run it when
+    /// polled).
     hold: Option<Hold>,
-    /// Streams the peer opened, not yet handed to the inner handler, in order.
-    inbound: Vec<FullyNegotiatedInbound<H::InboundProtocol, H::InboundOpenInfo>>,
 }
 
 /// How long one connection's handler holds (kept apart from the handler's types, so that its
@@ -152,7 +154,6 @@ impl<H: ConnectionHandler> LaterHandler<H> {
         Self {
             inner,
             hold: Some(Hold::new()),
-            inbound: Vec::new(),
         }
     }
 }
@@ -266,11 +267,6 @@ impl<H: ConnectionHandler> ConnectionHandler for LaterHandler<H> {
                 return Poll::Pending;
             }
             self.hold = None;
-            // In any order: each is a stream of its own.
-            while let Some(inbound) = self.inbound.pop() {
-                self.inner
-                    .on_connection_event(ConnectionEvent::FullyNegotiatedInbound(inbound));
-            }
         }
         self.inner.poll(cx)
     }
@@ -292,12 +288,7 @@ impl<H: ConnectionHandler> ConnectionHandler for LaterHandler<H> {
             Self::OutboundOpenInfo,
         >,
     ) {
-        match event {
-            ConnectionEvent::FullyNegotiatedInbound(inbound) if self.hold.is_some() => {
-                self.inbound.push(inbound)
-            }
-            event => self.inner.on_connection_event(event),
-        }
+        self.inner.on_connection_event(event)
     }
 }
 
