@@ -130,11 +130,7 @@ impl Hold {
     #[inline(never)]
     fn over(&mut self, cx: &mut Context<'_>) -> bool {
         while self.timer.poll_unpin(cx).is_ready() {
-            let wait = wait(
-                f64::from_bits(BUSY.load(Ordering::Relaxed)),
-                self.since,
-                now_ms(),
-            );
+            let wait = wait(last_busy(), self.since, now_ms());
             if wait <= 0.0 {
                 return true;
             }
