@@ -140,8 +140,9 @@ impl Hold {
     }
 }
 
-/// `ms` as a [`Duration`], whole ms rounded up.
-fn duration(ms: f64) -> Duration {
+/// `ms` as a [`Duration`], whole ms rounded up (none when negative): how long to wait for a
+/// [`wait`].
+pub fn duration(ms: f64) -> Duration {
     Duration::from_millis(ms.max(0.0).ceil() as u64)
 }
 

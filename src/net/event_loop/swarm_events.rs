@@ -4,7 +4,7 @@
 use crate::error::SdkError;
 use crate::events::SdkEvent;
 use crate::net::behaviour::BehaviourEvent;
-use crate::net::later::last_busy;
+use crate::net::later::{duration, last_busy};
 use crate::net::peers::PeerInfo;
 use crate::net::rt::now_ms;
 use libp2p::core::ConnectedPoint;
@@ -256,7 +256,8 @@ impl EventLoop {
         self.arm_reserve_timer();
     }
 
-    /// The page is busy (a dial, a connect, a new connection): waiting reservations wait on.
+    /// The page is busy (a dial, a connect, a new connection): what waits for it to be quiet
+    /// (identify, ping, relay reservations; [`crate::net::later`]) waits on.
     pub(super) fn page_busy(&mut self) {
         crate::net::later::busy(now_ms());
     }
@@ -278,8 +279,7 @@ impl EventLoop {
     fn arm_reserve_timer(&mut self) {
         if self.reserve_timer.is_none() {
             if let Some(wait) = self.reserve_later.wait(last_busy(), now_ms()) {
-                let wait = std::time::Duration::from_millis(wait.max(0.0).ceil() as u64);
-                self.reserve_timer = Some(crate::net::rt::sleep_boxed(wait));
+                self.reserve_timer = Some(crate::net::rt::sleep_boxed(duration(wait)));
             }
         }
     }
