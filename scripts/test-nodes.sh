@@ -7,7 +7,8 @@
 #           (direct-1 on host-a and relayed-1 on host-b, unpaced, are for the benchmarks.)
 #   hostile 29131-29132: fabstir-hostile, whose token streams misbehave on purpose (one model per
 #           misbehaviour: hostile-malformed, -oversized, -order, -endless, -stall, -slowloris,
-#           -total, -garbage, -receipt-tokens/-output/-client/-key; see
+#           -total, -garbage, -receipt-tokens/-output/-client/-key; and hostile-overprice,
+#           whose terms claim 5 per token where its record says 1; see
 #           node/src/bin/fabstir-hostile.rs); its catalog protocol hands out
 #           host-a's demo-1 record altered (price 5 -> 1, not signed again).
 #   host-c 29151-29152, host-d 29161-29162: both serve demo-fo (seed 33, 300 tokens/s, price 2),
@@ -149,7 +150,7 @@ YAML
   {
     # It keeps the catalog (which it hands out altered) though it only hosts.
     printf '%s\n  keep_catalog: true\n  models:\n' "$no_peer_limits"
-    for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key; do
+    for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key overprice; do
       echo "    - { id: hostile-$mode, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }"
     done
   } | host_config hostile "/ip4/127.0.0.1/tcp/29131, /ip4/127.0.0.1/tcp/29132/ws" direct
@@ -266,7 +267,7 @@ YAML
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
-  for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key; do
+  for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key overprice; do
     node_wait hostile "advertised hostile-$mode"
   done
   export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"

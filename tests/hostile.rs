@@ -87,6 +87,43 @@ async fn every_misbehaviour_fails_only_its_job_with_a_typed_error() {
     );
 }
 
+/// `hostile-overprice`'s record says 1 per token and its host starts a job asked of it at that,
+/// but its terms say 5: the job is dropped, and the error says what the host did (it said "no
+/// host answered" before). A page's `maxPrice` above 5 changes nothing: the best host is asked to
+/// start the job at its record's price.
+#[wasm_bindgen_test]
+async fn a_host_that_starts_a_job_above_its_records_price_is_dropped() {
+    let config = js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "failover": {{ "enabled": false }} }} }}"#,
+        node_addr("ws")
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    call(sdk.start()).await.unwrap();
+    let err = call(sdk.submit_job_with_negotiation(js_config(
+        r#"{ "modelId": "hostile-overprice", "prompt": "p", "maxTokens": 10, "maxPrice": 10 }"#,
+    )))
+    .await
+    .unwrap_err();
+    let message = get_str(&err, "message");
+    assert_eq!(get_str(&err, "code"), "NO_NODES_AVAILABLE", "{message}");
+    assert!(
+        message.contains("started the job at 5 per token, above the 1 it was asked for"),
+        "{message}"
+    );
+    web_sys::console::log_1(&format!("hostile-overprice: {message}").into());
+    // The SDK is unharmed: a good host's job streams its exact text.
+    let job = call(sdk.submit_job_with_negotiation(js_config(
+        r#"{ "modelId": "demo-1", "prompt": "after the overpricing host", "maxTokens": 50, "maxPrice": 5 }"#,
+    )))
+    .await
+    .unwrap();
+    let text = call_method(&job, "text", &[]).await.unwrap();
+    assert_eq!(
+        text.as_string().unwrap(),
+        demo_text(22, "after the overpricing host", 50)
+    );
+}
+
 #[wasm_bindgen_test]
 async fn a_host_that_keeps_failing_is_blacklisted_then_tried_again() {
     let config = js_config(&format!(

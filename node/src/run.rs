@@ -20,7 +20,7 @@ use crate::say;
 use crate::shutdown::{Shutdown, Step};
 use crate::swarm::{Behaviour, BehaviourEvent};
 
-pub use crate::serve::{CatalogServer, StreamServer};
+pub use crate::serve::{CatalogServer, StreamServer, TermsHook};
 
 /// Runs the node until SIGINT or SIGTERM (graceful: see `host.shutdown_grace_secs`).
 pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeError> {
@@ -33,17 +33,20 @@ pub async fn run(config: LoadedConfig, identity: Identity) -> Result<(), NodeErr
             ))
         },
         |served, peer, stream| Box::pin(crate::catalog::server::serve(served, peer, stream)),
+        |_, _| {},
     )
     .await
 }
 
-/// Runs the node with `serve_tokens` answering token streams and `serve_catalog` catalog
-/// requests (the test suite's hostile host swaps in its own; everything else is the node's).
+/// Runs the node with `serve_tokens` answering token streams, `serve_catalog` catalog requests
+/// and `terms` seeing a job negotiation's terms before they are sent (the test suite's hostile
+/// host swaps in its own; everything else is the node's).
 pub async fn run_serving(
     config: LoadedConfig,
     identity: Identity,
     serve_tokens: StreamServer,
     serve_catalog: CatalogServer,
+    terms: TermsHook,
 ) -> Result<(), NodeError> {
     crate::relay_guard::install_quiet_hook();
     let mut registry = prometheus_client::registry::Registry::default();
@@ -87,7 +90,12 @@ pub async fn run_serving(
             crate::metrics::serve(addr, std::sync::Arc::new(registry), health.clone()).await?;
         say(format_args!("metrics http://{bound}/metrics"));
     }
-    crate::serve::spawn_protocols(swarm.behaviour().inbound.listener(), &host, serve_tokens);
+    crate::serve::spawn_protocols(
+        swarm.behaviour().inbound.listener(),
+        &host,
+        serve_tokens,
+        terms,
+    );
     // A node that keeps no catalog (a host that only hosts) does not serve one: a page that
     // asks it is told the protocol is not spoken, and looks elsewhere.
     let (mut lookups, delegate) = crate::delegated::Lookups::new();

@@ -36,12 +36,19 @@ pub type StreamServer = fn(
     Option<messages::StreamRequest>,
 ) -> futures::future::BoxFuture<'static, std::io::Result<()>>;
 
+/// Sees the terms a job negotiation answers for a model (an offer, or the terms a job started
+/// on) before they are sent. The node's leaves them as they are; the test suite's hostile host
+/// changes some, as a host that lies about its price would.
+pub type TermsHook = fn(&str, &mut messages::JobResponse);
+
 /// Serves ping, perf and info from `listener`, and when `host` serves models the job and token
-/// stream protocols (tokens through `serve_tokens`) and the sweep of finished jobs.
+/// stream protocols (tokens through `serve_tokens`, terms seen by `terms`) and the sweep of
+/// finished jobs.
 pub(crate) fn spawn_protocols(
     listener: crate::inbound::Listener,
     host: &Host,
     serve_tokens: StreamServer,
+    terms: TermsHook,
 ) {
     tokio::spawn(serve_streams(
         listener.clone(),
@@ -91,7 +98,7 @@ pub(crate) fn spawn_protocols(
                 host,
             ),
             move |peer, stream| {
-                crate::host::job_protocol::serve(h.clone(), peer, stream, serve_tokens)
+                crate::host::job_protocol::serve(h.clone(), peer, stream, serve_tokens, terms)
             },
         ));
         let h = host.clone();

@@ -160,6 +160,10 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     }) {
         let (c, (mut offer, sent)) = offers.remove(best);
         let fits = sent.admits(&offer);
+        if !fits {
+            // Said when no host takes the job (else "no host answered" would be all it said).
+            failures.push(sent.above(c.peer, &offer));
+        }
         let (job_id, price, prompt_price) = (offer.job_id, offer.price, offer.prompt_price);
         if chosen.is_some() || !fits {
             // A job a host started above the request's maxima (it should have refused): its
@@ -274,6 +278,17 @@ impl Sent {
     /// job above them should have refused: the job is dropped).
     fn admits(&self, offer: &Offer) -> bool {
         offer.price <= self.max && offer.prompt_price <= self.max_prompt
+    }
+
+    /// What `peer` did with an offer [`Sent::admits`] refuses.
+    fn above(&self, peer: PeerId, offer: &Offer) -> String {
+        let did = if offer.started { "started" } else { "offered" };
+        let (price, max, what) = if offer.price > self.max {
+            (offer.price, self.max, "")
+        } else {
+            (offer.prompt_price, self.max_prompt, "prompt ")
+        };
+        format!("{peer} {did} the job at {price} per {what}token, above the {max} it was asked for")
     }
 }
 

@@ -17,6 +17,11 @@
 //! | `hostile-receipt-client` | the same, the receipt names another client |
 //! | `hostile-receipt-key` | the same, the receipt signed with a key that is not the host's |
 //!
+//! And its job negotiation lies about one model's price: `hostile-overprice` is priced at 1 in
+//! its configuration and its catalog record, and a job of it is started at that, but the terms
+//! sent say 5 per token, whatever maxima the request set (an honest host refuses a request
+//! whose maxima are below its price).
+//!
 //! Its catalog protocol (`/fabstir/catalog/1.0.0`) hands out the records of its catalog, but
 //! alters every one that prices a model at 5 per token (host-a's demo-1 in the test network) to 1
 //! without signing it again, as a catalog server that lies would. And it closes each peer's first
@@ -68,7 +73,24 @@ fn run(path: &std::path::Path) -> Result<(), fabstir_node::NodeError> {
         identity,
         |host, peer, stream, known| Box::pin(serve_badly(host, peer, stream, known)),
         |served, peer, stream| Box::pin(serve_altered_catalog(served.hub, peer, stream)),
+        overprice,
     ))
+}
+
+/// The price `hostile-overprice`'s terms claim, above its record's (1).
+const OVERPRICE: u64 = 5;
+
+/// Says [`OVERPRICE`] per token in the terms of `hostile-overprice`.
+fn overprice(model: &str, terms: &mut fabstir_protocol::messages::JobResponse) {
+    if let fabstir_protocol::messages::JobResponse::Offer {
+        price_per_token, ..
+    } = terms
+    {
+        if model == "hostile-overprice" {
+            tracing::warn!(model, "claiming a price above the record's on purpose");
+            *price_per_token = OVERPRICE;
+        }
+    }
 }
 
 /// Answers catalog requests (once, not watches) from a copy of the catalog whose records

@@ -13,12 +13,13 @@ use libp2p::{PeerId, Stream};
 use super::{Host, Offer};
 
 /// Handles one job negotiation stream from `peer`; the tokens of a job started at once
-/// (`start`) are served on it by `serve_tokens`.
+/// (`start`) are served on it by `serve_tokens`; `terms` sees the terms before they are sent.
 pub async fn serve(
     host: Host,
     peer: PeerId,
     mut stream: Stream,
     serve_tokens: crate::serve::StreamServer,
+    terms: crate::serve::TermsHook,
 ) -> std::io::Result<()> {
     let payload = super::read_request_payload(&mut stream, "job request").await?;
     // The receipt names the request by the hash of its bytes as the client sent them.
@@ -38,6 +39,7 @@ pub async fn serve(
         }
     };
     let start = request.start;
+    let model = request.model_id.clone();
     let offer = match host.offer(peer, request) {
         Ok(offer) => Offer {
             request_sha256: hash.unwrap_or_default(),
@@ -48,12 +50,13 @@ pub async fn serve(
             return refuse(stream, reason, message).await;
         }
     };
-    let response = JobResponse::Offer {
+    let mut response = JobResponse::Offer {
         job_id: offer.job_id.clone(),
         price_per_token: offer.price_per_token,
         price_per_prompt_token: offer.price_per_prompt_token,
         expires_at: offer.expires_at,
     };
+    terms(&model, &mut response);
     if start {
         return start_at_once(host, peer, stream, offer, response, serve_tokens).await;
     }
