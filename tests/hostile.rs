@@ -74,17 +74,7 @@ async fn every_misbehaviour_fails_only_its_job_with_a_typed_error() {
             &format!("hostile-{mode}: {code} after {elapsed:.0} ms: {message}").into(),
         );
     }
-    // The SDK is unharmed: a good host's job streams its exact text.
-    let job = call(sdk.submit_job_with_negotiation(js_config(
-        r#"{ "modelId": "demo-1", "prompt": "after the hostile host", "maxTokens": 200, "maxPrice": 3 }"#,
-    )))
-    .await
-    .unwrap();
-    let text = call_method(&job, "text", &[]).await.unwrap();
-    assert_eq!(
-        text.as_string().unwrap(),
-        demo_text(22, "after the hostile host", 200)
-    );
+    good_host_streams_its_exact_text(&sdk, "after the hostile host", 200).await;
 }
 
 /// `hostile-overprice`'s record says 1 per token and its host starts a job asked of it at that,
@@ -111,17 +101,19 @@ async fn a_host_that_starts_a_job_above_its_records_price_is_dropped() {
         "{message}"
     );
     web_sys::console::log_1(&format!("hostile-overprice: {message}").into());
-    // The SDK is unharmed: a good host's job streams its exact text.
-    let job = call(sdk.submit_job_with_negotiation(js_config(
-        r#"{ "modelId": "demo-1", "prompt": "after the overpricing host", "maxTokens": 50, "maxPrice": 5 }"#,
-    )))
+    good_host_streams_its_exact_text(&sdk, "after the overpricing host", 50).await;
+}
+
+/// The SDK is unharmed: a good host's job (demo-1 at 3 per token, host-b: seed 22) streams its
+/// exact text.
+async fn good_host_streams_its_exact_text(sdk: &FabstirSdk, prompt: &str, tokens: u64) {
+    let job = call(sdk.submit_job_with_negotiation(js_config(&format!(
+        r#"{{ "modelId": "demo-1", "prompt": "{prompt}", "maxTokens": {tokens}, "maxPrice": 3 }}"#
+    ))))
     .await
     .unwrap();
     let text = call_method(&job, "text", &[]).await.unwrap();
-    assert_eq!(
-        text.as_string().unwrap(),
-        demo_text(22, "after the overpricing host", 50)
-    );
+    assert_eq!(text.as_string().unwrap(), demo_text(22, prompt, tokens));
 }
 
 #[wasm_bindgen_test]
