@@ -112,7 +112,7 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     let ask_others = match answers.first() {
         None => Some(None),
         Some((_, sent, Ok(Answer::Offer(o)))) if sent.admits(o) => None,
-        Some((_, _, answer)) => Some(Some(not_started(answer, repriced))),
+        Some((_, sent, answer)) => Some(Some(not_started(sent, answer, repriced))),
     };
     if let Some(why) = ask_others {
         let mut others = others(why).await;
@@ -162,7 +162,7 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
         let fits = sent.admits(&offer);
         if !fits {
             // Said when no host takes the job (else "no host answered" would be all it said).
-            failures.push(sent.above(c.peer, &offer));
+            failures.push(format!("{} {}", c.peer, sent.above(&offer)));
         }
         let (job_id, price, prompt_price) = (offer.job_id, offer.price, offer.prompt_price);
         if chosen.is_some() || !fits {
@@ -247,11 +247,11 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     })
 }
 
-/// Why a host asked to start a job did not (a started job above the maxima is dropped);
-/// `again`: it is asked again at the request's own maxima.
-fn not_started(answer: &Result<Answer, SdkError>, again: bool) -> String {
+/// Why a host asked (`sent`) to start a job did not (a started job above the maxima is
+/// dropped); `again`: it is asked again at the request's own maxima.
+fn not_started(sent: &Sent, answer: &Result<Answer, SdkError>, again: bool) -> String {
     let why = match answer {
-        Ok(Answer::Offer(o)) => format!("it started the job above the maxima, at {}", o.price),
+        Ok(Answer::Offer(o)) => format!("it {}", sent.above(o)),
         Ok(Answer::Rejected(reason, message)) => format!(
             "it rejected it ({}): {message}",
             fabstir_protocol::messages::reject_reason_code(*reason)
@@ -280,15 +280,15 @@ impl Sent {
         offer.price <= self.max && offer.prompt_price <= self.max_prompt
     }
 
-    /// What `peer` did with an offer [`Sent::admits`] refuses.
-    fn above(&self, peer: PeerId, offer: &Offer) -> String {
+    /// What the host did with an offer [`Sent::admits`] refuses ("started the job at …").
+    fn above(&self, offer: &Offer) -> String {
         let did = if offer.started { "started" } else { "offered" };
         let (price, max, what) = if offer.price > self.max {
             (offer.price, self.max, "")
         } else {
             (offer.prompt_price, self.max_prompt, "prompt ")
         };
-        format!("{peer} {did} the job at {price} per {what}token, above the {max} it was asked for")
+        format!("{did} the job at {price} per {what}token, above the {max} it was asked for")
     }
 }
 

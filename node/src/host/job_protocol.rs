@@ -39,7 +39,6 @@ pub async fn serve(
         }
     };
     let start = request.start;
-    let model = request.model_id.clone();
     let offer = match host.offer(peer, request) {
         Ok(offer) => Offer {
             request_sha256: hash.unwrap_or_default(),
@@ -56,7 +55,7 @@ pub async fn serve(
         price_per_prompt_token: offer.price_per_prompt_token,
         expires_at: offer.expires_at,
     };
-    terms(&model, &mut response);
+    terms(&offer.request.model_id, &mut response);
     if start {
         return start_at_once(host, peer, stream, offer, response, serve_tokens).await;
     }
