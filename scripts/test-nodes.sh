@@ -7,8 +7,9 @@
 #           (direct-1 on host-a and relayed-1 on host-b, unpaced, are for the benchmarks.)
 #   hostile 29131-29132: fabstir-hostile, whose token streams misbehave on purpose (one model per
 #           misbehaviour: hostile-malformed, -oversized, -order, -endless, -stall, -slowloris,
-#           -total, -garbage, -receipt-tokens/-output/-client/-key; and hostile-overprice,
-#           whose terms claim 5 per token where its record says 1; see
+#           -total, -garbage, -receipt-tokens/-output/-client/-key; and hostile-overprice
+#           and -overprice-shared, whose terms claim 5 per token where the record says 1 (host-b
+#           serves -overprice-shared too, honestly, at 2); see
 #           node/src/bin/fabstir-hostile.rs); its catalog protocol hands out
 #           host-a's demo-1 record altered (price 5 -> 1, not signed again).
 #   host-c 29151-29152, host-d 29161-29162: both serve demo-fo (seed 33, 300 tokens/s, price 2),
@@ -127,6 +128,9 @@ YAML
     - { id: relayed-1, price_per_token: 1, max_tokens: 65536, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
     - { id: demo-slow, price_per_token: 1, max_tokens: 60000, backend: { kind: demo, seed: 22, tokens_per_second: 200 } }
     - { id: load-1, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 44, tokens_per_second: 500 } }
+    # hostile-overprice-shared's honest host: the hostile one (1 per token in its record) starts
+    # a job at 5, so a page's job goes on to this one.
+    - { id: hostile-overprice-shared, price_per_token: 2, max_tokens: 4096, backend: { kind: demo, seed: 22, tokens_per_second: 0 } }
 YAML
   host_config host-e "/ip4/127.0.0.1/tcp/29141" relayed <<YAML
   max_concurrent_jobs: 64
@@ -150,7 +154,7 @@ YAML
   {
     # It keeps the catalog (which it hands out altered) though it only hosts.
     printf '%s\n  keep_catalog: true\n  models:\n' "$no_peer_limits"
-    for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key overprice; do
+    for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key overprice overprice-shared; do
       echo "    - { id: hostile-$mode, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }"
     done
   } | host_config hostile "/ip4/127.0.0.1/tcp/29131, /ip4/127.0.0.1/tcp/29132/ws" direct
@@ -252,6 +256,7 @@ YAML
   node_wait host-a "advertised direct-1"
   node_wait host-b "advertised relayed-1"
   node_wait host-b "advertised load-1"
+  node_wait host-b "advertised hostile-overprice-shared"
   node_wait host-e "advertised load-1"
   node_wait host-f "advertised limited-1"
   node_wait host-c "advertised demo-fo"
@@ -267,7 +272,7 @@ YAML
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
-  for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key overprice; do
+  for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key overprice overprice-shared; do
     node_wait hostile "advertised hostile-$mode"
   done
   export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"

@@ -104,6 +104,44 @@ async fn a_host_that_starts_a_job_above_its_records_price_is_dropped() {
     good_host_streams_its_exact_text(&sdk, "after the overpricing host", 50).await;
 }
 
+/// The same lie where the model has an honest host too: `hostile-overprice-shared` is 1 per
+/// token in the hostile host's record and 2 in host-b's. The SDK asks the cheaper host first,
+/// drops the job it started at 5, says why in a `p2p:debug` event, and starts the job on host-b:
+/// its price and its exact text (seed 22).
+#[wasm_bindgen_test]
+async fn a_job_an_overpricing_host_started_goes_to_the_models_honest_host() {
+    let config = js_config(&format!(
+        r#"{{ "debug": {{ "subsystems": ["negotiation"] }}, "p2pConfig": {{ "bootstrapNodes": ["{}"], "failover": {{ "enabled": false }} }} }}"#,
+        node_addr("ws")
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    let recorder = Recorder::attach(&sdk, &["p2p:debug"]);
+    call(sdk.start()).await.unwrap();
+    let prompt = "past the overpricing host";
+    let job = call(sdk.submit_job_with_negotiation(js_config(&format!(
+        r#"{{ "modelId": "hostile-overprice-shared", "prompt": "{prompt}", "maxTokens": 20, "maxPrice": 10 }}"#
+    ))))
+    .await
+    .unwrap_or_else(|e| panic!("negotiation failed: {}", get_str(&e, "message")));
+    assert_eq!(get_str(&job, "nodeId"), node_addr("host-b-id"));
+    assert_eq!(get_num(&job, "pricePerToken"), 2.0);
+    let text = call_method(&job, "text", &[]).await.unwrap();
+    assert_eq!(text.as_string().unwrap(), demo_text(22, prompt, 20));
+    let said: Vec<String> = recorder
+        .of("p2p:debug")
+        .iter()
+        .map(|e| get_str(e, "message"))
+        .filter(|m| m.contains("not started on the best host"))
+        .collect();
+    assert!(
+        said.iter().any(|m| m.contains(
+            "started the job at 5 per token, above the 1 it was asked for; asking 1 host(s)"
+        )),
+        "no p2p:debug event says why the cheaper host was passed over: {said:?}"
+    );
+    web_sys::console::log_1(&format!("hostile-overprice-shared: {}", said[0]).into());
+}
+
 /// The SDK is unharmed: a good host's job (demo-1 at 3 per token, host-b: seed 22) streams its
 /// exact text.
 async fn good_host_streams_its_exact_text(sdk: &FabstirSdk, prompt: &str, tokens: u64) {

@@ -17,9 +17,10 @@
 //! | `hostile-receipt-client` | the same, the receipt names another client |
 //! | `hostile-receipt-key` | the same, the receipt signed with a key that is not the host's |
 //!
-//! And its job negotiation lies about one model's price: `hostile-overprice` is priced at 1 in
-//! its configuration and its catalog record, and a job of it is started at that, but the terms
-//! sent say 5 per token, whatever maxima the request set (an honest host refuses a request
+//! And its job negotiation lies about two models' price: `hostile-overprice` and
+//! `hostile-overprice-shared` (which host-b of the test network serves honestly at 2) are priced
+//! at 1 in its configuration and its catalog record, and a job of one is started at that, but
+//! the terms sent say 5 per token, whatever maxima the request set (an honest host refuses a request
 //! whose maxima are below its price).
 //!
 //! Its catalog protocol (`/fabstir/catalog/1.0.0`) hands out the records of its catalog, but
@@ -77,16 +78,17 @@ fn run(path: &std::path::Path) -> Result<(), fabstir_node::NodeError> {
     ))
 }
 
-/// The price `hostile-overprice`'s terms claim, above its record's (1).
+/// The price `hostile-overprice`'s (and `-overprice-shared`'s) terms claim, above the record's (1).
 const OVERPRICE: u64 = 5;
 
-/// Says [`OVERPRICE`] per token in the terms of `hostile-overprice`.
+/// Says [`OVERPRICE`] per token in the terms of `hostile-overprice` and
+/// `hostile-overprice-shared` (which an honest host of the test network serves too).
 fn overprice(model: &str, terms: &mut fabstir_protocol::messages::JobResponse) {
     if let fabstir_protocol::messages::JobResponse::Offer {
         price_per_token, ..
     } = terms
     {
-        if model == "hostile-overprice" {
+        if model.starts_with("hostile-overprice") {
             tracing::warn!(model, "claiming a price above the record's on purpose");
             *price_per_token = OVERPRICE;
         }
