@@ -6,7 +6,6 @@
 
 pub mod advertise;
 pub mod backend;
-pub mod boxed_handler;
 pub mod catalog;
 pub mod config;
 pub mod delegated;
@@ -17,11 +16,8 @@ pub mod identity;
 pub mod inbound;
 pub mod liveness;
 pub mod metrics;
-pub mod observed;
-pub mod page_later;
 pub mod places;
 pub mod rejoin;
-pub mod relay_guard;
 pub mod relayed;
 pub mod run;
 pub mod security;
@@ -30,6 +26,7 @@ mod shutdown;
 pub mod store;
 pub mod swarm;
 pub mod tls;
+pub mod wrap;
 pub mod ws_close;
 
 pub use error::NodeError;

@@ -48,7 +48,7 @@ pub async fn run_serving(
     serve_catalog: CatalogServer,
     terms: TermsHook,
 ) -> Result<(), NodeError> {
-    crate::relay_guard::install_quiet_hook();
+    crate::wrap::relay_guard::install_quiet_hook();
     let mut registry = prometheus_client::registry::Registry::default();
     let host_metrics = HostMetrics::default();
     host_metrics.register(registry.sub_registry_with_prefix("fabstir"));

@@ -18,8 +18,8 @@ use crate::error::NodeError;
 use crate::identity::Identity;
 
 /// Everything the node speaks, with each connection's handlers in one heap allocation
-/// (see [`crate::boxed_handler`]); it dereferences to [`Behaviours`].
-pub type Behaviour = crate::boxed_handler::Boxed<Behaviours>;
+/// (see [`crate::wrap::boxed`]); it dereferences to [`Behaviours`].
+pub type Behaviour = crate::wrap::boxed::Boxed<Behaviours>;
 
 /// The events of [`Behaviour`], one variant per behaviour.
 pub type BehaviourEvent = BehavioursEvent;
@@ -28,13 +28,13 @@ pub type BehaviourEvent = BehavioursEvent;
 #[derive(NetworkBehaviour)]
 pub struct Behaviours {
     /// Circuit relay v2 server (absent when `relay.enabled` is false).
-    pub relay: Toggle<crate::relay_guard::GuardedRelay>,
+    pub relay: Toggle<crate::wrap::relay_guard::GuardedRelay>,
     /// Circuit relay v2 client: reservations on our relays when `host.reachability` is relayed.
     pub relay_client: relay::client::Behaviour,
     /// Identify: tells peers who we are and what we speak, learns the same of them.
-    pub identify: crate::page_later::PageLater<crate::observed::Identify>,
+    pub identify: crate::wrap::page_later::PageLater<crate::wrap::observed::Identify>,
     /// Ping: liveness of every connection.
-    pub ping: crate::page_later::PageLater<ping::Behaviour>,
+    pub ping: crate::wrap::page_later::PageLater<ping::Behaviour>,
     /// Kademlia DHT in server mode on the Fabstir protocol name.
     pub kad: Toggle<kad::Behaviour<MemoryStore>>,
     /// mDNS local discovery.
@@ -167,7 +167,7 @@ pub async fn build(
         .with_behaviour(|key, relay_client| {
             let peer_id = key.public().to_peer_id();
             let relay = config.raw.relay.enabled.then(|| {
-                crate::relay_guard::GuardedRelay(relay::Behaviour::new(peer_id, relay_config(config)))
+                crate::wrap::relay_guard::guarded(relay::Behaviour::new(peer_id, relay_config(config)))
             });
             let kad = config.raw.kad.enabled.then(|| {
                 let protocol = StreamProtocol::new(fabstir_protocol::KAD_PROTOCOL);
@@ -202,16 +202,16 @@ pub async fn build(
             let (blocked, allowed) = config.security.behaviours(&bootstrap);
             let keep_catalog = config.raw.host.keeps_catalog(config.raw.relay.enabled);
             let gossipsub = crate::catalog::behaviour(key, keep_catalog)?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(crate::boxed_handler::Boxed(Behaviours {
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(crate::wrap::boxed::boxed(Behaviours {
                 blocked,
                 allowed,
                 relay: relay.into(),
                 relay_client,
-                identify: crate::page_later::PageLater(crate::observed::Identify(identify::Behaviour::new(
+                identify: crate::wrap::page_later::page_later(crate::wrap::observed::identify(identify::Behaviour::new(
                     identify::Config::new(fabstir_protocol::IDENTIFY_PROTOCOL_VERSION.into(), key.public())
                         .with_agent_version(agent),
                 ))),
-                ping: crate::page_later::PageLater(ping::Behaviour::new(ping_config)),
+                ping: crate::wrap::page_later::page_later(ping::Behaviour::new(ping_config)),
                 kad: kad.into(),
                 mdns: mdns.into(),
                 inbound: crate::inbound::Behaviour::new(),

@@ -1,12 +1,12 @@
 //! The node's identify and ping of a page's connection wait `page_later::WAIT`
-//! (`fabstir_node::page_later`): a peer that dials the node over WebSocket, as a page does, is
+//! (`fabstir_node::wrap::page_later`): a peer that dials the node over WebSocket, as a page does, is
 //! asked for its identify record no sooner than that after it dialled.
 //!
 //! Real swarms in this process, over TCP and WebSocket on 127.0.0.1, Noise and yamux.
 
 use std::time::{Duration, Instant};
 
-use fabstir_node::page_later::{PageLater, WAIT};
+use fabstir_node::wrap::page_later::{page_later, PageLater, WAIT};
 use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -51,8 +51,8 @@ async fn swarm<B: NetworkBehaviour>(behaviour: impl FnOnce(&Keypair) -> B) -> Sw
 #[tokio::test]
 async fn a_page_is_asked_for_its_identify_record_no_sooner_than_the_wait() {
     let mut node = swarm(|key| Node {
-        identify: PageLater(identify_of(key)),
-        ping: PageLater(ping::Behaviour::default()),
+        identify: page_later(identify_of(key)),
+        ping: page_later(ping::Behaviour::default()),
     })
     .await;
     node.listen_on("/ip4/127.0.0.1/tcp/0/ws".parse().unwrap())

@@ -16,7 +16,7 @@
 //! and ping wait far longer than [`MAX_DEFER_MS`]). Then everything runs as before. The page
 //! learns a peer's protocols (`peer:identify`) and its round trip, and a node learns the page's,
 //! about [`QUIET_MS`] later than before; nothing a job waits for comes from either. (The node
-//! holds its half on a page's connection: `node/src/page_later.rs`.)
+//! holds its half on a page's connection: `node/src/wrap/page_later.rs`.)
 //!
 //! Measured in headless Chromium 156 on loopback, the bench's fresh page submitting a job at
 //! once, medians of 15, four alternated rounds, direct / relayed host: the first token came

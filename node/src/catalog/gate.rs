@@ -21,61 +21,51 @@
 //! - nothing is learned within [`PATIENCE`] (a peer without identify): the request goes out.
 
 use std::collections::VecDeque;
-use std::ops::{Deref, DerefMut};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::FutureExt;
 use futures_timer::Delay;
-use libp2p::core::transport::PortUse;
-use libp2p::core::Endpoint;
 use libp2p::swarm::handler::{ConnectionEvent, DialUpgradeError, ProtocolsChange};
 use libp2p::swarm::{
-    ConnectionDenied, ConnectionHandler, ConnectionHandlerEvent, ConnectionId, FromSwarm,
-    NetworkBehaviour, StreamProtocol, StreamUpgradeError, SubstreamProtocol, THandler,
-    THandlerInEvent, THandlerOutEvent, ToSwarm,
+    ConnectionHandler, ConnectionHandlerEvent, NetworkBehaviour, StreamProtocol,
+    StreamUpgradeError, SubstreamProtocol, THandler,
 };
-use libp2p::{Multiaddr, PeerId};
+use libp2p::Multiaddr;
+
+use crate::wrap::handler::{EventOf, Hooked, Hooks, Inline, PolledOf};
+use crate::wrap::{Change, Wrap};
 
 /// How long a held stream request waits for the remote's protocols before it goes out anyway.
 pub const PATIENCE: Duration = Duration::from_secs(5);
 
 /// A behaviour `B` whose handlers hold their outbound streams until the remote is known to
-/// speak `protocol` (see the module comment). It dereferences to `B`.
-pub struct Gated<B> {
-    inner: B,
-    protocol: StreamProtocol,
-    patience: Duration,
+/// speak the gate's protocol (see the module comment). It dereferences to `B`.
+pub type Gated<B> = Wrap<B, Gate>;
+
+/// `inner`, gated on the remote speaking `protocol`, with [`PATIENCE`].
+pub fn gated<B: NetworkBehaviour>(inner: B, protocol: StreamProtocol) -> Gated<B> {
+    Wrap::new(
+        inner,
+        Gate {
+            protocol,
+            patience: PATIENCE,
+        },
+    )
 }
 
 impl<B> Gated<B> {
-    /// `inner`, gated on the remote speaking `protocol`, with [`PATIENCE`].
-    pub fn new(inner: B, protocol: StreamProtocol) -> Self {
-        Self {
-            inner,
-            protocol,
-            patience: PATIENCE,
-        }
-    }
-
     /// The same with another patience (zero: nothing is held, as without the gate).
     pub fn with_patience(mut self, patience: Duration) -> Self {
-        self.patience = patience;
+        self.change_mut().patience = patience;
         self
     }
 }
 
-impl<B> Deref for Gated<B> {
-    type Target = B;
-    fn deref(&self) -> &B {
-        &self.inner
-    }
-}
-
-impl<B> DerefMut for Gated<B> {
-    fn deref_mut(&mut self) -> &mut B {
-        &mut self.inner
-    }
+/// The change of [`Gated`]: each connection's handler is a [`GatedHandler`].
+pub struct Gate {
+    protocol: StreamProtocol,
+    patience: Duration,
 }
 
 /// What the handler knows of the remote's support for the gated protocol.
@@ -88,9 +78,11 @@ enum Remote {
     Lacks,
 }
 
-/// The connection handler of [`Gated`].
-pub struct GatedHandler<H: ConnectionHandler> {
-    inner: H,
+/// The connection handler of [`Gated`]: `H` with its outbound streams [`Held`].
+pub type GatedHandler<H> = Hooked<Inline<H>, Held<H>>;
+
+/// What a [`GatedHandler`] holds back of its inner handler `H`, and why.
+pub struct Held<H: ConnectionHandler> {
     protocol: StreamProtocol,
     remote: Remote,
     /// Outbound stream requests of the inner handler not yet let out.
@@ -102,23 +94,35 @@ pub struct GatedHandler<H: ConnectionHandler> {
     listened: SubstreamProtocol<H::InboundProtocol, H::InboundOpenInfo>,
 }
 
-impl<H> GatedHandler<H>
+impl<B> Change<B> for Gate
+where
+    B: NetworkBehaviour,
+    <THandler<B> as ConnectionHandler>::InboundProtocol: Clone,
+    <THandler<B> as ConnectionHandler>::InboundOpenInfo: Clone,
+{
+    type Handler = GatedHandler<THandler<B>>;
+
+    fn handler(&mut self, inner: THandler<B>, _: Option<&Multiaddr>) -> Self::Handler {
+        let held = Held::new(&inner, self.protocol.clone(), self.patience);
+        Hooked::new(Inline(inner), held)
+    }
+}
+
+impl<H> Held<H>
 where
     H: ConnectionHandler,
     H::InboundProtocol: Clone,
     H::InboundOpenInfo: Clone,
 {
-    /// `inner`, its outbound streams held until the remote is known to speak `protocol` or
+    /// `inner`'s outbound streams held until the remote is known to speak `protocol` or
     /// `patience` has passed.
-    pub fn new(inner: H, protocol: StreamProtocol, patience: Duration) -> Self {
-        let listened = inner.listen_protocol();
+    pub fn new(inner: &H, protocol: StreamProtocol, patience: Duration) -> Self {
         Self {
-            inner,
             protocol,
             remote: Remote::Unknown(Delay::new(patience)),
             held: VecDeque::new(),
             released: VecDeque::new(),
-            listened,
+            listened: inner.listen_protocol(),
         }
     }
 
@@ -130,23 +134,14 @@ where
 
     /// Identify listed the remote's protocols without ours: the inner handler hears, for each
     /// held request, what a refusal would have told it.
-    fn lacks(&mut self) {
+    fn lacks(&mut self, inner: &mut H) {
         self.remote = Remote::Lacks;
         for request in std::mem::take(&mut self.held) {
-            self.refuse(request);
+            refuse(inner, request);
         }
     }
 
-    fn refuse(&mut self, request: SubstreamProtocol<H::OutboundProtocol, H::OutboundOpenInfo>) {
-        let (_, info) = request.into_upgrade();
-        self.inner
-            .on_connection_event(ConnectionEvent::DialUpgradeError(DialUpgradeError {
-                info,
-                error: StreamUpgradeError::NegotiationFailed,
-            }));
-    }
-
-    fn learn(&mut self, change: &ProtocolsChange<'_>) {
+    fn learn(&mut self, inner: &mut H, change: &ProtocolsChange<'_>) {
         if !matches!(self.remote, Remote::Unknown(_)) {
             return;
         }
@@ -156,129 +151,41 @@ where
             if added.any(|p| *p == self.protocol) {
                 self.release();
             } else {
-                self.lacks();
+                self.lacks(inner);
             }
         }
     }
 }
 
-impl<B> NetworkBehaviour for Gated<B>
-where
-    B: NetworkBehaviour,
-    <THandler<B> as ConnectionHandler>::InboundProtocol: Clone,
-    <THandler<B> as ConnectionHandler>::InboundOpenInfo: Clone,
-{
-    type ConnectionHandler = GatedHandler<THandler<B>>;
-    type ToSwarm = B::ToSwarm;
-
-    fn handle_pending_inbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        local_addr: &Multiaddr,
-        remote_addr: &Multiaddr,
-    ) -> Result<(), ConnectionDenied> {
-        self.inner
-            .handle_pending_inbound_connection(connection_id, local_addr, remote_addr)
-    }
-
-    fn handle_established_inbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        peer: PeerId,
-        local_addr: &Multiaddr,
-        remote_addr: &Multiaddr,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner
-            .handle_established_inbound_connection(connection_id, peer, local_addr, remote_addr)
-            .map(|h| GatedHandler::new(h, self.protocol.clone(), self.patience))
-    }
-
-    fn handle_pending_outbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        maybe_peer: Option<PeerId>,
-        addresses: &[Multiaddr],
-        effective_role: Endpoint,
-    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
-        self.inner.handle_pending_outbound_connection(
-            connection_id,
-            maybe_peer,
-            addresses,
-            effective_role,
-        )
-    }
-
-    fn handle_established_outbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        peer: PeerId,
-        addr: &Multiaddr,
-        role_override: Endpoint,
-        port_use: PortUse,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner
-            .handle_established_outbound_connection(
-                connection_id,
-                peer,
-                addr,
-                role_override,
-                port_use,
-            )
-            .map(|h| GatedHandler::new(h, self.protocol.clone(), self.patience))
-    }
-
-    fn on_swarm_event(&mut self, event: FromSwarm) {
-        self.inner.on_swarm_event(event)
-    }
-
-    fn on_connection_handler_event(
-        &mut self,
-        peer_id: PeerId,
-        connection_id: ConnectionId,
-        event: THandlerOutEvent<Self>,
-    ) {
-        self.inner
-            .on_connection_handler_event(peer_id, connection_id, event)
-    }
-
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
-        self.inner.poll(cx)
-    }
+/// Tells `inner` its stream `request` was refused, as the remote would have.
+fn refuse<H: ConnectionHandler>(
+    inner: &mut H,
+    request: SubstreamProtocol<H::OutboundProtocol, H::OutboundOpenInfo>,
+) {
+    let (_, info) = request.into_upgrade();
+    inner.on_connection_event(ConnectionEvent::DialUpgradeError(DialUpgradeError {
+        info,
+        error: StreamUpgradeError::NegotiationFailed,
+    }));
 }
 
-impl<H> ConnectionHandler for GatedHandler<H>
+impl<H> Hooks<H> for Held<H>
 where
     H: ConnectionHandler,
     H::InboundProtocol: Clone,
     H::InboundOpenInfo: Clone,
 {
-    type FromBehaviour = H::FromBehaviour;
-    type ToBehaviour = H::ToBehaviour;
-    type InboundProtocol = H::InboundProtocol;
-    type OutboundProtocol = H::OutboundProtocol;
-    type InboundOpenInfo = H::InboundOpenInfo;
-    type OutboundOpenInfo = H::OutboundOpenInfo;
-
-    fn listen_protocol(&self) -> SubstreamProtocol<Self::InboundProtocol, Self::InboundOpenInfo> {
+    fn listen_protocol(
+        &self,
+        inner: &H,
+    ) -> SubstreamProtocol<H::InboundProtocol, H::InboundOpenInfo> {
         match self.remote {
             Remote::Lacks => self.listened.clone(),
-            _ => self.inner.listen_protocol(),
+            _ => inner.listen_protocol(),
         }
     }
 
-    fn connection_keep_alive(&self) -> bool {
-        self.inner.connection_keep_alive()
-    }
-
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<
-        ConnectionHandlerEvent<Self::OutboundProtocol, Self::OutboundOpenInfo, Self::ToBehaviour>,
-    > {
+    fn poll(&mut self, inner: &mut H, cx: &mut Context<'_>) -> Poll<PolledOf<H>> {
         if let Remote::Unknown(delay) = &mut self.remote {
             if delay.poll_unpin(cx).is_ready() {
                 self.release();
@@ -288,7 +195,7 @@ where
             return Poll::Ready(ConnectionHandlerEvent::OutboundSubstreamRequest { protocol });
         }
         loop {
-            match self.inner.poll(cx) {
+            match inner.poll(cx) {
                 Poll::Ready(ConnectionHandlerEvent::OutboundSubstreamRequest { protocol }) => {
                     match self.remote {
                         Remote::Speaks => {
@@ -297,7 +204,7 @@ where
                             })
                         }
                         Remote::Unknown(_) => self.held.push_back(protocol),
-                        Remote::Lacks => self.refuse(protocol),
+                        Remote::Lacks => refuse(inner, protocol),
                     }
                 }
                 other => return other,
@@ -305,25 +212,9 @@ where
         }
     }
 
-    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::ToBehaviour>> {
-        self.inner.poll_close(cx)
-    }
-
-    fn on_behaviour_event(&mut self, event: Self::FromBehaviour) {
-        self.inner.on_behaviour_event(event)
-    }
-
-    fn on_connection_event(
-        &mut self,
-        event: ConnectionEvent<
-            Self::InboundProtocol,
-            Self::OutboundProtocol,
-            Self::InboundOpenInfo,
-            Self::OutboundOpenInfo,
-        >,
-    ) {
+    fn on_connection_event(&mut self, inner: &mut H, event: EventOf<'_, H>) {
         match &event {
-            ConnectionEvent::RemoteProtocolsChange(change) => self.learn(change),
+            ConnectionEvent::RemoteProtocolsChange(change) => self.learn(inner, change),
             // A stream the peer opened to us on this protocol: it speaks it.
             ConnectionEvent::FullyNegotiatedInbound(_) => {
                 if matches!(self.remote, Remote::Unknown(_)) {
@@ -332,6 +223,6 @@ where
             }
             _ => {}
         }
-        self.inner.on_connection_event(event)
+        inner.on_connection_event(event)
     }
 }

@@ -118,7 +118,7 @@ pub fn behaviour(
             .map_err(|e| e.to_string())?;
     }
     let protocol = libp2p::StreamProtocol::new(GOSSIPSUB_PROTOCOL);
-    Ok(gate::Gated::new(behaviour, protocol))
+    Ok(gate::gated(behaviour, protocol))
 }
 
 /// On a relay: makes every other relay it meets (identify lists the hop protocol) a direct

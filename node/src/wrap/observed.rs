@@ -8,17 +8,14 @@
 //! `<relay address>/p2p/<relay>/p2p-circuit/p2p/<client>` (the listener's local address plus the
 //! client), which is what the client dialled through and what js-libp2p itself reports.
 
-use std::task::{Context, Poll};
+use std::borrow::Cow;
 
-use libp2p::core::transport::PortUse;
-use libp2p::core::Endpoint;
 use libp2p::identify;
 use libp2p::multiaddr::Protocol;
-use libp2p::swarm::{
-    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
-    THandlerOutEvent, ToSwarm,
-};
-use libp2p::{Multiaddr, PeerId};
+use libp2p::swarm::THandler;
+use libp2p::Multiaddr;
+
+use super::{Change, Wrap};
 
 /// The address to report as observed for a connection from `remote` to our `local` address.
 pub fn observed_address(local: &Multiaddr, remote: &Multiaddr) -> Multiaddr {
@@ -33,80 +30,32 @@ pub fn observed_address(local: &Multiaddr, remote: &Multiaddr) -> Multiaddr {
 
 /// `identify::Behaviour`, with [`observed_address`] as the observed address of inbound
 /// connections. Everything else is passed through unchanged.
-pub struct Identify(pub identify::Behaviour);
+pub type Identify = Wrap<identify::Behaviour, FullCircuit>;
 
-impl NetworkBehaviour for Identify {
-    type ConnectionHandler = THandler<identify::Behaviour>;
-    type ToSwarm = identify::Event;
+/// `b`, reporting [`observed_address`].
+pub fn identify(b: identify::Behaviour) -> Identify {
+    Wrap::new(b, FullCircuit)
+}
 
-    fn handle_pending_inbound_connection(
-        &mut self,
-        id: ConnectionId,
-        local: &Multiaddr,
-        remote: &Multiaddr,
-    ) -> Result<(), ConnectionDenied> {
-        self.0.handle_pending_inbound_connection(id, local, remote)
+/// The change of [`Identify`]: identify is told [`observed_address`] as the remote address.
+pub struct FullCircuit;
+
+impl Change<identify::Behaviour> for FullCircuit {
+    type Handler = THandler<identify::Behaviour>;
+
+    fn handler(&mut self, inner: Self::Handler, _: Option<&Multiaddr>) -> Self::Handler {
+        inner
     }
 
-    fn handle_established_inbound_connection(
-        &mut self,
-        id: ConnectionId,
-        peer: PeerId,
-        local: &Multiaddr,
-        remote: &Multiaddr,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        let observed = observed_address(local, remote);
-        self.0
-            .handle_established_inbound_connection(id, peer, local, &observed)
-    }
-
-    fn handle_pending_outbound_connection(
-        &mut self,
-        id: ConnectionId,
-        peer: Option<PeerId>,
-        addresses: &[Multiaddr],
-        role: Endpoint,
-    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
-        self.0
-            .handle_pending_outbound_connection(id, peer, addresses, role)
-    }
-
-    fn handle_established_outbound_connection(
-        &mut self,
-        id: ConnectionId,
-        peer: PeerId,
-        addr: &Multiaddr,
-        role: Endpoint,
-        port_use: PortUse,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.0
-            .handle_established_outbound_connection(id, peer, addr, role, port_use)
-    }
-
-    fn on_swarm_event(&mut self, event: FromSwarm) {
-        self.0.on_swarm_event(event)
-    }
-
-    fn on_connection_handler_event(
-        &mut self,
-        peer: PeerId,
-        id: ConnectionId,
-        event: THandlerOutEvent<Self>,
-    ) {
-        self.0.on_connection_handler_event(peer, id, event)
-    }
-
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<ToSwarm<identify::Event, THandlerInEvent<Self>>> {
-        self.0.poll(cx)
+    fn remote<'a>(&self, local: &Multiaddr, remote: &'a Multiaddr) -> Cow<'a, Multiaddr> {
+        Cow::Owned(observed_address(local, remote))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libp2p::PeerId;
 
     #[test]
     fn a_relayed_connection_is_observed_at_its_full_circuit_address() {

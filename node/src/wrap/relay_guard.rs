@@ -16,16 +16,12 @@
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::task::{Context, Poll};
 
-use libp2p::core::transport::PortUse;
-use libp2p::core::Endpoint;
 use libp2p::relay;
-use libp2p::swarm::{
-    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
-    THandlerOutEvent, ToSwarm,
-};
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, THandler, THandlerOutEvent};
 use libp2p::{Multiaddr, PeerId};
+
+use super::{Change, Wrap};
 
 thread_local! {
     /// Set while the relay server handles a handler event inside [`GuardedRelay`].
@@ -46,79 +42,38 @@ pub fn install_quiet_hook() {
 }
 
 /// The relay server, with the panic described in the module doc caught.
-pub struct GuardedRelay(pub relay::Behaviour);
+pub type GuardedRelay = Wrap<relay::Behaviour, CatchPanic>;
 
-impl NetworkBehaviour for GuardedRelay {
-    type ConnectionHandler = <relay::Behaviour as NetworkBehaviour>::ConnectionHandler;
-    type ToSwarm = relay::Event;
+/// `relay`, with the panic described in the module doc caught.
+pub fn guarded(relay: relay::Behaviour) -> GuardedRelay {
+    Wrap::new(relay, CatchPanic)
+}
 
-    fn handle_pending_inbound_connection(
-        &mut self,
-        id: ConnectionId,
-        local: &Multiaddr,
-        remote: &Multiaddr,
-    ) -> Result<(), ConnectionDenied> {
-        self.0.handle_pending_inbound_connection(id, local, remote)
+/// The change of [`GuardedRelay`]: a panic of the relay server's handling of a handler event
+/// is caught.
+pub struct CatchPanic;
+
+impl Change<relay::Behaviour> for CatchPanic {
+    type Handler = THandler<relay::Behaviour>;
+
+    fn handler(&mut self, inner: Self::Handler, _: Option<&Multiaddr>) -> Self::Handler {
+        inner
     }
 
-    fn handle_established_inbound_connection(
+    fn handler_event(
         &mut self,
-        id: ConnectionId,
-        peer: PeerId,
-        local: &Multiaddr,
-        remote: &Multiaddr,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.0
-            .handle_established_inbound_connection(id, peer, local, remote)
-    }
-
-    fn handle_pending_outbound_connection(
-        &mut self,
-        id: ConnectionId,
-        peer: Option<PeerId>,
-        addresses: &[Multiaddr],
-        effective_role: Endpoint,
-    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
-        self.0
-            .handle_pending_outbound_connection(id, peer, addresses, effective_role)
-    }
-
-    fn handle_established_outbound_connection(
-        &mut self,
-        id: ConnectionId,
-        peer: PeerId,
-        addr: &Multiaddr,
-        role_override: Endpoint,
-        port_use: PortUse,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.0
-            .handle_established_outbound_connection(id, peer, addr, role_override, port_use)
-    }
-
-    fn on_swarm_event(&mut self, event: FromSwarm) {
-        self.0.on_swarm_event(event)
-    }
-
-    fn on_connection_handler_event(
-        &mut self,
+        inner: &mut relay::Behaviour,
         peer: PeerId,
         connection: ConnectionId,
-        event: THandlerOutEvent<Self>,
+        event: THandlerOutEvent<relay::Behaviour>,
     ) {
         GUARDING.with(|g| g.set(true));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.0.on_connection_handler_event(peer, connection, event)
+            inner.on_connection_handler_event(peer, connection, event)
         }));
         GUARDING.with(|g| g.set(false));
         if outcome.is_err() {
             tracing::warn!(%peer, ?connection, "a reservation event of this connection was dropped; its next renewal records it");
         }
-    }
-
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
-        self.0.poll(cx)
     }
 }

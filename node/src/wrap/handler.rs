@@ -1,0 +1,117 @@
+//! A connection handler that wraps another to change part of what it does ([`Hooked`]), the
+//! handler half of [`super::Wrap`].
+
+use std::ops::{Deref, DerefMut};
+use std::task::{Context, Poll};
+
+use libp2p::swarm::handler::ConnectionEvent;
+use libp2p::swarm::{ConnectionHandler, ConnectionHandlerEvent, SubstreamProtocol};
+
+/// An event of a connection for the handler `H`.
+pub type EventOf<'a, H> = ConnectionEvent<
+    'a,
+    <H as ConnectionHandler>::InboundProtocol,
+    <H as ConnectionHandler>::OutboundProtocol,
+    <H as ConnectionHandler>::InboundOpenInfo,
+    <H as ConnectionHandler>::OutboundOpenInfo,
+>;
+
+/// What the handler `H` hands the connection when polled.
+pub type PolledOf<H> = ConnectionHandlerEvent<
+    <H as ConnectionHandler>::OutboundProtocol,
+    <H as ConnectionHandler>::OutboundOpenInfo,
+    <H as ConnectionHandler>::ToBehaviour,
+>;
+
+/// What a [`Hooked`] handler changes of the handler `H` it wraps; each method's default passes
+/// the call through as it was.
+pub trait Hooks<H: ConnectionHandler>: Send + 'static {
+    /// The protocols the connection accepts streams of.
+    fn listen_protocol(
+        &self,
+        inner: &H,
+    ) -> SubstreamProtocol<H::InboundProtocol, H::InboundOpenInfo> {
+        inner.listen_protocol()
+    }
+
+    /// Polls `inner`.
+    fn poll(&mut self, inner: &mut H, cx: &mut Context<'_>) -> Poll<PolledOf<H>> {
+        inner.poll(cx)
+    }
+
+    /// Hands `inner` an event of the connection.
+    fn on_connection_event(&mut self, inner: &mut H, event: EventOf<'_, H>) {
+        inner.on_connection_event(event)
+    }
+}
+
+/// No change: a [`Hooked`] handler with these hooks is its inner handler, where it is kept.
+impl<H: ConnectionHandler> Hooks<H> for () {}
+
+/// The handler `S` holds (`Box<H>`, or [`Inline<H>`]), with `K`'s changes; every other call
+/// passes through.
+pub struct Hooked<S, K> {
+    inner: S,
+    hooks: K,
+}
+
+impl<S, K> Hooked<S, K> {
+    /// `inner` with `hooks`.
+    pub fn new(inner: S, hooks: K) -> Self {
+        Self { inner, hooks }
+    }
+}
+
+/// A handler kept in place (a [`Hooked`] handler's other choice is a `Box` of it).
+pub struct Inline<H>(pub H);
+
+impl<H> Deref for Inline<H> {
+    type Target = H;
+    fn deref(&self) -> &H {
+        &self.0
+    }
+}
+
+impl<H> DerefMut for Inline<H> {
+    fn deref_mut(&mut self) -> &mut H {
+        &mut self.0
+    }
+}
+
+impl<S, K> ConnectionHandler for Hooked<S, K>
+where
+    S: DerefMut + Send + 'static,
+    S::Target: ConnectionHandler + Sized,
+    K: Hooks<S::Target>,
+{
+    type FromBehaviour = <S::Target as ConnectionHandler>::FromBehaviour;
+    type ToBehaviour = <S::Target as ConnectionHandler>::ToBehaviour;
+    type InboundProtocol = <S::Target as ConnectionHandler>::InboundProtocol;
+    type OutboundProtocol = <S::Target as ConnectionHandler>::OutboundProtocol;
+    type InboundOpenInfo = <S::Target as ConnectionHandler>::InboundOpenInfo;
+    type OutboundOpenInfo = <S::Target as ConnectionHandler>::OutboundOpenInfo;
+
+    fn listen_protocol(&self) -> SubstreamProtocol<Self::InboundProtocol, Self::InboundOpenInfo> {
+        self.hooks.listen_protocol(&self.inner)
+    }
+
+    fn connection_keep_alive(&self) -> bool {
+        self.inner.connection_keep_alive()
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<PolledOf<S::Target>> {
+        self.hooks.poll(&mut self.inner, cx)
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::ToBehaviour>> {
+        self.inner.poll_close(cx)
+    }
+
+    fn on_behaviour_event(&mut self, event: Self::FromBehaviour) {
+        self.inner.on_behaviour_event(event)
+    }
+
+    fn on_connection_event(&mut self, event: EventOf<'_, S::Target>) {
+        self.hooks.on_connection_event(&mut self.inner, event)
+    }
+}
