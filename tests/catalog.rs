@@ -168,7 +168,10 @@ async fn a_record_altered_by_a_catalog_server_is_dropped_and_the_others_kept() {
     let sdk = FabstirSdk::new(config).unwrap();
     let recorder = Recorder::attach(&sdk, &["p2p:debug"]);
     call(sdk.start()).await.unwrap();
-    let give_up = js_sys::Date::now() + 20_000.0;
+    // Up to 60 s: a node learns of a host from the host's announcements only, and the hostile
+    // node starts after host-b; when it missed host-b's first announcement it waits for the
+    // next one (every 40 s here). Run first after the network started, it waited ~35 s.
+    let give_up = js_sys::Date::now() + 60_000.0;
     let demo = loop {
         let models = Array::from(&call(sdk.list_models()).await.unwrap());
         let demo = models.iter().find(|m| get_str(m, "id") == "demo-1");
@@ -193,10 +196,9 @@ async fn a_record_altered_by_a_catalog_server_is_dropped_and_the_others_kept() {
     let ids: Vec<String> = found.iter().map(|n| get_str(&n, "peerId")).collect();
     assert_hosts(&ids, &["host-b"], "demo-1 after listModels");
     let from_list = recorder
-        .of("p2p:debug")
+        .debug_messages("the catalog listModels merged")
         .iter()
-        .map(|e| get_str(e, "message"))
-        .any(|m| m.contains("the catalog listModels merged") && m.contains("1 host(s) of demo-1"));
+        .any(|m| m.contains("1 host(s) of demo-1"));
     assert!(
         from_list,
         "the lookup did not answer from the listed catalog"
@@ -221,12 +223,7 @@ async fn a_record_altered_by_a_catalog_server_is_dropped_and_the_others_kept() {
         3.0,
         "host-b's record, as signed"
     );
-    let dropped: Vec<String> = recorder
-        .of("p2p:debug")
-        .iter()
-        .map(|e| get_str(e, "message"))
-        .filter(|m| m.contains("dropped a host record"))
-        .collect();
+    let dropped = recorder.debug_messages("dropped a host record");
     assert!(
         dropped.iter().any(|m| m.contains("signature")),
         "no p2p:debug event says why: {dropped:?}"

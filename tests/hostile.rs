@@ -127,12 +127,7 @@ async fn a_job_an_overpricing_host_started_goes_to_the_models_honest_host() {
     assert_eq!(get_num(&job, "pricePerToken"), 2.0);
     let text = call_method(&job, "text", &[]).await.unwrap();
     assert_eq!(text.as_string().unwrap(), demo_text(22, prompt, 20));
-    let said: Vec<String> = recorder
-        .of("p2p:debug")
-        .iter()
-        .map(|e| get_str(e, "message"))
-        .filter(|m| m.contains("not started on the best host"))
-        .collect();
+    let said = recorder.debug_messages("not started on the best host");
     assert!(
         said.iter().any(|m| m.contains(
             "started the job at 5 per token, above the 1 it was asked for; asking 1 host(s)"

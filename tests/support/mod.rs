@@ -149,6 +149,15 @@ impl Recorder {
             .collect()
     }
 
+    /// The messages of the recorded `p2p:debug` events that contain `part`.
+    pub fn debug_messages(&self, part: &str) -> Vec<String> {
+        self.of("p2p:debug")
+            .iter()
+            .map(|e| get_str(e, "message"))
+            .filter(|m| m.contains(part))
+            .collect()
+    }
+
     /// Waits until an event of `name` arrived, up to `limit`.
     pub async fn wait_for(&self, name: &str, limit: Duration) -> JsValue {
         let deadline = web_time::Instant::now() + limit;
