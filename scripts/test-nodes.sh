@@ -150,11 +150,12 @@ YAML
   models:
     - { id: limited-1, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 55, tokens_per_second: 50 } }
 YAML
-  local mode
+  # fabstir-hostile's models, one per misbehaviour (hostile-MODE).
+  local mode hostile_modes="malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key overprice overprice-shared"
   {
     # It keeps the catalog (which it hands out altered) though it only hosts.
     printf '%s\n  keep_catalog: true\n  models:\n' "$no_peer_limits"
-    for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key overprice overprice-shared; do
+    for mode in $hostile_modes; do
       echo "    - { id: hostile-$mode, price_per_token: 1, max_tokens: 4096, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }"
     done
   } | host_config hostile "/ip4/127.0.0.1/tcp/29131, /ip4/127.0.0.1/tcp/29132/ws" direct
@@ -272,7 +273,7 @@ YAML
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
-  for mode in malformed oversized order endless stall slowloris total garbage receipt-tokens receipt-output receipt-client receipt-key overprice overprice-shared; do
+  for mode in $hostile_modes; do
     node_wait hostile "advertised hostile-$mode"
   done
   export FABSTIR_TEST_RELAY_WS="$(node_addr relay ws)"

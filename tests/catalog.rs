@@ -170,7 +170,7 @@ async fn a_record_altered_by_a_catalog_server_is_dropped_and_the_others_kept() {
     call(sdk.start()).await.unwrap();
     // Up to 60 s: a node learns of a host from the host's announcements only, and the hostile
     // node starts after host-b; when it missed host-b's first announcement it waits for the
-    // next one (every 40 s here). Run first after the network started, it waited ~35 s.
+    // next one (every 40 s here). Run first after the network started, it passed after ~24 s.
     let give_up = js_sys::Date::now() + 60_000.0;
     let demo = loop {
         let models = Array::from(&call(sdk.list_models()).await.unwrap());

@@ -260,11 +260,7 @@ async fn submit_job_with_retry_waits_out_hosts_that_are_down() {
 #[wasm_bindgen_test]
 async fn a_host_killed_and_restarted_resumes_the_job_from_its_database() {
     // No failover and no automatic resume: the page resumes by hand once the host is back.
-    let config = js_config(&format!(
-        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "failover": {{ "enabled": false }} }} }}"#,
-        node_addr("ws")
-    ));
-    let sdk = FabstirSdk::new(config).unwrap();
+    let sdk = FabstirSdk::new(without_failover(&node_addr("ws"))).unwrap();
     call(sdk.start()).await.unwrap();
     let prompt = "outlive a restart";
     let job = call(sdk.submit_job_with_negotiation(js_config(&format!(

@@ -83,11 +83,7 @@ async fn every_misbehaviour_fails_only_its_job_with_a_typed_error() {
 /// start the job at its record's price.
 #[wasm_bindgen_test]
 async fn a_host_that_starts_a_job_above_its_records_price_is_dropped() {
-    let config = js_config(&format!(
-        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "failover": {{ "enabled": false }} }} }}"#,
-        node_addr("ws")
-    ));
-    let sdk = FabstirSdk::new(config).unwrap();
+    let sdk = FabstirSdk::new(without_failover(&node_addr("ws"))).unwrap();
     call(sdk.start()).await.unwrap();
     let err = call(sdk.submit_job_with_negotiation(js_config(
         r#"{ "modelId": "hostile-overprice", "prompt": "p", "maxTokens": 10, "maxPrice": 10 }"#,

@@ -328,11 +328,7 @@ async fn negotiation_errors_are_typed() {
 /// the exact text.
 #[wasm_bindgen_test]
 async fn resume_after_a_cut_stream_loses_and_repeats_nothing() {
-    let config = js_config(&format!(
-        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}"], "failover": {{ "enabled": false }} }} }}"#,
-        node_addr("ws")
-    ));
-    let sdk = FabstirSdk::new(config).unwrap();
+    let sdk = FabstirSdk::new(without_failover(&node_addr("ws"))).unwrap();
     call(sdk.start()).await.unwrap();
     let sdk = std::rc::Rc::new(sdk);
     let prompt = "resume me";

@@ -64,6 +64,13 @@ pub fn config_for(bootstrap: &str) -> JsValue {
     ))
 }
 
+/// A config with one bootstrap node and no failover (a job whose host fails, fails).
+pub fn without_failover(bootstrap: &str) -> JsValue {
+    js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{bootstrap}"], "failover": {{ "enabled": false }} }} }}"#
+    ))
+}
+
 /// A method of a JS object.
 pub fn method(object: &JsValue, name: &str) -> Function {
     get(object, name).dyn_into().unwrap()
