@@ -116,6 +116,34 @@ fn identity_error(path: &Path, message: String) -> NodeError {
     }
 }
 
+/// The dialable addresses of a node for scripts: configured listen addresses completed with
+/// certhash and peer id; unspecified IPs (0.0.0.0, ::) are shown as loopback.
+pub fn dialable_addresses(
+    config: &crate::config::LoadedConfig,
+    identity: &Identity,
+) -> Vec<Multiaddr> {
+    config
+        .listen
+        .iter()
+        .chain(&config.external_addresses)
+        .map(|addr| {
+            let local: Multiaddr = addr
+                .iter()
+                .map(|p| match p {
+                    Protocol::Ip4(ip) if ip.is_unspecified() => {
+                        Protocol::Ip4(std::net::Ipv4Addr::LOCALHOST)
+                    }
+                    Protocol::Ip6(ip) if ip.is_unspecified() => {
+                        Protocol::Ip6(std::net::Ipv6Addr::LOCALHOST)
+                    }
+                    p => p,
+                })
+                .collect();
+            identity.full_address(&local)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,9 @@
 //! connection or from several, lost all but the first: of 24 catalog asks sent at once by one
 //! page, a relay answered 3. This behaviour does the same hand-over with a queue of [`QUEUE`]
 //! streams per protocol, so a burst waits its turn; the serving loop still bounds how many run
-//! and wait and drops (and counts) the rest. The node opens no streams of its own, so this
-//! behaviour only accepts.
+//! and wait and drops (and counts) the rest. This behaviour only accepts: the few streams the node
+//! opens itself (its catalog asks on joining, `crate::catalog::sync`) go through libp2p-stream,
+//! whose outbound side has no such slot.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

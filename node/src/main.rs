@@ -216,7 +216,7 @@ fn parse_since(text: &str) -> Option<u64> {
 fn info(config_path: &Path, json: bool) -> Result<(), NodeError> {
     let config = config::load(config_path)?;
     let identity = Identity::load(&config.key_file, &config.webrtc_cert_file)?;
-    let addrs = fabstir_node::run::dialable_addresses(&config, &identity);
+    let addrs = fabstir_node::identity::dialable_addresses(&config, &identity);
     if json {
         let value = serde_json::json!({
             "peerId": identity.peer_id().to_string(),

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{identify, kad, mdns, relay, Multiaddr, Swarm};
+use libp2p::{identify, kad, mdns, relay, Swarm};
 
 use crate::advertise::Advertiser;
 use crate::config::host::Reachability;
@@ -107,6 +107,10 @@ pub async fn run_serving(
         };
         crate::serve::spawn_catalog(listener, &host, served, serve_catalog);
     }
+    let mut sync = swarm.behaviour().outbound.as_ref().map(|outbound| {
+        let bootstrap = config.bootstrap_nodes.iter().map(|(p, _)| *p);
+        catalog.sync(outbound.new_control(), bootstrap)
+    });
     let relayed = config.raw.host.reachability == Reachability::Relayed;
     // A relay must hand its addresses to clients in each reservation (libp2p's relay client
     // rejects a reservation without them); with none configured, the listen addresses serve.
@@ -231,6 +235,9 @@ pub async fn run_serving(
                     host.disconnected(peer_id, connection_id);
                     if num_established == 0 {
                         crate::catalog::relay_gone(&mut swarm, &peer_id);
+                        if let Some(sync) = sync.as_mut() {
+                            sync.gone(&peer_id);
+                        }
                         rejoin.disconnected(&peer_id, tokio::time::Instant::now());
                         if has_bootstrap {
                             let any = config.bootstrap_nodes.iter().any(|(p, _)| swarm.is_connected(p));
@@ -257,8 +264,11 @@ pub async fn run_serving(
                     relays.reserved(&mut swarm, relay_peer_id);
                     advertiser.soon();
                 }
-                SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, ref info, .. })) if relays.is_relay(&peer_id) => {
-                    if relays.learn_addresses(&mut swarm, peer_id, &info.listen_addrs) {
+                SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, ref info, .. })) => {
+                    if let Some(sync) = sync.as_mut() {
+                        sync.on_identify(peer_id, &info.protocols);
+                    }
+                    if relays.is_relay(&peer_id) && relays.learn_addresses(&mut swarm, peer_id, &info.listen_addrs) {
                         advertiser.soon();
                     }
                     if let SwarmEvent::Behaviour(event) = event {
@@ -370,30 +380,4 @@ fn log_relay_event(event: &relay::Event) {
         }
         other => tracing::debug!(event = ?other, "relay event"),
     }
-}
-
-/// The dialable addresses of a node for scripts: configured listen addresses completed with
-/// certhash and peer id; unspecified IPs (0.0.0.0, ::) are shown as loopback.
-pub fn dialable_addresses(config: &LoadedConfig, identity: &Identity) -> Vec<Multiaddr> {
-    use libp2p::multiaddr::Protocol;
-    config
-        .listen
-        .iter()
-        .chain(&config.external_addresses)
-        .map(|addr| {
-            let local: Multiaddr = addr
-                .iter()
-                .map(|p| match p {
-                    Protocol::Ip4(ip) if ip.is_unspecified() => {
-                        Protocol::Ip4(std::net::Ipv4Addr::LOCALHOST)
-                    }
-                    Protocol::Ip6(ip) if ip.is_unspecified() => {
-                        Protocol::Ip6(std::net::Ipv6Addr::LOCALHOST)
-                    }
-                    p => p,
-                })
-                .collect();
-            identity.full_address(&local)
-        })
-        .collect()
 }

@@ -41,6 +41,9 @@ pub struct Behaviours {
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     /// Streams of Fabstir protocols, answered outside the swarm task (e.g. `/fabstir/ping/1.0.0`).
     pub inbound: crate::inbound::Behaviour,
+    /// Streams the node opens (accepting none): its catalog asks of its bootstrap nodes on
+    /// joining, when it keeps a catalog (see [`crate::catalog::sync`]).
+    pub outbound: Toggle<libp2p_stream::Behaviour>,
     /// Gossipsub on the catalog topic: host announcements (see [`crate::catalog`]).
     pub gossipsub: crate::catalog::gate::Gated<libp2p::gossipsub::Behaviour>,
     /// Refuses connections of `security.blocklist` peers.
@@ -215,6 +218,7 @@ pub async fn build(
                 kad: kad.into(),
                 mdns: mdns.into(),
                 inbound: crate::inbound::Behaviour::new(),
+                outbound: keep_catalog.then(libp2p_stream::Behaviour::new).into(),
                 gossipsub,
             }))
         })

@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::client::{metric, Client};
-use common::{free_port, init, peer_id, Node};
+use common::{free_port, init, peer_id, Node, BIN};
 use fabstir_protocol::catalog::wire::{ask, sealed_bytes};
 use fabstir_protocol::catalog::{self, Announcement, CatalogFrame, CatalogRequest, ModelSummary};
 use futures::StreamExt;
@@ -556,4 +556,123 @@ async fn bursts_of_catalog_asks_are_answered_in_full() {
         failed.len()
     );
     relay.terminate();
+}
+
+/// A node started from `bin` with `config` (YAML after its listen, mDNS and metrics lines) on
+/// free ports: the node, its address and its metrics address.
+fn start(bin: &str, config: &str, dirs: &mut Vec<tempfile::TempDir>) -> (Node, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port(false);
+    let metrics = format!("127.0.0.1:{}", free_port(false));
+    init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!("listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{metrics}\" }}\n{config}"),
+    )
+    .unwrap();
+    let node = Node::start_bin(bin, &dir.path().join("config.yaml"), "fabstir_node=info");
+    let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
+    dirs.push(dir);
+    (node, addr, metrics)
+}
+
+/// The hosts `client`'s node holds: peer id → model `m`'s price.
+async fn prices(client: &Client) -> std::collections::BTreeMap<String, u64> {
+    hosts(client, None)
+        .await
+        .into_iter()
+        .map(|a| (a.peer_id, a.models[0].price_per_token))
+        .collect()
+}
+
+/// What became of the records a node received from its bootstrap nodes, for `outcome`.
+fn synced(metrics: &str, outcome: &str) -> f64 {
+    let name = format!("fabstir_catalog_records_synced_total{{outcome=\"{outcome}\"}}");
+    metric(metrics, &name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_joins_late_has_its_bootstrap_nodes_catalog_and_only_records_that_open() {
+    // Hosts announce every 180 s here (TTL 540 s): a node that joins after their first
+    // announcement learns of them only by asking its bootstrap node.
+    let mut dirs = Vec::new();
+    let (_relay, relay_addr, _) = start(BIN, "", &mut dirs);
+    let host = |price: u64, seed: u64| {
+        format!("bootstrap_nodes: [{relay_addr}]\nrelay: {{ enabled: false }}\nhost:\n  announce_ttl_secs: 540\n  request_rate: {{ burst: 0, refill_secs: 1 }}\n  models: [{{ id: m, price_per_token: {price}, backend: {{ kind: demo, seed: {seed}, tokens_per_second: 0 }} }}]\n")
+    };
+    let (_h1, h1, _) = start(BIN, &host(5, 1), &mut dirs);
+    let (_h2, h2, _) = start(BIN, &host(2, 2), &mut dirs);
+    let announced = Instant::now();
+    let id = |addr: &str| addr.rsplit("/p2p/").next().unwrap().to_string();
+    let both: std::collections::BTreeMap<String, u64> = [(id(&h1), 5), (id(&h2), 2)].into();
+    let relay = Client::connect(&relay_addr).await;
+    within(
+        Duration::from_secs(30),
+        "both hosts at the relay",
+        || async {
+            let got = prices(&relay).await;
+            (got == both).then_some(()).ok_or(format!("{got:?}"))
+        },
+    )
+    .await;
+    // Past gossipsub's message cache (5 heartbeats of 1 s), so no gossip can hand the
+    // announcements on to a node that joins now.
+    tokio::time::sleep(Duration::from_secs(8).saturating_sub(announced.elapsed())).await;
+
+    let plain = format!("relay: {{ enabled: false }}\nbootstrap_nodes: [{relay_addr}]\n");
+    let (_late, late_addr, late_metrics) = start(BIN, &plain, &mut dirs);
+    let late = Client::connect(&late_addr).await;
+    let took = within(
+        Duration::from_secs(20),
+        "both hosts at the late node",
+        || async {
+            let got = prices(&late).await;
+            (got == both).then_some(()).ok_or(format!("{got:?}"))
+        },
+    )
+    .await;
+    println!("a node that joined {announced:?} after the hosts' announcements held both {took:?} after it was ready", announced = announced.elapsed() - took);
+    let kept = ["new", "replaced", "stale"].map(|o| synced(&late_metrics, o));
+    assert_eq!(
+        kept.iter().sum::<f64>(),
+        2.0,
+        "records kept from the sync: {kept:?}"
+    );
+    for refused in catalog::CatalogError::CODES {
+        assert_eq!(synced(&late_metrics, refused), 0.0, "{refused}");
+    }
+
+    // A catalog server that alters the record pricing m at 5 (and closes a peer's first ask
+    // unread): a node that joins through it keeps host-2's record and refuses the altered one.
+    let hostile_bin = env!("CARGO_BIN_EXE_fabstir-hostile");
+    let (_hostile, hostile_addr, hostile_metrics) = start(hostile_bin, &plain, &mut dirs);
+    within(
+        Duration::from_secs(20),
+        "the hostile node synced",
+        || async {
+            let n = synced(&hostile_metrics, "new");
+            (n == 2.0).then_some(()).ok_or(format!("{n} new"))
+        },
+    )
+    .await;
+    let through = format!("relay: {{ enabled: false }}\nbootstrap_nodes: [{hostile_addr}]\n");
+    let (_misled, misled_addr, misled_metrics) = start(BIN, &through, &mut dirs);
+    within(
+        Duration::from_secs(20),
+        "the altered record refused",
+        || async {
+            let n = synced(&misled_metrics, "bad_signature");
+            (n == 1.0).then_some(()).ok_or(format!("{n} refused"))
+        },
+    )
+    .await;
+    let misled = Client::connect(&misled_addr).await;
+    let got = prices(&misled).await;
+    assert_eq!(got.get(&id(&h2)), Some(&2), "{got:?}");
+    assert_ne!(
+        got.get(&id(&h1)),
+        Some(&1),
+        "the altered price was kept: {got:?}"
+    );
+    assert_eq!(synced(&misled_metrics, "new"), 1.0);
 }

@@ -47,6 +47,24 @@ impl FrameError {
             FrameError::Malformed(_) => "MALFORMED",
         }
     }
+
+    /// Whether the peer closed or reset the stream before it answered (a dropped stream: the
+    /// request carried nothing yet, so asking again is safe; docs/PROTOCOL.md, "Dropped
+    /// streams"). An answer that ended before its first frame is [`FrameError::Unanswered`];
+    /// yamux reports writing to a reset stream as a `WriteZero` "connection is closed" while the
+    /// connection itself is fine.
+    pub fn unanswered(&self) -> bool {
+        match self {
+            FrameError::Unanswered => true,
+            FrameError::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::WriteZero
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Encodes `message` as one frame (length prefix included).

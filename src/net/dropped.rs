@@ -31,24 +31,13 @@ pub fn backoff(attempt: usize) -> Option<Duration> {
 }
 
 /// Why a request failed, for the caller's error, with the frame error's code: a stream the peer
-/// closed or reset before answering (a dropped stream, as above) is [`UNANSWERED`]. yamux reports
-/// writing to a reset stream as a `WriteZero` "connection is closed" while the connection itself
-/// is fine; an answer that ended before its first frame is `FrameError::Unanswered`.
+/// closed or reset before answering (a dropped stream, as above:
+/// `FrameError::unanswered`) is [`UNANSWERED`].
 pub fn request_failure(e: &fabstir_protocol::frame::FrameError) -> String {
-    use fabstir_protocol::frame::FrameError;
-    match e {
-        FrameError::Unanswered => UNANSWERED.into(),
-        FrameError::Io(io)
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::WriteZero
-                    | std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::ConnectionReset
-            ) =>
-        {
-            UNANSWERED.into()
-        }
-        other => format!("{other} ({})", other.code()),
+    if e.unanswered() {
+        UNANSWERED.into()
+    } else {
+        format!("{e} ({})", e.code())
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod gate;
 pub mod hub;
 pub mod server;
+pub mod sync;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +46,10 @@ pub struct CatalogMetrics {
     pub published: Counter,
     /// Hosts in the catalog.
     pub hosts: Gauge,
+    /// Host records received from bootstrap nodes on joining ([`sync`]), by outcome.
+    pub synced: Family<Outcome, Counter>,
+    /// Syncs with a bootstrap node that ended without its whole answer.
+    pub syncs_failed: Counter,
 }
 
 impl CatalogMetrics {
@@ -52,9 +57,11 @@ impl CatalogMetrics {
     pub fn register(&self, registry: &mut Registry) {
         let accepted = ["new", "replaced", "stale", "full"];
         for outcome in accepted.into_iter().chain(catalog::CatalogError::CODES) {
-            let _ = self.received.get_or_create(&Outcome {
-                outcome: outcome.into(),
-            });
+            for family in [&self.received, &self.synced] {
+                let _ = family.get_or_create(&Outcome {
+                    outcome: outcome.into(),
+                });
+            }
         }
         registry.register(
             "catalog_announcements_received",
@@ -67,14 +74,35 @@ impl CatalogMetrics {
             self.published.clone(),
         );
         registry.register("catalog_hosts", "Hosts in the catalog", self.hosts.clone());
+        registry.register(
+            "catalog_records_synced",
+            "Host records received from bootstrap nodes on joining, by outcome (refusals by reason)",
+            self.synced.clone(),
+        );
+        registry.register(
+            "catalog_syncs_failed",
+            "Catalog syncs with a bootstrap node that ended without its whole answer",
+            self.syncs_failed.clone(),
+        );
     }
+}
 
-    fn count(&self, outcome: &str) {
-        self.received
-            .get_or_create(&Outcome {
-                outcome: outcome.into(),
-            })
-            .inc();
+/// Counts one `outcome` in `family`.
+fn count(family: &Family<Outcome, Counter>, outcome: &str) {
+    family
+        .get_or_create(&Outcome {
+            outcome: outcome.into(),
+        })
+        .inc();
+}
+
+/// The outcome label of an insertion into the catalog.
+fn inserted_outcome(inserted: Inserted) -> &'static str {
+    match inserted {
+        Inserted::New => "new",
+        Inserted::Replaced => "replaced",
+        Inserted::Stale => "stale",
+        Inserted::Full => "full",
     }
 }
 
@@ -176,6 +204,20 @@ impl CatalogNode {
         }
     }
 
+    /// The syncs of this catalog from the `bootstrap` nodes, through `control`.
+    pub fn sync(
+        &self,
+        control: libp2p_stream::Control,
+        bootstrap: impl IntoIterator<Item = libp2p::PeerId>,
+    ) -> sync::Sync {
+        sync::Sync::new(
+            control,
+            self.catalog.clone(),
+            self.metrics.clone(),
+            bootstrap,
+        )
+    }
+
     /// Every tick: drops expired announcements and, for a host with addresses to give, announces
     /// it when its content changed (at most once a second) or a third of its TTL has passed.
     pub fn tick(&mut self, swarm: &mut Swarm<Behaviour>, host: &Host, key: &Keypair) {
@@ -266,19 +308,16 @@ impl CatalogNode {
         let acceptance = match catalog::open(&message.data, unix_ms()) {
             Err(e) => {
                 tracing::debug!(source = %propagation_source, error = %e, "announcement refused");
-                self.metrics.count(e.code());
+                count(&self.metrics.received, e.code());
                 MessageAcceptance::Reject
             }
             Ok(a) => {
                 let inserted = self.catalog.insert(a, message.data);
-                let (outcome, acceptance) = match inserted {
-                    Inserted::New => ("new", MessageAcceptance::Accept),
-                    Inserted::Replaced => ("replaced", MessageAcceptance::Accept),
-                    Inserted::Stale => ("stale", MessageAcceptance::Ignore),
-                    Inserted::Full => ("full", MessageAcceptance::Ignore),
-                };
-                self.metrics.count(outcome);
-                acceptance
+                count(&self.metrics.received, inserted_outcome(inserted));
+                match inserted {
+                    Inserted::New | Inserted::Replaced => MessageAcceptance::Accept,
+                    Inserted::Stale | Inserted::Full => MessageAcceptance::Ignore,
+                }
             }
         };
         let _ = swarm

@@ -88,7 +88,12 @@ impl Node {
 
     /// [`Node::start`] with `filter` as `RUST_LOG`.
     pub fn start_logging(config: &Path, filter: &str) -> Node {
-        let mut child = Command::new(BIN)
+        Node::start_bin(BIN, config, filter)
+    }
+
+    /// [`Node::start_logging`] of the node binary `bin` (e.g. the test suite's `fabstir-hostile`).
+    pub fn start_bin(bin: &str, config: &Path, filter: &str) -> Node {
+        let mut child = Command::new(bin)
             .args(["start", "--config"])
             .arg(config)
             .env("RUST_LOG", filter)

@@ -171,39 +171,54 @@ pub async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
     frame::write(stream, request).await?;
     let mut items = Vec::new();
     loop {
-        match frame::read::<_, CatalogFrame>(stream).await? {
-            // Not even the end frame: the node closed the stream without reading the request
-            // (a node whose queue for the protocol is full does; docs/PROTOCOL.md, "Dropped
-            // streams").
-            None if items.is_empty() => return Err(FrameError::Unanswered),
-            None => return Err(FrameError::Truncated),
-            Some(CatalogFrame::End { count }) if count as usize == items.len() => return Ok(items),
-            Some(CatalogFrame::End { count }) => {
-                return Err(FrameError::Malformed(format!(
-                    "end says {count} items, {} came",
-                    items.len()
-                )))
-            }
-            Some(CatalogFrame::Refused(reason)) => {
-                return Err(FrameError::Malformed(format!("refused: {reason}")))
-            }
-            Some(
-                f @ (CatalogFrame::Synced { .. } | CatalogFrame::Gone(_) | CatalogFrame::Reset),
-            ) => {
-                return Err(FrameError::Malformed(format!(
-                    "a watch frame in an answer: {}",
-                    f.name()
-                )))
-            }
-            Some(item) => {
-                if items.len() >= super::MAX_HOSTS * super::MAX_MODELS {
-                    return Err(FrameError::Malformed(
-                        "more items than a catalog holds".into(),
-                    ));
-                }
-                items.push(item);
-            }
+        match answer_step(frame::read(stream).await?, items.len())? {
+            Some(item) => items.push(item),
+            None => return Ok(items),
         }
+    }
+}
+
+/// Asks `request` on `stream` and hands each of the answer's items to `each` as it arrives,
+/// until its `end` (one item in memory at a time, for a whole catalog); how many came.
+pub async fn ask_each<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    request: &CatalogRequest,
+    mut each: impl FnMut(CatalogFrame),
+) -> Result<usize, FrameError> {
+    frame::write(stream, request).await?;
+    let mut n = 0;
+    while let Some(item) = answer_step(frame::read(stream).await?, n)? {
+        n += 1;
+        each(item);
+    }
+    Ok(n)
+}
+
+/// One frame read of an answer after `n` items: the next item, `None` at its `end`, or what
+/// is wrong (`None` read: the stream ended).
+fn answer_step(read: Option<CatalogFrame>, n: usize) -> Result<Option<CatalogFrame>, FrameError> {
+    match read {
+        // Not even the end frame: the node closed the stream without reading the request (a
+        // node whose queue for the protocol is full does; docs/PROTOCOL.md, "Dropped streams").
+        None if n == 0 => Err(FrameError::Unanswered),
+        None => Err(FrameError::Truncated),
+        Some(CatalogFrame::End { count }) if count as usize == n => Ok(None),
+        Some(CatalogFrame::End { count }) => Err(FrameError::Malformed(format!(
+            "end says {count} items, {n} came"
+        ))),
+        Some(CatalogFrame::Refused(reason)) => {
+            Err(FrameError::Malformed(format!("refused: {reason}")))
+        }
+        Some(f @ (CatalogFrame::Synced { .. } | CatalogFrame::Gone(_) | CatalogFrame::Reset)) => {
+            Err(FrameError::Malformed(format!(
+                "a watch frame in an answer: {}",
+                f.name()
+            )))
+        }
+        Some(_) if n >= super::MAX_HOSTS * super::MAX_MODELS => Err(FrameError::Malformed(
+            "more items than a catalog holds".into(),
+        )),
+        Some(item) => Ok(Some(item)),
     }
 }
 
