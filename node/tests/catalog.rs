@@ -591,6 +591,31 @@ fn synced(metrics: &str, outcome: &str) -> f64 {
     metric(metrics, &name)
 }
 
+/// Waits (up to 30 s) until `client`'s node holds exactly the hosts and prices `expected`; how
+/// long that took.
+async fn holds(
+    client: &Client,
+    expected: &std::collections::BTreeMap<String, u64>,
+    node: &str,
+) -> Duration {
+    let what = format!("{expected:?} at {node}");
+    within(Duration::from_secs(30), &what, || async {
+        let got = prices(client).await;
+        (&got == expected).then_some(()).ok_or(format!("{got:?}"))
+    })
+    .await
+}
+
+/// Waits (up to 20 s) until a node has counted `n` synced records of `outcome`.
+async fn synced_within(metrics: &str, outcome: &str, n: f64) {
+    let what = format!("{n} synced record(s) {outcome}");
+    within(Duration::from_secs(20), &what, || async {
+        let got = synced(metrics, outcome);
+        (got == n).then_some(()).ok_or(format!("{got}"))
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_joins_late_has_its_bootstrap_nodes_catalog_and_only_records_that_open() {
     // Hosts announce every 180 s here (TTL 540 s): a node that joins after their first
@@ -606,15 +631,7 @@ async fn a_node_that_joins_late_has_its_bootstrap_nodes_catalog_and_only_records
     let id = |addr: &str| addr.rsplit("/p2p/").next().unwrap().to_string();
     let both: std::collections::BTreeMap<String, u64> = [(id(&h1), 5), (id(&h2), 2)].into();
     let relay = Client::connect(&relay_addr).await;
-    within(
-        Duration::from_secs(30),
-        "both hosts at the relay",
-        || async {
-            let got = prices(&relay).await;
-            (got == both).then_some(()).ok_or(format!("{got:?}"))
-        },
-    )
-    .await;
+    holds(&relay, &both, "the relay").await;
     // Past gossipsub's message cache (5 heartbeats of 1 s), so no gossip can hand the
     // announcements on to a node that joins now.
     tokio::time::sleep(Duration::from_secs(8).saturating_sub(announced.elapsed())).await;
@@ -622,15 +639,7 @@ async fn a_node_that_joins_late_has_its_bootstrap_nodes_catalog_and_only_records
     let plain = format!("relay: {{ enabled: false }}\nbootstrap_nodes: [{relay_addr}]\n");
     let (_late, late_addr, late_metrics) = start(BIN, &plain, &mut dirs);
     let late = Client::connect(&late_addr).await;
-    let took = within(
-        Duration::from_secs(20),
-        "both hosts at the late node",
-        || async {
-            let got = prices(&late).await;
-            (got == both).then_some(()).ok_or(format!("{got:?}"))
-        },
-    )
-    .await;
+    let took = holds(&late, &both, "the late node").await;
     println!("a node that joined {announced:?} after the hosts' announcements held both {took:?} after it was ready", announced = announced.elapsed() - took);
     let kept = ["new", "replaced", "stale"].map(|o| synced(&late_metrics, o));
     assert_eq!(
@@ -646,26 +655,10 @@ async fn a_node_that_joins_late_has_its_bootstrap_nodes_catalog_and_only_records
     // unread): a node that joins through it keeps host-2's record and refuses the altered one.
     let hostile_bin = env!("CARGO_BIN_EXE_fabstir-hostile");
     let (_hostile, hostile_addr, hostile_metrics) = start(hostile_bin, &plain, &mut dirs);
-    within(
-        Duration::from_secs(20),
-        "the hostile node synced",
-        || async {
-            let n = synced(&hostile_metrics, "new");
-            (n == 2.0).then_some(()).ok_or(format!("{n} new"))
-        },
-    )
-    .await;
+    synced_within(&hostile_metrics, "new", 2.0).await;
     let through = format!("relay: {{ enabled: false }}\nbootstrap_nodes: [{hostile_addr}]\n");
     let (_misled, misled_addr, misled_metrics) = start(BIN, &through, &mut dirs);
-    within(
-        Duration::from_secs(20),
-        "the altered record refused",
-        || async {
-            let n = synced(&misled_metrics, "bad_signature");
-            (n == 1.0).then_some(()).ok_or(format!("{n} refused"))
-        },
-    )
-    .await;
+    synced_within(&misled_metrics, "bad_signature", 1.0).await;
     let misled = Client::connect(&misled_addr).await;
     let got = prices(&misled).await;
     assert_eq!(got.get(&id(&h2)), Some(&2), "{got:?}");
