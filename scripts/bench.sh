@@ -221,6 +221,36 @@ for publish_only in false true; do
   sleep 2
   result="$("$CARGO_TARGET_DIR/node/fabstir-catalog-scale" --hosts "$n" "${scale_relays[@]}" \
     --ttl-secs "${BENCH_CATALOG_TTL:-60}" --window-secs "${BENCH_CATALOG_WINDOW:-60}" --publish-only "$publish_only")"
+  # A relay that joins now, bootstrapping from relay 3: the hosts announce again only a third of
+  # their TTL later (they have stopped; their records hold until they expire), so what it holds
+  # it has from asking relay 3 on joining (node/src/catalog/sync.rs).
+  node_init scale-late 29534 29544 29554
+  {
+    echo "listen: [/ip4/127.0.0.1/tcp/29534]"
+    echo "mdns: { enabled: false }"
+    echo "metrics: { enabled: true, listen: \"127.0.0.1:29564\" }"
+    echo "bootstrap_nodes: [$(node_addr scale-3 tcp)]"
+  } | node_config scale-late
+  launched="$(date +%s.%N)"
+  node_start scale-late
+  result="$(python3 - "$result" "$launched" "$n" <<'PY'
+import json, re, sys, time, urllib.request
+result, launched, n = json.loads(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+def metric(text, name):
+    m = re.search(r"^" + re.escape(name) + r" (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+held, synced = 0.0, 0.0
+while time.time() - launched < 30:
+    text = urllib.request.urlopen("http://127.0.0.1:29564/metrics").read().decode()
+    held = metric(text, "fabstir_catalog_hosts")
+    synced = metric(text, 'fabstir_catalog_records_synced_total{outcome="new"}')
+    if held >= n:
+        break
+    time.sleep(0.05)
+result.update(lateJoinSecs=round(time.time() - launched, 2), lateJoinHeld=held, lateJoinSynced=synced)
+print(json.dumps(result))
+PY
+)"
   echo "  $n: $result"
   scale+=("$result")
   nodes_stop
@@ -273,7 +303,7 @@ if "connectTlsWs" in s:
     print(f"  browser connect, same node: /tls/ws by DNS name {med('connectTlsWs', 'identifiedMs'):.1f} ms, /ws {med('connectSameNodeWs', 'identifiedMs'):.1f} ms (dial to identified, median)")
 print(f"  circuits held at once: {circuits['held']} of {circuits['circuits']} to {circuits['reserved']} reserving peers; relay memory {circuits['nodeRssBeforeKiB']:,} -> {circuits['nodeRssAfterKiB']:,} KiB" + (f"; first failure: {circuits['firstError'][-80:]}" if circuits['firstError'] else ""))
 for c in scale:
-    print(f"  catalog, {c['hosts']:,} hosts {'publishing only (hosts by default)' if c['publishOnly'] else 'subscribed (keep_catalog: true)'} on {c['relays']} relays (announcing every {c['ttlSecs'] / 3:.0f} s): every relay held all {c['convergedSecs']:.1f} s after they started" + ("" if c["complete"] else f" (NOT complete: {c['heldByRelay']})") + f"; relays sent {c['relaySentBytesPerHostPerMin'] / 1024:.1f} KiB and received {c['relayReceivedBytesPerHostPerMin'] / 1024:.1f} KiB per host per minute (all relays together); relay CPU {', '.join(f'{x:.0%}' for x in c['relayCpuCores'])} of a core; RSS {', '.join(f'{k / 1024:.0f}' for k in c['relayRssKiB'])} MiB")
+    print(f"  catalog, {c['hosts']:,} hosts {'publishing only (hosts by default)' if c['publishOnly'] else 'subscribed (keep_catalog: true)'} on {c['relays']} relays (announcing every {c['ttlSecs'] / 3:.0f} s): every relay held all {c['convergedSecs']:.1f} s after they started" + ("" if c["complete"] else f" (NOT complete: {c['heldByRelay']})") + f"; a relay that joined afterwards held {c['lateJoinHeld']:,.0f} ({c['lateJoinSynced']:,.0f} from asking a relay on joining) {c['lateJoinSecs']:.2f} s after its process started; relays sent {c['relaySentBytesPerHostPerMin'] / 1024:.1f} KiB and received {c['relayReceivedBytesPerHostPerMin'] / 1024:.1f} KiB per host per minute (all relays together); relay CPU {', '.join(f'{x:.0%}' for x in c['relayCpuCores'])} of a core; RSS {', '.join(f'{k / 1024:.0f}' for k in c['relayRssKiB'])} MiB")
 print(f"  idle page with {med('idle', 'connected'):.0f} peers: wasm memory {med('idle', 'wasmBytes')/1e6:.1f} MB (target <= 8 MB)")
 if failed:
     print(f"  FAILED runs: {failed} (see artifacts/bench.json for the errors)")
