@@ -656,7 +656,11 @@ async fn a_node_that_joins_late_has_its_bootstrap_nodes_catalog_and_only_records
     let hostile_bin = env!("CARGO_BIN_EXE_fabstir-hostile");
     let (_hostile, hostile_addr, hostile_metrics) = start(hostile_bin, &plain, &mut dirs);
     synced_within(&hostile_metrics, "new", 2.0).await;
-    let through = format!("relay: {{ enabled: false }}\nbootstrap_nodes: [{hostile_addr}]\n");
+    // No DHT: it meets no other node (a node new to the network also asks the relays it meets,
+    // and the relay would give it host-1's true record).
+    let through = format!(
+        "relay: {{ enabled: false }}\nkad: {{ enabled: false }}\nbootstrap_nodes: [{hostile_addr}]\n"
+    );
     let (_misled, misled_addr, misled_metrics) = start(BIN, &through, &mut dirs);
     synced_within(&misled_metrics, "bad_signature", 1.0).await;
     let misled = Client::connect(&misled_addr).await;
@@ -668,4 +672,38 @@ async fn a_node_that_joins_late_has_its_bootstrap_nodes_catalog_and_only_records
         "the altered price was kept: {got:?}"
     );
     assert_eq!(synced(&misled_metrics, "new"), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_relay_without_bootstrap_nodes_learns_the_catalog_from_relays_that_rejoin_it() {
+    // relay-1 bootstraps from no one; relay-2 from relay-1; the host (announcing every 180 s)
+    // from relay-2.
+    let mut dirs = Vec::new();
+    let (relay1, relay1_addr, _) = start(BIN, "", &mut dirs);
+    let relay1_config = dirs.last().unwrap().path().join("config.yaml");
+    let (_relay2, relay2_addr, _) = start(
+        BIN,
+        &format!("bootstrap_nodes: [{relay1_addr}]\n"),
+        &mut dirs,
+    );
+    let host = format!("bootstrap_nodes: [{relay2_addr}]\nrelay: {{ enabled: false }}\nhost:\n  announce_ttl_secs: 540\n  models: [{{ id: m, price_per_token: 3, backend: {{ kind: demo, seed: 1, tokens_per_second: 0 }} }}]\n");
+    let (_host, host_addr, _) = start(BIN, &host, &mut dirs);
+    let expected = [(host_addr.rsplit("/p2p/").next().unwrap().to_string(), 3)].into();
+    holds(&Client::connect(&relay1_addr).await, &expected, "relay-1").await;
+
+    // relay-1 restarts (same identity and port) with an empty catalog; relay-2 dials it again
+    // and relay-1, new, asks it.
+    drop(relay1);
+    let restarted = Instant::now();
+    let _relay1 = Node::start(&relay1_config);
+    let took = holds(
+        &Client::connect(&relay1_addr).await,
+        &expected,
+        "relay-1 restarted",
+    )
+    .await;
+    println!(
+        "relay-1 restarted: held the host {:?} after it was started again (the host announces again in 180 s)",
+        restarted.elapsed().max(took)
+    );
 }

@@ -1,17 +1,20 @@
 //! The catalog on join: a node that keeps a catalog asks each of its bootstrap nodes, once per
 //! connection and as soon as identify says the node serves `/fabstir/catalog/1.0.0`, for every
 //! host record it holds, and keeps each one that opens (envelope, signature, bounds and expiry
-//! checked as a gossiped announcement's are; an older sequence never replaces a newer one).
+//! checked as a gossiped announcement's are; an older sequence never replaces a newer one). In
+//! its first [`JOIN_WINDOW`] it also asks up to [`RELAYS_ON_JOIN`] relays it meets (identify
+//! lists the hop protocol): a relay with no bootstrap node of its own, restarted, is dialed
+//! again by the relays that bootstrap from it, and learns the catalog from them.
 //!
 //! Without it a node that joined late learned of a host only at the host's next announcement,
 //! a third of its TTL later (40 s with the default 120 s): the hosts already running were
-//! missing from its catalog until then. Only bootstrap nodes are asked: the operator chose them,
-//! and a peer that merely claims the protocol cannot make the node fetch and check thousands of
-//! records at will. The records are checked all the same: a bootstrap node can withhold hosts
-//! but cannot invent or alter one.
+//! missing from its catalog until then. Who is asked is bounded: the bootstrap nodes the
+//! operator chose, and a few relays while the node is new, so a peer that merely claims the
+//! protocols cannot make the node fetch and check thousands of records at will. The records are
+//! checked all the same: a node asked can withhold hosts but cannot invent or alter one.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fabstir_protocol::catalog::{self, wire, CatalogError, CatalogFrame, CatalogRequest};
 use libp2p::{PeerId, StreamProtocol};
@@ -26,19 +29,70 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// time).
 const ASKS: u32 = 4;
 const FIRST_WAIT: Duration = Duration::from_millis(250);
+/// How long after its start a node also asks the relays it meets.
+pub const JOIN_WINDOW: Duration = Duration::from_secs(120);
+/// How many relays that are not bootstrap nodes a node asks in its [`JOIN_WINDOW`].
+pub const RELAYS_ON_JOIN: usize = 3;
+
+/// Whom a node asks for their catalog (see the module's doc).
+#[derive(Debug)]
+pub struct Asking {
+    bootstrap: HashSet<PeerId>,
+    /// Peers asked during their current connection.
+    asked: HashSet<PeerId>,
+    started: Instant,
+    /// Relays asked that are not bootstrap nodes.
+    relays_asked: usize,
+}
+
+impl Asking {
+    /// A node started at `started` with the `bootstrap` nodes.
+    pub fn new(bootstrap: impl IntoIterator<Item = PeerId>, started: Instant) -> Self {
+        Asking {
+            bootstrap: bootstrap.into_iter().collect(),
+            asked: HashSet::new(),
+            started,
+            relays_asked: 0,
+        }
+    }
+
+    /// Whether to ask `peer`, which speaks `protocols`, now (and notes it asked).
+    pub fn ask(&mut self, peer: PeerId, protocols: &[StreamProtocol], now: Instant) -> bool {
+        let speaks = |name: &str| protocols.iter().any(|p| p.as_ref() == name);
+        if !speaks(catalog::PROTOCOL) || self.asked.contains(&peer) {
+            return false;
+        }
+        let joining_relay = speaks(fabstir_protocol::RELAY_HOP_PROTOCOL)
+            && now.saturating_duration_since(self.started) < JOIN_WINDOW
+            && self.relays_asked < RELAYS_ON_JOIN;
+        if self.bootstrap.contains(&peer) {
+            self.asked.insert(peer);
+            true
+        } else if joining_relay {
+            self.relays_asked += 1;
+            self.asked.insert(peer);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// `peer`'s last connection closed: a bootstrap node is asked again when it is back.
+    pub fn gone(&mut self, peer: &PeerId) {
+        self.asked.remove(peer);
+    }
+}
 
 /// The syncs of one node.
 pub struct Sync {
     control: libp2p_stream::Control,
     hub: SharedCatalog,
     metrics: CatalogMetrics,
-    bootstrap: HashSet<PeerId>,
-    /// Bootstrap nodes asked during their current connection.
-    asked: HashSet<PeerId>,
+    asking: Asking,
 }
 
 impl Sync {
-    /// Syncs `hub` from the `bootstrap` nodes through `control`.
+    /// Syncs `hub` from the `bootstrap` nodes (and relays while joining) through `control`.
     pub fn new(
         control: libp2p_stream::Control,
         hub: SharedCatalog,
@@ -49,16 +103,13 @@ impl Sync {
             control,
             hub,
             metrics,
-            bootstrap: bootstrap.into_iter().collect(),
-            asked: HashSet::new(),
+            asking: Asking::new(bootstrap, Instant::now()),
         }
     }
 
-    /// Identify told what `peer` speaks: a bootstrap node that serves the catalog and was not
-    /// asked since it connected is asked now (in a task of its own).
+    /// Identify told what `peer` speaks: asked now (in a task of its own) when [`Asking`] says.
     pub fn on_identify(&mut self, peer: PeerId, protocols: &[StreamProtocol]) {
-        let serves = protocols.iter().any(|p| p.as_ref() == catalog::PROTOCOL);
-        if !serves || !self.bootstrap.contains(&peer) || !self.asked.insert(peer) {
+        if !self.asking.ask(peer, protocols, Instant::now()) {
             return;
         }
         let (control, hub, metrics) =
@@ -67,7 +118,7 @@ impl Sync {
             let pulled = tokio::time::timeout(SYNC_TIMEOUT, pull(control, peer, &hub, &metrics));
             match pulled.await {
                 Ok(Ok(n)) => {
-                    tracing::info!(%peer, records = n, "catalog synced from a bootstrap node")
+                    tracing::info!(%peer, records = n, "catalog synced on joining")
                 }
                 Ok(Err(e)) => {
                     metrics.syncs_failed.inc();
@@ -81,9 +132,9 @@ impl Sync {
         });
     }
 
-    /// `peer`'s last connection closed: it is asked again when it is back.
+    /// `peer`'s last connection closed (see [`Asking::gone`]).
     pub fn gone(&mut self, peer: &PeerId) {
-        self.asked.remove(peer);
+        self.asking.gone(peer);
     }
 }
 
@@ -130,4 +181,42 @@ fn keep(hub: &SharedCatalog, metrics: &CatalogMetrics, item: CatalogFrame) {
         Ok((announcement, sealed)) => inserted_outcome(hub.insert(announcement, sealed)),
     };
     count(&metrics.synced, outcome);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn speaking(names: &[&'static str]) -> Vec<StreamProtocol> {
+        names.iter().map(|n| StreamProtocol::new(n)).collect()
+    }
+
+    #[test]
+    fn bootstrap_nodes_are_asked_once_per_connection_and_a_few_relays_while_joining() {
+        let t0 = Instant::now();
+        let boot = PeerId::random();
+        let mut asking = Asking::new([boot], t0);
+        let catalog = speaking(&[catalog::PROTOCOL]);
+        let relay = speaking(&[catalog::PROTOCOL, fabstir_protocol::RELAY_HOP_PROTOCOL]);
+        assert!(!asking.ask(boot, &speaking(&["/ipfs/id/1.0.0"]), t0));
+        assert!(asking.ask(boot, &catalog, t0));
+        assert!(
+            !asking.ask(boot, &catalog, t0),
+            "asked twice on one connection"
+        );
+        asking.gone(&boot);
+        let late = t0 + JOIN_WINDOW * 10;
+        assert!(
+            asking.ask(boot, &catalog, late),
+            "a bootstrap node back is asked again"
+        );
+        // A node that serves a catalog but is no relay (a host keeping one) is not asked.
+        assert!(!asking.ask(PeerId::random(), &catalog, t0));
+        // Relays: a few while joining, none after.
+        assert!(!asking.ask(PeerId::random(), &relay, t0 + JOIN_WINDOW));
+        let relays: Vec<bool> = (0..RELAYS_ON_JOIN + 2)
+            .map(|_| asking.ask(PeerId::random(), &relay, t0))
+            .collect();
+        assert_eq!(relays.iter().filter(|a| **a).count(), RELAYS_ON_JOIN);
+    }
 }
