@@ -54,9 +54,7 @@ fn swarm<B: NetworkBehaviour>(behaviour: impl FnOnce(&Keypair) -> B) -> Swarm<B>
 fn node(patience: Duration) -> Swarm<Node> {
     swarm(|key| Node {
         identify: identify_of(key),
-        gossipsub: catalog::behaviour(key, true)
-            .unwrap()
-            .with_patience(patience),
+        gossipsub: catalog::gate::with_patience(catalog::behaviour(key, true).unwrap(), patience),
     })
 }
 

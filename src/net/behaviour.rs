@@ -9,7 +9,7 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{identify, ping, relay};
 
 use crate::config::ValidConfig;
-use crate::net::later::Later;
+use crate::net::later::{later, Later};
 
 /// Everything the SDK speaks.
 #[derive(NetworkBehaviour)]
@@ -32,14 +32,14 @@ impl Behaviour {
         let agent = fabstir_protocol::agent_version("fabstir-sdk", env!("CARGO_PKG_VERSION"));
         Behaviour {
             relay,
-            identify: Later::new(identify::Behaviour::new(
+            identify: later(identify::Behaviour::new(
                 identify::Config::new(
                     fabstir_protocol::IDENTIFY_PROTOCOL_VERSION.into(),
                     key.public(),
                 )
                 .with_agent_version(agent),
             )),
-            ping: Later::new(ping::Behaviour::new(
+            ping: later(ping::Behaviour::new(
                 ping::Config::new()
                     .with_interval(fabstir_protocol::KEEPALIVE_PING_INTERVAL)
                     .with_timeout(fabstir_protocol::KEEPALIVE_PING_TIMEOUT),

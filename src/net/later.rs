@@ -24,21 +24,16 @@
 //! 40-43 / 38-43 ms with the peer's put off too (those held apart from the inner handler then;
 //! now the inner handler, not polled, holds them).
 
-use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use fabstir_swarm::handler::{Hooked, Hooks, Inline, PolledOf};
+use fabstir_swarm::{Change, Wrap};
 use futures::FutureExt;
 use futures_timer::Delay;
-use libp2p::core::transport::PortUse;
-use libp2p::core::Endpoint;
-use libp2p::swarm::handler::ConnectionEvent;
-use libp2p::swarm::{
-    ConnectionDenied, ConnectionHandler, ConnectionHandlerEvent, ConnectionId, FromSwarm,
-    NetworkBehaviour, SubstreamProtocol, THandler, THandlerInEvent, THandlerOutEvent, ToSwarm,
-};
-use libp2p::{Multiaddr, PeerId};
+use libp2p::swarm::{ConnectionHandler, NetworkBehaviour, THandler};
+use libp2p::Multiaddr;
 
 use crate::net::rt::now_ms;
 
@@ -75,38 +70,40 @@ pub fn wait(busy: f64, since: f64, now: f64) -> f64 {
 
 /// A behaviour `B` whose handlers put their streams off until the page is quiet (see the
 /// module comment). It dereferences to `B`.
-pub struct Later<B> {
-    inner: B,
+pub type Later<B> = Wrap<B, PutOff>;
+
+/// `inner`, its handlers' streams held until the page is quiet.
+pub fn later<B: NetworkBehaviour>(inner: B) -> Later<B> {
+    Wrap::new(inner, PutOff)
 }
 
-impl<B> Later<B> {
-    /// `inner`, its handlers' streams held until the page is quiet.
-    pub fn new(inner: B) -> Self {
-        Self { inner }
+/// The change [`Later`] makes: each connection's handler is held ([`Held`]).
+pub struct PutOff;
+
+impl<B: NetworkBehaviour> Change<B> for PutOff {
+    type Handler = Hooked<Inline<THandler<B>>, Held>;
+
+    fn handler(&mut self, inner: THandler<B>, _: Option<&Multiaddr>) -> Self::Handler {
+        Hooked::new(Inline(inner), Held(Some(Hold::new())))
     }
 }
 
-impl<B> Deref for Later<B> {
-    type Target = B;
-    fn deref(&self) -> &B {
-        &self.inner
-    }
-}
+/// A connection's hold: `None` once the page was quiet long enough. Until then the inner
+/// handler is not polled: it opens no stream, and a stream the peer opened waits in it
+/// unanswered (libp2p-identify and libp2p-ping only set up their answer when they get the
+/// stream, and run it when polled).
+pub struct Held(Option<Hold>);
 
-impl<B> DerefMut for Later<B> {
-    fn deref_mut(&mut self) -> &mut B {
-        &mut self.inner
+impl<H: ConnectionHandler> Hooks<H> for Held {
+    fn poll(&mut self, inner: &mut H, cx: &mut Context<'_>) -> Poll<PolledOf<H>> {
+        if let Some(hold) = &mut self.0 {
+            if !hold.over(cx) {
+                return Poll::Pending;
+            }
+            self.0 = None;
+        }
+        inner.poll(cx)
     }
-}
-
-/// The connection handler of [`Later`].
-pub struct LaterHandler<H: ConnectionHandler> {
-    inner: H,
-    /// `None` once the page was quiet long enough. Until then the inner handler is not polled:
-    /// it opens no stream, and a stream the peer opened waits in it unanswered (libp2p-identify
-    /// and libp2p-ping only set up their answer when they get the stream, and run it when
-    /// polled).
-    hold: Option<Hold>,
 }
 
 /// How long one connection's handler holds (kept apart from the handler's types, so that its
@@ -144,149 +141,6 @@ impl Hold {
 /// [`wait`].
 pub fn duration(ms: f64) -> Duration {
     Duration::from_millis(ms.max(0.0).ceil() as u64)
-}
-
-impl<H: ConnectionHandler> LaterHandler<H> {
-    fn new(inner: H) -> Self {
-        Self {
-            inner,
-            hold: Some(Hold::new()),
-        }
-    }
-}
-
-impl<B: NetworkBehaviour> NetworkBehaviour for Later<B> {
-    type ConnectionHandler = LaterHandler<THandler<B>>;
-    type ToSwarm = B::ToSwarm;
-
-    fn handle_pending_inbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        local_addr: &Multiaddr,
-        remote_addr: &Multiaddr,
-    ) -> Result<(), ConnectionDenied> {
-        self.inner
-            .handle_pending_inbound_connection(connection_id, local_addr, remote_addr)
-    }
-
-    fn handle_established_inbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        peer: PeerId,
-        local_addr: &Multiaddr,
-        remote_addr: &Multiaddr,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner
-            .handle_established_inbound_connection(connection_id, peer, local_addr, remote_addr)
-            .map(LaterHandler::new)
-    }
-
-    fn handle_pending_outbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        maybe_peer: Option<PeerId>,
-        addresses: &[Multiaddr],
-        effective_role: Endpoint,
-    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
-        self.inner.handle_pending_outbound_connection(
-            connection_id,
-            maybe_peer,
-            addresses,
-            effective_role,
-        )
-    }
-
-    fn handle_established_outbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        peer: PeerId,
-        addr: &Multiaddr,
-        role_override: Endpoint,
-        port_use: PortUse,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner
-            .handle_established_outbound_connection(
-                connection_id,
-                peer,
-                addr,
-                role_override,
-                port_use,
-            )
-            .map(LaterHandler::new)
-    }
-
-    fn on_swarm_event(&mut self, event: FromSwarm) {
-        self.inner.on_swarm_event(event)
-    }
-
-    fn on_connection_handler_event(
-        &mut self,
-        peer_id: PeerId,
-        connection_id: ConnectionId,
-        event: THandlerOutEvent<Self>,
-    ) {
-        self.inner
-            .on_connection_handler_event(peer_id, connection_id, event)
-    }
-
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
-        self.inner.poll(cx)
-    }
-}
-
-impl<H: ConnectionHandler> ConnectionHandler for LaterHandler<H> {
-    type FromBehaviour = H::FromBehaviour;
-    type ToBehaviour = H::ToBehaviour;
-    type InboundProtocol = H::InboundProtocol;
-    type OutboundProtocol = H::OutboundProtocol;
-    type InboundOpenInfo = H::InboundOpenInfo;
-    type OutboundOpenInfo = H::OutboundOpenInfo;
-
-    fn listen_protocol(&self) -> SubstreamProtocol<Self::InboundProtocol, Self::InboundOpenInfo> {
-        self.inner.listen_protocol()
-    }
-
-    fn connection_keep_alive(&self) -> bool {
-        self.inner.connection_keep_alive()
-    }
-
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<
-        ConnectionHandlerEvent<Self::OutboundProtocol, Self::OutboundOpenInfo, Self::ToBehaviour>,
-    > {
-        if let Some(hold) = &mut self.hold {
-            if !hold.over(cx) {
-                return Poll::Pending;
-            }
-            self.hold = None;
-        }
-        self.inner.poll(cx)
-    }
-
-    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::ToBehaviour>> {
-        self.inner.poll_close(cx)
-    }
-
-    fn on_behaviour_event(&mut self, event: Self::FromBehaviour) {
-        self.inner.on_behaviour_event(event)
-    }
-
-    fn on_connection_event(
-        &mut self,
-        event: ConnectionEvent<
-            Self::InboundProtocol,
-            Self::OutboundProtocol,
-            Self::InboundOpenInfo,
-            Self::OutboundOpenInfo,
-        >,
-    ) {
-        self.inner.on_connection_event(event)
-    }
 }
 
 #[cfg(test)]

@@ -54,12 +54,10 @@ pub fn gated<B: NetworkBehaviour>(inner: B, protocol: StreamProtocol) -> Gated<B
     )
 }
 
-impl<B> Gated<B> {
-    /// The same with another patience (zero: nothing is held, as without the gate).
-    pub fn with_patience(mut self, patience: Duration) -> Self {
-        self.change_mut().patience = patience;
-        self
-    }
+/// `gated` with another patience (zero: nothing is held, as without the gate).
+pub fn with_patience<B>(mut gated: Gated<B>, patience: Duration) -> Gated<B> {
+    gated.change_mut().patience = patience;
+    gated
 }
 
 /// The change of [`Gated`]: each connection's handler is a [`GatedHandler`].

@@ -27,6 +27,7 @@ pub type PolledOf<H> = ConnectionHandlerEvent<
 /// the call through as it was.
 pub trait Hooks<H: ConnectionHandler>: Send + 'static {
     /// The protocols the connection accepts streams of.
+    #[inline]
     fn listen_protocol(
         &self,
         inner: &H,
@@ -35,11 +36,13 @@ pub trait Hooks<H: ConnectionHandler>: Send + 'static {
     }
 
     /// Polls `inner`.
+    #[inline]
     fn poll(&mut self, inner: &mut H, cx: &mut Context<'_>) -> Poll<PolledOf<H>> {
         inner.poll(cx)
     }
 
     /// Hands `inner` an event of the connection.
+    #[inline]
     fn on_connection_event(&mut self, inner: &mut H, event: EventOf<'_, H>) {
         inner.on_connection_event(event)
     }
@@ -67,12 +70,14 @@ pub struct Inline<H>(pub H);
 
 impl<H> Deref for Inline<H> {
     type Target = H;
+    #[inline]
     fn deref(&self) -> &H {
         &self.0
     }
 }
 
 impl<H> DerefMut for Inline<H> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut H {
         &mut self.0
     }
@@ -91,26 +96,32 @@ where
     type InboundOpenInfo = <S::Target as ConnectionHandler>::InboundOpenInfo;
     type OutboundOpenInfo = <S::Target as ConnectionHandler>::OutboundOpenInfo;
 
+    #[inline]
     fn listen_protocol(&self) -> SubstreamProtocol<Self::InboundProtocol, Self::InboundOpenInfo> {
         self.hooks.listen_protocol(&self.inner)
     }
 
+    #[inline]
     fn connection_keep_alive(&self) -> bool {
         self.inner.connection_keep_alive()
     }
 
+    #[inline]
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<PolledOf<S::Target>> {
         self.hooks.poll(&mut self.inner, cx)
     }
 
+    #[inline]
     fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::ToBehaviour>> {
         self.inner.poll_close(cx)
     }
 
+    #[inline]
     fn on_behaviour_event(&mut self, event: Self::FromBehaviour) {
         self.inner.on_behaviour_event(event)
     }
 
+    #[inline]
     fn on_connection_event(&mut self, event: EventOf<'_, S::Target>) {
         self.hooks.on_connection_event(&mut self.inner, event)
     }
