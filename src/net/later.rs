@@ -24,15 +24,17 @@
 //! 40-43 / 38-43 ms with the peer's put off too (those held apart from the inner handler then;
 //! now the inner handler, not polled, holds them).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use fabstir_swarm::handler::{Hooked, Hooks, Inline, PolledOf};
+use fabstir_swarm::handler::{Hooked, Inline, PollAfter};
 use fabstir_swarm::{Change, Wrap};
 use futures::FutureExt;
 use futures_timer::Delay;
-use libp2p::swarm::{ConnectionHandler, NetworkBehaviour, THandler};
+use libp2p::swarm::{NetworkBehaviour, THandler};
 use libp2p::Multiaddr;
 
 use crate::net::rt::now_ms;
@@ -84,31 +86,17 @@ impl<B: NetworkBehaviour> Change<B> for PutOff {
     type Handler = Hooked<Inline<THandler<B>>, Held>;
 
     fn handler(&mut self, inner: THandler<B>, _: Option<&Multiaddr>) -> Self::Handler {
-        Hooked::new(Inline(inner), Held(Some(Hold::new())))
+        Hooked::new(Inline(inner), PollAfter(Some(Hold::new())))
     }
 }
 
-/// A connection's hold: `None` once the page was quiet long enough. Until then the inner
-/// handler is not polled: it opens no stream, and a stream the peer opened waits in it
-/// unanswered (libp2p-identify and libp2p-ping only set up their answer when they get the
-/// stream, and run it when polled).
-pub struct Held(Option<Hold>);
+/// A connection's hold ([`PollAfter`] the page was quiet long enough): until then the inner
+/// handler is not polled, so it opens no stream and a stream the peer opened waits in it.
+pub type Held = PollAfter<Hold>;
 
-impl<H: ConnectionHandler> Hooks<H> for Held {
-    fn poll(&mut self, inner: &mut H, cx: &mut Context<'_>) -> Poll<PolledOf<H>> {
-        if let Some(hold) = &mut self.0 {
-            if !hold.over(cx) {
-                return Poll::Pending;
-            }
-            self.0 = None;
-        }
-        inner.poll(cx)
-    }
-}
-
-/// How long one connection's handler holds (kept apart from the handler's types, so that its
-/// code is there once for all of them).
-struct Hold {
+/// How long one connection's handler holds, done once the page was quiet long enough (kept
+/// apart from the handler's types, so that its code is there once for all of them).
+pub struct Hold {
     /// When the connection was made.
     since: f64,
     /// Wakes the handler to look at the clock again.
@@ -122,18 +110,22 @@ impl Hold {
             timer: Delay::new(duration(QUIET_MS)),
         }
     }
+}
 
-    /// Whether the page has been quiet long enough; if not, sets the timer to look again.
+impl Future for Hold {
+    type Output = ();
+
+    /// Ready once the page has been quiet long enough; if not, sets the timer to look again.
     #[inline(never)]
-    fn over(&mut self, cx: &mut Context<'_>) -> bool {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         while self.timer.poll_unpin(cx).is_ready() {
             let wait = wait(last_busy(), self.since, now_ms());
             if wait <= 0.0 {
-                return true;
+                return Poll::Ready(());
             }
             self.timer.reset(duration(wait));
         }
-        false
+        Poll::Pending
     }
 }
 

@@ -1,7 +1,9 @@
 //! A connection handler that wraps another to change part of what it does ([`Hooked`]), the
 //! handler half of [`super::Wrap`].
 
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use libp2p::swarm::handler::ConnectionEvent;
@@ -124,5 +126,28 @@ where
     #[inline]
     fn on_connection_event(&mut self, event: EventOf<'_, S::Target>) {
         self.hooks.on_connection_event(&mut self.inner, event)
+    }
+}
+
+/// Hooks that do not poll the inner handler until `F` has completed (`None` from the start: it
+/// runs at once). Until then the inner handler opens no stream, and a stream the peer opened
+/// waits in it unanswered (libp2p-identify and libp2p-ping set their answer up when they get
+/// the stream and run it when polled).
+pub struct PollAfter<F>(pub Option<F>);
+
+impl<H, F> Hooks<H> for PollAfter<F>
+where
+    H: ConnectionHandler,
+    F: Future<Output = ()> + Unpin + Send + 'static,
+{
+    #[inline]
+    fn poll(&mut self, inner: &mut H, cx: &mut Context<'_>) -> Poll<PolledOf<H>> {
+        if let Some(until) = &mut self.0 {
+            if Pin::new(until).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.0 = None;
+        }
+        inner.poll(cx)
     }
 }

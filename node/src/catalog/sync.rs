@@ -147,22 +147,21 @@ async fn pull(
     metrics: &CatalogMetrics,
 ) -> Result<usize, String> {
     let request = CatalogRequest::Hosts { model_id: None };
-    let mut wait = FIRST_WAIT;
-    for ask in 1..=ASKS {
+    let (mut asks, mut wait) = (1, FIRST_WAIT);
+    loop {
         let mut stream = control
             .open_stream(peer, StreamProtocol::new(catalog::PROTOCOL))
             .await
             .map_err(|e| e.to_string())?;
         let keep = |item| keep(hub, metrics, item);
         match wire::ask_each(&mut stream, &request, keep).await {
-            Err(e) if e.unanswered() && ask < ASKS => {
+            Err(e) if e.unanswered() && asks < ASKS => {
                 tokio::time::sleep(wait).await;
-                wait *= 2;
+                (asks, wait) = (asks + 1, wait * 2);
             }
             answered => return answered.map_err(|e| e.to_string()),
         }
     }
-    unreachable!("the last ask returns")
 }
 
 /// Keeps one item of a sync's answer when it is a record that opens; counts what became of it.

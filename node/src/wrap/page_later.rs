@@ -18,16 +18,14 @@
 //! fresh page submitting a job at once, medians of 15, three rounds each: the first token came
 //! after 39-44 / 40-43 ms (direct / relayed host) without this, 33-37 / 35-40 ms with it.
 
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::FutureExt;
 use futures_timer::Delay;
 use libp2p::multiaddr::Protocol;
-use libp2p::swarm::{ConnectionHandler, NetworkBehaviour, THandler};
+use libp2p::swarm::{NetworkBehaviour, THandler};
 use libp2p::Multiaddr;
 
-use super::handler::{Hooked, Hooks, Inline, PolledOf};
+use super::handler::{Hooked, Inline, PollAfter};
 use super::{Change, Wrap};
 
 /// How long the node's identify and ping of a page's connection wait after it is made (longer
@@ -65,26 +63,14 @@ pub struct HoldPages;
 pub type PausedHandler<H> = Hooked<Inline<H>, Paused>;
 
 /// Until when a handler is not polled; `None` once it runs (or from the start, for a node's).
-pub struct Paused(Option<Delay>);
+pub type Paused = PollAfter<Delay>;
 
 impl<B: NetworkBehaviour> Change<B> for HoldPages {
     type Handler = PausedHandler<THandler<B>>;
 
     fn handler(&mut self, inner: THandler<B>, local: Option<&Multiaddr>) -> Self::Handler {
         let until = local.filter(|l| from_a_page(l)).map(|_| Delay::new(WAIT));
-        Hooked::new(Inline(inner), Paused(until))
-    }
-}
-
-impl<H: ConnectionHandler> Hooks<H> for Paused {
-    fn poll(&mut self, inner: &mut H, cx: &mut Context<'_>) -> Poll<PolledOf<H>> {
-        if let Some(until) = &mut self.0 {
-            if until.poll_unpin(cx).is_pending() {
-                return Poll::Pending;
-            }
-            self.0 = None;
-        }
-        inner.poll(cx)
+        Hooked::new(Inline(inner), PollAfter(until))
     }
 }
 
