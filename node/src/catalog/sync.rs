@@ -11,9 +11,11 @@
 //! missing from its catalog until then. Who is asked is bounded: the bootstrap nodes the
 //! operator chose, and a few relays while the node is new, so a peer that merely claims the
 //! protocols cannot make the node fetch and check thousands of records at will. The records are
-//! checked all the same: a node asked can withhold hosts but cannot invent or alter one.
+//! checked all the same: a node asked can withhold hosts but cannot invent or alter one. A peer
+//! whose connection drops and comes back is asked again only [`ASK_AGAIN_AFTER`] after it was
+//! last asked: a flapping link does not make a node fetch the whole catalog at each reconnect.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use fabstir_protocol::catalog::{self, wire, CatalogError, CatalogFrame, CatalogRequest};
@@ -33,6 +35,10 @@ const FIRST_WAIT: Duration = Duration::from_millis(250);
 pub const JOIN_WINDOW: Duration = Duration::from_secs(120);
 /// How many relays that are not bootstrap nodes a node asks in its [`JOIN_WINDOW`].
 pub const RELAYS_ON_JOIN: usize = 3;
+/// How long after a peer was asked it may be asked again (on a new connection). What that peer
+/// gossips meanwhile still arrives, and every host announces again within a third of its TTL
+/// (40 s by default), so a quicker second ask would mostly fetch records the node holds.
+pub const ASK_AGAIN_AFTER: Duration = Duration::from_secs(30);
 
 /// Whom a node asks for their catalog (see the module's doc).
 #[derive(Debug)]
@@ -40,6 +46,8 @@ pub struct Asking {
     bootstrap: HashSet<PeerId>,
     /// Peers asked during their current connection.
     asked: HashSet<PeerId>,
+    /// When each peer was last asked (bootstrap nodes and the few relays: a bounded set).
+    last: HashMap<PeerId, Instant>,
     started: Instant,
     /// Relays asked that are not bootstrap nodes.
     relays_asked: usize,
@@ -51,6 +59,7 @@ impl Asking {
         Asking {
             bootstrap: bootstrap.into_iter().collect(),
             asked: HashSet::new(),
+            last: HashMap::new(),
             started,
             relays_asked: 0,
         }
@@ -59,25 +68,29 @@ impl Asking {
     /// Whether to ask `peer`, which speaks `protocols`, now (and notes it asked).
     pub fn ask(&mut self, peer: PeerId, protocols: &[StreamProtocol], now: Instant) -> bool {
         let speaks = |name: &str| protocols.iter().any(|p| p.as_ref() == name);
-        if !speaks(catalog::PROTOCOL) || self.asked.contains(&peer) {
+        let recently = |at: &Instant| now.saturating_duration_since(*at) < ASK_AGAIN_AFTER;
+        if !speaks(catalog::PROTOCOL)
+            || self.asked.contains(&peer)
+            || self.last.get(&peer).is_some_and(recently)
+        {
             return false;
         }
         let joining_relay = speaks(fabstir_protocol::RELAY_HOP_PROTOCOL)
             && now.saturating_duration_since(self.started) < JOIN_WINDOW
             && self.relays_asked < RELAYS_ON_JOIN;
-        if self.bootstrap.contains(&peer) {
-            self.asked.insert(peer);
-            true
-        } else if joining_relay {
+        if !self.bootstrap.contains(&peer) {
+            if !joining_relay {
+                return false;
+            }
             self.relays_asked += 1;
-            self.asked.insert(peer);
-            true
-        } else {
-            false
         }
+        self.asked.insert(peer);
+        self.last.insert(peer, now);
+        true
     }
 
-    /// `peer`'s last connection closed: a bootstrap node is asked again when it is back.
+    /// `peer`'s last connection closed: a bootstrap node is asked again when it is back (and
+    /// [`ASK_AGAIN_AFTER`] has passed since it was last asked).
     pub fn gone(&mut self, peer: &PeerId) {
         self.asked.remove(peer);
     }
@@ -167,9 +180,7 @@ async fn pull(
 /// Keeps one item of a sync's answer when it is a record that opens; counts what became of it.
 fn keep(hub: &SharedCatalog, metrics: &CatalogMetrics, item: CatalogFrame) {
     let opened = match item {
-        CatalogFrame::Host(text) => wire::sealed_bytes(&text)
-            .map_err(|e| CatalogError::Malformed(e.to_string()))
-            .and_then(|bytes| Ok((catalog::open(&bytes, unix_ms())?, bytes))),
+        CatalogFrame::Host(text) => wire::open_host(&text, unix_ms()),
         other => Err(CatalogError::Malformed(format!("a {} frame", other.name()))),
     };
     let outcome = match opened {
@@ -202,6 +213,11 @@ mod tests {
         assert!(
             !asking.ask(boot, &catalog, t0),
             "asked twice on one connection"
+        );
+        asking.gone(&boot);
+        assert!(
+            !asking.ask(boot, &catalog, t0 + ASK_AGAIN_AFTER / 2),
+            "a bootstrap node back soon after it was asked is not asked again"
         );
         asking.gone(&boot);
         let late = t0 + JOIN_WINDOW * 10;

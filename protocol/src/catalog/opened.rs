@@ -45,7 +45,7 @@ impl Opened {
             check_expiry(&e.announcement, now).map_err(|e| e.to_string())?;
             return Ok((e.announcement.clone(), e.sealed.clone()));
         }
-        let (announcement, sealed) = open_host(text, now)?;
+        let (announcement, sealed) = open_host(text, now).map_err(|e| e.to_string())?;
         let entry = Entry {
             announcement,
             sealed,

@@ -18,6 +18,7 @@ use futures::{AsyncRead, AsyncWrite};
 use serde::{Deserialize, Serialize};
 
 use super::store::{Catalog, ModelSummary};
+use super::CatalogError;
 use crate::frame::{self, FrameError};
 
 /// The catalog protocol's name.
@@ -230,11 +231,11 @@ pub fn sealed_bytes(text: &str) -> Result<Vec<u8>, FrameError> {
 }
 
 /// Opens a [`CatalogFrame::Host`]'s text: the announcement, checked as [`super::open`] checks
-/// it at `now`, with its sealed bytes; or why it was refused.
-pub fn open_host(text: &str, now: u64) -> Result<(super::Announcement, Vec<u8>), String> {
-    let bytes = sealed_bytes(text).map_err(|e| e.to_string())?;
-    let announcement = super::open(&bytes, now).map_err(|e| e.to_string())?;
-    Ok((announcement, bytes))
+/// it at `now`, with its sealed bytes; or why it was refused (text that is not base64 is
+/// [`CatalogError::Malformed`]).
+pub fn open_host(text: &str, now: u64) -> Result<(super::Announcement, Vec<u8>), CatalogError> {
+    let bytes = sealed_bytes(text).map_err(|e| CatalogError::Malformed(e.to_string()))?;
+    Ok((super::open(&bytes, now)?, bytes))
 }
 
 #[cfg(test)]
