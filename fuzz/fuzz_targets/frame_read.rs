@@ -1,16 +1,20 @@
 //! Fuzzes the wire codec: any bytes read as a sequence of frames of every message type must give
 //! messages or typed errors, never a panic, and a decoded message must encode back to a frame
-//! that decodes to the same message; a host's receipt (sealed or base64) opens or is refused.
+//! that decodes to the same message; a host's receipt and a host's catalog record (each sealed, or
+//! as the base64 a frame carries) open or are refused.
 #![no_main]
 
-use fabstir_protocol::catalog::{CatalogFrame, CatalogRequest};
-use fabstir_protocol::{frame, receipt};
+use fabstir_protocol::catalog::{self, CatalogFrame, CatalogRequest};
 use fabstir_protocol::messages::{
     JobDecision, JobRequest, JobResponse, NodeInfo, StreamControl, StreamFrame, StreamRequest,
 };
+use fabstir_protocol::{frame, receipt};
 use futures::executor::block_on;
 use futures::io::Cursor;
 use libfuzzer_sys::fuzz_target;
+
+/// The clock records are checked against (fixed, so a run can be reproduced).
+const NOW_MS: u64 = 1_800_000_000_000;
 
 fn read_all<M>(data: &[u8])
 where
@@ -44,11 +48,14 @@ fuzz_target!(|data: &[u8]| {
         6 => read_all::<CatalogRequest>(rest),
         7 => read_all::<CatalogFrame>(rest),
         8 => read_all::<NodeInfo>(rest),
-        // A host's receipt (issue 14): raw and as the base64 an end frame carries.
+        // A host's receipt (issue 14) and a host's catalog record (issue 12), both signed
+        // envelopes: raw, and as the base64 an end frame or a catalog `host` frame carries.
         _ => {
             let _ = receipt::open(rest);
+            let _ = catalog::open(rest, NOW_MS);
             if let Ok(text) = std::str::from_utf8(rest) {
                 let _ = receipt::open_base64(text);
+                let _ = catalog::wire::open_host(text, NOW_MS);
             }
         }
     }
