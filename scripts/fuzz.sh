@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the wire codec (every message type, frame by frame), host receipts and catalog records with libFuzzer through cargo-fuzz,
-# on stable Rust (`-s none`: coverage-guided, without a sanitizer, which needs nightly).
+# Fuzzes the wire codec (every message type, frame by frame), host receipts and catalog records
+# with libFuzzer through cargo-fuzz, on stable Rust (`-s none`: coverage-guided, without a
+# sanitizer, which needs nightly).
 #   scripts/fuzz.sh            30 s, as in the test suite; new inputs go to a temporary folder
 #   scripts/fuzz.sh 3600 --save  an hour, then the repo's corpus is minimized with what it found
 # A crash stops the run with the input saved under fuzz/artifacts/ (reproduce with
