@@ -28,7 +28,7 @@ cargo clippy --lib --tests --examples --target wasm32-unknown-unknown --locked -
 log "native tests (protocol, SDK core, node)"
 cargo test --workspace --locked
 
-log "fuzzing the wire codec (libFuzzer via cargo-fuzz, 30 s; longer: scripts/fuzz.sh 3600 --save)"
+log "fuzzing the wire codec, receipts and catalog records (libFuzzer via cargo-fuzz, 30 s; longer: scripts/fuzz.sh 3600 --save)"
 scripts/fuzz.sh 30
 
 log "wasm imports: nothing may come from \"env\""
