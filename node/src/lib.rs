@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod config;
 pub mod delegated;
 pub mod error;
+pub mod first_flight;
 pub mod health;
 pub mod host;
 pub mod identity;

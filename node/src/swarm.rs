@@ -15,6 +15,7 @@ use libp2p::{identify, kad, mdns, noise, ping, relay, tcp, yamux, StreamProtocol
 use crate::config::host::Reachability;
 use crate::config::LoadedConfig;
 use crate::error::NodeError;
+use crate::first_flight::FirstFlight;
 use crate::identity::Identity;
 
 /// Everything the node speaks, with each connection's handlers in one heap allocation
@@ -142,7 +143,7 @@ pub async fn build(
                 None => libp2p::core::transport::OptionalTransport::none(),
             };
             Ok(tls
-                .map(|stream, _| crate::ws_close::Lingering::new(stream))
+                .map(|stream, _| FirstFlight::new(crate::ws_close::Lingering::new(stream)))
                 .upgrade(libp2p::core::upgrade::Version::V1)
                 .authenticate(noise)
                 .multiplex(muxer())
@@ -150,12 +151,13 @@ pub async fn build(
         })
         .map_err(|e| net(&e))?
         // `/ws`: libp2p-websocket as the builder's `with_websocket` sets it up, each connection
-        // wrapped so that it ends with a closing handshake (crate::ws_close); its DNS names are
-        // resolved by `with_dns` around it.
+        // wrapped so that it ends with a closing handshake (crate::ws_close) and its first
+        // answers leave as one message (crate::first_flight); its DNS names are resolved by
+        // `with_dns` around it.
         .with_other_transport(|key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
             let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
             Ok(libp2p::websocket::Config::new(tcp)
-                .map(|stream, _| crate::ws_close::Lingering::new(stream))
+                .map(|stream, _| FirstFlight::new(crate::ws_close::Lingering::new(stream)))
                 .upgrade(libp2p::core::upgrade::Version::V1Lazy)
                 .authenticate(noise::Config::new(key)?)
                 .multiplex(muxer())
