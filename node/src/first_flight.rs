@@ -15,12 +15,22 @@
 //! message and flushed first: the peer never waits for bytes the node holds. That happens
 //! once; from then on writes and flushes pass straight through (Noise seals each message into one
 //! write, and yamux's frames are put together above it: `fabstir_protocol::coalesce`).
+//!
+//! The same happens again just above Noise, where multistream-select chooses the muxer: the
+//! node's header (20 B), its yamux confirmation (14 B) and yamux's first frames (its answer to
+//! the page's ping and its own, 24 B) were three Noise messages, so three WebSocket messages on
+//! every page's new connection (38, 32 and 42 B in the bench trace), or three frames on a relayed
+//! page's circuit. [`AfterHandshake`] wraps the security upgrade so that the connection it hands
+//! on is a [`FirstFlight`] too: those leave as one Noise message.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use futures::future::{MapOk, TryFutureExt};
 use futures::{AsyncRead, AsyncWrite};
+use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade, UpgradeInfo};
+use libp2p::PeerId;
 
 /// The most bytes held; a write beyond sends what is held first (a handshake's first flight is a
 /// few hundred bytes).
@@ -117,6 +127,58 @@ impl<C: AsyncWrite + Unpin> AsyncWrite for FirstFlight<C> {
         let this = self.get_mut();
         std::task::ready!(this.send_held(cx))?;
         Pin::new(&mut this.inner).poll_close(cx)
+    }
+}
+
+/// A security upgrade (Noise) whose authenticated connection is handed on as a [`FirstFlight`]:
+/// the first answers above the handshake (multistream-select's, yamux's) leave together.
+#[derive(Debug, Clone)]
+pub struct AfterHandshake<U>(pub U);
+
+/// The connection an [`AfterHandshake`] upgrade hands on.
+type Held<S> = (PeerId, FirstFlight<S>);
+
+/// Wraps an authenticated connection.
+fn hold<S>((peer, connection): (PeerId, S)) -> Held<S> {
+    (peer, FirstFlight::new(connection))
+}
+
+impl<U: UpgradeInfo> UpgradeInfo for AfterHandshake<U> {
+    type Info = U::Info;
+    type InfoIter = U::InfoIter;
+
+    fn protocol_info(&self) -> Self::InfoIter {
+        self.0.protocol_info()
+    }
+}
+
+impl<C, S, U> InboundConnectionUpgrade<C> for AfterHandshake<U>
+where
+    U: InboundConnectionUpgrade<C, Output = (PeerId, S)>,
+{
+    type Output = Held<S>;
+    type Error = U::Error;
+    type Future = MapOk<U::Future, fn((PeerId, S)) -> Held<S>>;
+
+    fn upgrade_inbound(self, socket: C, info: Self::Info) -> Self::Future {
+        self.0
+            .upgrade_inbound(socket, info)
+            .map_ok(hold as fn(_) -> _)
+    }
+}
+
+impl<C, S, U> OutboundConnectionUpgrade<C> for AfterHandshake<U>
+where
+    U: OutboundConnectionUpgrade<C, Output = (PeerId, S)>,
+{
+    type Output = Held<S>;
+    type Error = U::Error;
+    type Future = MapOk<U::Future, fn((PeerId, S)) -> Held<S>>;
+
+    fn upgrade_outbound(self, socket: C, info: Self::Info) -> Self::Future {
+        self.0
+            .upgrade_outbound(socket, info)
+            .map_ok(hold as fn(_) -> _)
     }
 }
 
@@ -237,6 +299,48 @@ mod tests {
         block_on(c.write_all(&big)).unwrap();
         assert_eq!(c.inner.messages, vec![b"held".to_vec(), big]);
         assert_eq!(c.inner.flushes, 1, "what was held is flushed before");
+    }
+
+    /// A security upgrade that authenticates nothing: it hands the socket on as it is.
+    #[derive(Clone)]
+    struct Plain(PeerId);
+
+    impl UpgradeInfo for Plain {
+        type Info = &'static str;
+        type InfoIter = std::iter::Once<&'static str>;
+        fn protocol_info(&self) -> Self::InfoIter {
+            std::iter::once("/plain")
+        }
+    }
+
+    impl InboundConnectionUpgrade<Wire> for Plain {
+        type Output = (PeerId, Wire);
+        type Error = io::Error;
+        type Future = futures::future::Ready<io::Result<(PeerId, Wire)>>;
+        fn upgrade_inbound(self, socket: Wire, _: &'static str) -> Self::Future {
+            futures::future::ready(Ok((self.0, socket)))
+        }
+    }
+
+    #[test]
+    fn the_answers_above_the_handshake_leave_together() {
+        // The page's first message after the handshake: multistream's header, its yamux
+        // proposal and a yamux ping; the node answers each (header, confirmation, pong).
+        let peer = PeerId::random();
+        let wire = Wire {
+            incoming: [b"hdr".to_vec(), b"yamux".to_vec(), b"ping".to_vec()].into(),
+            ..Wire::default()
+        };
+        let upgrade = AfterHandshake(Plain(peer));
+        let (who, mut c) = block_on(upgrade.upgrade_inbound(wire, "/plain")).unwrap();
+        assert_eq!(who, peer);
+        for answer in [&b"HDR"[..], b"YAMUX", b"PONG"] {
+            read_now(&mut c);
+            block_on(c.write_all(answer)).unwrap();
+            block_on(c.flush()).unwrap();
+        }
+        read_waits(&mut c);
+        assert_eq!(c.inner.messages, vec![b"HDRYAMUXPONG".to_vec()]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use libp2p::{identify, kad, mdns, noise, ping, relay, tcp, yamux, StreamProtocol
 use crate::config::host::Reachability;
 use crate::config::LoadedConfig;
 use crate::error::NodeError;
-use crate::first_flight::FirstFlight;
+use crate::first_flight::{AfterHandshake, FirstFlight};
 use crate::identity::Identity;
 
 /// Everything the node speaks, with each connection's handlers in one heap allocation
@@ -145,28 +145,33 @@ pub async fn build(
             Ok(tls
                 .map(|stream, _| FirstFlight::new(crate::ws_close::Lingering::new(stream)))
                 .upgrade(libp2p::core::upgrade::Version::V1)
-                .authenticate(noise)
+                .authenticate(AfterHandshake(noise))
                 .multiplex(muxer())
                 .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })
         .map_err(|e| net(&e))?
         // `/ws`: libp2p-websocket as the builder's `with_websocket` sets it up, each connection
         // wrapped so that it ends with a closing handshake (crate::ws_close) and its first
-        // answers leave as one message (crate::first_flight); its DNS names are resolved by
-        // `with_dns` around it.
+        // answers, below Noise and above it, leave as one message each (crate::first_flight);
+        // its DNS names are resolved by `with_dns` around it.
         .with_other_transport(|key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
             let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
             Ok(libp2p::websocket::Config::new(tcp)
                 .map(|stream, _| FirstFlight::new(crate::ws_close::Lingering::new(stream)))
                 .upgrade(libp2p::core::upgrade::Version::V1Lazy)
-                .authenticate(noise::Config::new(key)?)
+                .authenticate(AfterHandshake(noise::Config::new(key)?))
                 .multiplex(muxer())
                 .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })
         .map_err(|e| net(&e))?
         .with_dns()
         .map_err(|e| net(&e))?
-        .with_relay_client(noise::Config::new, muxer)
+        // Circuits (a relayed host's side of a page's connection): the first answers above
+        // Noise leave as one message (crate::first_flight).
+        .with_relay_client(
+            |key: &libp2p::identity::Keypair| noise::Config::new(key).map(AfterHandshake),
+            muxer,
+        )
         .map_err(|e| net(&e))?
         .with_bandwidth_metrics(registry)
         .with_behaviour(|key, relay_client| {
