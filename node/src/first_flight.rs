@@ -1,4 +1,5 @@
-//! A WebSocket connection's first answers leave as one message, not one per protocol message.
+//! A page's connection's first answers leave as one message, not one per protocol message: below
+//! Noise on a WebSocket connection, and above Noise on it and on a circuit.
 //!
 //! Upstream cause: multistream-select (0.13) writes each of its messages and waits for its flush
 //! before it reads on, and libp2p-websocket 0.46 sends every write as a WebSocket message of its
