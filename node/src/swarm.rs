@@ -93,6 +93,30 @@ fn muxer() -> Coalescing<yamux::Config> {
     Coalescing(yamux::Config::default())
 }
 
+/// A WebSocket transport's connections (`/ws`, `/tls/ws`: what pages dial) secured with `noise`
+/// and multiplexed: each ends with a closing handshake ([`crate::ws_close`]) and its first
+/// answers, below Noise and above it, leave as one message each ([`crate::first_flight`]). One
+/// pipeline for both, so that `tests/first_flight.rs` over `/ws` checks `/tls/ws`'s as well.
+fn page_connections<T, S>(
+    websocket: T,
+    noise: noise::Config,
+) -> libp2p::core::transport::Boxed<(libp2p::PeerId, StreamMuxerBox)>
+where
+    T: Transport<Output = S> + Send + Unpin + 'static,
+    T::Dial: Send + 'static,
+    T::ListenerUpgrade: Send + 'static,
+    T::Error: Send + Sync + 'static,
+    S: futures::AsyncRead + futures::AsyncWrite + Unpin + Send + 'static,
+{
+    websocket
+        .map(|stream, _| FirstFlight::new(crate::ws_close::Lingering::new(stream)))
+        .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+        .authenticate(AfterHandshake(noise))
+        .multiplex(muxer())
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+        .boxed()
+}
+
 /// Builds the swarm: transports (bandwidth counted into `registry`), behaviours and connection
 /// settings from `config`.
 pub async fn build(
@@ -142,26 +166,17 @@ pub async fn build(
                 Some(t) => libp2p::core::transport::OptionalTransport::some(t),
                 None => libp2p::core::transport::OptionalTransport::none(),
             };
-            Ok(tls
-                .map(|stream, _| FirstFlight::new(crate::ws_close::Lingering::new(stream)))
-                .upgrade(libp2p::core::upgrade::Version::V1)
-                .authenticate(AfterHandshake(noise))
-                .multiplex(muxer())
-                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
+            Ok(page_connections(tls, noise))
         })
         .map_err(|e| net(&e))?
-        // `/ws`: libp2p-websocket as the builder's `with_websocket` sets it up, each connection
-        // wrapped so that it ends with a closing handshake (crate::ws_close) and its first
-        // answers, below Noise and above it, leave as one message each (crate::first_flight);
-        // its DNS names are resolved by `with_dns` around it.
+        // `/ws`: libp2p-websocket as the builder's `with_websocket` sets it up, its DNS names
+        // resolved by `with_dns` around it.
         .with_other_transport(|key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
             let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
-            Ok(libp2p::websocket::Config::new(tcp)
-                .map(|stream, _| FirstFlight::new(crate::ws_close::Lingering::new(stream)))
-                .upgrade(libp2p::core::upgrade::Version::V1Lazy)
-                .authenticate(AfterHandshake(noise::Config::new(key)?))
-                .multiplex(muxer())
-                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
+            Ok(page_connections(
+                libp2p::websocket::Config::new(tcp),
+                noise::Config::new(key)?,
+            ))
         })
         .map_err(|e| net(&e))?
         .with_dns()

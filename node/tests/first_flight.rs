@@ -1,6 +1,7 @@
 //! A real `fabstir-node`'s `/ws` listener sends a new connection's first answers above Noise
 //! as one WebSocket message (`fabstir_node::first_flight::AfterHandshake`, wired in
 //! `src/swarm.rs`): multistream-select's header and its yamux confirmation leave together.
+//! `/tls/ws` connections go through the same pipeline (`swarm.rs`'s `page_connections`).
 //!
 //! A native client dials the node over WebSocket as a page does (multistream-select's lazy
 //! variant, Noise, yamux) through a proxy on 127.0.0.1 that reads the node's side of the
