@@ -2,20 +2,26 @@
 //! as one WebSocket message (`fabstir_node::first_flight::AfterHandshake`, wired in
 //! `src/swarm.rs`): multistream-select's header and its yamux confirmation leave together.
 //! `/tls/ws` connections go through the same pipeline (`swarm.rs`'s `page_connections`).
+//! A relayed host does the same on a circuit.
 //!
-//! A native client dials the node over WebSocket as a page does (multistream-select's lazy
-//! variant, Noise, yamux) through a proxy on 127.0.0.1 that reads the node's side of the
-//! connection as WebSocket frames (a server's frames are not masked) and records each one's
-//! opcode and length.
+//! Over `/ws`, a native client dials the node as a page does (multistream-select's lazy variant,
+//! Noise, yamux) through a proxy on 127.0.0.1 that reads the node's side of the connection as
+//! WebSocket frames (a server's frames are not masked) and records each one's opcode and
+//! length. Over a circuit, the client reads the host's side as Noise frames (each a 2 B length
+//! and its bytes) just below its own Noise.
 
 mod common;
 
+use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{free_port, init, peer_id, Node};
-use futures::StreamExt;
-use libp2p::swarm::SwarmEvent;
+use futures::{AsyncRead, AsyncWrite, StreamExt};
+use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade, UpgradeInfo};
+use libp2p::swarm::{NetworkBehaviour, Swarm, SwarmEvent};
 use libp2p::{noise, yamux, Multiaddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -89,6 +95,38 @@ async fn recording_proxy(upstream: u16, out: Frames) -> u16 {
     port
 }
 
+/// Drives `swarm` until its first connection is established (at most 30 s), then on in a task.
+async fn connected<B: NetworkBehaviour + Send + 'static>(mut swarm: Swarm<B>, addr: &str)
+where
+    B::ToSwarm: Send,
+{
+    swarm.dial(addr.parse::<Multiaddr>().unwrap()).unwrap();
+    let connected = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::ConnectionEstablished { .. } => return Ok(()),
+                SwarmEvent::OutgoingConnectionError { error, .. } => return Err(error),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("no connection in 30 s");
+    connected.unwrap();
+    tokio::spawn(async move { while swarm.next().await.is_some() {} });
+}
+
+/// The lengths in `recorded` once there are at least two (at most 30 s).
+async fn first_two(recorded: impl Fn() -> Vec<usize>) -> Vec<usize> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while recorded().len() < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let lengths = recorded();
+    assert!(lengths.len() >= 2, "the node's messages: {lengths:?} B");
+    lengths
+}
+
 #[tokio::test]
 async fn the_first_answers_above_noise_leave_as_one_websocket_message() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,7 +137,7 @@ async fn the_first_answers_above_noise_leave_as_one_websocket_message() {
 
     let frames = Frames::default();
     let proxy = recording_proxy(ws, frames.clone()).await;
-    let mut client = libp2p::SwarmBuilder::with_new_identity()
+    let client = libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
         .with_websocket(noise::Config::new, yamux::Config::default)
         .await
@@ -107,40 +145,23 @@ async fn the_first_answers_above_noise_leave_as_one_websocket_message() {
         .with_behaviour(|_| libp2p::swarm::dummy::Behaviour)
         .unwrap()
         .build();
-    let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{proxy}/ws/p2p/{node_id}")
-        .parse()
-        .unwrap();
-    client.dial(addr).unwrap();
-    let connected = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            match client.select_next_some().await {
-                SwarmEvent::ConnectionEstablished { .. } => return Ok(()),
-                SwarmEvent::OutgoingConnectionError { error, .. } => return Err(error),
-                _ => {}
-            }
-        }
-    })
-    .await
-    .expect("no connection to the node in 30 s");
-    connected.unwrap();
-    tokio::spawn(async move { while client.next().await.is_some() {} });
+    connected(
+        client,
+        &format!("/ip4/127.0.0.1/tcp/{proxy}/ws/p2p/{node_id}"),
+    )
+    .await;
 
     // The client has sent all it sends to get connected (multistream-select's lazy variant does
     // not wait for the yamux confirmation); the node's answer to it is the second message.
-    let data_frames = || -> Vec<usize> {
+    let data = first_two(|| {
         let frames = frames.lock().unwrap();
         frames
             .iter()
             .filter(|(opcode, _)| *opcode <= 2)
             .map(|&(_, len)| len)
             .collect()
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while data_frames().len() < 2 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let data = data_frames();
-    assert!(data.len() >= 2, "the node's messages: {data:?} B");
+    })
+    .await;
     // Noise's reply (with multistream's answers below Noise, which FirstFlight puts with it).
     assert!(data[0] > 200, "Noise's reply: {data:?} B");
     // Above Noise: Noise's 2 B length and 16 B tag around multistream's header (20 B) and its
@@ -148,6 +169,168 @@ async fn the_first_answers_above_noise_leave_as_one_websocket_message() {
     assert!(
         data[1] >= 2 + 16 + 20 + 14,
         "the first message above Noise holds only {} B (header and confirmation apart?): {data:?} B",
+        data[1]
+    );
+}
+
+/// Noise frames' lengths as read (each a 2 B big-endian length, then that many bytes).
+type NoiseFrames = Arc<Mutex<Vec<usize>>>;
+
+/// A connection whose reads are recorded as Noise frames into `frames`.
+struct Reading<C> {
+    inner: C,
+    frames: NoiseFrames,
+    /// Bytes read and not yet a whole frame.
+    pending: Vec<u8>,
+}
+
+impl<C: AsyncRead + Unpin> AsyncRead for Reading<C> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let n = std::task::ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        this.pending.extend_from_slice(&buf[..n]);
+        while this.pending.len() >= 2 {
+            let len = u16::from_be_bytes([this.pending[0], this.pending[1]]) as usize;
+            if this.pending.len() < 2 + len {
+                break;
+            }
+            this.frames.lock().unwrap().push(len);
+            this.pending.drain(..2 + len);
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl<C: AsyncWrite + Unpin> AsyncWrite for Reading<C> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_close(cx)
+    }
+}
+
+/// Noise, with what its connection reads recorded as frames (the client's circuits).
+#[derive(Clone)]
+struct Recorded(noise::Config, NoiseFrames);
+
+impl UpgradeInfo for Recorded {
+    type Info = <noise::Config as UpgradeInfo>::Info;
+    type InfoIter = <noise::Config as UpgradeInfo>::InfoIter;
+
+    fn protocol_info(&self) -> Self::InfoIter {
+        self.0.protocol_info()
+    }
+}
+
+impl Recorded {
+    fn reading<C>(&self, socket: C) -> Reading<C> {
+        Reading {
+            inner: socket,
+            frames: self.1.clone(),
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<C> OutboundConnectionUpgrade<C> for Recorded
+where
+    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Output = <noise::Config as OutboundConnectionUpgrade<Reading<C>>>::Output;
+    type Error = noise::Error;
+    type Future = <noise::Config as OutboundConnectionUpgrade<Reading<C>>>::Future;
+
+    fn upgrade_outbound(self, socket: C, info: Self::Info) -> Self::Future {
+        let socket = self.reading(socket);
+        self.0.upgrade_outbound(socket, info)
+    }
+}
+
+impl<C> InboundConnectionUpgrade<C> for Recorded
+where
+    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Output = <noise::Config as InboundConnectionUpgrade<Reading<C>>>::Output;
+    type Error = noise::Error;
+    type Future = <noise::Config as InboundConnectionUpgrade<Reading<C>>>::Future;
+
+    fn upgrade_inbound(self, socket: C, info: Self::Info) -> Self::Future {
+        let socket = self.reading(socket);
+        self.0.upgrade_inbound(socket, info)
+    }
+}
+
+/// A node folder listening on TCP with `extra` settings; (folder, its address with `/p2p/`).
+fn node_dir(extra: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port(false);
+    init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
+    let config = format!(
+        "listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nkad: {{ enabled: false }}\n{extra}"
+    );
+    std::fs::write(dir.path().join("config.yaml"), config).unwrap();
+    let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
+    (dir, addr)
+}
+
+#[tokio::test]
+async fn a_relayed_host_sends_the_first_answers_above_noise_as_one_frame_on_a_circuit() {
+    let (relay_dir, relay_addr) = node_dir("");
+    let relay = Node::start(&relay_dir.path().join("config.yaml"));
+    let (host_dir, _) = node_dir(&format!(
+        "bootstrap_nodes: [{relay_addr}]\nrelay: {{ enabled: false }}\nhost:\n  reachability: relayed\n  models: [{{ id: m, price_per_token: 1, backend: {{ kind: demo, seed: 1, tokens_per_second: 0 }} }}]\n"
+    ));
+    let _host = Node::start(&host_dir.path().join("config.yaml"));
+    let host_id = peer_id(host_dir.path());
+    relay.wait_for_log(
+        &["relay reservation accepted", &host_id],
+        Duration::from_secs(30),
+    );
+
+    let frames = NoiseFrames::default();
+    let recorded = frames.clone();
+    let client = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_relay_client(
+            move |key: &libp2p::identity::Keypair| {
+                noise::Config::new(key).map(|noise| Recorded(noise, recorded))
+            },
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_, relay_client| relay_client)
+        .unwrap()
+        .build();
+    connected(client, &format!("{relay_addr}/p2p-circuit/p2p/{host_id}")).await;
+
+    let data = first_two(|| frames.lock().unwrap().clone()).await;
+    // Noise's second handshake message: the host's identity and its signature.
+    assert!(data[0] > 100, "Noise's reply: {data:?} B");
+    // Above Noise: a 16 B tag around multistream's header (20 B) and its yamux confirmation
+    // (14 B); the header alone would be 36 B.
+    assert!(
+        data[1] >= 16 + 20 + 14,
+        "the host's first frame above Noise holds only {} B (header and confirmation apart?): {data:?} B",
         data[1]
     );
 }
