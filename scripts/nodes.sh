@@ -2,6 +2,38 @@
 # Node state (identity, certificate, config) lives under $FABSTIR_CACHE/nodes/<name> and is
 # created once, so peer ids and certhashes stay the same from run to run.
 
+# One local test network per machine. The test suite, the bench and the demo start nodes on fixed
+# ports (the suite's and the bench's are the same) with their state under $FABSTIR_CACHE, which
+# every clone shares, and nodes_stop stops every node whose pid file is there: two of them at
+# once break each other. The first to source this holds $FABSTIR_CACHE/network.lock until it
+# exits (the scripts it runs inherit it); another waits for it, at most 45 minutes, and says
+# which processes hold it.
+network_holders() {
+  local fd pid held=()
+  for fd in /proc/[0-9]*/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "$(realpath "$FABSTIR_CACHE/network.lock")" ] || continue
+    pid="${fd#/proc/}"; pid="${pid%%/*}"
+    [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
+    held+=("$pid $(cat "/proc/$pid/comm" 2>/dev/null || true)")
+  done
+  [ "${#held[@]}" -gt 0 ] || { echo "none found"; return; }
+  local list
+  list="$(printf '%s, ' "${held[@]}")"
+  echo "${list%, }"
+}
+if [ -z "${FABSTIR_NETWORK_LOCKED:-}" ]; then
+  mkdir -p "$FABSTIR_CACHE"
+  exec {FABSTIR_LOCK_FD}>>"$FABSTIR_CACHE/network.lock"
+  if ! flock -n "$FABSTIR_LOCK_FD"; then
+    log "waiting for the local test network: another test run, bench or demo on this machine holds it ($(network_holders)); at most 45 minutes"
+    flock -w 2700 "$FABSTIR_LOCK_FD" || {
+      echo "the local test network was held for 45 minutes by: $(network_holders)" >&2
+      return 1
+    }
+  fi
+  export FABSTIR_NETWORK_LOCKED=1 FABSTIR_LOCK_FD
+fi
+
 # The benchmarks set FABSTIR_NODE_BIN to the release build.
 FABSTIR_NODE_BIN="${FABSTIR_NODE_BIN:-$CARGO_TARGET_DIR/debug/fabstir-node}"
 NODE_PIDS=()
