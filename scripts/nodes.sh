@@ -9,9 +9,10 @@
 # exits (the scripts it runs inherit it); another waits for it, at most 45 minutes, and says
 # which processes hold it.
 network_holders() {
-  local fd pid held=()
+  local fd pid held=() lock
+  lock="$(realpath "$FABSTIR_CACHE/network.lock")"
   for fd in /proc/[0-9]*/fd/*; do
-    [ "$(readlink "$fd" 2>/dev/null)" = "$(realpath "$FABSTIR_CACHE/network.lock")" ] || continue
+    [ "$(readlink "$fd" 2>/dev/null)" = "$lock" ] || continue
     pid="${fd#/proc/}"; pid="${pid%%/*}"
     [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
     held+=("$pid $(cat "/proc/$pid/comm" 2>/dev/null || true)")
@@ -31,7 +32,7 @@ if [ -z "${FABSTIR_NETWORK_LOCKED:-}" ]; then
       return 1
     }
   fi
-  export FABSTIR_NETWORK_LOCKED=1 FABSTIR_LOCK_FD
+  export FABSTIR_NETWORK_LOCKED=1
 fi
 
 # The benchmarks set FABSTIR_NODE_BIN to the release build.
