@@ -12,7 +12,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use common::client::{honest_job, metric, Client};
-use common::{free_port, init, peer_id, Node};
+use common::folder::{self, Folder};
+use common::Node;
 use fabstir_protocol::messages::{JobResponse, RejectReason, JOB_PROTOCOL};
 use futures::AsyncWriteExt;
 
@@ -26,24 +27,18 @@ struct Host {
     node: Node,
     addr: String,
     metrics: String,
-    _dir: tempfile::TempDir,
+    _dir: Folder,
 }
 
 fn start_host() -> Host {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port(false);
-    let metrics = format!("127.0.0.1:{}", free_port(false));
-    init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
+    let (metrics_line, metrics) = folder::metrics();
     // Default limits but for shorter absence bounds, so the test need not wait 10 s / 30 s.
-    let config = format!(
-        "listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nrelay: {{ enabled: false }}\nkad: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{metrics}\" }}\nhost:\n  stream_open_secs: 3\n  client_grace_secs: 3\n  request_rate: {{ burst: 0, refill_secs: 1 }}\n  models:\n    - {{ id: {MODEL}, price_per_token: 1, backend: {{ kind: demo, seed: 3, tokens_per_second: 20 }} }}\n"
-    );
-    std::fs::write(dir.path().join("config.yaml"), config).unwrap();
-    let node = Node::start(&dir.path().join("config.yaml"));
-    let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
+    let dir = Folder::new(&format!(
+        "relay: {{ enabled: false }}\nkad: {{ enabled: false }}\n{metrics_line}host:\n  stream_open_secs: 3\n  client_grace_secs: 3\n  request_rate: {{ burst: 0, refill_secs: 1 }}\n  models:\n    - {{ id: {MODEL}, price_per_token: 1, backend: {{ kind: demo, seed: 3, tokens_per_second: 20 }} }}\n"
+    ));
     Host {
-        node,
-        addr,
+        node: dir.start(),
+        addr: dir.addr.clone(),
         metrics,
         _dir: dir,
     }

@@ -11,7 +11,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::client::{metric, Client};
-use common::{free_port, init, peer_id, Node, BIN};
+use common::folder::{self, Folder};
+use common::{Node, BIN};
 use fabstir_protocol::catalog::wire::{ask, sealed_bytes};
 use fabstir_protocol::catalog::{self, Announcement, CatalogFrame, CatalogRequest, ModelSummary};
 use futures::StreamExt;
@@ -25,48 +26,25 @@ struct Net {
     relay_addr: String,
     relay_metrics: String,
     hosts: Vec<(Node, String)>,
-    _dirs: Vec<tempfile::TempDir>,
+    _dirs: Vec<Folder>,
 }
 
 /// A relay and three hosts: host-1 direct (a at 1, b at 3, slow at 1), host-2 direct (a at 2),
 /// host-3 relayed (b at 5, c at 1).
 fn network() -> Net {
-    let mut dirs = Vec::new();
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay_port = free_port(false);
-    let relay_metrics = format!("127.0.0.1:{}", free_port(false));
-    init(
-        relay_dir.path(),
-        &[format!("/ip4/127.0.0.1/tcp/{relay_port}")],
-    );
-    std::fs::write(
-        relay_dir.path().join("config.yaml"),
-        format!("listen: [/ip4/127.0.0.1/tcp/{relay_port}]\nmdns: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{relay_metrics}\" }}\n"),
-    )
-    .unwrap();
-    let relay = Node::start(&relay_dir.path().join("config.yaml"));
-    let relay_addr = format!(
-        "/ip4/127.0.0.1/tcp/{relay_port}/p2p/{}",
-        peer_id(relay_dir.path())
-    );
-    dirs.push(relay_dir);
+    let (metrics_line, relay_metrics) = folder::metrics();
+    let relay_dir = Folder::new(&metrics_line);
+    let relay = relay_dir.start();
+    let relay_addr = relay_dir.addr.clone();
+    let mut dirs = vec![relay_dir];
     let mut hosts = Vec::new();
     for (reachability, models) in [
         ("direct", "[{ id: a, price_per_token: 1, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }, { id: b, price_per_token: 3, backend: { kind: demo, seed: 1, tokens_per_second: 0 } }, { id: slow, price_per_token: 1, backend: { kind: demo, seed: 1, tokens_per_second: 10 } }]"),
         ("direct", "[{ id: a, price_per_token: 2, backend: { kind: demo, seed: 2, tokens_per_second: 0 } }]"),
         ("relayed", "[{ id: b, price_per_token: 5, backend: { kind: demo, seed: 3, tokens_per_second: 0 } }, { id: c, price_per_token: 1, backend: { kind: demo, seed: 3, tokens_per_second: 0 } }]"),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port(false);
-        init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
-        std::fs::write(
-            dir.path().join("config.yaml"),
-            format!("listen: [/ip4/127.0.0.1/tcp/{port}]\nbootstrap_nodes: [{relay_addr}]\nmdns: {{ enabled: false }}\nrelay: {{ enabled: false }}\nhost:\n  reachability: {reachability}\n  announce_ttl_secs: {TTL}\n  request_rate: {{ burst: 0, refill_secs: 1 }}\n  models: {models}\n"),
-        )
-        .unwrap();
-        let node = Node::start(&dir.path().join("config.yaml"));
-        let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
-        hosts.push((node, addr));
+        let dir = Folder::new(&format!("bootstrap_nodes: [{relay_addr}]\nrelay: {{ enabled: false }}\nhost:\n  reachability: {reachability}\n  announce_ttl_secs: {TTL}\n  request_rate: {{ burst: 0, refill_secs: 1 }}\n  models: {models}\n"));
+        hosts.push((dir.start(), dir.addr.clone()));
         dirs.push(dir);
     }
     Net {
@@ -528,12 +506,9 @@ async fn forged_tampered_expired_stale_and_bad_announcements_are_rejected() {
 /// Bursts of 64 catalog asks on one connection, with no asking again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bursts_of_catalog_asks_are_answered_in_full() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port(false);
-    init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
-    let relay = Node::start(&dir.path().join("config.yaml"));
-    let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
-    let client = Client::connect(&addr).await;
+    let dir = Folder::new("");
+    let relay = dir.start();
+    let client = Client::connect(&dir.addr).await;
     let mut failed = Vec::new();
     for _ in 0..4 {
         let streams =
@@ -560,18 +535,11 @@ async fn bursts_of_catalog_asks_are_answered_in_full() {
 
 /// A node started from `bin` with `config` (YAML after its listen, mDNS and metrics lines) on
 /// free ports: the node, its address and its metrics address.
-fn start(bin: &str, config: &str, dirs: &mut Vec<tempfile::TempDir>) -> (Node, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port(false);
-    let metrics = format!("127.0.0.1:{}", free_port(false));
-    init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
-    std::fs::write(
-        dir.path().join("config.yaml"),
-        format!("listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{metrics}\" }}\n{config}"),
-    )
-    .unwrap();
-    let node = Node::start_bin(bin, &dir.path().join("config.yaml"), "fabstir_node=info");
-    let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
+fn start(bin: &str, config: &str, dirs: &mut Vec<Folder>) -> (Node, String, String) {
+    let (metrics_line, metrics) = folder::metrics();
+    let dir = Folder::new(&format!("{metrics_line}{config}"));
+    let node = dir.start_bin(bin);
+    let addr = dir.addr.clone();
     dirs.push(dir);
     (node, addr, metrics)
 }
@@ -680,7 +648,7 @@ async fn a_restarted_relay_without_bootstrap_nodes_learns_the_catalog_from_relay
     // from relay-2.
     let mut dirs = Vec::new();
     let (relay1, relay1_addr, _) = start(BIN, "", &mut dirs);
-    let relay1_config = dirs.last().unwrap().path().join("config.yaml");
+    let relay1_config = dirs.last().unwrap().config();
     let (_relay2, relay2_addr, _) = start(
         BIN,
         &format!("bootstrap_nodes: [{relay1_addr}]\n"),

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use common::folder::Folder;
 use common::{free_port, init, peer_id, Node};
 use futures::{AsyncRead, AsyncWrite, StreamExt};
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade, UpgradeInfo};
@@ -274,30 +275,18 @@ where
     }
 }
 
-/// A node folder listening on TCP with `extra` settings; (folder, its address with `/p2p/`).
-fn node_dir(extra: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port(false);
-    init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
-    let config = format!(
-        "listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nkad: {{ enabled: false }}\n{extra}"
-    );
-    std::fs::write(dir.path().join("config.yaml"), config).unwrap();
-    let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
-    (dir, addr)
-}
-
 #[tokio::test]
 async fn a_relayed_host_sends_the_first_answers_above_noise_as_one_frame_on_a_circuit() {
-    let (relay_dir, relay_addr) = node_dir("");
-    let relay = Node::start(&relay_dir.path().join("config.yaml"));
-    let (host_dir, _) = node_dir(&format!(
-        "bootstrap_nodes: [{relay_addr}]\nrelay: {{ enabled: false }}\nhost:\n  reachability: relayed\n  models: [{{ id: m, price_per_token: 1, backend: {{ kind: demo, seed: 1, tokens_per_second: 0 }} }}]\n"
+    let relay_dir = Folder::new("kad: { enabled: false }\n");
+    let relay = relay_dir.start();
+    let relay_addr = &relay_dir.addr;
+    let host_dir = Folder::new(&format!(
+        "kad: {{ enabled: false }}\nbootstrap_nodes: [{relay_addr}]\nrelay: {{ enabled: false }}\nhost:\n  reachability: relayed\n  models: [{{ id: m, price_per_token: 1, backend: {{ kind: demo, seed: 1, tokens_per_second: 0 }} }}]\n"
     ));
-    let _host = Node::start(&host_dir.path().join("config.yaml"));
-    let host_id = peer_id(host_dir.path());
+    let _host = host_dir.start();
+    let host_id = host_dir.peer();
     relay.wait_for_log(
-        &["relay reservation accepted", &host_id],
+        &["relay reservation accepted", host_id],
         Duration::from_secs(30),
     );
 

@@ -7,7 +7,8 @@
 mod common;
 
 use common::client::{job_request, Client};
-use common::{free_port, init, peer_id, Node};
+use common::folder::{self, Folder};
+use common::Node;
 use fabstir_protocol::frame;
 use fabstir_protocol::messages::{
     FinishReason, JobDecision, JobRequest, JobResponse, RejectReason, StreamFrame, JOB_PROTOCOL,
@@ -70,31 +71,30 @@ async fn job_and_receipt(client: &Client, max_tokens: u32) -> (receipt::Receipt,
 /// A host in a new folder serving [`MODEL`] (demo, seed 9, `tokens_per_second`), with `extra`
 /// host settings; its config path, address and metrics address.
 struct Host {
-    dir: tempfile::TempDir,
+    folder: Folder,
     addr: String,
     metrics: String,
 }
 
 impl Host {
     fn new(tokens_per_second: u32, extra: &str) -> Host {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port(false);
-        let metrics = format!("127.0.0.1:{}", free_port(false));
-        init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
-        let config = format!(
-            "listen: [/ip4/127.0.0.1/tcp/{port}]\nmdns: {{ enabled: false }}\nrelay: {{ enabled: false }}\nkad: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{metrics}\" }}\nhost:\n{extra}  models:\n    - {{ id: {MODEL}, price_per_token: 3, price_per_prompt_token: 2, max_tokens: 65536, backend: {{ kind: demo, seed: 9, tokens_per_second: {tokens_per_second} }} }}\n"
-        );
-        std::fs::write(dir.path().join("config.yaml"), config).unwrap();
-        let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
-        Host { dir, addr, metrics }
+        let (metrics_line, metrics) = folder::metrics();
+        let folder = Folder::new(&format!(
+            "relay: {{ enabled: false }}\nkad: {{ enabled: false }}\n{metrics_line}host:\n{extra}  models:\n    - {{ id: {MODEL}, price_per_token: 3, price_per_prompt_token: 2, max_tokens: 65536, backend: {{ kind: demo, seed: 9, tokens_per_second: {tokens_per_second} }} }}\n"
+        ));
+        Host {
+            addr: folder.addr.clone(),
+            folder,
+            metrics,
+        }
     }
 
     fn config(&self) -> std::path::PathBuf {
-        self.dir.path().join("config.yaml")
+        self.folder.config()
     }
 
     fn start(&self) -> Node {
-        Node::start(&self.config())
+        self.folder.start()
     }
 
     /// `fabstir-node receipts --json`.
@@ -316,7 +316,7 @@ fn client_host(addr: &str) -> String {
 #[test]
 fn an_unusable_database_stops_the_start_naming_the_file() {
     let host = Host::new(0, "");
-    let db = host.dir.path().join("host.db");
+    let db = host.folder.dir.path().join("host.db");
     let start = || {
         // A start that does not fail is stopped after 30 s (exit 124), failing the test.
         std::process::Command::new("timeout")
@@ -342,7 +342,7 @@ fn an_unusable_database_stops_the_start_naming_the_file() {
     // Read-only: the folder mounted read-only (root ignores file modes) in a mount namespace.
     std::fs::remove_file(&db).unwrap();
     drop(host.start());
-    let dir = host.dir.path().display().to_string();
+    let dir = host.folder.dir.path().display().to_string();
     let script = format!(
         "mount --bind -o ro {dir} {dir} && exec timeout 30 {} start --config {}",
         common::BIN,

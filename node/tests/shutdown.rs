@@ -9,7 +9,8 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::client::Client;
-use common::{free_port, init, peer_id, Node};
+use common::folder::{self, Folder};
+use common::Node;
 use fabstir_protocol::messages::{JobResponse, RejectReason, StreamFrame};
 
 const MODEL: &str = "slow-1";
@@ -47,37 +48,24 @@ struct Network {
     host: Node,
     addr: String,
     metrics: String,
-    _dirs: Vec<tempfile::TempDir>,
+    _dirs: Vec<Folder>,
 }
 
 /// A relay/bootstrap node and a host of `slow-1` (20 tokens/s) bootstrapped from it, with
 /// `grace` seconds of shutdown grace.
 fn network(grace: u64) -> Network {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay_port = free_port(false);
-    init(
-        relay_dir.path(),
-        &[format!("/ip4/127.0.0.1/tcp/{relay_port}")],
-    );
-    let relay = Node::start(&relay_dir.path().join("config.yaml"));
-    let relay_addr = format!(
-        "/ip4/127.0.0.1/tcp/{relay_port}/p2p/{}",
-        peer_id(relay_dir.path())
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port(false);
-    let metrics = format!("127.0.0.1:{}", free_port(false));
-    init(dir.path(), &[format!("/ip4/127.0.0.1/tcp/{port}")]);
-    let config = format!(
-        "listen: [/ip4/127.0.0.1/tcp/{port}]\nbootstrap_nodes: [{relay_addr}]\nmdns: {{ enabled: false }}\nrelay: {{ enabled: false }}\nmetrics: {{ enabled: true, listen: \"{metrics}\" }}\nhost:\n  shutdown_grace_secs: {grace}\n  request_rate: {{ burst: 0, refill_secs: 1 }}\n  models:\n    - {{ id: {MODEL}, price_per_token: 1, backend: {{ kind: demo, seed: 3, tokens_per_second: 20 }} }}\n"
-    );
-    std::fs::write(dir.path().join("config.yaml"), config).unwrap();
-    let host = Node::start(&dir.path().join("config.yaml"));
-    let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id(dir.path()));
+    let relay_dir = Folder::new("");
+    let relay = relay_dir.start();
+    let (metrics_line, metrics) = folder::metrics();
+    let dir = Folder::new(&format!(
+        "bootstrap_nodes: [{}]\nrelay: {{ enabled: false }}\n{metrics_line}host:\n  shutdown_grace_secs: {grace}\n  request_rate: {{ burst: 0, refill_secs: 1 }}\n  models:\n    - {{ id: {MODEL}, price_per_token: 1, backend: {{ kind: demo, seed: 3, tokens_per_second: 20 }} }}\n",
+        relay_dir.addr
+    ));
+    let host = dir.start();
     Network {
         _relay: relay,
         host,
-        addr,
+        addr: dir.addr.clone(),
         metrics,
         _dirs: vec![relay_dir, dir],
     }

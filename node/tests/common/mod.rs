@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod client;
+pub mod folder;
 pub mod from_ip;
 
 use std::io::{BufRead, BufReader};
