@@ -239,6 +239,13 @@ async fn submit_job_with_retry_waits_out_hosts_that_are_down() {
     for (i, r) in retries.iter().enumerate() {
         assert_eq!(get_num(r, "attempt"), (i + 1) as f64);
         assert_eq!(get_str(r, "code"), "NO_NODES_AVAILABLE");
+        // A host listed but down is named, with why it could not be reached.
+        let error = get_str(r, "error");
+        assert!(
+            !error.ends_with("no host that advertises it could be reached"),
+            "retry {} does not say why: {error}",
+            i + 1
+        );
         let full = (300.0 * 2f64.powi(i as i32)).min(1500.0);
         let delay = get_num(r, "delay");
         assert!(
@@ -249,7 +256,8 @@ async fn submit_job_with_retry_waits_out_hosts_that_are_down() {
         );
     }
     console_log!(
-        "retry: both replicas down; {} retries; the job was negotiated {:.0} ms after asking ({:.0} ms after a replica came back), 100 tokens exact",
+        "retry: both replicas down ({}); {} retries; the job was negotiated {:.0} ms after asking ({:.0} ms after a replica came back), 100 tokens exact",
+        get_str(&retries[0], "error"),
         retries.len(),
         got_job_at - started,
         got_job_at - back_at.get()

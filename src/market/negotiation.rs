@@ -78,11 +78,14 @@ pub use crate::market::decision::Opened;
 /// fails or starts above the maxima, or without a `first`, on the best acceptable offer of the
 /// hosts `others` reaches (told why `first` did not start it): asked at once, the cheapest
 /// accepted, the rest declined (one alone is started at once too). With the token stream already
-/// opened when that worked (`stall` is its stall timeout).
+/// opened when that worked (`stall` is its stall timeout). When none of the hosts could be
+/// reached, the error says why for one of them: `unreachable`, the reason `first` or `others`
+/// left a host out for.
 pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     control: &libp2p_stream::Control,
     first: Option<Candidate>,
     others: impl FnOnce(Option<String>) -> F,
+    unreachable: &std::cell::Cell<Option<String>>,
     request: JobRequest,
     limit: Duration,
     stall: Duration,
@@ -130,7 +133,9 @@ pub async fn negotiate<F: std::future::Future<Output = Vec<Candidate>>>(
     if answers.is_empty() {
         return Err(SdkError::NoNodesAvailable {
             model_id: request.model_id,
-            reason: "no host that advertises it could be reached".into(),
+            reason: unreachable
+                .take()
+                .unwrap_or_else(|| "no host that advertises it could be reached".into()),
         });
     }
     let asked = answers.len();
@@ -362,5 +367,41 @@ async fn ask(
         Ok(Some(JobResponse::Started { .. })) => Err(failed("started before an offer".into())),
         Ok(None) => Err(failed(crate::net::dropped::UNANSWERED.into())),
         Err(e) => Err(failed(format!("{e} ({})", e.code()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No host reachable: the error says why one of them was not, instead of only saying that
+    /// none could be reached.
+    #[test]
+    fn unreachable_hosts_are_named_in_the_error() {
+        let control = libp2p_stream::Behaviour::new().new_control();
+        let request = JobRequest {
+            model_id: "m".into(),
+            prompt: "p".into(),
+            max_tokens: 1,
+            max_price_per_token: 5,
+            ..JobRequest::default()
+        };
+        let unreachable = std::cell::Cell::new(Some("b is unreachable: refused".to_string()));
+        let result = futures::executor::block_on(negotiate(
+            &control,
+            None,
+            |_| async { Vec::new() },
+            &unreachable,
+            request,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        ));
+        match result {
+            Err(SdkError::NoNodesAvailable { model_id, reason }) => {
+                assert_eq!(model_id, "m");
+                assert_eq!(reason, "b is unreachable: refused");
+            }
+            other => panic!("{:?}", other.map(|r| r.0)),
+        }
     }
 }

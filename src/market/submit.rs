@@ -77,12 +77,16 @@ impl Market {
                     && c.current_load < c.max_concurrent_jobs
             })
             .map(|i| ranked.remove(i));
+        // Why the last host that could not be reached was not: said when none could be.
+        let unreachable = std::cell::Cell::new(None);
         let first = match first {
-            Some(node) => self.candidate(node).await,
+            Some(node) => self.candidate(node, &unreachable).await,
             None => None,
         };
-        let others = |why: Option<String>| async move {
-            let reached = ranked.into_iter().map(|node| self.candidate(node));
+        let others = |why: Option<String>| async {
+            let reached = ranked
+                .into_iter()
+                .map(|node| self.candidate(node, &unreachable));
             let others: Vec<Candidate> = futures::future::join_all(reached)
                 .await
                 .into_iter()
@@ -104,6 +108,7 @@ impl Market {
             &self.net.control(),
             first,
             others,
+            &unreachable,
             request,
             self.net.config().request_timeout,
             self.net.config().stream_stall_timeout,
@@ -151,17 +156,21 @@ impl Market {
         Ok(negotiated)
     }
 
-    /// `node` as a host to ask, once connected (`None`, and a failure on its record, when it
-    /// cannot be reached; `None` when security refuses it).
-    async fn candidate(&self, node: DiscoveredNode) -> Option<Candidate> {
+    /// `node` as a host to ask, once connected (`None`, a failure on its record and why in
+    /// `unreachable`, when it cannot be reached; `None` when security refuses it).
+    async fn candidate(
+        &self,
+        node: DiscoveredNode,
+        unreachable: &std::cell::Cell<Option<String>>,
+    ) -> Option<Candidate> {
         let peer = node.peer_id.parse::<PeerId>().ok()?;
         if !self.admits(peer).await {
             return None;
         }
         if let Err(e) = self.connect(peer).await {
-            self.net.debug("negotiation", "warn", || {
-                format!("{peer} is unreachable: {e}")
-            });
+            let why = format!("{peer} is unreachable: {e}");
+            self.net.debug("negotiation", "warn", || why.clone());
+            unreachable.set(Some(why));
             self.record_host_failure(peer);
             return None;
         }

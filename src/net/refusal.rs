@@ -1,6 +1,7 @@
 //! Saying why a dial or a listen failed: libp2p-relay reports only "Remote reported resource
 //! limit exceeded." (`RESOURCE_LIMIT_EXCEEDED` on the wire) for every relay limit, and
-//! libp2p-core's `TransportError` writes nothing of its own for an error of the transport.
+//! libp2p-core's `TransportError` writes nothing of its own for an error of the transport (so
+//! libp2p-swarm's dial errors read `<address>: : <cause>`).
 
 use std::error::Error;
 use std::fmt::Write;
@@ -25,8 +26,11 @@ pub fn transport_text(error: &TransportError<std::io::Error>) -> String {
 }
 
 /// A dial error's text, with what a relay's "resource limit exceeded" means added to it.
+/// libp2p-swarm writes each failed address as `<address>: <error>: <its sources>`, and a
+/// transport's error writes nothing itself, which left `<address>: : <cause>`; the empty part
+/// goes.
 pub fn dial_reason(error: &impl std::fmt::Display) -> String {
-    let text = error.to_string();
+    let text = error.to_string().replace(": : ", ": ");
     if text
         .to_ascii_lowercase()
         .contains("resource limit exceeded")
@@ -53,6 +57,10 @@ mod tests {
             "{refused}"
         );
         assert_eq!(dial_reason(&"connection refused"), "connection refused");
+        assert_eq!(
+            dial_reason(&"[(/ip4/127.0.0.1/tcp/1/ws: : the WebSocket did not open)]"),
+            "[(/ip4/127.0.0.1/tcp/1/ws: the WebSocket did not open)]"
+        );
     }
 
     #[test]
