@@ -377,7 +377,7 @@ mod tests {
     /// No host reachable: the error says why one of them was not, instead of only saying that
     /// none could be reached.
     #[test]
-    fn unreachable_hosts_are_named_in_the_error() {
+    fn an_unreachable_host_is_named_in_the_error() {
         let control = libp2p_stream::Behaviour::new().new_control();
         let request = JobRequest {
             model_id: "m".into(),
