@@ -436,6 +436,25 @@ fn every_bad_config_throws_invalid_config_naming_the_field() {
     }
 }
 
+/// libp2p's WebSocket carries binary frames only: a peer that sends a text frame is refused, and
+/// the error says so (the text's bytes were once read as the stream's: "100" as 100 zero bytes).
+#[wasm_bindgen_test]
+async fn a_websocket_peer_that_sends_text_frames_is_refused_saying_so() {
+    let addr = node_addr("text-frames");
+    let config = js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{addr}"], "maxRetries": 0, "dialTimeout": 5000 }} }}"#
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    let err = call(sdk.start()).await.unwrap_err();
+    assert_eq!(get_str(&err, "code"), "BOOTSTRAP_FAILED");
+    let message = get_str(&err, "message");
+    assert!(
+        message.contains("text frame"),
+        "the error does not name the text frame: {message}"
+    );
+    console_log!("text frame: {message}");
+}
+
 #[wasm_bindgen_test]
 async fn unreachable_bootstrap_retries_then_fails() {
     let addr = node_addr("unreachable");

@@ -91,6 +91,10 @@ struct Shared {
     unsent: RefCell<Vec<u8>>,
     /// Set by `error` (before a close that was not clean) or by an overloading remote.
     failed: Cell<bool>,
+    /// Set (with `failed`) when the remote sent a text frame: libp2p's WebSocket carries binary
+    /// frames only, and the bytes a text frame would read as are not the remote's (a string
+    /// `"100"` made into a `Uint8Array` is 100 zero bytes).
+    text: Cell<bool>,
     /// The close code once `close` fired.
     closed: Cell<Option<u16>>,
     /// Whoever waits for the socket: the opener, the reader, the closer. Every event wakes it.
@@ -176,7 +180,15 @@ impl Connection {
         let on_message = {
             let shared = shared.clone();
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                let data = js_sys::Uint8Array::new(&event.data());
+                let Some(data) = event
+                    .data()
+                    .dyn_ref::<js_sys::ArrayBuffer>()
+                    .map(|buffer| js_sys::Uint8Array::new(buffer))
+                else {
+                    shared.text.set(true);
+                    shared.failed.set(true);
+                    return shared.wake();
+                };
                 let mut unread = shared.unread.borrow_mut();
                 if unread.len() + data.length() as usize > MAX_UNREAD {
                     shared.failed.set(true);
@@ -236,6 +248,12 @@ impl Inner {
 
     /// The error a closed or failed socket reports, if it is one.
     fn failure(&self) -> Option<io::Error> {
+        if self.shared.text.get() {
+            return Some(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the remote sent a WebSocket text frame (libp2p's WebSocket carries binary frames only)",
+            ));
+        }
         match self.shared.closed.get() {
             Some(code) => Some(closed(Some(code))),
             None if self.shared.failed.get() => Some(closed(Some(ABNORMAL_CLOSURE))),
