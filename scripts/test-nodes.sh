@@ -275,6 +275,7 @@ YAML
   python3 scripts/text-frame-server.py 29304 \
     >"$FABSTIR_CACHE/nodes/text-ws.out" 2>"$FABSTIR_CACHE/nodes/text-ws.log" &
   NODE_PIDS+=("$!")
+  node_wait text-ws ready
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
