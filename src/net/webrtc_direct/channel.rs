@@ -20,12 +20,34 @@ use web_sys::{Event, MessageEvent, RtcDataChannel, RtcDataChannelState, RtcDataC
 #[derive(Default)]
 struct Shared {
     read_buffer: RefCell<BytesMut>,
-    /// The remote sent more than one message's worth without us reading: a protocol violation.
-    overloaded: Cell<bool>,
+    /// The remote broke the channel's rules; reads fail with this once the buffer is read.
+    violation: Cell<Option<Violation>>,
     readable: AtomicWaker,
     opened: AtomicWaker,
     writable: AtomicWaker,
     closed: AtomicWaker,
+}
+
+/// How a remote broke a data channel's rules (libp2p's WebRTC spec).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Violation {
+    /// More than one message's worth arrived without us reading.
+    Overrun,
+    /// A text message: libp2p's data channels carry binary messages only, and the bytes a string
+    /// would read as are not the remote's (`new Uint8Array("100")` is 100 zero bytes).
+    Text,
+}
+
+impl Violation {
+    fn error(self) -> io::Error {
+        let why = match self {
+            Violation::Overrun => "remote overran the read buffer",
+            Violation::Text => {
+                "the remote sent a text message on a data channel (libp2p's WebRTC carries binary messages only)"
+            }
+        };
+        io::Error::new(io::ErrorKind::InvalidData, why)
+    }
 }
 
 /// The JS closures; dropping them detaches the handlers first.
@@ -84,10 +106,19 @@ impl DataChannel {
                 let Some(message) = event.dyn_ref::<MessageEvent>() else {
                     return;
                 };
-                let data = js_sys::Uint8Array::new(&message.data());
+                let Some(data) = message
+                    .data()
+                    .dyn_ref::<js_sys::ArrayBuffer>()
+                    .map(|buffer| js_sys::Uint8Array::new(buffer))
+                else {
+                    shared.violation.set(Some(Violation::Text));
+                    return shared.readable.wake();
+                };
                 let mut buffer = shared.read_buffer.borrow_mut();
-                if buffer.len() + data.length() as usize > MAX_MSG_LEN {
-                    shared.overloaded.set(true);
+                if shared.violation.get().is_some() {
+                    // Nothing after a violation is the remote's stream any more.
+                } else if buffer.len() + data.length() as usize > MAX_MSG_LEN {
+                    shared.violation.set(Some(Violation::Overrun));
                 } else {
                     buffer.extend_from_slice(&data.to_vec());
                 }
@@ -116,6 +147,9 @@ impl DataChannel {
     }
 
     fn poll_open(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(violation) = self.shared.violation.get() {
+            return Poll::Ready(Err(violation.error()));
+        }
         match self.inner.ready_state() {
             RtcDataChannelState::Connecting => {
                 self.shared.opened.register(cx.waker());
@@ -128,12 +162,6 @@ impl DataChannel {
                 return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
             }
             _ => {}
-        }
-        if self.shared.overloaded.get() {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "remote overran the read buffer",
-            )));
         }
         Poll::Ready(Ok(()))
     }
@@ -205,5 +233,100 @@ impl AsyncWrite for DataChannel {
             return Poll::Ready(Ok(()));
         }
         Poll::Pending
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use futures::AsyncReadExt;
+    use wasm_bindgen_futures::JsFuture;
+    use wasm_bindgen_test::*;
+
+    use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen(inline_js = r#"
+export async function channelPair() {
+  // Two peer connections in this page, their offer and answer handed over here: a real browser
+  // data channel ("ours") whose far end ("theirs") the test drives.
+  const gathered = (pc) => new Promise((done) => {
+    if (pc.iceGatheringState === "complete") return done();
+    pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && done());
+  });
+  const near = new RTCPeerConnection();
+  const far = new RTCPeerConnection();
+  const ours = near.createDataChannel("t", { negotiated: true, id: 0 });
+  const theirs = far.createDataChannel("t", { negotiated: true, id: 0 });
+  await near.setLocalDescription(await near.createOffer());
+  await gathered(near);
+  await far.setRemoteDescription(near.localDescription);
+  await far.setLocalDescription(await far.createAnswer());
+  await gathered(far);
+  await near.setRemoteDescription(far.localDescription);
+  await new Promise((open) => theirs.readyState === "open" ? open() : theirs.addEventListener("open", open));
+  return { ours, theirs, close() { near.close(); far.close(); } };
+}
+"#)]
+    extern "C" {
+        #[wasm_bindgen(js_name = channelPair)]
+        fn channel_pair() -> js_sys::Promise;
+    }
+
+    /// Our `DataChannel` on one end of a connected in-page pair, the far end as a plain channel.
+    async fn pair() -> (DataChannel, RtcDataChannel, JsValue) {
+        let pair = JsFuture::from(channel_pair())
+            .await
+            .expect("an in-page pair connects");
+        let field = |name: &str| js_sys::Reflect::get(&pair, &name.into()).unwrap();
+        let ours = DataChannel::new(field("ours").unchecked_into());
+        (ours, field("theirs").unchecked_into(), pair)
+    }
+
+    fn close(pair: &JsValue) {
+        let close = js_sys::Reflect::get(pair, &"close".into()).unwrap();
+        close
+            .unchecked_into::<js_sys::Function>()
+            .call0(pair)
+            .unwrap();
+    }
+
+    #[wasm_bindgen_test]
+    async fn binary_messages_are_read_as_sent() {
+        let (mut ours, theirs, pair) = pair().await;
+        theirs.send_with_u8_array(&[1, 2, 3]).unwrap();
+        theirs.send_with_u8_array(&[4]).unwrap();
+        let mut read = [0u8; 4];
+        ours.read_exact(&mut read).await.unwrap();
+        assert_eq!(read, [1, 2, 3, 4]);
+        close(&pair);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_text_message_is_refused_saying_so() {
+        let (mut ours, theirs, pair) = pair().await;
+        theirs.send_with_u8_array(&[1, 2]).unwrap();
+        // As bytes, the old reading made this 100 zero bytes of stream.
+        theirs.send_with_str("100").unwrap();
+        theirs.send_with_u8_array(&[9]).unwrap();
+        let mut read = [0u8; 2];
+        ours.read_exact(&mut read).await.unwrap();
+        assert_eq!(
+            read,
+            [1, 2],
+            "what came before the text message stays readable"
+        );
+        let mut rest = [0u8; 200];
+        for _ in 0..2 {
+            let error = ours.read(&mut rest).await.unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+            assert!(
+                error
+                    .to_string()
+                    .contains("sent a text message on a data channel"),
+                "{error}"
+            );
+        }
+        close(&pair);
     }
 }
