@@ -36,8 +36,10 @@
 #   cut-proxy 29303: scripts/interrupting-proxy.py in front of llama-1, cutting every answer after
 #           20 chunks with [DONE] and no finish_reason (llama-cpp-python's interruption); host-h
 #           serves tiny-llama-cut through it at 1, host-g on llama-1 itself at 2.
-#   text-ws 29304: scripts/text-frame-server.py, a WebSocket server that sends a text frame
+#   text-ws 29304: scripts/bad-websocket-server.py, a WebSocket server that sends a text frame
 #           (libp2p's WebSocket is binary frames only): a page must refuse it, saying why.
+#   overrun-ws 29305: the same server sending one 5 MiB binary frame, more than a page holds
+#           unread: refused, saying why.
 #   guard-allow 29241-29242, guard-block 29251-29252: direct hosts whose security lists name the
 #           test pages' own keys (page-allowed and page-blocked: identities made by `fabstir-node
 #           init` that no node runs; the browser tests import them as `identity.key`):
@@ -272,10 +274,14 @@ YAML
   node_wait host-j "advertised cat-c"
   node_wait guard-allow "advertised guarded-allow"
   node_wait guard-block "advertised guarded-block"
-  python3 scripts/text-frame-server.py 29304 \
+  python3 scripts/bad-websocket-server.py 29304 text \
     >"$FABSTIR_CACHE/nodes/text-ws.out" 2>"$FABSTIR_CACHE/nodes/text-ws.log" &
   NODE_PIDS+=("$!")
+  python3 scripts/bad-websocket-server.py 29305 overrun \
+    >"$FABSTIR_CACHE/nodes/overrun-ws.out" 2>"$FABSTIR_CACHE/nodes/overrun-ws.log" &
+  NODE_PIDS+=("$!")
   node_wait text-ws ready
+  node_wait overrun-ws ready
   python3 scripts/fault-control.py "$FABSTIR_CACHE/nodes" 29190 >"$FABSTIR_CACHE/nodes/fault-control.out" 2>"$FABSTIR_CACHE/nodes/fault-control.log" &
   NODE_PIDS+=("$!")
   for _ in $(seq 1 50); do grep -qx ready "$FABSTIR_CACHE/nodes/fault-control.out" 2>/dev/null && break; sleep 0.1; done
@@ -289,6 +295,8 @@ YAML
   export FABSTIR_TEST_UNREACHABLE_WS="/ip4/127.0.0.1/tcp/29199/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
   # A WebSocket peer that sends a text frame (any peer id: the handshake never gets that far).
   export FABSTIR_TEST_TEXT_WS="/ip4/127.0.0.1/tcp/29304/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
+  # One that sends 5 MiB in one frame (the same).
+  export FABSTIR_TEST_OVERRUN_WS="/ip4/127.0.0.1/tcp/29305/ws/p2p/${FABSTIR_TEST_RELAY_WS##*/p2p/}"
   export FABSTIR_TEST_HOST_A_WS="$(node_addr host-a ws)"
   export FABSTIR_TEST_RELAY2_WS="$(node_addr relay-2 ws)"
   export FABSTIR_TEST_HOSTILE_WS="$(node_addr hostile ws)"

@@ -456,6 +456,25 @@ async fn a_websocket_peer_that_sends_text_frames_is_refused_saying_so() {
 }
 
 #[wasm_bindgen_test]
+async fn a_websocket_peer_that_overruns_the_page_is_refused_saying_so() {
+    // One 5 MiB frame: more than the 4 MiB a page holds unread. (Before, the error said only
+    // "WebSocket closed (code 1006)", as if the network had failed.)
+    let addr = node_addr("overrun");
+    let config = js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{addr}"], "maxRetries": 0, "dialTimeout": 10000 }} }}"#
+    ));
+    let sdk = FabstirSdk::new(config).unwrap();
+    let err = call(sdk.start()).await.unwrap_err();
+    assert_eq!(get_str(&err, "code"), "BOOTSTRAP_FAILED");
+    let message = get_str(&err, "message");
+    assert!(
+        message.contains("the remote sent more than the 4 MiB a page holds unread"),
+        "the error does not say the remote overran the page: {message}"
+    );
+    console_log!("overrun: {message}");
+}
+
+#[wasm_bindgen_test]
 async fn unreachable_bootstrap_retries_then_fails() {
     let addr = node_addr("unreachable");
     let config = js_config(&format!(

@@ -1,7 +1,8 @@
 //! Saying why a dial or a listen failed: libp2p-relay reports only "Remote reported resource
 //! limit exceeded." (`RESOURCE_LIMIT_EXCEEDED` on the wire) for every relay limit, and
 //! libp2p-core's `TransportError` writes nothing of its own for an error of the transport (so
-//! libp2p-swarm's dial errors read `<address>: : <cause>`).
+//! libp2p-swarm's dial errors read `<address>: : <cause>`), and a failed upgrade is written
+//! twice by libp2p-core (`Handshake failed: Handshake failed: <cause>`).
 
 use std::error::Error;
 use std::fmt::Write;
@@ -28,9 +29,17 @@ pub fn transport_text(error: &TransportError<std::io::Error>) -> String {
 /// A dial error's text, with what a relay's "resource limit exceeded" means added to it.
 /// libp2p-swarm writes each failed address as `<address>: <error>: <its sources>`, and a
 /// transport's error writes nothing itself, which left `<address>: : <cause>`; the empty part
-/// goes.
+/// goes, and so does a part that repeats the one before it (`Handshake failed: Handshake
+/// failed: <cause>`, libp2p-core's upgrade error and its source).
 pub fn dial_reason(error: &impl std::fmt::Display) -> String {
-    let text = error.to_string().replace(": : ", ": ");
+    let text = error.to_string();
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split(": ") {
+        if !part.is_empty() && parts.last() != Some(&part) {
+            parts.push(part);
+        }
+    }
+    let text = parts.join(": ");
     if text
         .to_ascii_lowercase()
         .contains("resource limit exceeded")
@@ -60,6 +69,10 @@ mod tests {
         assert_eq!(
             dial_reason(&"[(/ip4/127.0.0.1/tcp/1/ws: : the WebSocket did not open)]"),
             "[(/ip4/127.0.0.1/tcp/1/ws: the WebSocket did not open)]"
+        );
+        assert_eq!(
+            dial_reason(&"[(/ip4/127.0.0.1/tcp/1/ws: Handshake failed: Handshake failed: the remote sent a WebSocket text frame)]"),
+            "[(/ip4/127.0.0.1/tcp/1/ws: Handshake failed: the remote sent a WebSocket text frame)]"
         );
     }
 

@@ -20,6 +20,7 @@ pub fn node_addr(which: &str) -> String {
         "webrtc-off-loopback" => option_env!("FABSTIR_TEST_NS_RELAY_WEBRTC"),
         "unreachable" => option_env!("FABSTIR_TEST_UNREACHABLE_WS"),
         "text-frames" => option_env!("FABSTIR_TEST_TEXT_WS"),
+        "overrun" => option_env!("FABSTIR_TEST_OVERRUN_WS"),
         "host-a" => option_env!("FABSTIR_TEST_HOST_A_WS"),
         "relay-2" => option_env!("FABSTIR_TEST_RELAY2_WS"),
         "hostile" => option_env!("FABSTIR_TEST_HOSTILE_WS"),

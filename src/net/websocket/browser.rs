@@ -89,12 +89,8 @@ struct Shared {
     unread: RefCell<BytesMut>,
     /// Written, to be sent after the executor's turn; not empty while a send of it is queued.
     unsent: RefCell<Vec<u8>>,
-    /// Set by `error` (before a close that was not clean) or by an overloading remote.
-    failed: Cell<bool>,
-    /// Set (with `failed`) when the remote sent a text frame: libp2p's WebSocket carries binary
-    /// frames only, and the bytes a text frame would read as are not the remote's (a string
-    /// `"100"` made into a `Uint8Array` is 100 zero bytes).
-    text: Cell<bool>,
+    /// The first failure; nothing that arrives after it is read.
+    failed: Cell<Option<Failure>>,
     /// The close code once `close` fired.
     closed: Cell<Option<u16>>,
     /// Whoever waits for the socket: the opener, the reader, the closer. Every event wakes it.
@@ -102,7 +98,27 @@ struct Shared {
     writer: AtomicWaker,
 }
 
+/// Why a socket failed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Failure {
+    /// The browser's `error` event (before a close that was not clean), or a send it refused.
+    Error,
+    /// A text frame: libp2p's WebSocket carries binary frames only, and the bytes a text frame
+    /// would read as are not the remote's (a string `"100"` made into a `Uint8Array` is 100 zero
+    /// bytes).
+    Text,
+    /// More than [`MAX_UNREAD`] bytes arrived that the page had not read yet.
+    Overrun,
+}
+
 impl Shared {
+    /// Records `why` unless the socket failed before.
+    fn fail(&self, why: Failure) {
+        if self.failed.get().is_none() {
+            self.failed.set(Some(why));
+        }
+    }
+
     fn wake(&self) {
         self.reader.wake();
         self.writer.wake();
@@ -118,7 +134,7 @@ impl Shared {
         unsent.clear();
         drop(unsent);
         if sent.is_err() {
-            self.failed.set(true);
+            self.fail(Failure::Error);
             self.wake();
         }
     }
@@ -172,7 +188,7 @@ impl Connection {
             let shared = shared.clone();
             Closure::<dyn FnMut(Event)>::new(move |event: Event| {
                 if event.type_() == "error" {
-                    shared.failed.set(true);
+                    shared.fail(Failure::Error);
                 }
                 shared.wake();
             })
@@ -180,18 +196,20 @@ impl Connection {
         let on_message = {
             let shared = shared.clone();
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                if shared.failed.get().is_some() {
+                    return;
+                }
                 let Some(data) = event
                     .data()
                     .dyn_ref::<js_sys::ArrayBuffer>()
                     .map(|buffer| js_sys::Uint8Array::new(buffer))
                 else {
-                    shared.text.set(true);
-                    shared.failed.set(true);
+                    shared.fail(Failure::Text);
                     return shared.wake();
                 };
                 let mut unread = shared.unread.borrow_mut();
                 if unread.len() + data.length() as usize > MAX_UNREAD {
-                    shared.failed.set(true);
+                    shared.fail(Failure::Overrun);
                 } else {
                     let start = unread.len();
                     unread.resize(start + data.length() as usize, 0);
@@ -248,16 +266,19 @@ impl Inner {
 
     /// The error a closed or failed socket reports, if it is one.
     fn failure(&self) -> Option<io::Error> {
-        if self.shared.text.get() {
-            return Some(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the remote sent a WebSocket text frame (libp2p's WebSocket carries binary frames only)",
-            ));
-        }
-        match self.shared.closed.get() {
-            Some(code) => Some(closed(Some(code))),
-            None if self.shared.failed.get() => Some(closed(Some(ABNORMAL_CLOSURE))),
-            None => None,
+        let invalid = |why: String| Some(io::Error::new(io::ErrorKind::InvalidData, why));
+        match (self.shared.failed.get(), self.shared.closed.get()) {
+            (Some(Failure::Text), _) => invalid(
+                "the remote sent a WebSocket text frame (libp2p's WebSocket carries binary frames only)"
+                    .into(),
+            ),
+            (Some(Failure::Overrun), _) => invalid(format!(
+                "the remote sent more than the {} MiB a page holds unread",
+                MAX_UNREAD >> 20
+            )),
+            (_, Some(code)) => Some(closed(Some(code))),
+            (Some(Failure::Error), None) => Some(closed(Some(ABNORMAL_CLOSURE))),
+            (None, None) => None,
         }
     }
 }
@@ -294,13 +315,13 @@ impl AsyncRead for Connection {
         // What arrived before a clean close stays readable; then the close is end of file.
         {
             let mut unread = inner.shared.unread.borrow_mut();
-            if !unread.is_empty() && !inner.shared.failed.get() {
+            if !unread.is_empty() && inner.shared.failed.get().is_none() {
                 let n = buf.len().min(unread.len());
                 buf[..n].copy_from_slice(&unread.split_to(n));
                 return Poll::Ready(Ok(n));
             }
         }
-        if inner.shared.closed.get() == Some(1000) && !inner.shared.failed.get() {
+        if inner.shared.closed.get() == Some(1000) && inner.shared.failed.get().is_none() {
             return Poll::Ready(Ok(0));
         }
         futures::ready!(inner.poll_open(cx))?;
