@@ -42,6 +42,8 @@ log "starting test nodes on 127.0.0.1 (relays, hosts, llama.cpp servers)"
 cargo build -p fabstir-node --locked
 trap nodes_stop EXIT
 source scripts/test-nodes.sh
+# The nodes' logs written from here on are this run's (see "node logs" below).
+touch "$FABSTIR_CACHE/tmp/nodes-started"
 test_nodes_start
 
 log "browser tests (wasm-pack test --headless --chrome, debug build)"
@@ -76,6 +78,13 @@ scripts/check-package.sh
 
 log "https page: app.fabstir.test over TLS in Chromium; ws:// refused by the browser and by the SDK, WebRTC-direct works"
 scripts/check-secure-page.sh
+
+log "node logs: no test node panicked (tokio catches a task's panic and only logs it)"
+node_logs=$(find "$FABSTIR_CACHE/nodes" -name '*.log' -newer "$FABSTIR_CACHE/tmp/nodes-started")
+if grep -l "panicked at" $node_logs; then
+  grep -h -A1 "panicked at" $node_logs | sort | uniq -c | sort -rn | head -20 >&2
+  exit 1
+fi
 
 nodes_stop
 log "deploy: the systemd unit verifies, and the node runs and stops the way the unit runs it"

@@ -155,9 +155,13 @@ async fn stop_closes_websockets_with_a_closing_handshake() {
 
 /// WebRTC-direct to the relay on 127.0.0.1. Firefox cannot do this (it gathers no loopback ICE
 /// candidates, Mozilla bug 1659672): there the SDK must refuse at once with a typed error that
-/// says so; `connects_over_webrtc_direct_off_loopback` is the same test Firefox passes.
+/// says so; `connects_over_webrtc_direct_off_loopback` is the same test Firefox passes. A browser
+/// without WebRTC (WebKitGTK) must refuse, saying so.
 #[wasm_bindgen_test]
 async fn connects_over_webrtc_direct() {
+    if !has_webrtc() {
+        return assert_webrtc_refused(&node_addr("webrtc")).await;
+    }
     if !in_firefox() {
         return connect_ping_stop(&node_addr("webrtc"), "webrtc-direct").await;
     }
@@ -187,9 +191,13 @@ async fn connects_over_webrtc_direct() {
 }
 
 /// WebRTC-direct to a relay on an address that is not loopback (in a network namespace of the
-/// test script's): the real-world case, in every browser.
+/// test script's): the real-world case, in every browser with WebRTC (refused, saying so, in one
+/// without).
 #[wasm_bindgen_test]
 async fn connects_over_webrtc_direct_off_loopback() {
+    if !has_webrtc() {
+        return assert_webrtc_refused(&node_addr("webrtc-off-loopback")).await;
+    }
     connect_ping_stop(&node_addr("webrtc-off-loopback"), "webrtc-direct").await;
 }
 
@@ -197,6 +205,9 @@ async fn connects_over_webrtc_direct_off_loopback() {
 /// builds libp2p-webrtc-websys 0.5.0 loses such streams; our transport must not.
 #[wasm_bindgen_test]
 async fn server_initiated_stream_on_fresh_webrtc_direct_connection() {
+    if !has_webrtc() {
+        return assert_webrtc_refused(&node_addr("webrtc")).await;
+    }
     // Firefox reaches no loopback WebRTC-direct address (see connects_over_webrtc_direct).
     let bootstrap = node_addr(if in_firefox() {
         "webrtc-off-loopback"

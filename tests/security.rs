@@ -21,23 +21,54 @@ fn host_a() -> String {
     peer_of(&node_addr("host-a"))
 }
 
+/// A started SDK and what it reported: its connections and debug events, which a failure prints.
+struct Page {
+    sdk: FabstirSdk,
+    events: Recorder,
+}
+
+impl std::ops::Deref for Page {
+    type Target = FabstirSdk;
+
+    fn deref(&self) -> &FabstirSdk {
+        &self.sdk
+    }
+}
+
 /// Starts an SDK whose `p2pConfig.security` is `security` (a JS object).
-async fn sdk_with(security: &JsValue) -> FabstirSdk {
+async fn sdk_with(security: &JsValue) -> Page {
     let config = config_for(&node_addr("ws"));
     let p2p = get(&config, "p2pConfig");
     js_sys::Reflect::set(&p2p, &"security".into(), security).unwrap();
     let sdk = FabstirSdk::new(config).unwrap();
+    let events = Recorder::attach(&sdk, &["peer:connect", "peer:disconnect", "p2p:debug"]);
     call(sdk.start()).await.unwrap();
-    sdk
+    Page { sdk, events }
 }
 
-async fn hosts_of_demo_1(sdk: &FabstirSdk) -> Vec<String> {
-    let nodes: Array = call(sdk.discover_nodes(js_config(
+async fn hosts_of_demo_1(page: &Page) -> Vec<String> {
+    let asked = page.discover_nodes(js_config(
         r#"{ "modelId": "demo-1", "forceRefresh": true }"#,
-    )))
-    .await
-    .unwrap()
-    .into();
+    ));
+    let nodes: Array = match call(asked).await {
+        Ok(nodes) => nodes.into(),
+        Err(e) => {
+            let events = page.events.events.borrow();
+            let said: Vec<String> = events
+                .iter()
+                .map(|e| {
+                    js_sys::JSON::stringify(e)
+                        .map(String::from)
+                        .unwrap_or_default()
+                })
+                .collect();
+            panic!(
+                "discoverNodes failed: {}\nthe page's events:\n{}",
+                get_str(&e, "message"),
+                said.join("\n")
+            );
+        }
+    };
     nodes.iter().map(|n| get_str(&n, "peerId")).collect()
 }
 

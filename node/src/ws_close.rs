@@ -18,6 +18,11 @@
 //! discards what the peer still sends until it closes: at most [`LINGER`] and [`MAX_DRAINED`]
 //! bytes. At most [`MAX_LINGERING`] connections linger at once; past that one is dropped as
 //! before.
+//!
+//! A connection already read to its end (the peer's Close frame came, and libp2p read the end
+//! of the stream before dropping it) is not read again: libp2p-websocket 0.46's incoming stream
+//! is a `futures::stream::unfold` that panics when polled after its end ("Unfold must not be
+//! polled after it returned `Poll::Ready(None)`"), which killed this task in the nodes' logs.
 
 use std::io;
 use std::pin::Pin;
@@ -49,6 +54,8 @@ pub struct Lingering<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> {
     inner: Option<S>,
     /// Whether `poll_close` completed (the Close frame went out).
     closed: bool,
+    /// Whether a read returned the end of the stream (it must not be read again).
+    ended: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Lingering<S> {
@@ -57,6 +64,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Lingering<S> {
         Lingering {
             inner: Some(inner),
             closed: false,
+            ended: false,
         }
     }
 
@@ -72,7 +80,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncRead for Lingering
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(self.inner()).poll_read(cx, buf)
+        let read = Pin::new(self.inner()).poll_read(cx, buf);
+        if matches!(read, Poll::Ready(Ok(0))) && !buf.is_empty() {
+            self.ended = true;
+        }
+        read
     }
 }
 
@@ -110,11 +122,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Drop for Lingering<S> {
             LINGERING.fetch_sub(1, Ordering::Relaxed);
             return;
         }
-        let closed = self.closed;
+        let (closed, ended) = (self.closed, self.ended);
         runtime.spawn(async move {
             // One budget for both reads: at most MAX_DRAINED bytes in all.
             let mut drained = 0;
             let _ = tokio::time::timeout(LINGER, async {
+                if ended {
+                    // Read to its end: nothing is left to read (and reading would panic, see
+                    // the module's doc); only our Close frame may still be owed.
+                    if !closed {
+                        let _ = inner.close().await;
+                    }
+                    return;
+                }
                 if !closed {
                     // A peer that ended the connection sends its Close frame right after what
                     // ended it: read it first, and soketto answers it (Close frame, then FIN) as

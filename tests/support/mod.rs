@@ -49,6 +49,27 @@ pub fn in_firefox() -> bool {
         .is_some_and(|ua| ua.contains("Firefox"))
 }
 
+/// Whether this browser has WebRTC (Debian's WebKitGTK, which the suite also runs, has none:
+/// `RTCPeerConnection` is not defined).
+pub fn has_webrtc() -> bool {
+    js_sys::Reflect::has(&js_sys::global(), &"RTCPeerConnection".into()).unwrap_or(false)
+}
+
+/// In a browser without WebRTC: `start()` against the WebRTC-direct address `bootstrap` fails at
+/// once with `BOOTSTRAP_FAILED`, saying the browser has no WebRTC and naming the way out.
+pub async fn assert_webrtc_refused(bootstrap: &str) {
+    let sdk = FabstirSdk::new(config_for(bootstrap)).unwrap();
+    let err = call(sdk.start()).await.unwrap_err();
+    let message = get_str(&err, "message");
+    assert_eq!(get_str(&err, "code"), "BOOTSTRAP_FAILED", "{message}");
+    assert!(
+        message.contains("this browser has no WebRTC (RTCPeerConnection is not defined)")
+            && message.contains("dial the node's /ws address"),
+        "{message}"
+    );
+    wasm_bindgen_test::console_log!("no WebRTC in this browser: refused, saying so");
+}
+
 /// The relay's peer id (the last `/p2p/` component of its address).
 pub fn peer_of(addr: &str) -> String {
     addr.rsplit("/p2p/").next().unwrap_or_default().to_string()

@@ -273,6 +273,16 @@ export async function channelPair() {
         fn channel_pair() -> js_sys::Promise;
     }
 
+    /// Whether this browser has WebRTC (Debian's WebKitGTK, which the suite also runs, has none;
+    /// the tests then say they did not run).
+    fn has_webrtc() -> bool {
+        let has = js_sys::Reflect::has(&js_sys::global(), &"RTCPeerConnection".into());
+        if has != Ok(true) {
+            console_log!("not run: this browser has no WebRTC (RTCPeerConnection is not defined)");
+        }
+        has == Ok(true)
+    }
+
     /// Our `DataChannel` on one end of a connected in-page pair, the far end as a plain channel.
     async fn pair() -> (DataChannel, RtcDataChannel, JsValue) {
         let pair = JsFuture::from(channel_pair())
@@ -293,6 +303,9 @@ export async function channelPair() {
 
     #[wasm_bindgen_test]
     async fn binary_messages_are_read_as_sent() {
+        if !has_webrtc() {
+            return;
+        }
         let (mut ours, theirs, pair) = pair().await;
         theirs.send_with_u8_array(&[1, 2, 3]).unwrap();
         theirs.send_with_u8_array(&[4]).unwrap();
@@ -304,6 +317,9 @@ export async function channelPair() {
 
     #[wasm_bindgen_test]
     async fn a_text_message_is_refused_saying_so() {
+        if !has_webrtc() {
+            return;
+        }
         let (mut ours, theirs, pair) = pair().await;
         theirs.send_with_u8_array(&[1, 2]).unwrap();
         // As bytes, the old reading made this 100 zero bytes of stream.
