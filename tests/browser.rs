@@ -165,16 +165,10 @@ async fn connects_over_webrtc_direct() {
     if !in_firefox() {
         return connect_ping_stop(&node_addr("webrtc"), "webrtc-direct").await;
     }
-    let sdk = FabstirSdk::new(config_for(&node_addr("webrtc"))).unwrap();
     let asked = js_sys::Date::now();
-    let err = call(sdk.start()).await.unwrap_err();
-    let message = get_str(&err, "message");
-    assert_eq!(get_str(&err, "code"), "BOOTSTRAP_FAILED", "{message}");
-    assert!(
-        message.contains("Firefox cannot reach WebRTC-direct on the loopback address 127.0.0.1")
-            && message.contains("1659672"),
-        "{message}"
-    );
+    let says = "Firefox cannot reach WebRTC-direct on the loopback address 127.0.0.1";
+    let config = config_for(&node_addr("webrtc"));
+    start_fails_saying(config, "BOOTSTRAP_FAILED", &[says, "1659672"]).await;
     // Refused up front (its retries' backoff is 0.6 s), not after ICE's own failure on each
     // attempt (about 5 s each, 15 s in all, when the refusal was switched off).
     let waited = js_sys::Date::now() - asked;
@@ -447,41 +441,30 @@ fn every_bad_config_throws_invalid_config_naming_the_field() {
     }
 }
 
+/// A page whose only bootstrap node is `peer` (a `scripts/bad-websocket-server.py`), trying once.
+fn config_for_bad_peer(peer: &str) -> JsValue {
+    let addr = node_addr(peer);
+    js_config(&format!(
+        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{addr}"], "maxRetries": 0, "dialTimeout": 10000 }} }}"#
+    ))
+}
+
 /// libp2p's WebSocket carries binary frames only: a peer that sends a text frame is refused, and
 /// the error says so (the text's bytes were once read as the stream's: "100" as 100 zero bytes).
 #[wasm_bindgen_test]
 async fn a_websocket_peer_that_sends_text_frames_is_refused_saying_so() {
-    let addr = node_addr("text-frames");
-    let config = js_config(&format!(
-        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{addr}"], "maxRetries": 0, "dialTimeout": 5000 }} }}"#
-    ));
-    let sdk = FabstirSdk::new(config).unwrap();
-    let err = call(sdk.start()).await.unwrap_err();
-    assert_eq!(get_str(&err, "code"), "BOOTSTRAP_FAILED");
-    let message = get_str(&err, "message");
-    assert!(
-        message.contains("text frame"),
-        "the error does not name the text frame: {message}"
-    );
+    let config = config_for_bad_peer("text-frames");
+    let message = start_fails_saying(config, "BOOTSTRAP_FAILED", &["text frame"]).await;
     console_log!("text frame: {message}");
 }
 
+/// One 5 MiB frame: more than the 4 MiB a page holds unread. (Before, the error said only
+/// "WebSocket closed (code 1006)", as if the network had failed.)
 #[wasm_bindgen_test]
 async fn a_websocket_peer_that_overruns_the_page_is_refused_saying_so() {
-    // One 5 MiB frame: more than the 4 MiB a page holds unread. (Before, the error said only
-    // "WebSocket closed (code 1006)", as if the network had failed.)
-    let addr = node_addr("overrun");
-    let config = js_config(&format!(
-        r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{addr}"], "maxRetries": 0, "dialTimeout": 10000 }} }}"#
-    ));
-    let sdk = FabstirSdk::new(config).unwrap();
-    let err = call(sdk.start()).await.unwrap_err();
-    assert_eq!(get_str(&err, "code"), "BOOTSTRAP_FAILED");
-    let message = get_str(&err, "message");
-    assert!(
-        message.contains("the remote sent more than the 4 MiB a page holds unread"),
-        "the error does not say the remote overran the page: {message}"
-    );
+    let config = config_for_bad_peer("overrun");
+    let says = "the remote sent more than the 4 MiB a page holds unread";
+    let message = start_fails_saying(config, "BOOTSTRAP_FAILED", &[says]).await;
     console_log!("overrun: {message}");
 }
 

@@ -88,13 +88,17 @@ async fn a_hundred_concurrent_jobs_from_four_sdks_through_one_relay() {
         console_log!("load: retried after: {r}");
     }
     let relay = peer_of(&node_addr("ws"));
-    let relay_lost: usize = recorders
+    let relay_lost: Vec<String> = recorders
         .iter()
         .flat_map(|r| r.of("peer:disconnect"))
         .filter(|e| get_str(e, "peerId") == relay)
-        .count();
-    console_log!("load: connections to the relay lost: {relay_lost}");
-    assert_eq!(relay_lost, 0, "no page lost its relay connection");
+        .map(|e| get(&e, "reason").as_string().unwrap_or_default())
+        .collect();
+    console_log!(
+        "load: connections to the relay lost: {} (why: {relay_lost:?})",
+        relay_lost.len()
+    );
+    assert!(relay_lost.is_empty(), "no page lost its relay connection");
     // Retries are the client's right under load, but many would mean streams are being lost
     // again (see src/net/dropped.rs).
     assert!(retries.len() <= 5, "{} retries", retries.len());

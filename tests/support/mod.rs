@@ -55,18 +55,27 @@ pub fn has_webrtc() -> bool {
     js_sys::Reflect::has(&js_sys::global(), &"RTCPeerConnection".into()).unwrap_or(false)
 }
 
+/// `start()` with `config` fails with `code`, and its message says each of `parts`; the message.
+pub async fn start_fails_saying(config: JsValue, code: &str, parts: &[&str]) -> String {
+    let sdk = FabstirSdk::new(config).unwrap();
+    let err = call(sdk.start()).await.unwrap_err();
+    let message = get_str(&err, "message");
+    assert_eq!(get_str(&err, "code"), code, "{message}");
+    for part in parts {
+        assert!(
+            message.contains(part),
+            "the error does not say {part:?}: {message}"
+        );
+    }
+    message
+}
+
 /// In a browser without WebRTC: `start()` against the WebRTC-direct address `bootstrap` fails at
 /// once with `BOOTSTRAP_FAILED`, saying the browser has no WebRTC and naming the way out.
 pub async fn assert_webrtc_refused(bootstrap: &str) {
-    let sdk = FabstirSdk::new(config_for(bootstrap)).unwrap();
-    let err = call(sdk.start()).await.unwrap_err();
-    let message = get_str(&err, "message");
-    assert_eq!(get_str(&err, "code"), "BOOTSTRAP_FAILED", "{message}");
-    assert!(
-        message.contains("this browser has no WebRTC (RTCPeerConnection is not defined)")
-            && message.contains("dial the node's /ws address"),
-        "{message}"
-    );
+    let says = "this browser has no WebRTC (RTCPeerConnection is not defined)";
+    let way_out = "dial the node's /ws address";
+    start_fails_saying(config_for(bootstrap), "BOOTSTRAP_FAILED", &[says, way_out]).await;
     wasm_bindgen_test::console_log!("no WebRTC in this browser: refused, saying so");
 }
 
