@@ -111,7 +111,10 @@ impl DataChannel {
                     .dyn_ref::<js_sys::ArrayBuffer>()
                     .map(|buffer| js_sys::Uint8Array::new(buffer))
                 else {
-                    shared.violation.set(Some(Violation::Text));
+                    // The first violation is the one reported.
+                    if shared.violation.get().is_none() {
+                        shared.violation.set(Some(Violation::Text));
+                    }
                     return shared.readable.wake();
                 };
                 let mut buffer = shared.read_buffer.borrow_mut();
