@@ -18,6 +18,17 @@ pub fn spawn(fut: impl Future<Output = ()> + Send + 'static) {
 }
 
 /// A JavaScript value as text for an error message: an `Error`'s (or `DOMException`'s)
+/// A WebSocket's or data channel's message as bytes, or `None` for a text message (a string):
+/// libp2p's browser transports carry binary messages only, and a string made into a
+/// `Uint8Array` is not the remote's bytes (`new Uint8Array("100")` is 100 zero bytes). The
+/// socket or channel must have `binaryType = "arraybuffer"`.
+#[cfg(target_arch = "wasm32")]
+pub fn binary(data: &wasm_bindgen::JsValue) -> Option<js_sys::Uint8Array> {
+    use wasm_bindgen::JsCast;
+    data.dyn_ref::<js_sys::ArrayBuffer>()
+        .map(|buffer| js_sys::Uint8Array::new(buffer))
+}
+
 /// `toString()` (`name: message`), a string as itself, anything else as JSON. Not `{:?}`:
 /// `JsValue`'s `Debug` brings wasm-bindgen's `debugString` helper into the package's JavaScript.
 #[cfg(target_arch = "wasm32")]

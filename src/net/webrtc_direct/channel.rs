@@ -106,21 +106,17 @@ impl DataChannel {
                 let Some(message) = event.dyn_ref::<MessageEvent>() else {
                     return;
                 };
-                let Some(data) = message
-                    .data()
-                    .dyn_ref::<js_sys::ArrayBuffer>()
-                    .map(|buffer| js_sys::Uint8Array::new(buffer))
-                else {
-                    // The first violation is the one reported.
-                    if shared.violation.get().is_none() {
-                        shared.violation.set(Some(Violation::Text));
-                    }
+                // The first violation is the one reported; nothing after it is the remote's
+                // stream any more.
+                if shared.violation.get().is_some() {
+                    return;
+                }
+                let Some(data) = crate::net::rt::binary(&message.data()) else {
+                    shared.violation.set(Some(Violation::Text));
                     return shared.readable.wake();
                 };
                 let mut buffer = shared.read_buffer.borrow_mut();
-                if shared.violation.get().is_some() {
-                    // Nothing after a violation is the remote's stream any more.
-                } else if buffer.len() + data.length() as usize > MAX_MSG_LEN {
+                if buffer.len() + data.length() as usize > MAX_MSG_LEN {
                     shared.violation.set(Some(Violation::Overrun));
                 } else {
                     buffer.extend_from_slice(&data.to_vec());
@@ -276,14 +272,14 @@ export async function channelPair() {
         fn channel_pair() -> js_sys::Promise;
     }
 
-    /// Whether this browser has WebRTC (Debian's WebKitGTK, which the suite also runs, has none;
-    /// the tests then say they did not run).
+    /// Whether this browser has WebRTC (Debian's WebKitGTK has none; the tests then say they
+    /// did not run).
     fn has_webrtc() -> bool {
-        let has = js_sys::Reflect::has(&js_sys::global(), &"RTCPeerConnection".into());
-        if has != Ok(true) {
+        let has = super::super::dial::has_webrtc();
+        if !has {
             console_log!("not run: this browser has no WebRTC (RTCPeerConnection is not defined)");
         }
-        has == Ok(true)
+        has
     }
 
     /// Our `DataChannel` on one end of a connected in-page pair, the far end as a plain channel.

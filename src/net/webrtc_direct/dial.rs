@@ -143,7 +143,7 @@ async fn connect(
 }
 
 /// Whether the page has WebRTC at all (some builds, e.g. Debian's WebKitGTK, leave it out).
-fn has_webrtc() -> bool {
+pub(super) fn has_webrtc() -> bool {
     js_sys::Reflect::has(&js_sys::global(), &"RTCPeerConnection".into()).unwrap_or(false)
 }
 

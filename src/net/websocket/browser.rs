@@ -199,11 +199,7 @@ impl Connection {
                 if shared.failed.get().is_some() {
                     return;
                 }
-                let Some(data) = event
-                    .data()
-                    .dyn_ref::<js_sys::ArrayBuffer>()
-                    .map(|buffer| js_sys::Uint8Array::new(buffer))
-                else {
+                let Some(data) = crate::net::rt::binary(&event.data()) else {
                     shared.fail(Failure::Text);
                     return shared.wake();
                 };
