@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, checks formatting and lints for both targets,
-# runs the native tests, then the browser tests in headless Chromium and Firefox against real nodes.
+# runs the native tests, then the browser tests in headless Chromium, Firefox and WebKitGTK against
+# real nodes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -66,6 +67,10 @@ WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/webdriver-firefox.json" WASM_BINDGEN_TEST
   wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" . -- --nocapture \
   2>&1 | tee artifacts/browser-tests-firefox.log
 python3 scripts/check-panics.py artifacts/browser-tests-firefox.log
+
+log "browser tests in WebKitGTK (the same tests and nodes; wasm-bindgen-test-runner's Safari mode, through scripts/webkit-webdriver.py, on Xvfb)"
+source scripts/webkit.sh
+webkit_browser_tests
 
 log "interop: a stock js-libp2p peer identifies the relayed host through the circuit"
 scripts/check-interop.sh
