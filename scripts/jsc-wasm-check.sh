@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Shows WebKitGTK's wasm bug that scripts/test-webkit.sh works around (README, Browsers): the
+# Shows WebKitGTK's wasm bug that scripts/webkit.sh works around (README, Browsers): the
 # SDK's own crypto crates (scripts/jsc-wasm-check/) compiled into a plain wasm module, which a
 # page in MiniBrowser compiles afresh many times and runs once per module. Every answer is
 # known, so each wrong one counts. Run twice: with the engine as shipped, and with wasm run in
 # JavaScriptCore's baseline JIT from the first call (JSC_useWasmIPInt=0 JSC_useWasmLLInt=0,
-# test-webkit.sh's setting). By hand, like test-webkit.sh: run scripts/test.sh once first (it
+# webkit.sh's setting). By hand: run scripts/test.sh once first (it
 # installs WebKitGTK's driver and Xvfb). JSC_CHECK_MODULES (default 150) sets the number of
 # fresh modules of the debug build; the release build gets twice as many.
 set -euo pipefail
@@ -37,6 +37,7 @@ run() {
   env "$@" setsid xvfb-run -a python3 scripts/webkit-webdriver.py 29395 >"$out" 2>"$FABSTIR_CACHE/tmp/jsc-wasm-check.log" &
   driver=$!
   for _ in $(seq 1 300); do grep -qx ready "$out" && break; sleep 0.1; done
+  grep -qx ready "$out" || { echo "WebKitWebDriver did not start within 30 s:" >&2; cat "$FABSTIR_CACHE/tmp/jsc-wasm-check.log" >&2; exit 1; }
   log "WebKitGTK, $label"
   python3 "$check/drive.py" 29395 "http://127.0.0.1:29394/page.html?build=debug&modules=$modules&steps=1,3"
   python3 "$check/drive.py" 29395 "http://127.0.0.1:29394/page.html?build=release&modules=$((modules * 2))&steps=1,3,20"

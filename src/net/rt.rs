@@ -17,7 +17,6 @@ pub fn spawn(fut: impl Future<Output = ()> + Send + 'static) {
     tokio::spawn(fut);
 }
 
-/// A JavaScript value as text for an error message: an `Error`'s (or `DOMException`'s)
 /// A WebSocket's or data channel's message as bytes, or `None` for a text message (a string):
 /// libp2p's browser transports carry binary messages only, and a string made into a
 /// `Uint8Array` is not the remote's bytes (`new Uint8Array("100")` is 100 zero bytes). The
@@ -29,6 +28,7 @@ pub fn binary(data: &wasm_bindgen::JsValue) -> Option<js_sys::Uint8Array> {
         .map(|buffer| js_sys::Uint8Array::new(buffer))
 }
 
+/// A JavaScript value as text for an error message: an `Error`'s (or `DOMException`'s)
 /// `toString()` (`name: message`), a string as itself, anything else as JSON. Not `{:?}`:
 /// `JsValue`'s `Debug` brings wasm-bindgen's `debugString` helper into the package's JavaScript.
 #[cfg(target_arch = "wasm32")]
