@@ -29,8 +29,11 @@
 #           WebRTC-direct off loopback: Firefox sends WebRTC to no loopback address.
 #   llama-1 29301: llama.cpp's own llama-server (scripts/llama.sh) with the tiny model, one slot
 #           (so its answers are deterministic); llama-2 29302: another, which a test stops.
+#   llama-py 29306: llama-cpp-python's server (`python -m llama_cpp.server`, scripts/llama.sh)
+#           over the same llama.cpp build and model, one generation at a time.
 #   host-g 29201-29202: tiny-llama (openai backend on llama-1, price 2, prompt price 1, parallel
-#           1, context 2048), tiny-llama-2 (on llama-2) and demo-g, directly reachable.
+#           1, context 2048), tiny-llama-2 (on llama-2), tiny-llama-py (on llama-py, the same
+#           prices and context) and demo-g, directly reachable.
 #   host-h 29211 tcp only: tiny-llama on llama-1 too, at price 1 (so the cheapest), reachable only
 #           through the relay; the failover test kills it mid-answer.
 #   cut-proxy 29303: scripts/interrupting-proxy.py in front of llama-1, cutting every answer after
@@ -187,6 +190,7 @@ $no_peer_limits
     - { id: $llama_model, price_per_token: 2, price_per_prompt_token: 1, backend: { $llama_backend } }
     - { id: tiny-llama-2, price_per_token: 2, max_tokens: 1000, backend: { kind: openai, base_url: "http://127.0.0.1:29302", model: tiny-llama } }
     - { id: demo-g, price_per_token: 1, max_tokens: 1000, backend: { kind: demo, seed: 66, tokens_per_second: 0 } }
+    - { id: tiny-llama-py, max_tokens: 1900, context_tokens: 2048, price_per_token: 2, price_per_prompt_token: 1, backend: { kind: openai, base_url: "http://127.0.0.1:29306", model: tiny-llama, parallel: 1 } }
     - { id: tiny-llama-cut, price_per_token: 2, max_tokens: 1000, backend: { $llama_backend } }
 YAML
   host_config host-h "/ip4/127.0.0.1/tcp/29211" relayed <<YAML
@@ -249,6 +253,7 @@ YAML
   node_start hostile "$(dirname "$FABSTIR_NODE_BIN")/fabstir-hostile"
   llama_start llama-1 29301 1
   llama_start llama-2 29302 1
+  llama_py_start llama-py 29306
   python3 scripts/interrupting-proxy.py 29303 http://127.0.0.1:29301 20 \
     >"$FABSTIR_CACHE/nodes/cut-proxy.out" 2>"$FABSTIR_CACHE/nodes/cut-proxy.log" &
   NODE_PIDS+=("$!")
@@ -269,6 +274,7 @@ YAML
   node_wait host-g "advertised tiny-llama"
   node_wait host-h "advertised tiny-llama"
   node_wait host-g "advertised tiny-llama-cut"
+  node_wait host-g "advertised tiny-llama-py"
   node_wait host-h "advertised tiny-llama-cut"
   node_wait host-i "advertised cat-a"
   node_wait host-j "advertised cat-c"

@@ -1,7 +1,8 @@
 //! Chat completions from a real model server through the network: llama.cpp's `llama-server`
 //! with the suite's tiny model (scripts/llama.sh), fronted by host-g (direct) and host-h (only
-//! through the relay), asked from the page with `sdk.chat.completions.create` in the shape of
-//! the `openai` package. Every expected text comes from the same server over plain HTTP.
+//! through the relay), and llama-cpp-python's server over the same llama.cpp and model, fronted
+//! by host-g; asked from the page with `sdk.chat.completions.create` in the shape of the
+//! `openai` package. Every expected text comes from the same server over plain HTTP.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -18,6 +19,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// llama-1, the one-slot server both tiny-llama hosts front.
 const LLAMA: &str = "http://127.0.0.1:29301";
 
+/// llama-cpp-python's own server (`python -m llama_cpp.server`, one generation at a time), which
+/// host-g serves as tiny-llama-py.
+const LLAMA_PY: &str = "http://127.0.0.1:29306";
+
 /// The conversation the tests hold: system, user, assistant, user.
 const MESSAGES: &str = r#"[
   { "role": "system", "content": "You are a terse assistant." },
@@ -28,6 +33,11 @@ const MESSAGES: &str = r#"[
 
 /// POSTs `body` (JSON text) to llama-1 directly and returns its JSON answer.
 async fn direct(path: &str, body: &str) -> JsValue {
+    direct_to(LLAMA, path, body).await
+}
+
+/// POSTs `body` (JSON text) to the model server at `server` and returns its JSON answer.
+async fn direct_to(server: &str, path: &str, body: &str) -> JsValue {
     let post = Function::new_with_args(
         "url, body",
         "return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
@@ -36,7 +46,7 @@ async fn direct(path: &str, body: &str) -> JsValue {
     let promise: js_sys::Promise = post
         .call2(
             &JsValue::NULL,
-            &format!("{LLAMA}{path}").into(),
+            &format!("{server}{path}").into(),
             &body.into(),
         )
         .unwrap()
@@ -546,5 +556,84 @@ async fn measures_llama_through_the_relay_beside_plain_http() {
         median(&mut plain, 0),
         median(&mut plain, 1)
     );
+    call(sdk.stop()).await.unwrap();
+}
+
+/// llama-cpp-python differs from llama-server (node/src/backend/openai/): its stream carries no
+/// usage even when asked for it, and it does not repeat a last assistant message. Through host-g
+/// the page still gets exactly the server's text, one chunk per token, the server's count of the
+/// answer and the host's count of the prompt, marked estimated (in the receipt too).
+#[wasm_bindgen_test]
+async fn llama_cpp_pythons_server_behind_a_host_is_its_text_byte_for_byte() {
+    let answer = direct_to(
+        LLAMA_PY,
+        "/v1/chat/completions",
+        &format!(r#"{{ "messages": {MESSAGES}, "max_tokens": 40, "temperature": 0, "seed": 7 }}"#),
+    )
+    .await;
+    let expected = get_str(&get(&choice(&answer), "message"), "content");
+    let finish = get_str(&choice(&answer), "finish_reason");
+    let server_tokens = get_num(&get(&answer, "usage"), "completion_tokens");
+    assert!(!expected.is_empty() && server_tokens > 0.0);
+    let sdk = started().await;
+    let params = js_config(&format!(
+        r#"{{ "model": "tiny-llama-py", "messages": {MESSAGES}, "temperature": 0, "seed": 7,
+            "max_tokens": 40, "stream": true, "stream_options": {{ "include_usage": true }} }}"#
+    ));
+    let stream = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
+        .await
+        .unwrap_or_else(|e| panic!("{}: {}", get_str(&e, "code"), get_str(&e, "message")));
+    let all = chunks(&stream).await.unwrap();
+    let n = all.len();
+    assert_eq!(
+        get_str(&get(&all[0], "fabstir"), "nodeId"),
+        node_addr("host-g-id")
+    );
+    let tokens: Vec<String> = all[1..n - 2]
+        .iter()
+        .map(|c| get_str(&get(&choice(c), "delta"), "content"))
+        .collect();
+    let text = tokens.concat();
+    assert_eq!(text, expected, "the page's text is llama-cpp-python's");
+    assert_eq!(tokens.len() as f64, server_tokens, "one chunk per token");
+    assert_eq!(get_str(&choice(&all[n - 2]), "finish_reason"), finish);
+    let usage = get(&all[n - 1], "usage");
+    assert_eq!(get_num(&usage, "completion_tokens"), server_tokens);
+    let messages: Vec<fabstir_protocol::chat::ChatMessage> =
+        serde_json::from_str(MESSAGES).unwrap();
+    let estimate = fabstir_protocol::chat::estimate_prompt_tokens(&messages) as f64;
+    assert_eq!(get_num(&usage, "prompt_tokens"), estimate);
+    let last = get(&all[n - 2], "fabstir");
+    assert_eq!(get(&last, "promptEstimated").as_bool(), Some(true));
+    // host-g's prices for it: 2 per token, 1 per prompt token (scripts/test-nodes.sh).
+    assert_eq!(get_num(&last, "cost"), 2.0 * server_tokens + estimate);
+    let receipt = get(&last, "receipt");
+    assert_eq!(get_num(&receipt, "completionTokens"), server_tokens);
+    assert_eq!(get_num(&receipt, "promptTokens"), estimate);
+    assert_eq!(
+        get_str(&receipt, "outputSha256"),
+        fabstir_protocol::receipt::sha256_hex(text.as_bytes())
+    );
+    FabstirSdk::verify_receipt(receipt).unwrap();
+    call(sdk.stop()).await.unwrap();
+}
+
+/// llama-cpp-python 0.3 answers a streamed prompt longer than its context with HTTP 200 and an
+/// event stream with nothing in it, not even `[DONE]`: the page gets a typed error that says
+/// so (the host's model server failed, on every host tried), not an empty answer.
+#[wasm_bindgen_test]
+async fn llama_cpp_pythons_empty_answer_to_a_long_prompt_is_a_typed_error() {
+    let sdk = started().await;
+    // Few words (the host's context check passes them), many tokens each.
+    let long = "xqzvbwkp ".repeat(1200);
+    let params = js_config(&format!(
+        r#"{{ "model": "tiny-llama-py", "messages": [{{ "role": "user", "content": "{long}" }}] }}"#
+    ));
+    let error = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    let message = get_str(&error, "message");
+    assert_eq!(get_str(&error, "code"), "BACKEND_FAILED", "{message}");
+    assert!(message.contains("empty event stream"), "{message}");
     call(sdk.stop()).await.unwrap();
 }

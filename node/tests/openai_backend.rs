@@ -231,14 +231,19 @@ async fn an_answer_cut_short_or_empty_is_a_failure_not_a_finish() {
     let error = ran.error.unwrap();
     assert!(error.message.contains("no finish_reason"), "{error}");
     assert!(error.recoverable());
-    // llama-cpp-python's answer to a prompt beyond its context: 200 and no events.
-    let (url, _) = serve_once(Reply {
-        status: "200 OK",
-        pieces: vec![DONE.into()],
-    })
-    .await;
-    let error = run(&url, None, 10).await.error.unwrap();
-    assert!(error.message.contains("empty event stream"), "{error}");
+    // llama-cpp-python 0.3's answer to a streamed prompt beyond its context: 200, the stream's
+    // headers and no event at all, not even [DONE] (seen from the real server in the browser
+    // test llama_cpp_pythons_empty_answer_to_a_long_prompt_is_a_typed_error); and the same
+    // with only [DONE].
+    for pieces in [vec![], vec![DONE.to_string()]] {
+        let (url, _) = serve_once(Reply {
+            status: "200 OK",
+            pieces,
+        })
+        .await;
+        let error = run(&url, None, 10).await.error.unwrap();
+        assert!(error.message.contains("empty event stream"), "{error}");
+    }
 }
 
 #[tokio::test]

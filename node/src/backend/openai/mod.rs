@@ -19,6 +19,13 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use fabstir_protocol::chat::{estimate_prompt_tokens, Role, Usage};
+
+/// Why an answer that is an event stream with nothing in it failed. llama-cpp-python 0.3 answers
+/// a streamed request whose prompt is longer than its context this way: HTTP 200, the stream's
+/// headers, then the end of the body, no event and no `[DONE]` (its generator raised; a request
+/// without `stream` gets HTTP 400 `context_length_exceeded` instead).
+const EMPTY_STREAM: &str = "the server answered with an empty event stream: no event, no \
+    finish_reason (llama-cpp-python does this for a prompt longer than its context)";
 use fabstir_protocol::messages::FinishReason;
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -280,9 +287,7 @@ impl Answer {
                     self.sent
                 )
             } else {
-                "the server answered with an empty event stream (llama-cpp-python does this \
-                 for a prompt longer than its context)"
-                    .to_string()
+                EMPTY_STREAM.to_string()
             };
             self.ready.push_back(Err(BackendError::new(message)));
             return;
@@ -299,6 +304,8 @@ impl Answer {
     fn end_of_body(&mut self) {
         if self.finish.is_some() {
             self.finished();
+        } else if !self.any_chunk {
+            self.fail(EMPTY_STREAM.to_string());
         } else {
             self.fail(format!(
                 "the event stream ended after {} tokens without a finish_reason or [DONE]",
