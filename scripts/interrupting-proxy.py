@@ -9,10 +9,13 @@ real server's own bytes.
 Usage: interrupting-proxy.py <listen port> <upstream base URL> <chunks before the cut>"""
 import http.client
 import http.server
+import re
 import sys
 import urllib.parse
 
 PORT, UPSTREAM, CUT = int(sys.argv[1]), urllib.parse.urlparse(sys.argv[2]), int(sys.argv[3])
+# A chunk with content, in llama-server's compact JSON or llama-cpp-python's (a space after ':').
+CONTENT = re.compile(rb'"content":\s*"')
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -37,7 +40,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for line in answer:
                 if chunks >= CUT:
                     break
-                if line.startswith(b"data: ") and b'"content":"' in line:
+                if line.startswith(b"data: ") and CONTENT.search(line):
                     chunks += 1
                 self.wfile.write(line)
                 self.wfile.flush()

@@ -38,7 +38,10 @@
 #           through the relay; the failover test kills it mid-answer.
 #   cut-proxy 29303: scripts/interrupting-proxy.py in front of llama-1, cutting every answer after
 #           20 chunks with [DONE] and no finish_reason (llama-cpp-python's interruption); host-h
-#           serves tiny-llama-cut through it at 1, host-g on llama-1 itself at 2.
+#           serves tiny-llama-cut through it at 1, host-g on llama-1 itself at 2. llama-server
+#           backends continue another host's answer by prefill (`continuation: prefill`).
+#   cut-proxy-py 29307: the same in front of llama-py; host-h serves tiny-llama-py-cut through
+#           it at 1, host-g on llama-py itself at 2, continuing by replay (the default).
 #   text-ws 29304: scripts/bad-websocket-server.py, a WebSocket server that sends a text frame
 #           (libp2p's WebSocket is binary frames only): a page must refuse it, saying why.
 #   overrun-ws 29305: the same server sending one 5 MiB binary frame, more than a page holds
@@ -181,16 +184,20 @@ YAML
   # rather than queue a second job behind the first. A small lead over the reader keeps a
   # killed host's answer mid-way.
   local llama_model="tiny-llama, max_tokens: 1900, context_tokens: 2048"
-  local llama_backend="kind: openai, base_url: \"http://127.0.0.1:29301\", model: tiny-llama, parallel: 1"
+  # llama-server continues a last assistant message (prefill); llama-cpp-python starts a new
+  # answer, so its hosts continue another host's answer by asking again (replay, the default).
+  local llama_backend="kind: openai, base_url: \"http://127.0.0.1:29301\", model: tiny-llama, parallel: 1, continuation: prefill"
+  local py_backend="kind: openai, base_url: \"http://127.0.0.1:29306\", model: tiny-llama, parallel: 1"
   host_config host-g "/ip4/127.0.0.1/tcp/29201, /ip4/127.0.0.1/tcp/29202/ws" direct \
     'metrics: { enabled: true, listen: "127.0.0.1:29209" }' <<YAML
 $no_peer_limits
   max_tokens_ahead: 32
   models:
     - { id: $llama_model, price_per_token: 2, price_per_prompt_token: 1, backend: { $llama_backend } }
-    - { id: tiny-llama-2, price_per_token: 2, max_tokens: 1000, backend: { kind: openai, base_url: "http://127.0.0.1:29302", model: tiny-llama } }
+    - { id: tiny-llama-2, price_per_token: 2, max_tokens: 1000, backend: { kind: openai, base_url: "http://127.0.0.1:29302", model: tiny-llama, continuation: prefill } }
     - { id: demo-g, price_per_token: 1, max_tokens: 1000, backend: { kind: demo, seed: 66, tokens_per_second: 0 } }
-    - { id: tiny-llama-py, max_tokens: 1900, context_tokens: 2048, price_per_token: 2, price_per_prompt_token: 1, backend: { kind: openai, base_url: "http://127.0.0.1:29306", model: tiny-llama, parallel: 1 } }
+    - { id: tiny-llama-py, max_tokens: 1900, context_tokens: 2048, price_per_token: 2, price_per_prompt_token: 1, backend: { $py_backend } }
+    - { id: tiny-llama-py-cut, price_per_token: 2, max_tokens: 1000, backend: { $py_backend } }
     - { id: tiny-llama-cut, price_per_token: 2, max_tokens: 1000, backend: { $llama_backend } }
 YAML
   host_config host-h "/ip4/127.0.0.1/tcp/29211" relayed <<YAML
@@ -198,7 +205,8 @@ $no_peer_limits
   max_tokens_ahead: 32
   models:
     - { id: $llama_model, price_per_token: 1, price_per_prompt_token: 1, backend: { $llama_backend } }
-    - { id: tiny-llama-cut, price_per_token: 1, max_tokens: 1000, backend: { kind: openai, base_url: "http://127.0.0.1:29303", model: tiny-llama } }
+    - { id: tiny-llama-cut, price_per_token: 1, max_tokens: 1000, backend: { kind: openai, base_url: "http://127.0.0.1:29303", model: tiny-llama, continuation: prefill } }
+    - { id: tiny-llama-py-cut, price_per_token: 1, max_tokens: 1000, backend: { kind: openai, base_url: "http://127.0.0.1:29307", model: tiny-llama } }
 YAML
   node_config relay-2 <<YAML
 listen: [/ip4/127.0.0.1/tcp/29171, /ip4/127.0.0.1/tcp/29172/ws]
@@ -257,6 +265,9 @@ YAML
   python3 scripts/interrupting-proxy.py 29303 http://127.0.0.1:29301 20 \
     >"$FABSTIR_CACHE/nodes/cut-proxy.out" 2>"$FABSTIR_CACHE/nodes/cut-proxy.log" &
   NODE_PIDS+=("$!")
+  python3 scripts/interrupting-proxy.py 29307 http://127.0.0.1:29306 20 \
+    >"$FABSTIR_CACHE/nodes/cut-proxy-py.out" 2>"$FABSTIR_CACHE/nodes/cut-proxy-py.log" &
+  NODE_PIDS+=("$!")
   node_start host-g
   node_start host-h
   # Discovery tests need the provider records in the DHT before they run.
@@ -275,6 +286,8 @@ YAML
   node_wait host-h "advertised tiny-llama"
   node_wait host-g "advertised tiny-llama-cut"
   node_wait host-g "advertised tiny-llama-py"
+  node_wait host-g "advertised tiny-llama-py-cut"
+  node_wait host-h "advertised tiny-llama-py-cut"
   node_wait host-h "advertised tiny-llama-cut"
   node_wait host-i "advertised cat-a"
   node_wait host-j "advertised cat-c"

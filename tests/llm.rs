@@ -637,3 +637,39 @@ async fn llama_cpp_pythons_empty_answer_to_a_long_prompt_is_a_typed_error() {
     assert!(message.contains("empty event stream"), "{message}");
     call(sdk.stop()).await.unwrap();
 }
+
+/// llama-cpp-python cannot continue a last assistant message: given one, it starts a new answer
+/// (a job failed over to it that way would read as two answers joined). Its hosts continue by
+/// replay: the conversation asked again, the text received held back until the answer has
+/// repeated it exactly, then only what follows. host-h serves tiny-llama-py-cut through a proxy
+/// that cuts every answer after 20 chunks as llama-cpp-python's own interruption does; the job
+/// fails over to host-g, which replays on llama-py: the page gets the server's answer exactly.
+#[wasm_bindgen_test]
+async fn a_job_failed_over_to_a_llama_cpp_python_host_continues_exactly_by_replay() {
+    let answer = direct_to(
+        LLAMA_PY,
+        "/v1/chat/completions",
+        &format!(r#"{{ "messages": {MESSAGES}, "max_tokens": 200, "temperature": 0, "seed": 7 }}"#),
+    )
+    .await;
+    let expected = get_str(&get(&choice(&answer), "message"), "content");
+    let sdk = started().await;
+    let recorder = Recorder::attach(&sdk, &["job:failover"]);
+    let params = js_config(&format!(
+        r#"{{ "model": "tiny-llama-py-cut", "messages": {MESSAGES}, "temperature": 0, "seed": 7, "max_tokens": 200 }}"#
+    ));
+    let done = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
+        .await
+        .unwrap_or_else(|e| panic!("{}: {}", get_str(&e, "code"), get_str(&e, "message")));
+    let events = recorder.of("job:failover");
+    assert_eq!(events.len(), 1, "the cut answer failed over");
+    assert_eq!(get_str(&events[0], "fromNode"), node_addr("host-h-id"));
+    assert_eq!(get_num(&events[0], "resumedAt"), 20.0);
+    let c = choice(&done);
+    assert_eq!(get_str(&c, "finish_reason"), "length");
+    assert_eq!(get_str(&get(&c, "message"), "content"), expected);
+    // Each host bills its own part: 20 tokens at 1, the other 180 at 2 (replayed ones free).
+    let usage = get(&done, "usage");
+    assert_eq!(get_num(&usage, "completion_tokens"), 200.0);
+    call(sdk.stop()).await.unwrap();
+}

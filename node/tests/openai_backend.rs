@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use fabstir_node::backend::openai::{OpenAiBackend, Timeouts};
 use fabstir_node::backend::{Backend, BackendError, Generation, Piece};
+use fabstir_node::config::host::ContinueBy;
 use fabstir_protocol::chat::{ChatMessage, Role, Usage};
 use fabstir_protocol::messages::{Continuation, FinishReason};
 use futures::StreamExt;
@@ -100,6 +101,16 @@ async fn run(url: &str, key: Option<&str>, max_tokens: u32) -> Ran {
 }
 
 async fn run_with(url: &str, key: Option<&str>, request: Generation, idle_secs: u64) -> Ran {
+    run_by(url, key, request, idle_secs, ContinueBy::Prefill).await
+}
+
+async fn run_by(
+    url: &str,
+    key: Option<&str>,
+    request: Generation,
+    idle_secs: u64,
+    continuation: ContinueBy,
+) -> Ran {
     let backend = OpenAiBackend::new(
         url,
         "llama-test",
@@ -108,6 +119,7 @@ async fn run_with(url: &str, key: Option<&str>, request: Generation, idle_secs: 
             connect: Duration::from_secs(5),
             idle: Duration::from_secs(idle_secs),
         },
+        continuation,
     )
     .unwrap();
     let mut ran = Ran {
@@ -393,4 +405,80 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
     let ran = run(&url, None, 3).await;
     assert!(ran.tokens.is_empty());
     assert!(ran.error.unwrap().message.contains("POST"));
+}
+
+/// A conversation and the text another host generated for it (two tokens), to continue.
+fn to_continue() -> Generation {
+    Generation {
+        messages: vec![ChatMessage::new(Role::User, "count")],
+        continuation: Some(Continuation {
+            text: " one two".into(),
+            tokens: 2,
+        }),
+        ..generation(2)
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_answer_delivers_only_what_follows_the_text_received() {
+    // llama-cpp-python starts a new answer after a last assistant message; asked the
+    // conversation again, its (repeating) answer begins with the text received.
+    let pieces = vec![
+        event(" one"),
+        event(" two"),
+        event(" three"),
+        event(" four"),
+        finish("length"),
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":4}}\n\n".into(),
+        DONE.into(),
+    ];
+    let (url, request) = serve_once(Reply {
+        status: "200 OK",
+        pieces,
+    })
+    .await;
+    let ran = run_by(&url, None, to_continue(), 5, ContinueBy::Replay).await;
+    assert_eq!(ran.tokens, [" three", " four"]);
+    let (reason, usage) = ran.finished.unwrap();
+    assert_eq!(reason, FinishReason::Length);
+    assert_eq!(
+        usage.completion_tokens, 2,
+        "the replayed two are not this host's"
+    );
+    let body = request.await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(
+        body["messages"].as_array().unwrap().len(),
+        1,
+        "the conversation alone"
+    );
+    assert_eq!(
+        body["max_tokens"], 4,
+        "room for the text again and the rest"
+    );
+}
+
+#[tokio::test]
+async fn a_replay_that_differs_or_falls_short_fails_delivering_nothing() {
+    for (pieces, says) in [
+        (
+            vec![event(" one"), event(" six"), event(" seven")],
+            "answered differently",
+        ),
+        (vec![event(" one")], "ended after 4 of the 8 bytes"),
+    ] {
+        let mut pieces = pieces;
+        pieces.extend([finish("length"), DONE.to_string()]);
+        let (url, _) = serve_once(Reply {
+            status: "200 OK",
+            pieces,
+        })
+        .await;
+        let ran = run_by(&url, None, to_continue(), 5, ContinueBy::Replay).await;
+        assert!(ran.tokens.is_empty(), "{:?}", ran.tokens);
+        let error = ran.error.unwrap();
+        assert!(error.message.contains(says), "{error}");
+        assert!(error.recoverable(), "another host may still continue it");
+    }
 }

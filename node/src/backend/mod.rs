@@ -147,6 +147,7 @@ pub fn build(config: &BackendConfig, field: &str) -> Result<Arc<dyn Backend>, No
             connect_timeout_secs,
             idle_timeout_secs,
             parallel: _,
+            continuation,
         } => {
             let api_key = match api_key_env {
                 None => None,
@@ -164,6 +165,7 @@ pub fn build(config: &BackendConfig, field: &str) -> Result<Arc<dyn Backend>, No
                         connect: std::time::Duration::from_secs(*connect_timeout_secs),
                         idle: std::time::Duration::from_secs(*idle_timeout_secs),
                     },
+                    *continuation,
                 )
                 .map_err(|e| NodeError::Startup {
                     field: field.to_string(),

@@ -127,7 +127,26 @@ pub enum BackendConfig {
         /// `max_concurrent_jobs` bounds it.
         #[serde(default)]
         parallel: Option<u32>,
+        /// How the server continues an answer another host began (failover): `replay`
+        /// (default: the conversation is asked again and the text already received must come
+        /// out first, exactly; any server whose answers repeat, e.g. greedy or seeded) or
+        /// `prefill` (the text is sent as a last assistant message that the server continues:
+        /// llama.cpp's `llama-server`; llama-cpp-python and OpenAI start a new answer instead).
+        #[serde(default)]
+        continuation: ContinueBy,
     },
+}
+
+/// How an `openai` backend continues an answer another host began.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ContinueBy {
+    /// Ask the conversation again; deliver only what follows the text received, which the
+    /// server's answer must begin with (else the job fails on this host, saying so).
+    #[default]
+    Replay,
+    /// Send the text received as a last assistant message for the server to continue.
+    Prefill,
 }
 
 fn default_model_max_tokens() -> u32 {

@@ -647,6 +647,7 @@ mod tests {
                 connect_timeout_secs: 5,
                 idle_timeout_secs: 120,
                 parallel: None,
+                continuation: host::ContinueBy::Replay,
             }
         );
     }

@@ -95,8 +95,11 @@ log:
 #       # Any OpenAI-compatible streaming server: llama.cpp's llama-server, llama-cpp-python,
 #       # vLLM, Ollama. parallel: generations it runs at once (llama-server's -np); the host says
 #       # busy beyond it. connect_timeout_secs (5) bounds connecting, idle_timeout_secs (120) the
-#       # wait for the answer to start and for each next part of it.
-#       backend: {{ kind: openai, base_url: http://127.0.0.1:8080, model: llama-3-8b, api_key_env: OPENAI_API_KEY, parallel: 2 }}
+#       # wait for the answer to start and for each next part of it. continuation: how an answer
+#       # another host began is continued (failover): replay (default; asks again, the answer
+#       # must repeat the text received) or prefill (llama-server only: it continues a last
+#       # assistant message; llama-cpp-python and OpenAI start a new answer).
+#       backend: {{ kind: openai, base_url: http://127.0.0.1:8080, model: llama-3-8b, api_key_env: OPENAI_API_KEY, parallel: 2, continuation: prefill }}
 host:
   models: []
   max_concurrent_jobs: {mcj}

@@ -9,16 +9,29 @@
 //! - a stream that ends without a `finish_reason` (llama-cpp-python cuts a running answer short
 //!   when another request comes) is a failed job, never a complete one;
 //! - an echoed assistant prefix (llama-server) is stripped ([`echo`]);
+//! - an answer another host began is continued by asking again ([`replay`]), or by sending it
+//!   as a last assistant message to continue where the server does that (llama-server,
+//!   `continuation: prefill`);
 //! - a prompt beyond the context (llama-server: HTTP 400 `exceed_context_size_error`) is
 //!   `PROMPT_TOO_LONG`.
 
 mod echo;
+mod replay;
 mod sse;
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use fabstir_protocol::chat::{estimate_prompt_tokens, Role, Usage};
+use fabstir_protocol::chat::{estimate_prompt_tokens, ChatMessage, Role, Usage};
+
+use fabstir_protocol::messages::FinishReason;
+use futures::stream::{self, BoxStream, StreamExt};
+
+use super::{Backend, BackendError, Generation, Piece};
+use crate::config::host::ContinueBy;
+use echo::EchoStrip;
+use replay::Replay;
+use sse::{Event, SseLines};
 
 /// Why an answer that is an event stream with nothing in it failed. llama-cpp-python 0.3 answers
 /// a streamed request whose prompt is longer than its context this way: HTTP 200, the stream's
@@ -26,12 +39,6 @@ use fabstir_protocol::chat::{estimate_prompt_tokens, Role, Usage};
 /// without `stream` gets HTTP 400 `context_length_exceeded` instead).
 const EMPTY_STREAM: &str = "the server answered with an empty event stream: no event, no \
     finish_reason (llama-cpp-python does this for a prompt longer than its context)";
-use fabstir_protocol::messages::FinishReason;
-use futures::stream::{self, BoxStream, StreamExt};
-
-use super::{Backend, BackendError, Generation, Piece};
-use echo::EchoStrip;
-use sse::{Event, SseLines};
 
 /// A client of one model on one OpenAI-compatible server.
 pub struct OpenAiBackend {
@@ -40,6 +47,7 @@ pub struct OpenAiBackend {
     model: String,
     api_key: Option<String>,
     timeouts: Timeouts,
+    continuation: ContinueBy,
 }
 
 /// How long the backend waits, and for what.
@@ -59,6 +67,7 @@ impl OpenAiBackend {
         model: &str,
         api_key: Option<String>,
         timeouts: Timeouts,
+        continuation: ContinueBy,
     ) -> Result<Self, BackendError> {
         let client = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
@@ -70,20 +79,41 @@ impl OpenAiBackend {
             model: model.to_string(),
             api_key,
             timeouts,
+            continuation,
         })
+    }
+
+    /// Whether `request` continues another host's answer by asking again ([`replay`]).
+    fn replays(&self, request: &Generation) -> bool {
+        self.continuation == ContinueBy::Replay && request.continuation.is_some()
+    }
+
+    /// The conversation sent and the most tokens asked for: when replaying, the conversation
+    /// without the text received and room to generate it again.
+    fn asked(&self, request: &Generation) -> (Vec<ChatMessage>, u32) {
+        match &request.continuation {
+            Some(c) if self.replays(request) => {
+                let again = u32::try_from(c.tokens).unwrap_or(u32::MAX);
+                (
+                    request.messages.clone(),
+                    request.max_tokens.saturating_add(again),
+                )
+            }
+            _ => (request.to_continue(), request.max_tokens),
+        }
     }
 
     /// The request body for `request`.
     fn body(&self, request: &Generation) -> serde_json::Value {
-        let messages: Vec<serde_json::Value> = request
-            .to_continue()
+        let (messages, max_tokens) = self.asked(request);
+        let messages: Vec<serde_json::Value> = messages
             .iter()
             .map(|m| serde_json::json!({ "role": m.role.as_str(), "content": m.content }))
             .collect();
         let mut body = serde_json::json!({
             "model": self.model,
             "messages": messages,
-            "max_tokens": request.max_tokens,
+            "max_tokens": max_tokens,
             "temperature": request.temperature,
             "top_p": request.top_p,
             "stream": true,
@@ -144,7 +174,12 @@ impl Backend for OpenAiBackend {
             }
             Ok(response.bytes_stream())
         };
-        let answer = Answer::new(&request, timeouts.idle);
+        let (messages, _) = self.asked(&request);
+        let replay = match &request.continuation {
+            Some(c) if self.replays(&request) => Some(Replay::new(c.text.clone())),
+            _ => None,
+        };
+        let answer = Answer::new(&request, messages, replay, timeouts.idle);
         stream::once(async move {
             match started.await {
                 Err(e) => stream::iter(vec![Err(e)]).boxed(),
@@ -160,6 +195,8 @@ impl Backend for OpenAiBackend {
 struct Answer {
     lines: SseLines,
     echo: EchoStrip,
+    /// When continuing another host's answer by asking again: the text to see first.
+    replay: Option<Replay>,
     ready: VecDeque<Result<Piece, BackendError>>,
     max_tokens: u64,
     /// Content chunks delivered.
@@ -176,8 +213,13 @@ struct Answer {
 }
 
 impl Answer {
-    fn new(request: &Generation, idle: Duration) -> Self {
-        let messages = request.to_continue();
+    /// Reading the answer to `messages` (what was sent for `request`).
+    fn new(
+        request: &Generation,
+        messages: Vec<ChatMessage>,
+        replay: Option<Replay>,
+        idle: Duration,
+    ) -> Self {
         let prefix = match messages.last() {
             Some(last) if last.role == Role::Assistant => last.content.clone(),
             _ => String::new(),
@@ -185,6 +227,7 @@ impl Answer {
         Answer {
             lines: SseLines::default(),
             echo: EchoStrip::new(prefix),
+            replay,
             ready: VecDeque::new(),
             max_tokens: u64::from(request.max_tokens),
             sent: 0,
@@ -248,7 +291,15 @@ impl Answer {
                 Ok(Event::Done) => self.finished(),
                 Ok(Event::Chunk(c)) => {
                     self.any_chunk = true;
-                    if let Some(content) = c.content.and_then(|t| self.echo.push(t)) {
+                    let content = match c.content.and_then(|t| self.echo.push(t)) {
+                        Some(t) => match self.replay.as_mut().map(|r| r.push(t.clone())) {
+                            None => Some(t),
+                            Some(Ok(rest)) => rest,
+                            Some(Err(why)) => return self.fail(why),
+                        },
+                        None => None,
+                    };
+                    if let Some(content) = content {
                         if self.sent < self.max_tokens {
                             self.sent += 1;
                             self.ready.push_back(Ok(Piece::Token(content)));
@@ -278,6 +329,12 @@ impl Answer {
     fn finished(&mut self) {
         self.done = true;
         self.echo.finish();
+        if let Some(r) = self.replay.as_ref().filter(|r| !r.done()) {
+            if self.finish.is_some() {
+                let why = r.ended_early();
+                return self.fail(why);
+            }
+        }
         let Some(reason) = self.finish else {
             let message = if self.any_chunk {
                 format!(
@@ -292,7 +349,13 @@ impl Answer {
             self.ready.push_back(Err(BackendError::new(message)));
             return;
         };
-        let usage = self.usage.unwrap_or(Usage {
+        // A replay's tokens that only matched the text received are not this host's.
+        let replayed = self.replay.as_ref().map_or(0, |r| r.chunks);
+        let usage = self.usage.map(|u| Usage {
+            completion_tokens: u.completion_tokens.saturating_sub(replayed),
+            ..u
+        });
+        let usage = usage.unwrap_or(Usage {
             prompt_tokens: self.estimate,
             completion_tokens: self.sent,
             prompt_estimated: true,
