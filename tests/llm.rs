@@ -31,11 +31,6 @@ const MESSAGES: &str = r#"[
   { "role": "user", "content": "And another one, please." }
 ]"#;
 
-/// POSTs `body` (JSON text) to llama-1 directly and returns its JSON answer.
-async fn direct(path: &str, body: &str) -> JsValue {
-    direct_to(LLAMA, path, body).await
-}
-
 /// POSTs `body` (JSON text) to the model server at `server` and returns its JSON answer.
 async fn direct_to(server: &str, path: &str, body: &str) -> JsValue {
     let post = Function::new_with_args(
@@ -54,15 +49,21 @@ async fn direct_to(server: &str, path: &str, body: &str) -> JsValue {
     JsFuture::from(promise).await.unwrap()
 }
 
-/// The server's own answer to the conversation over plain HTTP: (text, completion tokens).
-async fn reference(max_tokens: u32, extra: &str) -> (String, f64) {
-    let answer = direct(
+/// The answer of the server at `server` to the conversation over plain HTTP (greedy, seed 7).
+async fn answer_of(server: &str, max_tokens: u32, extra: &str) -> JsValue {
+    direct_to(
+        server,
         "/v1/chat/completions",
         &format!(
             r#"{{ "messages": {MESSAGES}, "max_tokens": {max_tokens}, "temperature": 0, "seed": 7 {extra} }}"#
         ),
     )
-    .await;
+    .await
+}
+
+/// llama-1's own answer to the conversation over plain HTTP: (text, completion tokens).
+async fn reference(max_tokens: u32, extra: &str) -> (String, f64) {
+    let answer = answer_of(LLAMA, max_tokens, extra).await;
     let text = get_str(&get(&choice(&answer), "message"), "content");
     (text, get_num(&get(&answer, "usage"), "completion_tokens"))
 }
@@ -456,12 +457,25 @@ async fn two_answers_at_once_on_a_one_slot_server_both_complete() {
 #[wasm_bindgen_test]
 async fn an_answer_cut_short_without_a_finish_reason_fails_over_instead_of_ending() {
     let (expected, _) = reference(200, "").await;
-    let sdk = started().await;
-    let recorder = Recorder::attach(&sdk, &["job:failover"]);
     // host-h (the cheaper) serves tiny-llama-cut through a proxy that ends every answer after 20
     // tokens with [DONE] and no finish_reason, as llama-cpp-python does when interrupted.
+    let (sdk, done, failover) = cut_at_20_on_host_h("tiny-llama-cut").await;
+    assert!(get_str(&failover, "reason").contains("no finish_reason"));
+    assert_eq!(
+        get_str(&get(&choice(&done), "message"), "content"),
+        expected
+    );
+    call(sdk.stop()).await.unwrap();
+}
+
+/// Asks 200 tokens of `model`, which host-h (the cheaper) serves through a proxy that cuts every
+/// answer after 20 chunks; checks the one failover away from host-h at token 20 and that the
+/// answer still ends at its length. The SDK, the completion and the failover event.
+async fn cut_at_20_on_host_h(model: &str) -> (FabstirSdk, JsValue, JsValue) {
+    let sdk = started().await;
+    let recorder = Recorder::attach(&sdk, &["job:failover"]);
     let params = js_config(&format!(
-        r#"{{ "model": "tiny-llama-cut", "messages": {MESSAGES}, "temperature": 0, "seed": 7, "max_tokens": 200 }}"#
+        r#"{{ "model": "{model}", "messages": {MESSAGES}, "temperature": 0, "seed": 7, "max_tokens": 200 }}"#
     ));
     let done = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
         .await
@@ -469,12 +483,10 @@ async fn an_answer_cut_short_without_a_finish_reason_fails_over_instead_of_endin
     let events = recorder.of("job:failover");
     assert_eq!(events.len(), 1, "the cut answer failed over");
     assert_eq!(get_str(&events[0], "fromNode"), node_addr("host-h-id"));
-    assert!(get_str(&events[0], "reason").contains("no finish_reason"));
     assert_eq!(get_num(&events[0], "resumedAt"), 20.0);
-    let c = choice(&done);
-    assert_eq!(get_str(&c, "finish_reason"), "length");
-    assert_eq!(get_str(&get(&c, "message"), "content"), expected);
-    call(sdk.stop()).await.unwrap();
+    assert_eq!(get_str(&choice(&done), "finish_reason"), "length");
+    let failover = events[0].clone();
+    (sdk, done, failover)
 }
 
 /// A figure for the record, not a bound: the same answer's time to first token and tokens per
@@ -565,12 +577,7 @@ async fn measures_llama_through_the_relay_beside_plain_http() {
 /// answer and the host's count of the prompt, marked estimated (in the receipt too).
 #[wasm_bindgen_test]
 async fn llama_cpp_pythons_server_behind_a_host_is_its_text_byte_for_byte() {
-    let answer = direct_to(
-        LLAMA_PY,
-        "/v1/chat/completions",
-        &format!(r#"{{ "messages": {MESSAGES}, "max_tokens": 40, "temperature": 0, "seed": 7 }}"#),
-    )
-    .await;
+    let answer = answer_of(LLAMA_PY, 40, "").await;
     let expected = get_str(&get(&choice(&answer), "message"), "content");
     let finish = get_str(&choice(&answer), "finish_reason");
     let server_tokens = get_num(&get(&answer, "usage"), "completion_tokens");
@@ -646,29 +653,14 @@ async fn llama_cpp_pythons_empty_answer_to_a_long_prompt_is_a_typed_error() {
 /// fails over to host-g, which replays on llama-py: the page gets the server's answer exactly.
 #[wasm_bindgen_test]
 async fn a_job_failed_over_to_a_llama_cpp_python_host_continues_exactly_by_replay() {
-    let answer = direct_to(
-        LLAMA_PY,
-        "/v1/chat/completions",
-        &format!(r#"{{ "messages": {MESSAGES}, "max_tokens": 200, "temperature": 0, "seed": 7 }}"#),
-    )
-    .await;
+    let answer = answer_of(LLAMA_PY, 200, "").await;
     let expected = get_str(&get(&choice(&answer), "message"), "content");
-    let sdk = started().await;
-    let recorder = Recorder::attach(&sdk, &["job:failover"]);
-    let params = js_config(&format!(
-        r#"{{ "model": "tiny-llama-py-cut", "messages": {MESSAGES}, "temperature": 0, "seed": 7, "max_tokens": 200 }}"#
-    ));
-    let done = call(sdk.chat().completions().create(params, JsValue::UNDEFINED))
-        .await
-        .unwrap_or_else(|e| panic!("{}: {}", get_str(&e, "code"), get_str(&e, "message")));
-    let events = recorder.of("job:failover");
-    assert_eq!(events.len(), 1, "the cut answer failed over");
-    assert_eq!(get_str(&events[0], "fromNode"), node_addr("host-h-id"));
-    assert_eq!(get_num(&events[0], "resumedAt"), 20.0);
-    let c = choice(&done);
-    assert_eq!(get_str(&c, "finish_reason"), "length");
-    assert_eq!(get_str(&get(&c, "message"), "content"), expected);
-    // Each host bills its own part: 20 tokens at 1, the other 180 at 2 (replayed ones free).
+    let (sdk, done, _) = cut_at_20_on_host_h("tiny-llama-py-cut").await;
+    assert_eq!(
+        get_str(&get(&choice(&done), "message"), "content"),
+        expected
+    );
+    // The replayed tokens are not billed again: 20 from host-h and 180 from host-g.
     let usage = get(&done, "usage");
     assert_eq!(get_num(&usage, "completion_tokens"), 200.0);
     call(sdk.stop()).await.unwrap();
