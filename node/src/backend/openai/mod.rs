@@ -23,7 +23,6 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use fabstir_protocol::chat::{estimate_prompt_tokens, ChatMessage, Role, Usage};
-
 use fabstir_protocol::messages::FinishReason;
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -103,9 +102,13 @@ impl OpenAiBackend {
         }
     }
 
-    /// The request body for `request`.
-    fn body(&self, request: &Generation) -> serde_json::Value {
-        let (messages, max_tokens) = self.asked(request);
+    /// The request body for `request`, asking `messages` and at most `max_tokens` ([`Self::asked`]).
+    fn body(
+        &self,
+        request: &Generation,
+        messages: &[ChatMessage],
+        max_tokens: u32,
+    ) -> serde_json::Value {
         let messages: Vec<serde_json::Value> = messages
             .iter()
             .map(|m| serde_json::json!({ "role": m.role.as_str(), "content": m.content }))
@@ -137,7 +140,9 @@ impl OpenAiBackend {
 
 impl Backend for OpenAiBackend {
     fn generate(&self, request: Generation) -> BoxStream<'static, Result<Piece, BackendError>> {
-        let mut http = self.client.post(&self.url).json(&self.body(&request));
+        let (messages, max_tokens) = self.asked(&request);
+        let body = self.body(&request, &messages, max_tokens);
+        let mut http = self.client.post(&self.url).json(&body);
         if let Some(key) = &self.api_key {
             http = http.bearer_auth(key);
         }
@@ -174,7 +179,6 @@ impl Backend for OpenAiBackend {
             }
             Ok(response.bytes_stream())
         };
-        let (messages, _) = self.asked(&request);
         let replay = match &request.continuation {
             Some(c) if self.replays(&request) => Some(Replay::new(c.text.clone())),
             _ => None,
@@ -291,13 +295,13 @@ impl Answer {
                 Ok(Event::Done) => self.finished(),
                 Ok(Event::Chunk(c)) => {
                     self.any_chunk = true;
-                    let content = match c.content.and_then(|t| self.echo.push(t)) {
-                        Some(t) => match self.replay.as_mut().map(|r| r.push(t.clone())) {
-                            None => Some(t),
-                            Some(Ok(rest)) => rest,
-                            Some(Err(why)) => return self.fail(why),
+                    let content = c.content.and_then(|t| self.echo.push(t));
+                    let content = match (content, self.replay.as_mut()) {
+                        (Some(t), Some(replay)) => match replay.push(t) {
+                            Ok(rest) => rest,
+                            Err(why) => return self.fail(why),
                         },
-                        None => None,
+                        (content, _) => content,
                     };
                     if let Some(content) = content {
                         if self.sent < self.max_tokens {
