@@ -131,7 +131,7 @@ pub enum BackendConfig {
         /// (default: the conversation is asked again and the text already received must come
         /// out first, exactly; any server whose answers repeat, e.g. greedy or seeded) or
         /// `prefill` (the text is sent as a last assistant message that the server continues:
-        /// llama.cpp's `llama-server`; llama-cpp-python and OpenAI start a new answer instead).
+        /// llama.cpp's `llama-server`; llama-cpp-python 0.3.36 starts a new answer instead).
         #[serde(default)]
         continuation: ContinueBy,
     },

@@ -98,7 +98,7 @@ log:
 #       # wait for the answer to start and for each next part of it. continuation: how an answer
 #       # another host began is continued (failover): replay (default; asks again, the answer
 #       # must repeat the text received) or prefill (llama-server only: it continues a last
-#       # assistant message; llama-cpp-python and OpenAI start a new answer).
+#       # assistant message; llama-cpp-python starts a new answer).
 #       backend: {{ kind: openai, base_url: http://127.0.0.1:8080, model: llama-3-8b, api_key_env: OPENAI_API_KEY, parallel: 2, continuation: prefill }}
 host:
   models: []

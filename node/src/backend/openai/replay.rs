@@ -1,7 +1,7 @@
-//! Continuing an answer by asking again. Most OpenAI-compatible servers (llama-cpp-python,
-//! OpenAI's own API) cannot continue a last assistant message: given one, they start a new
-//! answer, and a job that failed over to them would read as the first host's text followed by
-//! an unrelated one. Instead the conversation is asked again without the text already received;
+//! Continuing an answer by asking again. Not every OpenAI-compatible server continues a last
+//! assistant message (llama.cpp's `llama-server` does): llama-cpp-python 0.3.36, given one,
+//! starts a new answer, and a job that failed over to it read as the first host's text followed
+//! by an unrelated one. Instead the conversation is asked again without the text already received;
 //! the server's answer must begin with exactly that text (it does when its answers repeat:
 //! greedy or seeded sampling on the same model), which is held back, and only what follows it is
 //! delivered. An answer that differs is a failure that says so, never a seam in the text.
