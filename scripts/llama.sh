@@ -63,16 +63,14 @@ llama_install() {
   local pins pinned
   pins="$(dirname "${BASH_SOURCE[0]}")/llama-py-constraints.txt"
   pinned="$(sha256sum "$pins" | cut -c1-16)"
-  if [ "$(cat "$LLAMA_PY_VENV/.pins" 2>/dev/null)" != "$pinned" ] ||
-    ! LLAMA_CPP_LIB_PATH="$LLAMA_BIN" "$LLAMA_PY_VENV/bin/python" -c 'import llama_cpp.server.app' 2>/dev/null; then
+  if [ "$(cat "$LLAMA_PY_VENV/.pins" 2>/dev/null)" != "$pinned" ] || ! llama_py_loads 2>/dev/null; then
     log "llama-cpp-python: its server in a virtualenv, over the llama.cpp libraries above (PyPI; a minute)"
     rm -rf "$LLAMA_PY_VENV"
     python3 -m venv "$LLAMA_PY_VENV"
     # pip caches what it builds and fetches outside the clone (~/.cache/pip).
     CMAKE_ARGS="-DLLAMA_BUILD=OFF" "$LLAMA_PY_VENV/bin/pip" install -q --disable-pip-version-check \
       -c "$pins" "$src[server]" >"$LLAMA_DIR/pip.log" 2>&1 || { tail -30 "$LLAMA_DIR/pip.log"; return 1; }
-    LLAMA_CPP_LIB_PATH="$LLAMA_BIN" "$LLAMA_PY_VENV/bin/python" -c 'import llama_cpp.server.app' ||
-      { echo "llama-cpp-python does not load $LLAMA_BIN/libllama.so" >&2; return 1; }
+    llama_py_loads || { echo "llama-cpp-python does not load $LLAMA_BIN/libllama.so" >&2; return 1; }
     echo "$pinned" >"$LLAMA_PY_VENV/.pins"
   fi
   local maker
@@ -86,6 +84,11 @@ llama_install() {
       --vocab "$src/vendor/llama.cpp/models/ggml-vocab-llama-spm.gguf" --out "$LLAMA_MODEL"
     echo "$stamp" >"$LLAMA_MODEL.stamp"
   fi
+}
+
+# Whether llama-cpp-python's server imports, its llama.cpp libraries loaded.
+llama_py_loads() {
+  LLAMA_CPP_LIB_PATH="$LLAMA_BIN" "$LLAMA_PY_VENV/bin/python" -c 'import llama_cpp.server.app'
 }
 
 # llama_start NAME PORT SLOTS [EXTRA ARGS...]: starts llama-server on 127.0.0.1:PORT running SLOTS

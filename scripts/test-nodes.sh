@@ -61,6 +61,14 @@
 #           the catalog test that stops and starts it), host-j direct (cat-b at 5, cat-c at 2).
 # Exports the addresses the browser tests are compiled with (FABSTIR_TEST_*).
 
+# cut_proxy NAME PORT UPSTREAM: scripts/interrupting-proxy.py on PORT in front of UPSTREAM,
+# cutting every answer after 20 chunks, stopped with the nodes.
+cut_proxy() {
+  python3 scripts/interrupting-proxy.py "$2" "$3" 20 \
+    >"$FABSTIR_CACHE/nodes/$1.out" 2>"$FABSTIR_CACHE/nodes/$1.log" &
+  NODE_PIDS+=("$!")
+}
+
 test_nodes_start() {
   node_init relay 29101 29102 29103
   node_init host-a 29111 29112 29113
@@ -262,12 +270,8 @@ YAML
   llama_start llama-1 29301 1
   llama_start llama-2 29302 1
   llama_py_start llama-py 29306
-  python3 scripts/interrupting-proxy.py 29303 http://127.0.0.1:29301 20 \
-    >"$FABSTIR_CACHE/nodes/cut-proxy.out" 2>"$FABSTIR_CACHE/nodes/cut-proxy.log" &
-  NODE_PIDS+=("$!")
-  python3 scripts/interrupting-proxy.py 29307 http://127.0.0.1:29306 20 \
-    >"$FABSTIR_CACHE/nodes/cut-proxy-py.out" 2>"$FABSTIR_CACHE/nodes/cut-proxy-py.log" &
-  NODE_PIDS+=("$!")
+  cut_proxy cut-proxy 29303 http://127.0.0.1:29301
+  cut_proxy cut-proxy-py 29307 http://127.0.0.1:29306
   node_start host-g
   node_start host-h
   # Discovery tests need the provider records in the DHT before they run.

@@ -82,23 +82,20 @@ impl OpenAiBackend {
         })
     }
 
-    /// Whether `request` continues another host's answer by asking again ([`replay`]).
-    fn replays(&self, request: &Generation) -> bool {
-        self.continuation == ContinueBy::Replay && request.continuation.is_some()
-    }
-
-    /// The conversation sent and the most tokens asked for: when replaying, the conversation
-    /// without the text received and room to generate it again.
-    fn asked(&self, request: &Generation) -> (Vec<ChatMessage>, u32) {
+    /// What is asked for `request`: the conversation, the most tokens and, when it continues
+    /// another host's answer by replay ([`replay`]), the text the answer must repeat first; then
+    /// the conversation goes without that text, with room to generate it again.
+    fn asked(&self, request: &Generation) -> (Vec<ChatMessage>, u32, Option<Replay>) {
         match &request.continuation {
-            Some(c) if self.replays(request) => {
+            Some(c) if self.continuation == ContinueBy::Replay => {
                 let again = u32::try_from(c.tokens).unwrap_or(u32::MAX);
                 (
                     request.messages.clone(),
                     request.max_tokens.saturating_add(again),
+                    Some(Replay::new(c.text.clone())),
                 )
             }
-            _ => (request.to_continue(), request.max_tokens),
+            _ => (request.to_continue(), request.max_tokens, None),
         }
     }
 
@@ -140,7 +137,7 @@ impl OpenAiBackend {
 
 impl Backend for OpenAiBackend {
     fn generate(&self, request: Generation) -> BoxStream<'static, Result<Piece, BackendError>> {
-        let (messages, max_tokens) = self.asked(&request);
+        let (messages, max_tokens, replay) = self.asked(&request);
         let body = self.body(&request, &messages, max_tokens);
         let mut http = self.client.post(&self.url).json(&body);
         if let Some(key) = &self.api_key {
@@ -178,10 +175,6 @@ impl Backend for OpenAiBackend {
                 });
             }
             Ok(response.bytes_stream())
-        };
-        let replay = match &request.continuation {
-            Some(c) if self.replays(&request) => Some(Replay::new(c.text.clone())),
-            _ => None,
         };
         let answer = Answer::new(&request, messages, replay, timeouts.idle);
         stream::once(async move {
@@ -367,12 +360,11 @@ impl Answer {
         self.ready.push_back(Ok(Piece::Finished { reason, usage }));
     }
 
-    /// The body ended: complete if the finish reason came (only `[DONE]` is missing).
+    /// The body ended: complete if the finish reason came (only `[DONE]` is missing), an empty
+    /// event stream if nothing came (as after a lone `[DONE]`).
     fn end_of_body(&mut self) {
-        if self.finish.is_some() {
+        if self.finish.is_some() || !self.any_chunk {
             self.finished();
-        } else if !self.any_chunk {
-            self.fail(EMPTY_STREAM.to_string());
         } else {
             self.fail(format!(
                 "the event stream ended after {} tokens without a finish_reason or [DONE]",
