@@ -63,6 +63,25 @@ async function oneJob(bootstrap, model) {
   await sdk.stop();
 }
 
+/** One job run by a worker of this page (bench/warm-worker.js), before the page loads the SDK;
+ *  resolves to the worker, which the caller ends once the page has loaded the module (the
+ *  worker's module, with the code it compiled, would go with it). */
+async function jobInWorker(bootstrap, model) {
+  const worker = new Worker("./warm-worker.js", { type: "module" });
+  try {
+    const done = await new Promise((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => reject(new Error(`warm-up worker: ${e.message}`));
+      worker.postMessage({ bootstrap, model });
+    });
+    if (!done.ok) throw new Error(`warm-up worker: ${done.error}`);
+    return worker;
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
+}
+
 // BENCH_COMPILE_TRACE (bench/run.mjs opens the page with ?compileTrace): V8 prints a line for
 // every wasm function it compiles on the renderer's stdout, which carries no time. A scenario
 // marks its measured window in that stream itself: each mark is a module of its own whose one
@@ -193,7 +212,8 @@ window.bench = {
   /** 4. time to first token: discovery (fresh) + negotiation + stream open + first token. With
    *  `watch`, the page first watches the catalogs (a `catalog:update` listener) and discovery
    *  reads its view instead of asking; with `submitOnly`, no separate discovery: the job is
-   *  submitted at once (negotiationMs then includes its lookup). With `warm`, the page first
+   *  submitted at once (negotiationMs then includes its lookup). With `workerWarm`, a worker of
+   *  the page ran one job first (jobInWorker). With `warm`, the page first
    *  runs one whole job with another SDK instance (stopped before the measured one starts):
    *  the measured SDK has new connections, but the browser has compiled the code it runs (V8
    *  compiles a wasm function lazily, at its first call). With `settleMs`, the page waits that
@@ -202,8 +222,10 @@ window.bench = {
    *  the models first (a chat app's model picker), which checks every host's record once. With
    *  `discoverFirst`, it discovers the model's hosts first (`discoverNodes`: connects to them and
    *  probes them), as a page can when its model is chosen. */
-  async firstToken({ bootstrap, model, source, watch, submitOnly, warm, settleMs, listFirst, discoverFirst }) {
+  async firstToken({ bootstrap, model, source, watch, submitOnly, warm, workerWarm, settleMs, listFirst, discoverFirst }) {
+    const worker = workerWarm ? await jobInWorker(bootstrap, model) : null;
     await loaded();
+    worker?.terminate();
     if (warm) await oneJob(bootstrap, model);
     const sdk = sdkFor(bootstrap);
     await sdk.start();

@@ -67,6 +67,15 @@ server.process().stdout.on("data", (chunk) => {
   traced.push(...lines);
 });
 const browser = await chromium.connect(server.wsEndpoint());
+// Scenarios with `eagerWasm`: another Chromium whose V8 compiles every wasm function when the
+// module loads (--no-wasm-lazy-compilation, a flag no page can set), started for the first of
+// them; not traced.
+let eagerBrowser = null;
+const eagerLaunch = () => chromium.launch({
+  ...launchOptions,
+  args: [...launchOptions.args.filter((x) => !x.startsWith("--js-flags=")),
+    `--js-flags=${[...jsFlags.filter((f) => f !== "--trace-wasm-compilation-times"), "--no-wasm-lazy-compilation"].join(" ")}`],
+});
 
 /** The SDK's functions compiled at their first call between the page's first two marks in
  *  `lines` (V8's trace; see BENCH_COMPILE_TRACE above): the SDK's module is the one with the
@@ -121,10 +130,21 @@ async function returningPage(name, params) {
 // Firefox ESR through geckodriver (bench/firefox.mjs), started for the first scenario run there.
 let firefox = null;
 
-async function once(name, { returning, browserName, ...params }) {
+async function once(name, { returning, browserName, eagerWasm, ...params }) {
   if (browserName === "firefox") {
     firefox ??= await firefoxDriver(pageUrl, new URL("./webdriver-firefox.json", import.meta.url));
     return firefox.run(name, params);
+  }
+  if (eagerWasm) {
+    eagerBrowser ??= await eagerLaunch();
+    const page = await eagerBrowser.newPage();
+    try {
+      await page.goto(pageUrl);
+      await page.waitForFunction(() => window.benchReady === true);
+      return await page.evaluate(([n, p]) => window.bench[n](p), [name, params]);
+    } finally {
+      await page.close();
+    }
   }
   const { page, done } = returning
     ? await returningPage(name, params)
@@ -238,6 +258,14 @@ try {
   // Both: settled and compiled (what a page's second job looks like, on new connections).
   s.firstTokenDirectSettledWarm = await scenario("4. first token, direct host, submitted 1 s after start() by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, warm: true, settleMs: 1000 });
   s.firstTokenRelayedSettledWarm = await scenario("4. first token, relayed host, submitted 1 s after start() by a page that ran a job before (new SDK)", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, warm: true, settleMs: 1000 });
+  // What V8's lazy compilation costs a fresh page submitting at once, two ways: a Chromium that
+  // compiles every function when the module loads (a flag; pages cannot ask for it), and a page
+  // whose worker ran the job first (V8 shares compiled code between a page's threads; the page's
+  // own SDK, connections and JS are new).
+  s.firstTokenDirectSubmitEager = await scenario("4. first token, direct host, job submitted at once, V8 compiling the module up front (--no-wasm-lazy-compilation)", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, eagerWasm: true });
+  s.firstTokenRelayedSubmitEager = await scenario("4. first token, relayed host, job submitted at once, V8 compiling the module up front (--no-wasm-lazy-compilation)", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, eagerWasm: true });
+  s.firstTokenDirectSubmitWorkerWarm = await scenario("4. first token, direct host, submitted at once by a page whose worker ran the job first", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, workerWarm: true });
+  s.firstTokenRelayedSubmitWorkerWarm = await scenario("4. first token, relayed host, submitted at once by a page whose worker ran the job first", "firstToken", { bootstrap: a.relayWs, model: "relayed-1", submitOnly: true, workerWarm: true });
   // A returning visitor (the browser keeps the module and V8's code for it from a first visit
   // that ran the same job), submitted at once and settled.
   s.firstTokenDirectSubmitReturning = await scenario("4. first token, direct host, submitted at once by a returning visitor's page", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, returning: true });
@@ -262,6 +290,7 @@ try {
   s.restart = await scenario("4. start() again after stop() in the same page: each WebSocket's close (code/wasClean)", "restart", { bootstrap: a.relayWs });
   s.pingSeries = await scenario("4. round trips after start: SDK ping to the relay vs a plain WebSocket echo", "pingSeries", { bootstrap: a.relayWs, echoUrl, count: 12, gapMs: 100 }, 3);
   s.listModels = await scenario("4. listModels: asked, then from the watched view", "listModels", { bootstrap: a.relayWs });
+  s.listModelsEager = await scenario("4. listModels: asked, then from the watched view, V8 compiling the module up front (--no-wasm-lazy-compilation)", "listModels", { bootstrap: a.relayWs, eagerWasm: true });
   // The same at-once first token and listModels in Firefox ESR (another engine: SpiderMonkey
   // compiles a module's functions when it loads them, V8 at each one's first call).
   s.firefoxFirstTokenDirectSubmit = await scenario("9. Firefox: first token, direct host, job submitted at once", "firstToken", { bootstrap: a.relayWs, model: "direct-1", submitOnly: true, browserName: "firefox" });
@@ -282,6 +311,7 @@ try {
   s.idle = await scenario(`page idle with ${a.idlePeers.length + 1} peers`, "idle", { bootstrap: a.relayWs, peers: a.idlePeers, settleMs: 3000 }, 3);
 } finally {
   firefox?.close();
+  await eagerBrowser?.close();
   await browser.close();
   await server.close();
   floor.close();
