@@ -2,7 +2,7 @@
 // (Debian's, through playwright-core), several times, against the local nodes; serves the
 // raw-WebSocket floor; prints medians with their spread and writes a JSON report.
 // usage: node run.mjs PAGE_URL ADDRESSES_JSON REPORT_JSON
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -38,6 +38,7 @@ const echoUrl = `ws://127.0.0.1:${echo.address().port}`;
 // compileMark) gets the SDK's functions compiled in it at their first call (compiledFns), their
 // code (compiledKB) and V8's own time for it (compileMs).
 const compileTrace = Boolean(process.env.BENCH_COMPILE_TRACE);
+if (compileTrace && process.env.BENCH_COMPILE_DUMP) mkdirSync(process.env.BENCH_COMPILE_DUMP, { recursive: true });
 let traced = [];
 const extraArgs = process.env.BENCH_CHROMIUM_ARGS ? process.env.BENCH_CHROMIUM_ARGS.split(" ") : [];
 const jsFlags = extraArgs.filter((x) => x.startsWith("--js-flags=")).map((x) => x.slice("--js-flags=".length));
