@@ -435,7 +435,7 @@ window.bench = {
       Array.from({ length: jobs }, (_, i) =>
         sdk.submitJobWithNegotiation({ modelId: model, prompt: `many ${i}`, maxTokens: tokens })),
     );
-    const results = await Promise.all(started.map(drain));
+    const results = await Promise.all(started.map((job) => drain(job)));
     const t1 = now();
     const total = results.reduce((s, r) => s + r.n, 0);
     const memory = { wasmBytes: exports.memory.buffer.byteLength, jsHeapBytes: performance.memory?.usedJSHeapSize ?? null };
