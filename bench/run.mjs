@@ -136,20 +136,12 @@ async function once(name, { returning, browserName, eagerWasm, ...params }) {
     firefox ??= await firefoxDriver(pageUrl, new URL("./webdriver-firefox.json", import.meta.url));
     return firefox.run(name, params);
   }
-  if (eagerWasm) {
-    eagerBrowser ??= await eagerLaunch();
-    const page = await eagerBrowser.newPage();
-    try {
-      await page.goto(pageUrl);
-      await page.waitForFunction(() => window.benchReady === true);
-      return await page.evaluate(([n, p]) => window.bench[n](p), [name, params]);
-    } finally {
-      await page.close();
-    }
-  }
+  if (eagerWasm) eagerBrowser ??= await eagerLaunch();
   const { page, done } = returning
     ? await returningPage(name, params)
-    : { page: await browser.newPage(), done: async () => {} };
+    : { page: await (eagerWasm ? eagerBrowser : browser).newPage(), done: async () => {} };
+  // Only the main browser's V8 trace is read: returning and eager pages are not traced.
+  const traceRun = compileTrace && !returning && !eagerWasm;
   try {
     let cdp = null;
     if (profileDir) {
@@ -160,11 +152,11 @@ async function once(name, { returning, browserName, eagerWasm, ...params }) {
         writeFileSync(`${profileDir}/${name}-${++profiled}.cpuprofile`, JSON.stringify(e.profile)));
     }
     traced = [];
-    await page.goto(compileTrace && !returning ? `${pageUrl}?compileTrace` : pageUrl);
+    await page.goto(traceRun ? `${pageUrl}?compileTrace` : pageUrl);
     await page.waitForFunction(() => window.benchReady === true);
     const result = await page.evaluate(([n, p]) => window.bench[n](p), [name, params]);
     if (cdp) await cdp.detach();
-    if (compileTrace && !returning) {
+    if (traceRun) {
       await page.evaluate(() => window.benchFlushTrace());
       await new Promise((resolve) => setTimeout(resolve, 300));
       Object.assign(result, compiledBetweenMarks(traced));
