@@ -9,7 +9,11 @@
 //!   CPU (share of one core, from `/proc`) and resident memory.
 //!
 //! With `SCALE_DEBUG` set in the environment, each host says on stderr when a dial fails, when
-//! it cannot publish yet and when it published late.
+//! it cannot publish yet, each message id it published (and how late), when its connection
+//! closes and when gossipsub dropped messages it could not send in time (`SlowPeer`). With
+//! `RUST_LOG` set, the tool logs as a node does, each host's lines in a `host{index=…}` span
+//! (e.g. `RUST_LOG=fabstir_catalog_scale=info,libp2p_gossipsub=debug`: the span's own target
+//! must be enabled); a relay's log then tells which host's messages it never read.
 //!
 //! usage: fabstir-catalog-scale --hosts N --relay <tcp multiaddr with /p2p/>,<metrics host:port>,<pid>
 //!        [--relay …] [--ttl-secs 60] [--window-secs 60] [--publish-only true]
@@ -120,6 +124,7 @@ async fn announce(
         .clone()
         .with(libp2p::multiaddr::Protocol::P2pCircuit)
         .with(libp2p::multiaddr::Protocol::P2p(me));
+    let debug = std::env::var_os("SCALE_DEBUG").is_some();
     let mut next = Instant::now();
     let mut dialed = Instant::now() - Duration::from_secs(60);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -159,20 +164,31 @@ async fn announce(
                 // Until the relay has our subscription, there is no one to publish to: again
                 // next tick.
                 match swarm.behaviour_mut().publish(topic.clone(), sealed) {
-                    Ok(_) => {
-                        if std::env::var_os("SCALE_DEBUG").is_some() && next.elapsed() > Duration::from_secs(2) {
-                            eprintln!("host {index}: published {:?} late", next.elapsed());
+                    Ok(id) => {
+                        if debug {
+                            eprintln!("host {index}: {me} published {id} {:?} after it was due", next.elapsed());
                         }
                         next = Instant::now() + ttl / 3;
                     }
-                    Err(e) if std::env::var_os("SCALE_DEBUG").is_some() => eprintln!("host {index}: {e}"),
+                    Err(e) if debug => eprintln!("host {index}: {e}"),
                     Err(_) => {}
                 }
             }
             event = swarm.select_next_some() => {
-                if std::env::var_os("SCALE_DEBUG").is_some() {
-                    if let libp2p::swarm::SwarmEvent::OutgoingConnectionError { error, .. } = &event {
-                        eprintln!("host {index}: dial failed: {error}");
+                if debug {
+                    match &event {
+                        libp2p::swarm::SwarmEvent::OutgoingConnectionError { error, .. } => {
+                            eprintln!("host {index}: dial failed: {error}");
+                        }
+                        libp2p::swarm::SwarmEvent::Behaviour(gossipsub::Event::SlowPeer {
+                            failed_messages, ..
+                        }) => {
+                            eprintln!("host {index}: slow peer: {failed_messages:?}");
+                        }
+                        libp2p::swarm::SwarmEvent::ConnectionClosed { cause, .. } => {
+                            eprintln!("host {index}: connection closed: {cause:?}");
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -229,6 +245,12 @@ fn sample(relay: &Relay) -> Option<(f64, f64, f64, u64)> {
 
 fn main() -> Result<(), String> {
     let args = args()?;
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -238,11 +260,12 @@ fn main() -> Result<(), String> {
         for i in 0..args.hosts {
             let relay = args.relays[i % args.relays.len()].addr.clone();
             let (ttl, publish_only) = (args.ttl, args.publish_only);
-            tokio::spawn(async move {
+            let span = tracing::info_span!("host", index = i);
+            tokio::spawn(tracing::Instrument::instrument(async move {
                 if let Err(e) = announce(i, relay, ttl, publish_only).await {
                     eprintln!("host {i}: {e}");
                 }
-            });
+            }, span));
         }
         // Every relay's catalog holding all N (one announcement each, then the TTL renews it).
         let limit = Duration::from_secs(600);

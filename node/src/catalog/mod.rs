@@ -7,6 +7,7 @@
 
 pub mod gate;
 pub mod hub;
+pub mod lazy_gossip;
 pub mod server;
 pub mod sync;
 
@@ -115,18 +116,27 @@ fn inserted_outcome(inserted: Inserted) -> &'static str {
 pub const GOSSIPSUB_PROTOCOL: &str = "/fabstir/meshsub/1.1.0";
 
 /// The catalog's gossipsub settings: [`GOSSIPSUB_PROTOCOL`], messages signed by their publisher,
-/// no larger than an announcement may be; `validate` when the node checks each message before
-/// it is forwarded (every node here; a load generator's hosts only publish).
+/// no larger than an announcement may be, lazy gossip its receivers accept ([`lazy_gossip`]);
+/// `validate` when the node checks each message before it is forwarded (every node here; a load
+/// generator's hosts only publish).
 pub fn gossipsub_config(validate: bool) -> Result<gossipsub::Config, String> {
+    gossipsub_builder(validate)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// [`gossipsub_config`]'s builder (a test may change its timing before it builds).
+pub fn gossipsub_builder(validate: bool) -> gossipsub::ConfigBuilder {
     let mut builder = gossipsub::ConfigBuilder::default();
     builder
         .protocol_id(GOSSIPSUB_PROTOCOL, gossipsub::Version::V1_1)
         .validation_mode(gossipsub::ValidationMode::Strict)
         .max_transmit_size(catalog::MAX_ANNOUNCEMENT_BYTES + 1024);
+    lazy_gossip::bound(&mut builder);
     if validate {
         builder.validate_messages();
     }
-    builder.build().map_err(|e| e.to_string())
+    builder
 }
 
 /// The gossipsub behaviour for the catalog ([`gossipsub_config`], checked by us before a message
