@@ -6,7 +6,8 @@
 //! - how long until every relay's catalog (its `fabstir_catalog_hosts` metric) holds all N;
 //! - over a steady window: bytes the relays sent and received per host per minute (their
 //!   libp2p bandwidth metrics: all their traffic, which at rest is the catalog's gossip), their
-//!   CPU (share of one core, from `/proc`) and resident memory.
+//!   CPU (share of one core, from `/proc`) and resident memory, and the gossipsub messages each
+//!   relay dropped for slow peers since it started (`fabstir_catalog_gossip_unsent_total`).
 //!
 //! With `SCALE_DEBUG` set in the environment, each host says on stderr when a dial fails, when
 //! it cannot publish yet, each message id it published (and how late), when its connection
@@ -221,8 +222,9 @@ fn metric(text: &str, name: &str, label: &str) -> f64 {
 
 const BANDWIDTH: &str = "libp2p_bandwidth_bytes_total";
 
-/// What a relay's metrics and `/proc` say: (CPU seconds, bytes in, bytes out, resident KiB).
-fn sample(relay: &Relay) -> Option<(f64, f64, f64, u64)> {
+/// What a relay's metrics and `/proc` say: (CPU seconds, bytes in, bytes out, resident KiB,
+/// gossipsub messages it dropped for slow peers).
+fn sample(relay: &Relay) -> Option<(f64, f64, f64, u64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", relay.pid)).ok()?;
     let fields: Vec<&str> = stat.rsplit(") ").next()?.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
@@ -240,6 +242,7 @@ fn sample(relay: &Relay) -> Option<(f64, f64, f64, u64)> {
         metric(&text, BANDWIDTH, "direction=\"Inbound\""),
         metric(&text, BANDWIDTH, "direction=\"Outbound\""),
         rss,
+        metric(&text, "fabstir_catalog_gossip_unsent_total", ""),
     ))
 }
 
@@ -290,6 +293,7 @@ fn main() -> Result<(), String> {
         let after: Vec<_> = args.relays.iter().map(sample).collect();
         let minutes = args.window.as_secs_f64() / 60.0;
         let (mut cpu, mut read, mut written, mut rss) = (Vec::new(), 0.0, 0.0, Vec::new());
+        let mut unsent = Vec::new();
         for (b, a) in before.iter().zip(&after) {
             let (Some(b), Some(a)) = (b, a) else {
                 return Err("cannot read a relay's /proc".to_string());
@@ -298,10 +302,11 @@ fn main() -> Result<(), String> {
             read += a.1 - b.1;
             written += a.2 - b.2;
             rss.push(a.3);
+            unsent.push(a.4);
         }
         let per_host = |bytes: f64| bytes / args.hosts as f64 / minutes;
         println!(
-            "{{\"hosts\":{},\"publishOnly\":{},\"relays\":{},\"ttlSecs\":{},\"convergedSecs\":{:.2},\"complete\":{},\"heldByRelay\":{:?},\"relaySentBytesPerHostPerMin\":{:.0},\"relayReceivedBytesPerHostPerMin\":{:.0},\"relayCpuCores\":[{}],\"relayRssKiB\":{:?}}}",
+            "{{\"hosts\":{},\"publishOnly\":{},\"relays\":{},\"ttlSecs\":{},\"convergedSecs\":{:.2},\"complete\":{},\"heldByRelay\":{:?},\"relaySentBytesPerHostPerMin\":{:.0},\"relayReceivedBytesPerHostPerMin\":{:.0},\"relayCpuCores\":[{}],\"relayRssKiB\":{:?},\"relayGossipUnsent\":{:?}}}",
             args.hosts,
             args.publish_only,
             args.relays.len(),
@@ -312,7 +317,8 @@ fn main() -> Result<(), String> {
             per_host(written),
             per_host(read),
             cpu.join(","),
-            rss
+            rss,
+            unsent
         );
         Ok(())
     })

@@ -51,6 +51,9 @@ pub struct CatalogMetrics {
     pub synced: Family<Outcome, Counter>,
     /// Syncs with a bootstrap node that ended without its whole answer.
     pub syncs_failed: Counter,
+    /// Messages gossipsub dropped for a peer: its queue was full, or a message waited longer
+    /// than gossipsub allows (5 s to publish, 1 s to forward).
+    pub gossip_unsent: Counter,
 }
 
 impl CatalogMetrics {
@@ -84,6 +87,11 @@ impl CatalogMetrics {
             "catalog_syncs_failed",
             "Catalog syncs with a bootstrap node that ended without its whole answer",
             self.syncs_failed.clone(),
+        );
+        registry.register(
+            "catalog_gossip_unsent",
+            "Gossipsub messages dropped for a slow peer (queue full, or not sent in time)",
+            self.gossip_unsent.clone(),
         );
     }
 }
@@ -305,15 +313,25 @@ impl CatalogNode {
         self.last = Some((Instant::now(), next));
     }
 
-    /// Checks a received announcement and tells gossipsub whether to forward it.
+    /// Checks a received announcement and tells gossipsub whether to forward it; counts the
+    /// messages gossipsub could not send a peer.
     pub fn on_event(&mut self, swarm: &mut Swarm<Behaviour>, event: gossipsub::Event) {
-        let gossipsub::Event::Message {
-            propagation_source,
-            message_id,
-            message,
-        } = event
-        else {
-            return;
+        let (propagation_source, message_id, message) = match event {
+            gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            } => (propagation_source, message_id, message),
+            gossipsub::Event::SlowPeer {
+                peer_id,
+                failed_messages,
+            } => {
+                let lost = failed_messages.priority + failed_messages.non_priority;
+                tracing::debug!(%peer_id, lost, "gossipsub could not send a slow peer messages");
+                self.metrics.gossip_unsent.inc_by(lost as u64);
+                return;
+            }
+            _ => return,
         };
         let acceptance = match catalog::open(&message.data, unix_ms()) {
             Err(e) => {
