@@ -4,17 +4,17 @@
 //!
 //! Swarms on libp2p's in-memory transport, Noise and yamux, in this process.
 
+mod common;
+
 use std::time::Duration;
 
+use common::memory::swarm;
 use fabstir_node::catalog::{self, gate::Gated};
 use futures::StreamExt;
-use libp2p::core::transport::MemoryTransport;
-use libp2p::core::upgrade::Version;
-use libp2p::core::Transport;
 use libp2p::gossipsub::{self, IdentTopic};
 use libp2p::identity::Keypair;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, yamux, Multiaddr, Swarm};
+use libp2p::{identify, ping, Multiaddr, Swarm};
 
 /// What a fabstir-node runs of the two: identify and the catalog's (gated) gossipsub.
 #[derive(NetworkBehaviour)]
@@ -32,22 +32,6 @@ struct Page {
 
 fn identify_of(key: &Keypair) -> identify::Behaviour {
     identify::Behaviour::new(identify::Config::new("/fabstir/test".into(), key.public()))
-}
-
-fn swarm<B: NetworkBehaviour>(behaviour: impl FnOnce(&Keypair) -> B) -> Swarm<B> {
-    libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_other_transport(|key| {
-            Ok(MemoryTransport::default()
-                .upgrade(Version::V1)
-                .authenticate(noise::Config::new(key)?)
-                .multiplex(yamux::Config::default()))
-        })
-        .unwrap()
-        .with_behaviour(|key| behaviour(key))
-        .unwrap()
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-        .build()
 }
 
 /// A node whose held streams wait `patience` for identify.

@@ -8,17 +8,16 @@
 //! heartbeat to some of the 8 outside its mesh, then publishes once more. Every peer must
 //! receive every message, the last one included.
 
+mod common;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
 use fabstir_node::catalog;
 use futures::StreamExt;
-use libp2p::core::transport::MemoryTransport;
-use libp2p::core::upgrade::Version;
-use libp2p::core::Transport;
 use libp2p::gossipsub::{self, IdentTopic};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::{Multiaddr, PeerId, Swarm};
 
 /// More than gossipsub's mesh holds (12 at most, pruned to 6 at a heartbeat).
 const SUBSCRIBERS: u64 = 14;
@@ -28,32 +27,20 @@ const BURST: usize = 250;
 /// The time to gossipsub's first heartbeat and between heartbeats (default: 6 s, then 1 s).
 const HEARTBEAT: Duration = Duration::from_secs(10);
 
+/// A swarm with the catalog's gossipsub settings, with time to spare on a slow machine:
+/// messages wait in the queue up to a minute (not 5 s), and the first heartbeat (gossip) comes
+/// after the burst is out.
 fn swarm() -> Swarm<gossipsub::Behaviour> {
-    libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_other_transport(|key| {
-            Ok(MemoryTransport::default()
-                .upgrade(Version::V1)
-                .authenticate(noise::Config::new(key)?)
-                .multiplex(yamux::Config::default()))
-        })
-        .unwrap()
-        .with_behaviour(|key| {
-            // The catalog's settings, with time to spare on a slow machine: messages wait in
-            // the queue up to a minute (not 5 s), and the first heartbeat (gossip) comes after
-            // the burst is out.
-            let config = catalog::gossipsub_builder(false)
-                .publish_queue_duration(Duration::from_secs(60))
-                .heartbeat_initial_delay(Duration::ZERO)
-                .heartbeat_interval(HEARTBEAT)
-                .build()
-                .unwrap();
-            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)
-                .unwrap()
-        })
-        .unwrap()
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
-        .build()
+    common::memory::swarm(|key| {
+        let config = catalog::gossipsub_builder(false)
+            .publish_queue_duration(Duration::from_secs(60))
+            .heartbeat_initial_delay(Duration::ZERO)
+            .heartbeat_interval(HEARTBEAT)
+            .build()
+            .unwrap();
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)
+            .unwrap()
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

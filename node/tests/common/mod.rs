@@ -4,6 +4,7 @@
 pub mod client;
 pub mod folder;
 pub mod from_ip;
+pub mod memory;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
