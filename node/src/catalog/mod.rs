@@ -7,7 +7,7 @@
 
 pub mod gate;
 pub mod hub;
-pub mod lazy_gossip;
+pub mod rpc_limits;
 pub mod server;
 pub mod sync;
 
@@ -124,7 +124,7 @@ fn inserted_outcome(inserted: Inserted) -> &'static str {
 pub const GOSSIPSUB_PROTOCOL: &str = "/fabstir/meshsub/1.1.0";
 
 /// The catalog's gossipsub settings: [`GOSSIPSUB_PROTOCOL`], messages signed by their publisher,
-/// no larger than an announcement may be, lazy gossip its receivers accept ([`lazy_gossip`]);
+/// RPCs its receivers accept ([`rpc_limits`]);
 /// `validate` when the node checks each message before it is forwarded (every node here; a load
 /// generator's hosts only publish).
 pub fn gossipsub_config(validate: bool) -> Result<gossipsub::Config, String> {
@@ -138,9 +138,8 @@ pub fn gossipsub_builder(validate: bool) -> gossipsub::ConfigBuilder {
     let mut builder = gossipsub::ConfigBuilder::default();
     builder
         .protocol_id(GOSSIPSUB_PROTOCOL, gossipsub::Version::V1_1)
-        .validation_mode(gossipsub::ValidationMode::Strict)
-        .max_transmit_size(catalog::MAX_ANNOUNCEMENT_BYTES + 1024);
-    lazy_gossip::bound(&mut builder);
+        .validation_mode(gossipsub::ValidationMode::Strict);
+    rpc_limits::bound(&mut builder);
     if validate {
         builder.validate_messages();
     }
