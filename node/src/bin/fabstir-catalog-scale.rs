@@ -25,6 +25,7 @@ use fabstir_protocol::catalog::{self, Announcement};
 use fabstir_protocol::messages::{BackendKind, ModelInfo};
 use futures::StreamExt;
 use libp2p::{gossipsub, identity::Keypair, noise, tcp, yamux, Multiaddr, Swarm};
+use tracing::Instrument;
 
 struct Relay {
     addr: Multiaddr,
@@ -264,11 +265,14 @@ fn main() -> Result<(), String> {
             let relay = args.relays[i % args.relays.len()].addr.clone();
             let (ttl, publish_only) = (args.ttl, args.publish_only);
             let span = tracing::info_span!("host", index = i);
-            tokio::spawn(tracing::Instrument::instrument(async move {
-                if let Err(e) = announce(i, relay, ttl, publish_only).await {
-                    eprintln!("host {i}: {e}");
+            tokio::spawn(
+                async move {
+                    if let Err(e) = announce(i, relay, ttl, publish_only).await {
+                        eprintln!("host {i}: {e}");
+                    }
                 }
-            }, span));
+                .instrument(span),
+            );
         }
         // Every relay's catalog holding all N (one announcement each, then the TTL renews it).
         let limit = Duration::from_secs(600);
