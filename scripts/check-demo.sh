@@ -31,4 +31,6 @@ grep -q "\"$host_peer\", \"demo-1 (2, demo generator)[^\"]*\", \"[0-9]* / [0-9]*
 stats="$(field jobStats)"
 grep -q '^120 tokens' <<<"$stats" || { echo "demo job stats: $stats" >&2; exit 1; }
 grep -q '"Jobs (ok / failed / cancelled)", "1 / 0 / 0"' <<<"$(field metrics)" || { echo "demo metrics: $(field metrics)" >&2; exit 1; }
+# An honest relay's catalog: no host record refused.
+grep -q '"Catalog records refused (of them forged)", "0 (0)"' <<<"$(field metrics)" || { echo "demo metrics: $(field metrics)" >&2; exit 1; }
 log "demo page connected to $node_peer, listed $(field networkModels), found host $host_peer (catalog or DHT) and streamed: $stats (screenshot: artifacts/demo.png)"

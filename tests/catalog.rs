@@ -229,6 +229,21 @@ async fn a_record_altered_by_a_catalog_server_is_dropped_and_the_others_kept() {
         dropped.iter().any(|m| m.contains("signature")),
         "no p2p:debug event says why: {dropped:?}"
     );
+    // And counted: getP2PMetrics(), and the health report names a lying bootstrap node.
+    let metrics = call(sdk.get_p2p_metrics()).await.unwrap();
+    let forged = get_num(&metrics, "catalogRecordsForged");
+    assert!(forged >= 1.0, "catalogRecordsForged: {forged}");
+    assert!(get_num(&metrics, "catalogRecordsRefused") >= forged);
+    let health = call(sdk.get_system_health_report()).await.unwrap();
+    assert!(get_num(&get(&health, "discovery"), "forgedRecords") >= 1.0);
+    let issues: Vec<String> = Array::from(&get(&health, "issues"))
+        .iter()
+        .filter_map(|i| i.as_string())
+        .collect();
+    assert!(
+        issues.iter().any(|i| i.contains("altered or forged")),
+        "the health report does not say a bootstrap node lies: {issues:?}"
+    );
     // Another bootstrap node that does not lie restores it.
     let both = FabstirSdk::new(js_config(&format!(
         r#"{{ "p2pConfig": {{ "bootstrapNodes": ["{}", "{}"] }} }}"#,

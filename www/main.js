@@ -45,6 +45,7 @@ async function refreshMetrics(sdk) {
     row(["Peers connected / ever", `${m.connectedPeers} / ${m.totalPeers}`]),
     row(["Relay reservations", String(m.relayReservations)]),
     row(["DHT routing table", `${m.dhtPeers} peer(s)`]),
+    row(["Catalog records refused (of them forged)", `${m.catalogRecordsRefused} (${m.catalogRecordsForged})`]),
     row(["Jobs (ok / failed / cancelled)", `${h.jobs.succeeded} / ${h.jobs.failed} / ${h.jobs.cancelled}`]),
     row(["Tokens / token-stream bytes received", `${h.jobs.tokensReceived} / ${h.jobs.bytesReceived}`]),
     row(["Average time to first token", ms(perf.averageTimeToFirstToken)]),

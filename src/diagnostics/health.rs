@@ -62,6 +62,9 @@ pub struct DiscoveryHealth {
     pub dht_peers: u32,
     /// Models with a cached discovery answer.
     pub cached_models: u32,
+    /// Host records from the catalogs refused as altered or forged
+    /// (`getP2PMetrics().catalogRecordsForged`).
+    pub forged_records: u32,
 }
 
 /// Averages in a health report (null until measured).
@@ -113,6 +116,13 @@ pub fn assess(
         issues.push("no connected bootstrap node looks the DHT up for this page".to_string());
         advice.push("connect to a bootstrap node that runs the Fabstir DHT".to_string());
     }
+    if discovery.forged_records > 0 {
+        issues.push(format!(
+            "a bootstrap node altered or forged {} host record(s)",
+            discovery.forged_records
+        ));
+        advice.push("ask each bootstrap node alone (catalogRecordsForged in getP2PMetrics()) and drop the one that lies".to_string());
+    }
     if jobs.failed > 0 && jobs.failed >= jobs.succeeded {
         issues.push(format!(
             "{} of {} job streams failed",
@@ -147,6 +157,7 @@ pub async fn health_report(market: &Market) -> Result<HealthReport, SdkError> {
         dht_enabled: market.net().config().enable_dht,
         dht_peers: metrics.dht_peers,
         cached_models: market.cached_models() as u32,
+        forged_records: market.records_refused().forged,
     };
     let (jobs, ttft, rate) = market.job_statistics();
     let (status, issues, recommendations) = assess(&p2p, &discovery, &jobs);
@@ -316,6 +327,7 @@ mod tests {
                 dht_enabled: true,
                 dht_peers: 1,
                 cached_models: 0,
+                forged_records: 0,
             },
         )
     }
@@ -344,6 +356,14 @@ mod tests {
             ..Default::default()
         };
         assert!(assess(&p, &d, &failing).1[0].contains("2 of 3"));
+        let lied_to = DiscoveryHealth {
+            forged_records: 2,
+            ..d.clone()
+        };
+        let (status, issues, advice) = assess(&p, &lied_to, &JobTotals::default());
+        assert_eq!(status, "degraded");
+        assert!(issues[0].ends_with("forged 2 host record(s)"), "{issues:?}");
+        assert!(advice[0].contains("catalogRecordsForged"));
         let alone = P2pHealth {
             connected_peers: 0,
             ..p

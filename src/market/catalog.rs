@@ -3,11 +3,14 @@
 //! against that host's own signature (a bootstrap node can hide a host but not invent or alter
 //! one), and the answers are merged, newest per host.
 
-use fabstir_protocol::catalog::{self, Announcement, CatalogFrame, CatalogRequest, ModelSummary};
+use fabstir_protocol::catalog::{
+    self, Announcement, CatalogError, CatalogFrame, CatalogRequest, ModelSummary,
+};
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 
 use crate::error::SdkError;
 use crate::market::Market;
+use crate::net::peers::P2pMetrics;
 use crate::net::rt;
 
 impl Market {
@@ -85,9 +88,7 @@ impl Market {
                     Ok((a, bytes)) => {
                         merged.insert(a, bytes);
                     }
-                    Err(e) => self.net.debug("discovery", "warn", || {
-                        format!("dropped a host record from {node}'s catalog: {e}")
-                    }),
+                    Err(e) => self.refuse_record(node, "catalog", &e),
                 }
             }
         }
@@ -127,6 +128,36 @@ impl Market {
         peers
     }
 
+    /// Counts a host record refused (`getP2PMetrics()`: `catalogRecordsRefused`, and
+    /// `catalogRecordsForged` for an altered or forged one) and says why in a `p2p:debug`
+    /// event; `via` is where it came from (`catalog`, `catalog watch`).
+    pub(crate) fn refuse_record(&self, node: PeerId, via: &str, why: &CatalogError) {
+        let forged = matches!(
+            why,
+            CatalogError::BadSignature | CatalogError::WrongSigner { .. }
+        );
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        refused.all = refused.all.saturating_add(1);
+        refused.forged = refused.forged.saturating_add(forged as u32);
+        drop(refused);
+        self.net.debug("discovery", "warn", || {
+            format!("dropped a host record from {node}'s {via}: {why}")
+        });
+    }
+
+    /// The host records refused so far, and of those the forged ones.
+    pub fn records_refused(&self) -> Refused {
+        *self.refused.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `metrics` (the network's counters) with the host records refused so far.
+    pub fn with_refused_records(&self, mut metrics: P2pMetrics) -> P2pMetrics {
+        let refused = self.records_refused();
+        metrics.catalog_records_refused = refused.all;
+        metrics.catalog_records_forged = refused.forged;
+        metrics
+    }
+
     /// Asks bootstrap node `node` one catalog `request`; the answer's items.
     pub(super) async fn ask_catalog(
         &self,
@@ -160,4 +191,13 @@ impl Market {
             })
             .await
     }
+}
+
+/// Host records refused (every reason), and of those the ones altered or forged on the way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refused {
+    /// Every record refused.
+    pub all: u32,
+    /// A bad signature, or a signer that is not the host the record names.
+    pub forged: u32,
 }

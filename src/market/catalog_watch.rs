@@ -169,9 +169,7 @@ impl Market {
                 (applied, expired)
             };
             match applied {
-                (Applied::Dropped(why), _) => self.net.debug("discovery", "warn", || {
-                    format!("dropped a host record from {node}'s catalog watch: {why}")
-                }),
+                (Applied::Dropped(why), _) => self.refuse_record(node, "catalog watch", &why),
                 (Applied::Nothing, false) => {}
                 (Applied::Synced, _) => {
                     *backoff = FIRST_BACKOFF;

@@ -58,6 +58,8 @@ pub struct Market {
     /// Host records already checked (catalog answers and watches): one seen again is not
     /// checked again, only its expiry.
     records: Arc<Mutex<fabstir_protocol::catalog::Opened>>,
+    /// Host records refused so far, and of those the forged ones (`refuse_record`).
+    refused: Arc<Mutex<catalog::Refused>>,
 }
 
 impl Market {
@@ -74,6 +76,7 @@ impl Market {
             watches: Arc::default(),
             opened: Arc::default(),
             records: Arc::default(),
+            refused: Arc::default(),
         }
     }
 

@@ -56,4 +56,11 @@ pub struct P2pMetrics {
     /// Connected bootstrap nodes that look the DHT up for this page (they serve the catalog
     /// protocol and run the Fabstir DHT).
     pub dht_peers: u32,
+    /// Host records from the bootstrap nodes' catalogs that this SDK checked and refused (each
+    /// told, with its reason, in a `p2p:debug` event). The marketplace checks the records and
+    /// fills this in (`Market::with_refused_records`); the network's own counters leave it at zero.
+    pub catalog_records_refused: u32,
+    /// Of those, the ones altered or forged on the way: a bad signature, or a signer that is
+    /// not the host the record names. A bootstrap node that hands them out lies.
+    pub catalog_records_forged: u32,
 }

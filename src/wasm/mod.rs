@@ -3,6 +3,7 @@
 mod authenticate;
 mod catalog_types;
 mod chat_types;
+mod diagnostics_types;
 mod emitter;
 mod identity_types;
 mod job;

@@ -146,6 +146,8 @@ export async function main(): Promise<void> {
 
   const health: HealthReport = await sdk.getSystemHealthReport();
   console.log(health.status, health.issues.join("; "), health.performance.averageTimeToFirstToken ?? "n/a");
+  const forged: number = metrics.catalogRecordsForged;
+  console.log(forged === health.discovery.forgedRecords, metrics.catalogRecordsRefused);
   const connectivity: ConnectivityReport = await sdk.testP2PConnectivity();
   console.log(connectivity.bootstrap.every((b) => b.reachable), connectivity.reachability.mode);
   const perf: PerfReport = await sdk.testNetworkPerformance(peer, { uploadBytes: 1 << 20, downloadBytes: 1 << 20 });

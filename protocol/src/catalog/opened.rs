@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::record::check_expiry;
 use super::store::Entry;
 use super::wire::open_host;
-use super::Announcement;
+use super::{Announcement, CatalogError};
 
 /// The most records (hosts) kept; one more and all go, so in a network with more hosts than
 /// this each catalog asked again is checked again in full, as if nothing were kept. Twice the
@@ -40,12 +40,16 @@ impl Opened {
     }
 
     /// [`open_host`], answered from the records opened before when `text` is one of them.
-    pub fn open_host(&mut self, text: &str, now: u64) -> Result<(Announcement, Vec<u8>), String> {
+    pub fn open_host(
+        &mut self,
+        text: &str,
+        now: u64,
+    ) -> Result<(Announcement, Vec<u8>), CatalogError> {
         if let Some(e) = self.records.get_mut(text) {
-            check_expiry(&e.announcement, now).map_err(|e| e.to_string())?;
+            check_expiry(&e.announcement, now)?;
             return Ok((e.announcement.clone(), e.sealed.clone()));
         }
-        let (announcement, sealed) = open_host(text, now).map_err(|e| e.to_string())?;
+        let (announcement, sealed) = open_host(text, now)?;
         let entry = Entry {
             announcement,
             sealed,
@@ -106,7 +110,7 @@ mod tests {
         assert_eq!((again.0.seq, &again.1), (first.0.seq, &first.1));
         assert_eq!(opened.len(), 1);
         let expired = opened.open_host(&record, 10_000).unwrap_err();
-        assert!(expired.contains("expir"), "{expired}");
+        assert_eq!(expired.code(), "expiry", "{expired}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! host but not invent or alter one.
 
 use super::wire::CatalogFrame;
-use super::{Catalog, Inserted, Opened};
+use super::{Catalog, CatalogError, Inserted, Opened};
 use crate::frame::FrameError;
 
 /// What one frame did to a [`WatchView`].
@@ -18,7 +18,7 @@ pub enum Applied {
     /// A host left the view (peer id).
     Gone(String),
     /// A record failed its check and was dropped: why.
-    Dropped(String),
+    Dropped(CatalogError),
 }
 
 /// One node's catalog as its watch answer tells it.

@@ -52,6 +52,8 @@ impl EventLoop {
                         .filter(|b| self.swarm.is_connected(&b.peer_id))
                         .count() as u32,
                     dht_peers: self.dht_peers(),
+                    catalog_records_refused: 0,
+                    catalog_records_forged: 0,
                 });
             }
             Command::Connect { peer, reply } => {

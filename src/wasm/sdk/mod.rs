@@ -186,13 +186,15 @@ impl FabstirSdk {
         })
     }
 
-    /// Connection counters.
+    /// Connection counters, and the catalogs' host records this SDK refused.
     #[wasm_bindgen(js_name = getP2PMetrics, unchecked_return_type = "Promise<P2PMetrics>")]
     pub fn get_p2p_metrics(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(
-            async move { to_value(inner.client().map_err(to_js)?.net().metrics().await) },
-        )
+        future_to_promise(async move {
+            let client = inner.client().map_err(to_js)?;
+            let metrics = client.net().metrics().await;
+            to_value(metrics.map(|m| client.market().with_refused_records(m)))
+        })
     }
 
     /// Dials a multiaddr (WebSocket, WebRTC-direct or `/p2p-circuit`); resolves to the peer id.
