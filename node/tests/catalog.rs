@@ -71,9 +71,21 @@ async fn models(client: &Client) -> Vec<ModelSummary> {
 
 /// The hosts of `model` as the node hands them out, each opened (signature checked) here.
 async fn hosts(client: &Client, model: Option<&str>) -> Vec<Announcement> {
+    hosts_within(client, model, None, false).await
+}
+
+/// [`hosts`], asking the node to filter them by price and free slots.
+async fn hosts_within(
+    client: &Client,
+    model: Option<&str>,
+    max_price_per_token: Option<u64>,
+    free_slots_only: bool,
+) -> Vec<Announcement> {
     let mut stream = client.open(catalog::PROTOCOL).await;
     let request = CatalogRequest::Hosts {
         model_id: model.map(str::to_string),
+        max_price_per_token,
+        free_slots_only,
     };
     ask(&mut stream, &request)
         .await
@@ -220,6 +232,18 @@ async fn every_node_catalogs_every_host_and_follows_load_and_departures() {
         "the relayed host's addresses: {:?}",
         relayed.addresses
     );
+    // The node filters a hosts answer by price when asked: b's hosts ask 3 and 5.
+    let cheap = hosts_within(&relay, Some("b"), Some(4), false).await;
+    let prices: Vec<u64> = cheap
+        .iter()
+        .flat_map(|a| a.models.iter().filter(|m| m.id == "b"))
+        .map(|m| m.price_per_token)
+        .collect();
+    assert_eq!(prices, [3], "b's hosts at most 4 per token");
+    assert!(hosts_within(&relay, Some("b"), Some(2), true)
+        .await
+        .is_empty());
+    assert_eq!(hosts_within(&relay, Some("b"), None, true).await.len(), 2);
     // Delegated routing: the relay looks the DHT up for a client, which needs no Kademlia of
     // its own; each provider comes with the addresses the DHT gave (circuit ones for host-3).
     let host1_id = net.hosts[0].1.rsplit("/p2p/").next().unwrap().to_string();

@@ -59,8 +59,12 @@ impl Market {
     /// catalog (newest per host, as [`catalog::Catalog::insert`] keeps them).
     async fn merged_catalog(&self, model_id: Option<&str>) -> catalog::Catalog {
         let nodes = self.bootstrap_peers();
+        // Unfiltered: discoverNodes' filters apply to the checked records, and the answer is
+        // cached for other filters.
         let request = CatalogRequest::Hosts {
             model_id: model_id.map(str::to_string),
+            max_price_per_token: None,
+            free_slots_only: false,
         };
         let answers = futures::future::join_all(nodes.into_iter().map(|node| {
             let request = request.clone();

@@ -98,7 +98,7 @@ fn snapshot(
     tokio::sync::broadcast::Receiver<Change>,
 ) {
     let (catalog, changes) = hub.subscribe();
-    let frames = wire::host_frames(&catalog, model_id);
+    let frames = wire::host_frames(&catalog, wire::HostFilter::model(model_id));
     let peers = match model_id {
         Some(m) => catalog
             .hosts_for(m)

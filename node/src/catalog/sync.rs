@@ -159,7 +159,11 @@ async fn pull(
     hub: &SharedCatalog,
     metrics: &CatalogMetrics,
 ) -> Result<usize, String> {
-    let request = CatalogRequest::Hosts { model_id: None };
+    let request = CatalogRequest::Hosts {
+        model_id: None,
+        max_price_per_token: None,
+        free_slots_only: false,
+    };
     let (mut asks, mut wait) = (1, FIRST_WAIT);
     loop {
         let mut stream = control

@@ -17,7 +17,7 @@ pub use opened::Opened;
 pub use record::{open, seal, Announcement, CatalogError};
 pub use store::{Catalog, Entry, Inserted, ModelSummary};
 pub use watch::{Applied, WatchView};
-pub use wire::{CatalogFrame, CatalogRequest, ProviderHint, PROTOCOL};
+pub use wire::{CatalogFrame, CatalogRequest, HostFilter, ProviderHint, PROTOCOL};
 
 /// The gossipsub topic hosts announce themselves on.
 pub const TOPIC: &str = "fabstir/hosts/1";

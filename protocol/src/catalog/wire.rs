@@ -21,6 +21,10 @@ use super::store::{Catalog, ModelSummary};
 use super::CatalogError;
 use crate::frame::{self, FrameError};
 
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
 /// The catalog protocol's name.
 pub const PROTOCOL: &str = "/fabstir/catalog/1.0.0";
 
@@ -35,11 +39,20 @@ pub const PROTOCOL: &str = "/fabstir/catalog/1.0.0";
 pub enum CatalogRequest {
     /// Every model served, with host counts, price ranges and free slots.
     Models,
-    /// The hosts that serve a model (every host when `model_id` is absent).
+    /// The hosts that serve a model (every host when `model_id` is absent), optionally only
+    /// those within a price or with a free job slot ([`HostFilter`]).
     Hosts {
         /// The model.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         model_id: Option<String>,
+        /// Only hosts that ask at most this per generated token for `model_id` (with no
+        /// `model_id`: for some model they serve).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_price_per_token: Option<u64>,
+        /// Only hosts whose record announces a free job slot (`currentLoad` below
+        /// `maxConcurrentJobs`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        free_slots_only: bool,
     },
     /// The hosts (of a model, or every host), then their changes as they happen.
     Watch {
@@ -126,12 +139,53 @@ pub fn host_frame(sealed: &[u8]) -> CatalogFrame {
     CatalogFrame::Host(base64::engine::general_purpose::STANDARD.encode(sealed))
 }
 
-/// The `host` frames of the hosts in `catalog` that serve `model_id` (every host when `None`).
-pub fn host_frames(catalog: &Catalog, model_id: Option<&str>) -> Vec<CatalogFrame> {
+/// Which hosts a `hosts` request (or a `watch`) asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostFilter<'a> {
+    /// Hosts of this model (every host when `None`).
+    pub model_id: Option<&'a str>,
+    /// At most this per generated token (for `model_id`, or for some model).
+    pub max_price_per_token: Option<u64>,
+    /// Only hosts that announce a free job slot.
+    pub free_slots_only: bool,
+}
+
+impl<'a> HostFilter<'a> {
+    /// Every host of `model_id` (every host when `None`).
+    pub fn model(model_id: Option<&'a str>) -> Self {
+        HostFilter {
+            model_id,
+            ..HostFilter::default()
+        }
+    }
+
+    /// Whether `a` is one of the hosts asked for.
+    pub fn admits(&self, a: &super::Announcement) -> bool {
+        let priced = |m: &crate::messages::ModelInfo| {
+            self.model_id.is_none_or(|id| m.id == id)
+                && self
+                    .max_price_per_token
+                    .is_none_or(|max| m.price_per_token <= max)
+        };
+        a.models.iter().any(priced)
+            && (!self.free_slots_only || a.current_load < a.max_concurrent_jobs)
+    }
+}
+
+/// The `host` frames of the hosts in `catalog` that `filter` admits.
+pub fn host_frames(catalog: &Catalog, filter: HostFilter<'_>) -> Vec<CatalogFrame> {
     let host = |e: &super::Entry| host_frame(&e.sealed);
-    match model_id {
-        Some(m) => catalog.hosts_for(m).map(host).collect(),
-        None => catalog.entries().map(host).collect(),
+    match filter.model_id {
+        Some(m) => catalog
+            .hosts_for(m)
+            .filter(|e| filter.admits(&e.announcement))
+            .map(host)
+            .collect(),
+        None => catalog
+            .entries()
+            .filter(|e| filter.admits(&e.announcement))
+            .map(host)
+            .collect(),
     }
 }
 
@@ -146,7 +200,18 @@ pub fn answer_items(catalog: &Catalog, request: &CatalogRequest) -> Option<Vec<C
                 .map(CatalogFrame::Model)
                 .collect(),
         ),
-        CatalogRequest::Hosts { model_id } => Some(host_frames(catalog, model_id.as_deref())),
+        CatalogRequest::Hosts {
+            model_id,
+            max_price_per_token,
+            free_slots_only,
+        } => Some(host_frames(
+            catalog,
+            HostFilter {
+                model_id: model_id.as_deref(),
+                max_price_per_token: *max_price_per_token,
+                free_slots_only: *free_slots_only,
+            },
+        )),
         CatalogRequest::Watch { .. }
         | CatalogRequest::Providers { .. }
         | CatalogRequest::DhtCheck => None,
@@ -284,6 +349,57 @@ mod tests {
             written: Vec::new(),
         };
         block_on(ask(&mut stream, &CatalogRequest::DhtCheck))
+    }
+
+    #[test]
+    fn a_hosts_request_filters_by_price_and_free_slots() {
+        use crate::catalog::record::tests::announcement;
+        use crate::catalog::seal;
+        use libp2p::identity::Keypair;
+        let mut catalog = Catalog::default();
+        // x at 1 with a free slot, x at 5 with none, y at 2.
+        for (model, price, load) in [("x", 1, 0), ("x", 5, 4), ("y", 2, 0)] {
+            let key = Keypair::generate_ed25519();
+            let mut a = announcement(&key, 1, 60_000);
+            a.models[0].id = model.into();
+            a.models[0].price_per_token = price;
+            a.current_load = load;
+            catalog.insert(a.clone(), seal(&key, &a).unwrap());
+        }
+        let count = |json: &str| {
+            let request: CatalogRequest = serde_json::from_str(json).unwrap();
+            answer_items(&catalog, &request).unwrap().len()
+        };
+        // Without filters, as clients before them asked.
+        assert_eq!(count(r#"{"op":"hosts","modelId":"x"}"#), 2);
+        assert_eq!(count(r#"{"op":"hosts"}"#), 3);
+        assert_eq!(
+            count(r#"{"op":"hosts","modelId":"x","maxPricePerToken":4}"#),
+            1
+        );
+        assert_eq!(
+            count(r#"{"op":"hosts","modelId":"x","maxPricePerToken":0}"#),
+            0
+        );
+        assert_eq!(
+            count(r#"{"op":"hosts","modelId":"x","freeSlotsOnly":true}"#),
+            1
+        );
+        assert_eq!(count(r#"{"op":"hosts","maxPricePerToken":2}"#), 2);
+        assert_eq!(
+            count(r#"{"op":"hosts","maxPricePerToken":5,"freeSlotsOnly":true}"#),
+            2
+        );
+        // Unset filters are not written (a node from before them reads the request).
+        let plain = CatalogRequest::Hosts {
+            model_id: Some("x".into()),
+            max_price_per_token: None,
+            free_slots_only: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"op":"hosts","modelId":"x"}"#
+        );
     }
 
     #[test]
