@@ -96,27 +96,29 @@ impl Net {
         self.relay.behaviour_mut().publish(topic, data).unwrap();
     }
 
+    /// Runs the relay until it or a peer has something: a peer's message is counted.
+    async fn step(&mut self) {
+        tokio::select! {
+            _ = self.relay.select_next_some() => {}
+            Some(peer) = self.rx.recv() => *self.received.get_mut(&peer).unwrap() += 1,
+        }
+    }
+
     /// Runs the relay and counts what the peers receive, for `time`.
     async fn run(&mut self, time: Duration) {
-        let end = tokio::time::sleep(time);
-        tokio::pin!(end);
-        loop {
-            tokio::select! {
-                _ = &mut end => return,
-                _ = self.relay.select_next_some() => {}
-                Some(peer) = self.rx.recv() => *self.received.get_mut(&peer).unwrap() += 1,
+        let _ = tokio::time::timeout(time, async {
+            loop {
+                self.step().await;
             }
-        }
+        })
+        .await;
     }
 
     /// Runs until every peer received `n` messages (at most a minute), else says who did not.
     async fn every_peer_received(&mut self, n: usize, what: &str) {
         let everyone = tokio::time::timeout(Duration::from_secs(60), async {
             while self.received.values().any(|got| *got < n) {
-                tokio::select! {
-                    _ = self.relay.select_next_some() => {}
-                    Some(peer) = self.rx.recv() => *self.received.get_mut(&peer).unwrap() += 1,
-                }
+                self.step().await;
             }
         });
         if everyone.await.is_err() {

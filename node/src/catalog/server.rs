@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use fabstir_protocol::catalog::wire::{self, host_frame};
+use fabstir_protocol::catalog::wire::{self, host_frame, HostFilter};
 use fabstir_protocol::catalog::{CatalogFrame, CatalogRequest};
 use fabstir_protocol::frame;
 use futures::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -88,27 +88,23 @@ pub async fn serve(
     .map_err(|_| std::io::Error::other("answer timed out"))?
 }
 
-/// The hosts of `catalog` a watch of `model_id` sends, as frames, and their peer ids.
+/// The hosts of `hub`'s catalog a watch sends (those `filter` admits), as frames, and their
+/// peer ids.
 fn snapshot(
     hub: &Hub,
-    model_id: Option<&str>,
+    filter: HostFilter<'_>,
 ) -> (
     Vec<CatalogFrame>,
     HashSet<String>,
     tokio::sync::broadcast::Receiver<Change>,
 ) {
     let (catalog, changes) = hub.subscribe();
-    let frames = wire::host_frames(&catalog, wire::HostFilter::model(model_id));
-    let peers = match model_id {
-        Some(m) => catalog
-            .hosts_for(m)
-            .map(|e| e.announcement.peer_id.clone())
-            .collect(),
-        None => catalog
-            .entries()
-            .map(|e| e.announcement.peer_id.clone())
-            .collect(),
-    };
+    let frames = wire::host_frames(&catalog, filter);
+    let peers = catalog
+        .entries()
+        .filter(|e| filter.admits(&e.announcement))
+        .map(|e| e.announcement.peer_id.clone())
+        .collect();
     (frames, peers, changes)
 }
 
@@ -141,9 +137,9 @@ async fn watch(
         .await?;
         return stream.close().await;
     };
-    let model_id = model_id.as_deref();
+    let filter = HostFilter::model(model_id.as_deref());
     let (reader, mut writer) = stream.split();
-    let (mut frames, mut sent, mut changes) = snapshot(hub, model_id);
+    let (mut frames, mut sent, mut changes) = snapshot(hub, filter);
     frames.push(CatalogFrame::Synced {
         count: sent.len() as u32,
     });
@@ -163,9 +159,7 @@ async fn watch(
         let frames = match change {
             Ok(Change::Host(entry)) => {
                 let id = &entry.announcement.peer_id;
-                let serves =
-                    model_id.is_none_or(|m| entry.announcement.models.iter().any(|x| x.id == m));
-                if serves {
+                if filter.admits(&entry.announcement) {
                     sent.insert(id.clone());
                     vec![host_frame(&entry.sealed)]
                 } else if sent.remove(id) {
@@ -178,7 +172,7 @@ async fn watch(
             Ok(Change::Gone(_)) => continue,
             Err(RecvError::Lagged(missed)) => {
                 tracing::debug!(%peer, missed, "a watcher fell behind; sending the catalog again");
-                let (hosts, peers, fresh) = snapshot(hub, model_id);
+                let (hosts, peers, fresh) = snapshot(hub, filter);
                 (sent, changes) = (peers, fresh);
                 let mut frames = vec![CatalogFrame::Reset];
                 frames.extend(hosts);

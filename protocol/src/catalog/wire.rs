@@ -174,19 +174,11 @@ impl<'a> HostFilter<'a> {
 
 /// The `host` frames of the hosts in `catalog` that `filter` admits.
 pub fn host_frames(catalog: &Catalog, filter: HostFilter<'_>) -> Vec<CatalogFrame> {
-    let host = |e: &super::Entry| host_frame(&e.sealed);
-    match filter.model_id {
-        Some(m) => catalog
-            .hosts_for(m)
-            .filter(|e| filter.admits(&e.announcement))
-            .map(host)
-            .collect(),
-        None => catalog
-            .entries()
-            .filter(|e| filter.admits(&e.announcement))
-            .map(host)
-            .collect(),
-    }
+    catalog
+        .entries()
+        .filter(|e| filter.admits(&e.announcement))
+        .map(|e| host_frame(&e.sealed))
+        .collect()
 }
 
 /// The answer's items to a `models` or `hosts` request from `catalog`; `None` for a `watch` or
